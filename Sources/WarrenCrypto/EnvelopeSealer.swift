@@ -10,12 +10,6 @@ public import WarrenWire
 /// the protobuf bytes of the message in a `crypto_box` from sender to recipient under a fresh
 /// 24-byte nonce, the box (tag ‖ ciphertext) in `contents.body` and the nonce in `contents.nonce`.
 public final class EnvelopeSealer: Sendable {
-  /// A message that opened, with the key that sent it.
-  public struct Opened: Sendable, Equatable {
-    public let sender: Key
-    public let message: Cunicu_Signaling_Message
-  }
-
   private let random: any RandomSource
   private let cache: BoxKeyCache
 
@@ -51,7 +45,7 @@ public final class EnvelopeSealer: Sendable {
   /// Checks and opens an envelope addressed to `ours`: sender and recipient must be 32-byte keys,
   /// the recipient must be `ours`, the nonce 24 bytes, the tag must verify and the plaintext must
   /// be a `Message`. Any failure throws a specific error and yields nothing.
-  public func open(_ envelope: Cunicu_Signaling_Envelope, as ours: PrivateKey) throws(WarrenCryptoError) -> Opened {
+  public func open(_ envelope: Cunicu_Signaling_Envelope, as ours: PrivateKey) throws(WarrenCryptoError) -> OpenedEnvelope {
     let sender = try Self.key(envelope.sender, field: "sender")
     guard sender.isCanonicalPublicKey else {
       throw WarrenCryptoError(.invalidPublicKey, "envelope sender \(sender) is not a canonical X25519 public key")
@@ -64,7 +58,7 @@ public final class EnvelopeSealer: Sendable {
     let plaintext = try cache.box(ours: ours, theirs: sender)
       .open(envelope.contents.body, nonce: envelope.contents.nonce)
     do {
-      return Opened(sender: sender, message: try Cunicu_Signaling_Message(serializedBytes: plaintext))
+      return OpenedEnvelope(sender: sender, recipient: recipient, message: try Cunicu_Signaling_Message(serializedBytes: plaintext))
     } catch {
       throw WarrenCryptoError(
         .undecodablePlaintext, "the envelope from \(sender) opened but is not a Message: \(error)")

@@ -1,0 +1,29 @@
+public import WarrenCrypto
+public import WarrenWire
+
+/// Where a transport hands the envelopes it receives: in practice a ``SubscriptionRegistry``.
+public protocol EnvelopeSink: Sendable {
+  /// Takes one received envelope. Never throws and never blocks: a bad envelope is dropped and
+  /// counted, so one peer's garbage cannot disturb the others.
+  func deliver(_ envelope: Cunicu_Signaling_Envelope)
+}
+
+/// The part of a backend that moves sealed envelopes: gRPC, the Kubernetes API, multicast or an
+/// in-process hub. Sealing, opening and fan-out to handlers are shared by all transports in
+/// ``TransportBackend``.
+public protocol EnvelopeTransport: Sendable {
+  var type: BackendType { get }
+
+  /// Starts receiving envelopes addressed to `key`, and returns once they will be received
+  /// (for gRPC: once the server's marker envelope has arrived). Idempotent.
+  func subscribe(_ key: Key) async throws
+
+  /// Stops receiving envelopes addressed to `key`.
+  func unsubscribe(_ key: Key)
+
+  /// Sends one envelope.
+  func publish(_ envelope: Cunicu_Signaling_Envelope) async throws
+
+  /// Releases the transport's resources.
+  func close() async
+}

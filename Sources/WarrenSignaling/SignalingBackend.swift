@@ -1,0 +1,34 @@
+public import WarrenCrypto
+public import WarrenWire
+
+/// Which backend a status line refers to (wire.md's local `BackendType`).
+public typealias BackendType = Cunicu_Signaling_BackendType
+
+/// A message received through signaling, with its authenticated sender.
+public typealias SignaledMessage = OpenedEnvelope
+
+/// A signaling backend: carries sealed envelopes between public keys (session.md, "Signaling
+/// exchange"). It must deliver reliably, may deliver out of order, may drop envelopes for
+/// recipients it does not know yet, and never stores envelopes.
+///
+/// Every message arriving through a backend has been opened and authenticated; handlers see the
+/// sender's public key and the message. A message published on several backends (see
+/// ``MultiTransport``) may arrive more than once: handlers must be idempotent.
+public protocol SignalingBackend: Sendable {
+  /// Which backend this is.
+  var type: BackendType { get }
+
+  /// Seals `message` from `keys.ours` to `keys.theirs` and sends it.
+  func publish(_ message: Cunicu_Signaling_Message, keys: KeyPair) async throws
+
+  /// Delivers every message that `keys.theirs` sends to `keys.ours`, from the moment this returns
+  /// until the subscription is cancelled.
+  func subscribe(_ keys: KeyPair) async throws -> SignalingSubscription
+
+  /// Delivers every message sent to `ours`, whoever sent it.
+  func subscribeAll(_ ours: PrivateKey) async throws -> SignalingSubscription
+
+  /// Releases everything: ends every subscription, and makes later calls throw ``SignalingError``
+  /// with code `.closed`.
+  func close() async
+}

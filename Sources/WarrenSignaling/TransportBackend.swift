@@ -1,0 +1,72 @@
+public import Logging
+internal import Synchronization
+public import WarrenCrypto
+public import WarrenWire
+
+/// A ``SignalingBackend`` made of a transport that moves envelopes and a ``SubscriptionRegistry``
+/// that seals, opens and fans them out. Every backend the factory builds is one of these.
+public final class TransportBackend: SignalingBackend {
+  public let transport: any EnvelopeTransport
+  public let registry: SubscriptionRegistry
+  private let sealer: EnvelopeSealer
+  private let logger: Logger
+  private let closed = Mutex(false)
+
+  public var type: BackendType { transport.type }
+
+  /// - Parameters:
+  ///   - registry: must be the sink `transport` delivers to.
+  public init(transport: any EnvelopeTransport, registry: SubscriptionRegistry, sealer: EnvelopeSealer, logger: Logger) {
+    self.transport = transport
+    self.registry = registry
+    self.sealer = sealer
+    self.logger = logger
+  }
+
+  public func publish(_ message: Cunicu_Signaling_Message, keys: KeyPair) async throws {
+    try checkOpen()
+    let envelope: Cunicu_Signaling_Envelope
+    do {
+      envelope = try sealer.seal(message, keys: keys)
+    } catch {
+      throw SignalingError(.sealingFailed, "cannot seal a message to \(keys.theirs): \(error.message)", causes: [error])
+    }
+    try await transport.publish(envelope)
+  }
+
+  public func subscribe(_ keys: KeyPair) async throws -> SignalingSubscription {
+    try await add(ours: keys.ours, sender: keys.theirs)
+  }
+
+  public func subscribeAll(_ ours: PrivateKey) async throws -> SignalingSubscription {
+    try await add(ours: ours, sender: nil)
+  }
+
+  private func add(ours: PrivateKey, sender: Key?) async throws -> SignalingSubscription {
+    try checkOpen()
+    let transport = self.transport
+    guard
+      let subscription = registry.add(ours: ours, sender: sender, onLastRemoved: { transport.unsubscribe($0) })
+    else { throw SignalingError(.closed, "the \(type) backend is closed") }
+    do {
+      try await transport.subscribe(ours.publicKey)
+    } catch {
+      subscription.cancel()
+      throw error
+    }
+    // Cancelled while the transport was subscribing: make sure no server-side subscription stays.
+    if !registry.isSubscribed(ours.publicKey) { transport.unsubscribe(ours.publicKey) }
+    return subscription
+  }
+
+  public func close() async {
+    guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
+    registry.close()
+    await transport.close()
+    logger.debug("signaling backend closed", metadata: ["backend": "\(type)"])
+  }
+
+  private func checkOpen() throws(SignalingError) {
+    if closed.withLock({ $0 }) { throw SignalingError(.closed, "the \(type) backend is closed") }
+  }
+}

@@ -1,0 +1,54 @@
+import Testing
+import WarrenCrypto
+import WarrenSignaling
+import WarrenWire
+
+@Suite("Multi-backend", .timeLimit(.minutes(1)))
+struct MultiBackendTests {
+  let alice = peer(1)
+  let bob = peer(2)
+
+  @Test("a message published on two backends reaches the handler twice")
+  func deliversTwice() async throws {
+    let hubs = [InProcessHub(), InProcessHub()]
+    let a = backend(on: hubs)
+    let b = backend(on: hubs)
+    #expect(a.type == .multi)
+    var inbox = Inbox(try await b.subscribe(KeyPair(ours: bob, theirs: alice.publicKey)))
+    try await a.publish(credentials("twice"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    #expect(await inbox.next()?.message == credentials("twice"))
+    #expect(await inbox.next()?.message == credentials("twice"))
+    #expect(b.registry.counters.delivered == 2)
+  }
+
+  @Test("publishing goes on to the second backend when the first fails, and reports the failure")
+  func publishSurvivesAFailure() async throws {
+    let hub = InProcessHub()
+    let a = backend(on: [hub], extra: [FailingTransport()])
+    let b = backend(on: [hub])
+    var inbox = Inbox(try await b.subscribe(KeyPair(ours: bob, theirs: alice.publicKey)))
+    await #expect {
+      try await a.publish(credentials("still"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    } throws: { error in
+      guard let error = error as? SignalingError else { return false }
+      return error.code == .publishFailed && error.causes.count == 1
+        && error.message.contains("1 of 2 backends") && error.message.contains("unreachable (test)")
+    }
+    #expect(await inbox.next()?.message == credentials("still"))
+  }
+
+  @Test("subscribing succeeds while one backend works, and fails when none does")
+  func subscribeSurvivesAFailure() async throws {
+    let hub = InProcessHub()
+    let b = backend(on: [hub], extra: [FailingTransport()])
+    var inbox = Inbox(try await b.subscribeAll(bob))
+    try await backend(on: [hub]).publish(credentials("hi"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    #expect(await inbox.next()?.message == credentials("hi"))
+
+    let broken = backend(on: [], extra: [FailingTransport(), FailingTransport()])
+    await #expect { try await broken.subscribeAll(bob) } throws: {
+      ($0 as? SignalingError)?.code == .subscribeFailed
+    }
+    #expect(broken.registry.localKeys.isEmpty)
+  }
+}

@@ -1,0 +1,47 @@
+import Logging
+import WarrenCrypto
+import WarrenSignaling
+import WarrenWire
+
+/// Deterministic keys: peer `n` always has the same key pair.
+func peer(_ n: UInt8) -> PrivateKey {
+  PrivateKey(try! Key(bytes: [UInt8](repeating: n, count: 31) + [0x40]))
+}
+
+func credentials(_ ufrag: String) -> Cunicu_Signaling_Message {
+  var message = Cunicu_Signaling_Message()
+  message.credentials.ufrag = ufrag
+  message.credentials.pwd = "pwd-\(ufrag)"
+  return message
+}
+
+let testLogger = Logger(label: "warren.test")
+
+/// Messages already buffered in a subscription, without waiting for more: in-process delivery is
+/// synchronous, so after `publish` returns the message is either buffered or was never sent.
+struct Inbox {
+  private var iterator: AsyncStream<SignaledMessage>.Iterator
+
+  init(_ subscription: SignalingSubscription) { iterator = subscription.makeAsyncIterator() }
+
+  mutating func next() async -> SignaledMessage? { await iterator.next() }
+}
+
+/// A transport that fails on demand, to show that one broken backend does not stop the others.
+final class FailingTransport: EnvelopeTransport {
+  struct Failure: Error, CustomStringConvertible { var description: String { "unreachable (test)" } }
+  var type: BackendType { .grpc }
+  func subscribe(_ key: Key) async throws { throw Failure() }
+  func unsubscribe(_ key: Key) {}
+  func publish(_ envelope: Cunicu_Signaling_Envelope) async throws { throw Failure() }
+  func close() async {}
+}
+
+/// A backend on `hubs`: one in-process transport per hub, several make a multi-backend.
+func backend(on hubs: [InProcessHub], bufferLimit: Int = 1024, extra: [any EnvelopeTransport] = []) -> TransportBackend {
+  let sealer = EnvelopeSealer()
+  let registry = SubscriptionRegistry(sealer: sealer, bufferLimit: bufferLimit, logger: testLogger)
+  let transports: [any EnvelopeTransport] = extra + hubs.map { InProcessTransport(hub: $0, sink: registry) }
+  let transport = transports.count == 1 ? transports[0] : MultiTransport(transports, logger: testLogger)
+  return TransportBackend(transport: transport, registry: registry, sealer: sealer, logger: testLogger)
+}
