@@ -1,1 +1,12 @@
-print("warren")
+import ArgumentParser
+
+/// `warren`: peer-to-peer connection broker for WireGuard meshes, speaking cunicu's signaling.
+@main
+struct Warren: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "warren",
+    abstract: "Peer-to-peer connection broker for WireGuard meshes (cunicu-compatible signaling and ICE).",
+    version: WarrenVersion.current.description,
+    subcommands: [GenerateKey.self, PublicKey.self, Version.self]
+  )
+}
