@@ -1,0 +1,26 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Warren's benchmarks, kept out of the main package so that `swift test` never builds the
+// benchmark library. Run with `swift package benchmark` from this folder, or through the scripts
+// here that put libsodium's figures next to Warren's from the same run.
+let package = Package(
+  name: "WarrenBenchmarks",
+  platforms: [.macOS(.v15)],
+  dependencies: [
+    .package(name: "warren", path: ".."),
+    .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
+  ],
+  targets: [
+    .executableTarget(
+      name: "CryptoBenchmarks",
+      dependencies: [
+        .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "WarrenCrypto", package: "warren"),
+      ],
+      path: "Benchmarks/CryptoBenchmarks",
+      swiftSettings: [.swiftLanguageMode(.v6)],
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+  ]
+)
