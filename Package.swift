@@ -17,6 +17,8 @@ let package = Package(
     .library(name: "WarrenWire", targets: ["WarrenWire"]),
     .library(name: "WarrenCrypto", targets: ["WarrenCrypto"]),
     .library(name: "WarrenSignaling", targets: ["WarrenSignaling"]),
+    .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
+    .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
   ],
   dependencies: [
@@ -26,6 +28,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+    .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
   ],
   targets: [
     // Layer 0: the wire format. Generated from Protos/ by scripts/generate-protos.sh; nothing else.
@@ -59,13 +65,50 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
+    .target(
+      name: "WarrenGRPC",
+      dependencies: [
+        "WarrenWire",
+        "WarrenCrypto",
+        "WarrenSignaling",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Layer 3: `warren signal`, the stateless relay of sealed envelopes and the relay registry.
+    .target(
+      name: "WarrenSignalServer",
+      dependencies: [
+        "WarrenWire",
+        "WarrenCrypto",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The command-line tool.
     .executableTarget(
       name: "warren",
       dependencies: [
         "WarrenCrypto",
         "WarrenSignaling",
+        "WarrenGRPC",
+        "WarrenSignalServer",
+        "WarrenWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -79,6 +122,17 @@ let package = Package(
     .testTarget(
       name: "WarrenSignalingTests",
       dependencies: ["WarrenSignaling", "WarrenCrypto", "WarrenWire"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenGRPCTests",
+      dependencies: [
+        "WarrenGRPC", "WarrenSignalServer", "WarrenSignaling", "WarrenCrypto", "WarrenWire",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -1,3 +1,5 @@
+import WarrenWire
+
 /// Warren's release and the platform it was built for, as `warren version` prints them.
 struct WarrenVersion: CustomStringConvertible {
   static let current = WarrenVersion(release: "0.1.0")
@@ -25,4 +27,14 @@ struct WarrenVersion: CustomStringConvertible {
   }
 
   var description: String { "warren \(release) \(os)/\(arch)" }
+
+  /// What `GetBuildInfo` answers.
+  var buildInfo: Cunicu_BuildInfo {
+    var info = Cunicu_BuildInfo()
+    info.version = release
+    info.os = os
+    info.arch = arch
+    info.builtBy = "warren"
+    return info
+  }
 }

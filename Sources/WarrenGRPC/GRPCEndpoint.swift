@@ -1,0 +1,58 @@
+internal import GRPCNIOTransportHTTP2
+public import WarrenSignaling
+
+/// Where a `grpc://host:port?insecure=true&skip_verify=true` URL points, and how to talk to it:
+/// `insecure` is plaintext HTTP/2, otherwise TLS; `skip_verify` is TLS without certificate checks.
+public struct GRPCEndpoint: Sendable, CustomStringConvertible {
+  public let host: String
+  public let port: Int
+  public let insecure: Bool
+  public let skipVerify: Bool
+
+  /// The port used when the URL has none.
+  public static let defaultPort = 8080
+
+  public init(_ url: BackendURL) throws(SignalingError) {
+    guard url.scheme == "grpc" else { throw SignalingError(.invalidURL, "\(url) is not a grpc:// URL") }
+    try url.checkParameters(["insecure", "skip_verify"])
+    guard !url.host.isEmpty else { throw SignalingError(.invalidURL, "\(url) has no host (expected grpc://host:port)") }
+    guard url.path.isEmpty || url.path == "/" else {
+      throw SignalingError(.invalidURL, "\(url) has a path; a grpc:// URL is only host and port")
+    }
+    let port = url.port ?? Self.defaultPort
+    guard (1...65535).contains(port) else { throw SignalingError(.invalidURL, "\(url): port must be 1 to 65535") }
+    host = url.host
+    self.port = port
+    insecure = try url.flag("insecure")
+    skipVerify = try url.flag("skip_verify")
+    if insecure && skipVerify {
+      throw SignalingError(.invalidURL, "\(url): skip_verify applies to TLS; it cannot be combined with insecure")
+    }
+  }
+
+  public var description: String {
+    "\(insecure ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+  }
+
+  var target: any ResolvableTarget {
+    if host.contains(":") { return .ipv6(address: host, port: port) }
+    if host.allSatisfy({ $0.isNumber || $0 == "." }) { return .ipv4(address: host, port: port) }
+    return .dns(host: host, port: port)
+  }
+
+  var transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity {
+    if insecure { return .plaintext }
+    return .tls { config in
+      if skipVerify { config.serverCertificateVerification = .noVerification }
+    }
+  }
+}
+
+extension BackendFactory {
+  /// Makes this factory build `grpc://` backends.
+  public mutating func registerGRPC(backoff: ReconnectBackoff = ReconnectBackoff()) {
+    register(scheme: "grpc") { url, sink, logger in
+      try GRPCTransport(endpoint: GRPCEndpoint(url), sink: sink, backoff: backoff, logger: logger)
+    }
+  }
+}

@@ -1,0 +1,134 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+internal import GRPCCore
+internal import GRPCNIOTransportHTTP2
+public import Logging
+internal import Synchronization
+public import WarrenCrypto
+public import WarrenSignaling
+public import WarrenWire
+
+/// The transport of the `grpc://` backend: a client of a `cunicu.signaling.Signaling` server
+/// (`warren signal` or cunicu's).
+///
+/// Each local key has one Subscribe stream, shared by all its handlers; ``subscribe(_:)`` returns
+/// once the server's marker envelope arrived, so a publish that follows cannot race the
+/// subscription. A stream that breaks (server restart, network loss) is re-established with
+/// exponential back-off, forever, and logged; removing the key's last handler cancels it.
+public final class GRPCTransport: EnvelopeTransport {
+  /// How long a publish may take before it fails with `DEADLINE_EXCEEDED`.
+  public static let publishTimeout: Duration = .seconds(5)
+
+  private let endpoint: GRPCEndpoint
+  private let client: GRPCClient<HTTP2ClientTransport.Posix>
+  private let signaling: Cunicu_Signaling_Signaling.Client<HTTP2ClientTransport.Posix>
+  private let sink: any EnvelopeSink
+  private let backoff: ReconnectBackoff
+  private let logger: Logger
+  private let connections: Task<Void, Never>
+  private let streams = Mutex<[Key: SubscriptionStream]>([:])
+  private let closed = Mutex(false)
+
+  public var type: BackendType { .grpc }
+
+  public init(
+    endpoint: GRPCEndpoint, sink: any EnvelopeSink, backoff: ReconnectBackoff = ReconnectBackoff(), logger: Logger
+  ) throws {
+    self.endpoint = endpoint
+    self.sink = sink
+    self.backoff = backoff
+    var logger = logger
+    logger[metadataKey: "server"] = "\(endpoint)"
+    self.logger = logger
+    let transport = try HTTP2ClientTransport.Posix(
+      target: endpoint.target,
+      transportSecurity: endpoint.transportSecurity,
+      config: .defaults { config in
+        config.backoff = .init(initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
+      })
+    let client = GRPCClient(transport: transport)
+    self.client = client
+    signaling = Cunicu_Signaling_Signaling.Client(wrapping: client)
+    connections = Task { [logger] in
+      do {
+        try await client.runConnections()
+      } catch {
+        logger.error("gRPC client stopped", metadata: ["error": "\(error)"])
+      }
+    }
+  }
+
+  public func subscribe(_ key: Key) async throws {
+    let stream: SubscriptionStream = try streams.withLock { streams in
+      if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
+      if let stream = streams[key] { return stream }
+      let stream = SubscriptionStream(key: key) { [self] ready in await self.maintain(key, ready: ready) }
+      streams[key] = stream
+      return stream
+    }
+    try await stream.ready.wait()
+  }
+
+  public func unsubscribe(_ key: Key) {
+    streams.withLock { $0.removeValue(forKey: key) }?.cancel()
+  }
+
+  public func publish(_ envelope: Cunicu_Signaling_Envelope) async throws {
+    if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
+    var options = CallOptions.defaults
+    options.timeout = Self.publishTimeout
+    _ = try await signaling.publish(envelope, options: options)
+  }
+
+  public func close() async {
+    guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
+    let all = streams.withLock { streams in defer { streams = [:] }; return Array(streams.values) }
+    for stream in all { stream.cancel() }
+    for stream in all { await stream.finished() }
+    client.beginGracefulShutdown()
+    await connections.value
+  }
+
+  /// Keeps a Subscribe stream for `key` open until cancelled.
+  private func maintain(_ key: Key, ready: ReadySignal) async {
+    var request = Cunicu_Signaling_SubscribeParams()
+    request.key = Data(key.bytes)
+    var failures = 0
+    while !Task.isCancelled {
+      let sawMarker = Mutex(false)
+      do {
+        try await signaling.subscribe(request) { [sink, logger] response in
+          for try await envelope in response.messages {
+            if !sawMarker.withLock({ $0 }) {
+              sawMarker.withLock { $0 = true }
+              ready.signal()
+              logger.debug("subscribed", metadata: ["key": "\(key)"])
+              // cunicu's marker is empty; a server that sends a real envelope first still counts.
+              if envelope == Cunicu_Signaling_Envelope() { continue }
+            }
+            sink.deliver(envelope)
+          }
+        }
+        if Task.isCancelled { break }
+        failures = 0
+        logger.info("subscription stream ended by the server; subscribing again", metadata: ["key": "\(key)"])
+      } catch {
+        if Task.isCancelled { break }
+        // A stream that had been working counts as the first failure of a new series.
+        failures = sawMarker.withLock { $0 } ? 1 : failures + 1
+        let level: Logger.Level = failures == 1 ? .warning : .debug
+        logger.log(
+          level: level, "subscription stream failed; retrying with back-off",
+          metadata: ["key": "\(key)", "attempt": "\(failures)", "error": "\(error)"])
+      }
+      do {
+        try await Task.sleep(for: backoff.delay(afterFailures: failures))
+      } catch {
+        break
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/// Exponential back-off with jitter for re-establishing a broken Subscribe stream. It never gives
+/// up: a signaling server that comes back is used again.
+public struct ReconnectBackoff: Sendable {
+  public var initial: Duration
+  public var multiplier: Double
+  public var maximum: Duration
+  /// ± this fraction of the delay, so that many clients do not reconnect in step.
+  public var jitter: Double
+
+  public init(
+    initial: Duration = .milliseconds(100), multiplier: Double = 2, maximum: Duration = .seconds(10),
+    jitter: Double = 0.2
+  ) {
+    self.initial = initial
+    self.multiplier = multiplier
+    self.maximum = maximum
+    self.jitter = jitter
+  }
+
+  /// The wait before the next attempt after `failures` consecutive failures (0 after a stream that
+  /// worked and ended: reconnect after the initial delay).
+  public func delay(
+    afterFailures failures: Int, random: inout some RandomNumberGenerator
+  ) -> Duration {
+    let exponent = Double(max(0, failures - 1))
+    let base = min(seconds(initial) * pow(multiplier, exponent), seconds(maximum))
+    let spread = base * jitter
+    let jittered = spread > 0 ? base + Double.random(in: -spread...spread, using: &random) : base
+    return .nanoseconds(Int64(max(0, jittered) * 1e9))
+  }
+
+  public func delay(afterFailures failures: Int) -> Duration {
+    var random = SystemRandomNumberGenerator()
+    return delay(afterFailures: failures, random: &random)
+  }
+
+  private func seconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return Double(seconds) + Double(attoseconds) / 1e18
+  }
+
+  private func pow(_ base: Double, _ exponent: Double) -> Double {
+    var result = 1.0
+    for _ in 0..<Int(exponent) { result *= base }
+    return result
+  }
+}

@@ -1,0 +1,84 @@
+internal import Synchronization
+internal import WarrenCrypto
+
+/// One key's Subscribe stream: the task that keeps it open, and the signal that it is ready.
+final class SubscriptionStream: Sendable {
+  let key: Key
+  let ready = ReadySignal()
+  private let task: Task<Void, Never>
+
+  init(key: Key, maintain: @escaping @Sendable (ReadySignal) async -> Void) {
+    self.key = key
+    let ready = self.ready
+    task = Task { await maintain(ready) }
+  }
+
+  func cancel() {
+    task.cancel()
+    ready.cancel()
+  }
+
+  func finished() async { await task.value }
+}
+
+/// A one-shot signal: ``wait()`` returns once ``signal()`` was called, and throws
+/// `CancellationError` if the stream was cancelled first or the waiting task is cancelled.
+final class ReadySignal: Sendable {
+  private enum State {
+    case waiting([UInt64: CheckedContinuation<Void, any Error>], next: UInt64)
+    case signalled
+    case cancelled
+  }
+
+  private let state = Mutex(State.waiting([:], next: 0))
+
+  func wait() async throws {
+    let id: UInt64? = state.withLock { state in
+      guard case .waiting(let waiters, let next) = state else { return nil }
+      state = .waiting(waiters, next: next + 1)
+      return next
+    }
+    guard let id else {
+      if state.withLock({ if case .cancelled = $0 { true } else { false } }) { throw CancellationError() }
+      return
+    }
+    try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        let result: Result<Void, any Error>? = state.withLock { state in
+          switch state {
+          case .waiting(var waiters, let next):
+            waiters[id] = continuation
+            state = .waiting(waiters, next: next)
+            return nil
+          case .signalled: return .success(())
+          case .cancelled: return .failure(CancellationError())
+          }
+        }
+        if let result { continuation.resume(with: result) }
+      }
+    } onCancel: {
+      let waiter: CheckedContinuation<Void, any Error>? = state.withLock { state in
+        guard case .waiting(var waiters, let next) = state else { return nil }
+        let waiter = waiters.removeValue(forKey: id)
+        state = .waiting(waiters, next: next)
+        return waiter
+      }
+      waiter?.resume(throwing: CancellationError())
+    }
+  }
+
+  func signal() { settle(.signalled) }
+
+  func cancel() { settle(.cancelled) }
+
+  private func settle(_ final: State) {
+    let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+      guard case .waiting(let waiters, _) = state else { return [] }
+      state = final
+      return Array(waiters.values)
+    }
+    for waiter in waiters {
+      if case .signalled = final { waiter.resume() } else { waiter.resume(throwing: CancellationError()) }
+    }
+  }
+}

@@ -1,0 +1,91 @@
+internal import GRPCCore
+internal import Prometheus
+internal import Synchronization
+
+/// The signal server's Prometheus metrics. Values are read from the relay's statistics when
+/// scraped, so the relaying path only bumps plain counters under its own lock.
+public final class SignalMetrics: Sendable {
+  private struct Instruments: @unchecked Sendable {
+    // @unchecked: Prometheus' instruments are thread-safe classes that predate Sendable checking
+    // here; they are only used under `lock` anyway.
+    let registry = PrometheusCollectorRegistry()
+    let topics: Gauge
+    let subscriptions: Gauge
+    let published: Counter
+    let publishedBytes: Counter
+    let delivered: Counter
+    let deliveredBytes: Counter
+    let droppedNoSubscriber: Counter
+    let droppedQueueFull: Counter
+
+    init() {
+      topics = registry.makeGauge(descriptor: Self.name("topics", "", "Keys with at least one live subscription"))
+      subscriptions = registry.makeGauge(descriptor: Self.name("subscriptions", "", "Live Subscribe streams"))
+      published = registry.makeCounter(
+        descriptor: Self.name("envelopes_published", "total", "Envelopes accepted by Publish"))
+      publishedBytes = registry.makeCounter(
+        descriptor: Self.name("published_bytes", "total", "Bytes of envelopes accepted by Publish"))
+      delivered = registry.makeCounter(
+        descriptor: Self.name("envelopes_delivered", "total", "Envelopes written to Subscribe streams"))
+      deliveredBytes = registry.makeCounter(
+        descriptor: Self.name("delivered_bytes", "total", "Bytes written to Subscribe streams"))
+      droppedNoSubscriber = registry.makeCounter(
+        descriptor: Self.dropped, labels: [("reason", "no_subscriber")])
+      droppedQueueFull = registry.makeCounter(descriptor: Self.dropped, labels: [("reason", "queue_full")])
+    }
+
+    static var dropped: MetricNameDescriptor { name("envelopes_dropped", "total", "Envelopes dropped, by reason") }
+    static var rpcErrors: MetricNameDescriptor {
+      name("rpc_errors", "total", "Requests answered with an error, by status code")
+    }
+
+    /// `warren_signal_<name>_<unit>`; an empty unit is left out.
+    static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+      MetricNameDescriptor(namespace: "warren", subsystem: "signal", metricName: name, unitName: unit, helpText: help)
+    }
+  }
+
+  private let relay: SignalingRelay
+  private let errors: RPCErrorCounter
+  private let lock = Mutex(Instruments())
+
+  public init(relay: SignalingRelay, errors: RPCErrorCounter) {
+    self.relay = relay
+    self.errors = errors
+  }
+
+  /// gRPC's canonical status name, as in the protocol's documentation: `invalidArgument` becomes
+  /// `INVALID_ARGUMENT`.
+  static func statusName(_ code: RPCError.Code) -> String {
+    var name = ""
+    for character in "\(code)" {
+      if character.isUppercase { name += "_" }
+      name += character.uppercased()
+    }
+    return name
+  }
+
+  /// The Prometheus text exposition of the current values.
+  public func scrape() -> [UInt8] {
+    let statistics = relay.statistics
+    let errorCounts = errors.snapshot
+    return lock.withLock { metrics in
+      metrics.topics.set(Double(statistics.topics))
+      metrics.subscriptions.set(Double(statistics.subscriptions))
+      func set(_ counter: Counter, _ value: Int) {
+        counter.reset()
+        counter.increment(by: Int64(value))
+      }
+      set(metrics.published, statistics.published)
+      set(metrics.publishedBytes, statistics.publishedBytes)
+      set(metrics.delivered, statistics.delivered)
+      set(metrics.deliveredBytes, statistics.deliveredBytes)
+      set(metrics.droppedNoSubscriber, statistics.droppedNoSubscriber)
+      set(metrics.droppedQueueFull, statistics.droppedQueueFull)
+      for (code, count) in errorCounts {
+        set(metrics.registry.makeCounter(descriptor: Instruments.rpcErrors, labels: [("code", Self.statusName(code))]), count)
+      }
+      return metrics.registry.emitToBuffer()
+    }
+  }
+}

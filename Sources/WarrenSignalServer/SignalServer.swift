@@ -1,0 +1,111 @@
+internal import GRPCCore
+internal import GRPCNIOTransportHTTP2
+public import Logging
+public import ServiceLifecycle
+public import WarrenWire
+
+/// What `warren signal` is told on its command line.
+public struct SignalServerConfiguration: Sendable {
+  /// Host to listen on; `::` listens on every IPv6 and IPv4 address.
+  public var host = "::"
+  /// Port to listen on; 0 picks a free one (logged, and available as ``SignalServer/listeningPort``).
+  public var port = 8080
+  /// PEM certificate chain and private key for TLS; plaintext HTTP/2 when `nil`.
+  public var tls: (certificateChain: String, privateKey: String)?
+  public var relays: [RelayURL] = []
+  /// Where to serve `/metrics`; no metrics endpoint when `nil`.
+  public var metrics: (host: String, port: Int)?
+  /// Envelopes queued per subscriber before the oldest are dropped.
+  public var queueLimit = 256
+  /// Largest envelope relayed, in serialized bytes.
+  public var maxEnvelopeSize = 64 * 1024
+  public var buildInfo = Cunicu_BuildInfo()
+
+  public init() {}
+}
+
+/// `warren signal`: the gRPC relay of sealed envelopes (``SignalingService``), the relay registry
+/// (``RelayRegistryService``) and the metrics endpoint, as one service with a graceful shutdown:
+/// on SIGTERM it stops accepting, ends every Subscribe stream cleanly and returns.
+public final class SignalServer: Service {
+  public let relay: SignalingRelay
+  public let metrics: SignalMetrics
+  private let configuration: SignalServerConfiguration
+  private let logger: Logger
+  private let errors = RPCErrorCounter()
+  private let grpcPort = BoundPort()
+  private let metricsEndpoint: MetricsEndpoint?
+
+  public init(configuration: SignalServerConfiguration, logger: Logger) {
+    self.configuration = configuration
+    self.logger = logger
+    let relay = SignalingRelay(queueLimit: configuration.queueLimit)
+    let metrics = SignalMetrics(relay: relay, errors: errors)
+    self.relay = relay
+    self.metrics = metrics
+    metricsEndpoint = configuration.metrics.map {
+      MetricsEndpoint(host: $0.host, port: $0.port, metrics: metrics, logger: logger)
+    }
+  }
+
+  /// The gRPC port, once bound.
+  public var listeningPort: Int { get async throws { try await grpcPort.value } }
+
+  /// The metrics port, once bound (`nil` without a metrics endpoint).
+  public var metricsPort: Int? { get async throws { try await metricsEndpoint?.listeningPort } }
+
+  public func run() async throws {
+    let security: HTTP2ServerTransport.Posix.TransportSecurity =
+      if let tls = configuration.tls {
+        .tls(
+          certificateChain: [.file(path: tls.certificateChain, format: .pem)],
+          privateKey: .file(path: tls.privateKey, format: .pem))
+      } else {
+        .plaintext
+      }
+    let transport = HTTP2ServerTransport.Posix(
+      address: configuration.host.contains(":")
+        ? .ipv6(host: configuration.host, port: configuration.port)
+        : .ipv4(host: configuration.host, port: configuration.port),
+      transportSecurity: security,
+      config: .defaults { config in
+        // Leave room for the envelope cap to be answered by the service with a clear message.
+        config.rpc.maxRequestPayloadSize = max(configuration.maxEnvelopeSize * 2, 1 << 20)
+        config.http2.maxConcurrentStreams = 65_536
+      })
+    let server = GRPCServer(
+      transport: transport,
+      services: [
+        SignalingService(
+          relay: relay, maxEnvelopeSize: configuration.maxEnvelopeSize, buildInfo: configuration.buildInfo,
+          errors: errors, logger: logger),
+        RelayRegistryService(relays: configuration.relays, errors: errors),
+      ])
+    try await withGracefulShutdownHandler {
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await server.serve() }
+        if let metricsEndpoint { group.addTask { try await metricsEndpoint.run() } }
+        do {
+          let address = try await transport.listeningAddress
+          let port = address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
+          grpcPort.resolve(port)
+          logger.info(
+            "signaling server listening",
+            metadata: [
+              "address": "\(address)", "port": "\(port)", "tls": "\(configuration.tls != nil)",
+              "relays": "\(configuration.relays.map(\.publicURL))",
+            ])
+        } catch {
+          grpcPort.fail(error)
+          throw error
+        }
+      }
+    } onGracefulShutdown: { [relay, logger, metricsEndpoint] in
+      logger.info("shutting down: no new connections; ending subscription streams")
+      server.beginGracefulShutdown()
+      relay.finishAll()
+      metricsEndpoint?.close()
+    }
+    logger.info("signaling server stopped")
+  }
+}

@@ -1,0 +1,125 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+public import GRPCCore
+public import Logging
+internal import SwiftProtobuf
+internal import Synchronization
+internal import WarrenCrypto
+public import WarrenWire
+
+/// `cunicu.signaling.Signaling`, served by Warren (wire.md, "gRPC services").
+public struct SignalingService: Cunicu_Signaling_Signaling.SimpleServiceProtocol {
+  public let relay: SignalingRelay
+  /// Envelopes larger than this (serialized) are refused with `RESOURCE_EXHAUSTED`.
+  public let maxEnvelopeSize: Int
+  public let buildInfo: Cunicu_BuildInfo
+  private let errors: RPCErrorCounter
+  private let logger: Logger
+
+  public init(
+    relay: SignalingRelay, maxEnvelopeSize: Int = 64 * 1024, buildInfo: Cunicu_BuildInfo,
+    errors: RPCErrorCounter = RPCErrorCounter(), logger: Logger
+  ) {
+    self.relay = relay
+    self.maxEnvelopeSize = maxEnvelopeSize
+    self.buildInfo = buildInfo
+    self.errors = errors
+    self.logger = logger
+  }
+
+  public func getBuildInfo(request: Cunicu_Empty, context: ServerContext) async throws -> Cunicu_BuildInfo {
+    buildInfo
+  }
+
+  /// Registers the subscription, sends the empty marker envelope, then every envelope published
+  /// to the key until the client goes away or the server shuts down.
+  public func subscribe(
+    request: Cunicu_Signaling_SubscribeParams,
+    response: RPCWriter<Cunicu_Signaling_Envelope>,
+    context: ServerContext
+  ) async throws {
+    let key = try validKey(request.key, field: "key", method: "Subscribe")
+    // The topic exists before the marker leaves: whatever is published once the client has seen
+    // the marker reaches it.
+    let subscription = relay.subscribe(key)
+    logger.debug("subscribed", metadata: ["key": "\(key)", "peer": "\(context.remotePeer)"])
+    defer {
+      subscription.end()
+      logger.debug("unsubscribed", metadata: ["key": "\(key)", "peer": "\(context.remotePeer)"])
+    }
+    // gRPC reports a client that went away through the RPC's cancellation handle, not by
+    // cancelling this task: end the subscription then, so the topic is freed at once.
+    try await withRPCCancellationHandler {
+      try await response.write(Cunicu_Signaling_Envelope())
+      for await envelope in subscription.envelopes {
+        try await response.write(envelope)
+        relay.recordDelivery(size: envelope.encodedSize)
+      }
+    } onCancelRPC: {
+      subscription.end()
+    }
+  }
+
+  public func publish(request: Cunicu_Signaling_Envelope, context: ServerContext) async throws -> Cunicu_Empty {
+    _ = try validKey(request.sender, field: "sender", method: "Publish")
+    let recipient = try validKey(request.recipient, field: "recipient", method: "Publish")
+    let size = request.encodedSize
+    guard size <= maxEnvelopeSize else {
+      errors.record(.resourceExhausted)
+      throw RPCError(
+        code: .resourceExhausted,
+        message: "envelope is \(size) bytes; this server relays at most \(maxEnvelopeSize)")
+    }
+    let queued = relay.publish(request, to: recipient, size: size)
+    logger.trace("published", metadata: ["recipient": "\(recipient)", "subscribers": "\(queued)"])
+    return Cunicu_Empty()
+  }
+
+  private func validKey(_ bytes: Data, field: String, method: String) throws -> Key {
+    guard let key = try? Key(bytes: bytes) else {
+      errors.record(.invalidArgument)
+      throw RPCError(
+        code: .invalidArgument,
+        message: "\(method): field '\(field)' must be a 32-byte public key, got \(bytes.count) bytes")
+    }
+    return key
+  }
+}
+
+/// Counts the errors the services answered with, by status code, for metrics.
+public final class RPCErrorCounter: Sendable {
+  private let counts = Mutex<[RPCError.Code: Int]>([:])
+
+  public init() {}
+
+  public func record(_ code: RPCError.Code) { counts.withLock { $0[code, default: 0] += 1 } }
+
+  public var snapshot: [RPCError.Code: Int] { counts.withLock { $0 } }
+}
+
+extension Cunicu_Signaling_Envelope {
+  /// The protobuf-encoded size, computed from the field lengths without encoding: proto3 leaves
+  /// empty bytes fields out, a present sub-message is always written, and every field number
+  /// here fits a one-byte tag.
+  var encodedSize: Int {
+    func lengthDelimited(_ length: Int) -> Int {
+      var varint = 1
+      var rest = length >> 7
+      while rest > 0 {
+        varint += 1
+        rest >>= 7
+      }
+      return 1 + varint + length
+    }
+    func bytesField(_ length: Int) -> Int { length == 0 ? 0 : lengthDelimited(length) }
+    var size = bytesField(sender.count) + bytesField(recipient.count) + unknownFields.data.count
+    if hasContents {
+      size += lengthDelimited(
+        bytesField(contents.body.count) + bytesField(contents.nonce.count) + contents.unknownFields.data.count)
+    }
+    return size
+  }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import WarrenCrypto
+import WarrenGRPC
+import WarrenSignalServer
+import WarrenSignaling
+import WarrenWire
+
+let testLogger = Logger(label: "warren.test")
+
+func peer(_ n: UInt32) -> PrivateKey {
+  var bytes = [UInt8](repeating: 0x5a, count: 32)
+  // Bytes 1...4: byte 0 loses its low bits to clamping, which would make peers collide.
+  withUnsafeBytes(of: n.littleEndian) { for (i, b) in $0.enumerated() { bytes[1 + i] = b } }
+  return PrivateKey(try! Key(bytes: bytes))
+}
+
+func credentials(_ ufrag: String) -> Cunicu_Signaling_Message {
+  var message = Cunicu_Signaling_Message()
+  message.credentials.ufrag = ufrag
+  return message
+}
+
+/// A factory that builds `grpc://` backends, with a quick back-off so restarts are noticed soon.
+func grpcFactory() -> BackendFactory {
+  var factory = BackendFactory(logger: testLogger)
+  factory.registerGRPC(backoff: ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(500)))
+  return factory
+}
+
+/// A running `warren signal` on 127.0.0.1 (port 0 unless given), inside a ServiceGroup so that its
+/// graceful shutdown can be triggered like SIGTERM would.
+final class RunningServer: Sendable {
+  let server: SignalServer
+  let group: ServiceGroup
+  let task: Task<Void, any Error>
+  let port: Int
+
+  init(port: Int = 0, metrics: Bool = false, configure: (inout SignalServerConfiguration) -> Void = { _ in }) async throws {
+    var configuration = SignalServerConfiguration()
+    configuration.host = "127.0.0.1"
+    configuration.port = port
+    if metrics { configuration.metrics = ("127.0.0.1", 0) }
+    configure(&configuration)
+    server = SignalServer(configuration: configuration, logger: testLogger)
+    group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: testLogger))
+    let group = self.group
+    task = Task { try await group.run() }
+    self.port = try await server.listeningPort
+  }
+
+  var url: String { "grpc://127.0.0.1:\(port)?insecure=true" }
+
+  /// SIGTERM: stop accepting, end streams, return.
+  func stop() async throws {
+    await group.triggerGracefulShutdown()
+    try await task.value
+  }
+
+  /// The metrics page, as text.
+  func metricsText() async throws -> String {
+    try httpGet(port: try await server.metricsPort!, path: "/metrics")
+  }
+}
+
+/// Runs `body` with a raw generated client of the server (for malformed requests).
+/// `window` is the HTTP/2 flow-control window the client grants (grpc-swift's default is large).
+func withRawClient<T: Sendable>(
+  port: Int, window: Int? = nil,
+  _ body: @Sendable (Cunicu_Signaling_Signaling.Client<HTTP2ClientTransport.Posix>) async throws -> T
+) async throws -> T {
+  try await withGRPCClient(
+    transport: .http2NIOPosix(
+      target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext,
+      config: .defaults { config in
+        if let window { config.http2.targetWindowSize = window }
+      })
+  ) { client in
+    try await body(Cunicu_Signaling_Signaling.Client(wrapping: client))
+  }
+}
+
+/// Waits, up to `limit`, for `condition`; for integration tests over real sockets only.
+func eventually(
+  within limit: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+) async throws -> Bool {
+  let deadline = ContinuousClock.now + limit
+  while ContinuousClock.now < deadline {
+    if try await condition() { return true }
+    try await Task.sleep(for: .milliseconds(20))
+  }
+  return try await condition()
+}
+
+/// Next message of a subscription, or nil after `limit`.
+func next(_ iterator: inout AsyncStream<SignaledMessage>.Iterator, within limit: Duration = .seconds(10)) async -> SignaledMessage? {
+  let box = IteratorBox(iterator)
+  let result = await withTaskGroup(of: SignaledMessage?.self) { group in
+    group.addTask { await box.next() }
+    group.addTask {
+      try? await Task.sleep(for: limit)
+      return nil
+    }
+    let first = await group.next()!
+    group.cancelAll()
+    return first
+  }
+  iterator = box.iterator
+  return result
+}
+
+final class IteratorBox: @unchecked Sendable {
+  // @unchecked: used by one task at a time (the helper above waits for it before touching it again).
+  var iterator: AsyncStream<SignaledMessage>.Iterator
+  init(_ iterator: AsyncStream<SignaledMessage>.Iterator) { self.iterator = iterator }
+  func next() async -> SignaledMessage? { await iterator.next() }
+}
+
+/// A plain HTTP/1.1 GET on 127.0.0.1 over a blocking socket: the body, as text.
+func httpGet(port: Int, path: String) throws -> String {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw POSIXError(.EIO) }
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = in_port_t(UInt16(port).bigEndian)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  let connected = withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  }
+  guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+  let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+  _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+  var response = [UInt8]()
+  var buffer = [UInt8](repeating: 0, count: 65536)
+  while true {
+    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    if n <= 0 { break }
+    response += buffer[0..<n]
+  }
+  let text = String(decoding: response, as: UTF8.self)
+  guard let split = text.range(of: "\r\n\r\n") else { return "" }
+  return String(text[split.upperBound...])
+}
