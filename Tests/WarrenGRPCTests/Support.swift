@@ -83,42 +83,6 @@ func withRawClient<T: Sendable>(
   }
 }
 
-/// Waits, up to `limit`, for `condition`; for integration tests over real sockets only.
-func eventually(
-  within limit: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
-) async throws -> Bool {
-  let deadline = ContinuousClock.now + limit
-  while ContinuousClock.now < deadline {
-    if try await condition() { return true }
-    try await Task.sleep(for: .milliseconds(20))
-  }
-  return try await condition()
-}
-
-/// Next message of a subscription, or nil after `limit`.
-func next(_ iterator: inout AsyncStream<SignaledMessage>.Iterator, within limit: Duration = .seconds(10)) async -> SignaledMessage? {
-  let box = IteratorBox(iterator)
-  let result = await withTaskGroup(of: SignaledMessage?.self) { group in
-    group.addTask { await box.next() }
-    group.addTask {
-      try? await Task.sleep(for: limit)
-      return nil
-    }
-    let first = await group.next()!
-    group.cancelAll()
-    return first
-  }
-  iterator = box.iterator
-  return result
-}
-
-final class IteratorBox: @unchecked Sendable {
-  // @unchecked: used by one task at a time (the helper above waits for it before touching it again).
-  var iterator: AsyncStream<SignaledMessage>.Iterator
-  init(_ iterator: AsyncStream<SignaledMessage>.Iterator) { self.iterator = iterator }
-  func next() async -> SignaledMessage? { await iterator.next() }
-}
-
 /// A plain HTTP/1.1 GET on 127.0.0.1 over a blocking socket: the body, as text.
 func httpGet(port: Int, path: String) throws -> String {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
