@@ -17,6 +17,7 @@ let package = Package(
     .library(name: "WarrenWire", targets: ["WarrenWire"]),
     .library(name: "WarrenCrypto", targets: ["WarrenCrypto"]),
     .library(name: "WarrenSignaling", targets: ["WarrenSignaling"]),
+    .library(name: "WarrenSTUN", targets: ["WarrenSTUN"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
@@ -63,6 +64,12 @@ let package = Package(
         "WarrenCrypto",
         .product(name: "Logging", package: "swift-log"),
       ],
+      swiftSettings: swiftSettings
+    ),
+    // The STUN codec (RFC 8489) shared by the ICE agent and the TURN client: no I/O.
+    .target(
+      name: "WarrenSTUN",
+      dependencies: [.product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: swiftSettings
     ),
     // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
@@ -122,6 +129,11 @@ let package = Package(
     .testTarget(
       name: "WarrenSignalingTests",
       dependencies: ["WarrenSignaling", "WarrenCrypto", "WarrenWire"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenSTUNTests",
+      dependencies: ["WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -10,6 +10,8 @@ let package = Package(
   dependencies: [
     .package(name: "warren", path: ".."),
     .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
   ],
   targets: [
     .executableTarget(
@@ -21,6 +23,18 @@ let package = Package(
       path: "Benchmarks/CryptoBenchmarks",
       swiftSettings: [.swiftLanguageMode(.v6)],
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-    )
+    ),
+    // Load on `warren signal` over loopback, next to a no-op unary call as the ceiling; see
+    // signal-load.sh. A plain executable: it measures a separate server process.
+    .executableTarget(
+      name: "SignalLoad",
+      dependencies: [
+        .product(name: "WarrenWire", package: "warren"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      ],
+      path: "Benchmarks/SignalLoad",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
   ]
 )
