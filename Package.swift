@@ -18,6 +18,7 @@ let package = Package(
     .library(name: "WarrenCrypto", targets: ["WarrenCrypto"]),
     .library(name: "WarrenSignaling", targets: ["WarrenSignaling"]),
     .library(name: "WarrenSTUN", targets: ["WarrenSTUN"]),
+    .library(name: "WarrenICE", targets: ["WarrenICE"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
@@ -70,6 +71,12 @@ let package = Package(
     .target(
       name: "WarrenSTUN",
       dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: swiftSettings
+    ),
+    // The sans-IO ICE agent (RFC 8445, 8838, 7675): no sockets, no clock reads.
+    .target(
+      name: "WarrenICE",
+      dependencies: ["WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
     // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
@@ -134,6 +141,11 @@ let package = Package(
     .testTarget(
       name: "WarrenSTUNTests",
       dependencies: ["WarrenSTUN"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenICETests",
+      dependencies: ["WarrenICE", "WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -1,0 +1,196 @@
+import WarrenICE
+import WarrenSTUN
+
+/// A network in virtual time for ICE agents: datagrams take `latency`, may be lost or reordered,
+/// and may cross NATs. Nothing sleeps: the loop jumps to the next delivery or agent deadline.
+final class SimulatedNetwork {
+  typealias Instant = ContinuousClock.Instant
+
+  enum NATBehaviour {
+    /// Endpoint-independent mapping and filtering ("full cone").
+    case endpointIndependent
+    /// Endpoint-independent mapping, address-dependent filtering.
+    case addressDependentFiltering
+    /// Endpoint-independent mapping, address-and-port-dependent filtering ("port restricted").
+    case addressAndPortDependentFiltering
+    /// A new mapping for every destination ("symmetric").
+    case symmetric
+  }
+
+  struct NAT {
+    let publicIP: STUNAddress.IP
+    let behaviour: NATBehaviour
+    var mappings: [String: UInt16] = [:]  // key -> public port
+    var reverse: [UInt16: (internal: TransportAddress, allowed: Set<String>)] = [:]
+    var nextPort: UInt16 = 40000
+
+    /// Maps an outgoing datagram's source.
+    mutating func outbound(from source: TransportAddress, to destination: TransportAddress) -> TransportAddress {
+      let key = behaviour == .symmetric ? "\(source)>\(destination)" : "\(source)"
+      let port: UInt16
+      if let existing = mappings[key] {
+        port = existing
+      } else {
+        port = nextPort
+        nextPort += 1
+        mappings[key] = port
+        reverse[port] = (source, [])
+      }
+      reverse[port]!.allowed.insert(filterKey(destination))
+      return TransportAddress(ip: publicIP, port: port)
+    }
+
+    /// The internal destination of an incoming datagram, if the filter lets it in.
+    func inbound(to destination: TransportAddress, from source: TransportAddress) -> TransportAddress? {
+      guard destination.ip == publicIP, let entry = reverse[destination.port] else { return nil }
+      switch behaviour {
+      case .endpointIndependent: return entry.internal
+      default: return entry.allowed.contains(filterKey(source)) ? entry.internal : nil
+      }
+    }
+
+    private func filterKey(_ address: TransportAddress) -> String {
+      switch behaviour {
+      case .endpointIndependent, .addressDependentFiltering: "\(address.ip)"
+      case .addressAndPortDependentFiltering, .symmetric: "\(address)"
+      }
+    }
+  }
+
+  struct Host {
+    var agent: ICEAgent
+    let address: TransportAddress
+    var nat: NAT?
+    var received: [[UInt8]] = []
+    var events: [ICEEvent] = []
+  }
+
+  struct Packet {
+    let deliverAt: Instant
+    let sequence: Int
+    let from: TransportAddress
+    let to: TransportAddress
+    let bytes: [UInt8]
+  }
+
+  var hosts: [Host]
+  var now: Instant
+  let start: Instant
+  var latency: Duration = .milliseconds(10)
+  var lossRate = 0.0
+  var reorderJitter: Duration = .zero
+  /// While true, every datagram is dropped (a cut cable, a NAT that lost its state).
+  var blackhole = false
+  private var inFlight: [Packet] = []
+  private var sequence = 0
+  private var random = SplitMix64(seed: 99)
+
+  init(hosts: [Host]) {
+    self.hosts = hosts
+    start = ContinuousClock.now
+    now = start
+  }
+
+  var elapsed: Duration { now - start }
+
+  /// The address other hosts see for host `index` talking to `peer` (its NAT mapping, if any);
+  /// what a STUN server would report as server-reflexive.
+  func reflexiveAddress(of index: Int, towards peer: TransportAddress) -> TransportAddress {
+    guard hosts[index].nat != nil else { return hosts[index].address }
+    return hosts[index].nat!.outbound(from: hosts[index].address, to: peer)
+  }
+
+  /// Runs until `done` holds or `limit` of virtual time passes; returns whether `done` held.
+  @discardableResult
+  func run(for limit: Duration, until done: (SimulatedNetwork) -> Bool = { _ in false }) -> Bool {
+    let end = now + limit
+    var steps = 0
+    while steps < 200_000 {
+      steps += 1
+      flushTransmits()
+      if done(self) { return true }
+      let nextPacket = inFlight.min { ($0.deliverAt, $0.sequence) < ($1.deliverAt, $1.sequence) }
+      let nextTimeout = hosts.indices.compactMap { hosts[$0].agent.pollTimeout() }.min()
+      guard let next = [nextPacket?.deliverAt, nextTimeout].compactMap({ $0 }).min(), next <= end else {
+        now = end
+        return done(self)
+      }
+      now = max(now, next)
+      if let packet = nextPacket, packet.deliverAt <= now {
+        inFlight.removeAll { $0.sequence == packet.sequence }
+        deliver(packet)
+      }
+      for index in hosts.indices {
+        if let deadline = hosts[index].agent.pollTimeout(), deadline <= now {
+          hosts[index].agent.handleTimeout(now: now)
+        }
+      }
+      drainEvents()
+    }
+    return done(self)
+  }
+
+  /// Sends application data from host `index` over its selected pair.
+  func sendData(from index: Int, _ bytes: [UInt8]) -> Bool {
+    guard let transmit = hosts[index].agent.send(bytes, now: now) else { return false }
+    route(transmit, from: index)
+    return true
+  }
+
+  private func flushTransmits() {
+    for index in hosts.indices {
+      while let transmit = hosts[index].agent.pollTransmit() { route(transmit, from: index) }
+    }
+    drainEvents()
+  }
+
+  private func drainEvents() {
+    for index in hosts.indices {
+      while let event = hosts[index].agent.pollEvent() {
+        if case .data(let bytes, _) = event { hosts[index].received.append(bytes) }
+        hosts[index].events.append(event)
+      }
+    }
+  }
+
+  private func route(_ transmit: Transmit, from index: Int) {
+    guard !blackhole else { return }
+    if lossRate > 0, Double(random.next() % 1_000_000) / 1_000_000 < lossRate { return }
+    var source = transmit.from
+    if hosts[index].nat != nil, !isPublic(transmit.to, behindSameNATAs: index) {
+      source = hosts[index].nat!.outbound(from: transmit.from, to: transmit.to)
+    }
+    let jitter = reorderJitter == .zero ? Duration.zero : reorderJitter * (Double(random.next() % 1000) / 1000)
+    sequence += 1
+    inFlight.append(Packet(deliverAt: now + latency + jitter, sequence: sequence, from: source, to: transmit.to, bytes: transmit.bytes))
+  }
+
+  /// Whether `address` is another host on the same private network (no NAT between them).
+  private func isPublic(_ address: TransportAddress, behindSameNATAs index: Int) -> Bool {
+    hosts.indices.contains { $0 != index && hosts[$0].address == address && hosts[$0].nat?.publicIP == hosts[index].nat?.publicIP && hosts[$0].nat != nil }
+  }
+
+  private func deliver(_ packet: Packet) {
+    for index in hosts.indices {
+      if hosts[index].address == packet.to && (hosts[index].nat == nil || isPrivatePeer(packet.from, of: index)) {
+        hosts[index].agent.handleReceive(packet.bytes, from: packet.from, to: packet.to, now: now)
+        return
+      }
+      if let nat = hosts[index].nat, let inside = nat.inbound(to: packet.to, from: packet.from), inside == hosts[index].address {
+        hosts[index].agent.handleReceive(packet.bytes, from: packet.from, to: inside, now: now)
+        return
+      }
+    }
+  }
+
+  private func isPrivatePeer(_ source: TransportAddress, of index: Int) -> Bool {
+    hosts.indices.contains { $0 != index && hosts[$0].address == source && hosts[$0].nat?.publicIP == hosts[index].nat?.publicIP }
+  }
+}
+
+extension TransportAddress {
+  init(_ text: String) {
+    let colon = text.lastIndex(of: ":")!
+    self.init(ip: .init(text[..<colon])!, port: UInt16(text[text.index(after: colon)...])!)
+  }
+}
