@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "WarrenSignaling", targets: ["WarrenSignaling"]),
     .library(name: "WarrenSTUN", targets: ["WarrenSTUN"]),
     .library(name: "WarrenICE", targets: ["WarrenICE"]),
+    .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
@@ -77,6 +78,17 @@ let package = Package(
     .target(
       name: "WarrenICE",
       dependencies: ["WarrenSTUN"],
+      swiftSettings: swiftSettings
+    ),
+    // The SwiftNIO driver of the ICE agent: UDP sockets and timers.
+    .target(
+      name: "WarrenICENIO",
+      dependencies: [
+        "WarrenICE", "WarrenSTUN",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings
     ),
     // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
@@ -145,7 +157,7 @@ let package = Package(
     ),
     .testTarget(
       name: "WarrenICETests",
-      dependencies: ["WarrenICE", "WarrenSTUN"],
+      dependencies: ["WarrenICE", "WarrenSTUN", "WarrenICENIO", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings
     ),
     .testTarget(

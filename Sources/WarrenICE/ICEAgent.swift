@@ -173,6 +173,12 @@ public struct ICEAgent: Sendable {
     return Transmit(from: id.local, to: id.remote, bytes: data)
   }
 
+  /// Puts a transmit on the queue `pollTransmit` drains (for drivers that send application
+  /// data from `send` along with everything else).
+  public mutating func requeue(_ transmit: Transmit) {
+    transmits.append(transmit)
+  }
+
   // MARK: - Outputs
 
   public mutating func pollTransmit() -> Transmit? {

@@ -1,0 +1,185 @@
+public import Logging
+internal import NIOCore
+internal import NIOPosix
+internal import Synchronization
+public import WarrenICE
+public import WarrenSTUN
+
+/// The thin SwiftNIO driver of an ``ICEAgent``: one UDP socket per local host candidate, and a
+/// timer that fires at the agent's `pollTimeout`. Every input (datagram, candidate, credentials,
+/// timer) goes into the agent under one lock; what comes out is written to the sockets and
+/// yielded on ``events``.
+public final class ICEDriver: Sendable {
+  private struct State {
+    var agent: ICEAgent
+    var channels: [TransportAddress: any Channel] = [:]
+    var timer: Scheduled<Void>?
+    var timerDeadline: ContinuousClock.Instant?
+    var closed = false
+  }
+
+  /// Everything the agent reports: state changes, selected pairs, role changes, received data.
+  public let events: AsyncStream<ICEEvent>
+  private let continuation: AsyncStream<ICEEvent>.Continuation
+  private let state: Mutex<State>
+  private let eventLoop: any EventLoop
+  private let logger: Logger
+
+  public init(agent: ICEAgent, logger: Logger) {
+    state = Mutex(State(agent: agent))
+    eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    self.logger = logger
+    (events, continuation) = AsyncStream.makeStream(of: ICEEvent.self, bufferingPolicy: .bufferingNewest(4096))
+  }
+
+  /// Binds a UDP socket on each address (port 0: any free port, or the first free one of
+  /// `ports`), and adds each as a host candidate.
+  public func bindHostCandidates(_ addresses: [STUNAddress.IP], ports: ClosedRange<Int>? = nil) async throws -> [Candidate] {
+    var candidates: [Candidate] = []
+    for (index, ip) in addresses.enumerated() {
+      let channel = try await bind(ip, ports: ports)
+      guard let local = channel.localAddress, let port = local.port else { continue }
+      let address = TransportAddress(ip: ip, port: UInt16(port))
+      // Local preference: earlier addresses are preferred (RFC 8445 §5.1.2.2).
+      let candidate = Candidate(type: .host, address: address, localPreference: UInt32(65535 - index))
+      update { state, now in
+        state.channels[address] = channel
+        state.agent.addLocalCandidate(candidate, now: now)
+      }
+      candidates.append(candidate)
+    }
+    return candidates
+  }
+
+  public func addRemoteCandidate(_ candidate: Candidate) {
+    update { state, now in state.agent.addRemoteCandidate(candidate, now: now) }
+  }
+
+  public func addLocalCandidate(_ candidate: Candidate) {
+    update { state, now in state.agent.addLocalCandidate(candidate, now: now) }
+  }
+
+  public func setRemoteCredentials(_ credentials: ICECredentials) {
+    update { state, now in state.agent.setRemoteCredentials(credentials, now: now) }
+  }
+
+  public func restart(localCredentials: ICECredentials) {
+    update { state, now in state.agent.restart(localCredentials: localCredentials, now: now) }
+  }
+
+  /// Sends an application datagram over the selected pair; false before one is selected.
+  @discardableResult
+  public func send(_ data: [UInt8]) -> Bool {
+    var sent = false
+    update { state, now in
+      if let transmit = state.agent.send(data, now: now) {
+        state.agent.requeue(transmit)
+        sent = true
+      }
+    }
+    return sent
+  }
+
+  /// A snapshot of the agent: state, role, selected pair, checklist and statistics.
+  public var agent: ICEAgent { state.withLock { $0.agent } }
+
+  /// Closes the sockets and ends ``events``.
+  public func close() async {
+    let channels: [any Channel] = state.withLock { state in
+      state.closed = true
+      state.agent.close()
+      state.timer?.cancel()
+      return Array(state.channels.values)
+    }
+    for channel in channels { try? await channel.close() }
+    continuation.finish()
+  }
+
+  // MARK: - Plumbing
+
+  private func bind(_ ip: STUNAddress.IP, ports: ClosedRange<Int>?) async throws -> any Channel {
+    let bootstrap = DatagramBootstrap(group: eventLoop)
+      .channelOption(.socketOption(.so_reuseaddr), value: 1)
+      .channelInitializer { [self] channel in
+        channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.addHandler(DatagramHandler(driver: self))
+        }
+      }
+    guard let ports else { return try await bootstrap.bind(host: "\(ip)", port: 0).get() }
+    var lastError: (any Error)?
+    for port in ports {
+      do { return try await bootstrap.bind(host: "\(ip)", port: port).get() } catch { lastError = error }
+    }
+    throw lastError ?? ChannelError.ioOnClosedChannel
+  }
+
+  fileprivate func received(_ bytes: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
+    update { state, now in state.agent.handleReceive(bytes, from: remote, to: local, now: now) }
+  }
+
+  private func timerFired() {
+    update { state, now in
+      state.timerDeadline = nil
+      state.agent.handleTimeout(now: now)
+    }
+  }
+
+  /// Applies `change` to the agent, then writes its transmits, yields its events and re-arms the
+  /// timer for its next deadline.
+  private func update(_ change: (inout State, ContinuousClock.Instant) -> Void) {
+    let now = ContinuousClock.now
+    let (writes, events): ([(any Channel, Transmit)], [ICEEvent]) = state.withLock { state in
+      guard !state.closed else { return ([], []) }
+      change(&state, now)
+      var writes: [(any Channel, Transmit)] = []
+      while let transmit = state.agent.pollTransmit() {
+        if let channel = state.channels[transmit.from] { writes.append((channel, transmit)) }
+      }
+      var events: [ICEEvent] = []
+      while let event = state.agent.pollEvent() { events.append(event) }
+      if let deadline = state.agent.pollTimeout(), deadline != state.timerDeadline {
+        state.timer?.cancel()
+        state.timerDeadline = deadline
+        let delay = max(deadline - now, .zero).components
+        let nanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
+        state.timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+          self?.timerFired()
+        }
+      }
+      return (writes, events)
+    }
+    for (channel, transmit) in writes {
+      guard let destination = try? SocketAddress(ipAddress: "\(transmit.to.ip)", port: Int(transmit.to.port)) else { continue }
+      let envelope = AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: transmit.bytes))
+      channel.writeAndFlush(envelope, promise: nil)
+    }
+    for event in events {
+      if case .stateChanged(let newState) = event { logger.debug("ICE state changed", metadata: ["state": "\(newState)"]) }
+      continuation.yield(event)
+    }
+  }
+}
+
+/// Hands each received datagram to the driver with its addresses.
+private final class DatagramHandler: ChannelInboundHandler, Sendable {
+  typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+  private let driver: ICEDriver
+
+  init(driver: ICEDriver) { self.driver = driver }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    let envelope = unwrapInboundIn(data)
+    guard let local = context.channel.localAddress, let localAddress = TransportAddress(local),
+      let remote = TransportAddress(envelope.remoteAddress)
+    else { return }
+    driver.received(Array(envelope.data.readableBytesView), from: remote, to: localAddress)
+  }
+}
+
+extension TransportAddress {
+  init?(_ address: SocketAddress) {
+    guard let text = address.ipAddress, let port = address.port, let ip = STUNAddress.IP(text) else { return nil }
+    self.init(ip: ip, port: UInt16(port))
+  }
+}

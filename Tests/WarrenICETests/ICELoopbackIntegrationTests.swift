@@ -1,0 +1,57 @@
+import Logging
+import Testing
+import WarrenICE
+import WarrenICENIO
+import WarrenSTUN
+
+/// Two Warren agents with real UDP sockets on loopback, driven by the SwiftNIO driver.
+@Suite("ICE over real sockets on loopback (integration)", .timeLimit(.minutes(1)))
+struct ICELoopbackIntegrationTests {
+  @Test("two drivers connect on 127.0.0.1 and carry datagrams both ways")
+  func loopback() async throws {
+    var random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
+    let credentials = (ICECredentials.random(using: &random), ICECredentials.random(using: &random))
+    let logger = Logger(label: "warren.test.ice")
+    let a = ICEDriver(agent: ICEAgent(role: .controlling, localCredentials: credentials.0, seed: random.next()), logger: logger)
+    let b = ICEDriver(agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: random.next()), logger: logger)
+    let loopback = STUNAddress.IP("127.0.0.1")!
+    let candidatesA = try await a.bindHostCandidates([loopback])
+    let candidatesB = try await b.bindHostCandidates([loopback])
+    let started = ContinuousClock.now
+    a.setRemoteCredentials(credentials.1)
+    b.setRemoteCredentials(credentials.0)
+    for candidate in candidatesB { a.addRemoteCandidate(candidate) }
+    for candidate in candidatesA { b.addRemoteCandidate(candidate) }
+
+    async let selectedA = firstSelectedPair(a)
+    async let selectedB = firstSelectedPair(b)
+    let (pairA, pairB) = await (selectedA, selectedB)
+    let connectedAfter = ContinuousClock.now - started
+    #expect(pairA?.remote.address == candidatesB[0].address)
+    #expect(pairB?.remote.address == candidatesA[0].address)
+    #expect(connectedAfter < .seconds(2))
+
+    #expect(a.send([1, 0, 0, 0] + Array("from a".utf8)))
+    #expect(b.send([4, 0, 0, 0] + Array("from b".utf8)))
+    async let atB = firstData(b)
+    async let atA = firstData(a)
+    #expect(await atB == [1, 0, 0, 0] + Array("from a".utf8))
+    #expect(await atA == [4, 0, 0, 0] + Array("from b".utf8))
+    await a.close()
+    await b.close()
+  }
+
+  func firstSelectedPair(_ driver: ICEDriver) async -> CandidatePair? {
+    for await event in driver.events {
+      if case .selectedPairChanged(let pair) = event { return pair }
+    }
+    return nil
+  }
+
+  func firstData(_ driver: ICEDriver) async -> [UInt8]? {
+    for await event in driver.events {
+      if case .data(let bytes, _) = event { return bytes }
+    }
+    return nil
+  }
+}
