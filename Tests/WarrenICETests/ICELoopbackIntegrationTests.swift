@@ -55,3 +55,33 @@ struct ICELoopbackIntegrationTests {
     return nil
   }
 }
+
+@Suite("Interface addresses")
+struct InterfaceAddressTests {
+  @Test("glob patterns select interfaces", arguments: [
+    ("*", "eth0", true), ("eth*", "eth0", true), ("eth?", "eth10", false), ("wg*", "eth0", false),
+    ("*0", "wlan0", true), ("", "lo", false), ("lo", "lo", true),
+  ])
+  func glob(pattern: String, name: String, matches: Bool) {
+    var addresses = InterfaceAddresses()
+    addresses.include = [pattern]
+    #expect(addresses.accepts(name) == matches)
+  }
+
+  @Test("exclusion wins, so the WireGuard interface is never used")
+  func exclusion() {
+    var addresses = InterfaceAddresses()
+    addresses.exclude = ["wg*"]
+    #expect(addresses.accepts("eth0"))
+    #expect(!addresses.accepts("wg0"))
+  }
+
+  @Test("this machine's loopback address is listed only when asked for")
+  func loopback() {
+    var addresses = InterfaceAddresses()
+    addresses.include = ["lo"]
+    #expect(addresses.list().isEmpty)
+    addresses.includeLoopback = true
+    #expect(addresses.list().contains { $0.ip == STUNAddress.IP("127.0.0.1")! })
+  }
+}

@@ -79,9 +79,12 @@ struct SignalLoad {
                    subscribers, Double(before) / 1024, Double(after) / 1024, Double(after - before) / Double(subscribers)))
 
       // 3. Relay throughput and latency.
-      var template = Cunicu_Signaling_Envelope()
-      template.sender = Data(repeating: 1, count: 32)
-      template.contents.nonce = Data(repeating: 2, count: 24)
+      let template = {
+        var envelope = Cunicu_Signaling_Envelope()
+        envelope.sender = Data(repeating: 1, count: 32)
+        envelope.contents.nonce = Data(repeating: 2, count: 24)
+        return envelope
+      }()
       let relayed = try await rate(seconds: seconds) { worker in
         var envelope = template
         envelope.recipient = keys[Int.random(in: 0..<subscribers)]
