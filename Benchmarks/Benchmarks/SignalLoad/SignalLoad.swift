@@ -100,6 +100,25 @@ struct SignalLoad {
                    relayed.perSecond, Double(delivered) / relayed.elapsed, delivered, relayed.count,
                    Double(p[0]) / 1e6, Double(p[1]) / 1e6))
       print(String(format: "ratio: relay publishes/s ÷ unary no-op calls/s = %.2f", relayed.perSecond / unary.perSecond))
+
+      // 4. Latency at a moderate, paced rate (1,000 envelopes/s), as signaling sees it.
+      latencies.reset()
+      let paced = 1000 * Int(seconds)
+      let pacedStart = now()
+      for index in 0..<paced {
+        let due = pacedStart + UInt64(index) * 1_000_000
+        while now() < due { try await Task.sleep(for: .microseconds(200)) }
+        var envelope = template
+        envelope.recipient = keys[index % subscribers]
+        var body = Data(count: 120)
+        withUnsafeBytes(of: now()) { body.replaceSubrange(0..<8, with: $0) }
+        envelope.contents.body = body
+        _ = try await stubs[index % connections].publish(envelope)
+      }
+      try await Task.sleep(for: .seconds(1))
+      let q = latencies.percentiles([0.5, 0.99])
+      print(String(format: "paced 1000/s: %d of %d delivered, latency p50 %.2f ms, p99 %.2f ms",
+                   latencies.count, paced, Double(q[0]) / 1e6, Double(q[1]) / 1e6))
       group.cancelAll()
     }
   }
@@ -160,6 +179,7 @@ final class LatencyLog: @unchecked Sendable {
   private var samples: [UInt64] = []
   func record(_ nanoseconds: UInt64) { lock.withLock { samples.append(nanoseconds) } }
   var count: Int { lock.withLock { samples.count } }
+  func reset() { lock.withLock { samples.removeAll() } }
   func percentiles(_ ps: [Double]) -> [UInt64] {
     let sorted = lock.withLock { samples.sorted() }
     guard !sorted.isEmpty else { return ps.map { _ in 0 } }
