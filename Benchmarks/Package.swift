@@ -36,5 +36,17 @@ let package = Package(
       path: "Benchmarks/SignalLoad",
       swiftSettings: [.swiftLanguageMode(.v6)]
     ),
+    // Time to connected on loopback (real sockets), and CPU per 1,000 connectivity checks; see
+    // ice-connect.sh, which runs aioice on the same candidates in the same run.
+    .executableTarget(
+      name: "ICEConnect",
+      dependencies: [
+        .product(name: "WarrenICE", package: "warren"),
+        .product(name: "WarrenICENIO", package: "warren"),
+        .product(name: "WarrenSTUN", package: "warren"),
+      ],
+      path: "Benchmarks/ICEConnect",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
   ]
 )
