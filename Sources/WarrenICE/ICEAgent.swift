@@ -401,6 +401,9 @@ public struct ICEAgent: Sendable {
     if pairs[id]?.isRelayed == true, firstRelaySuccess == nil { firstRelaySuccess = now }
     if !wasSucceeded, role == .controlled, pairs[id]?.nominated == true { select(id, now: now) }
     if transaction.useCandidate && role == .controlling { select(id, now: now) }
+    // Nominate as soon as a pair works rather than at the next pacing tick: the nominating check
+    // goes out now (a direct pair at once, a relayed one after its grace period).
+    if !wasSucceeded, role == .controlling { nominateIfReady(now: now) }
   }
 
   /// Controlling side, regular nomination (§8.1.1): once a pair works, check it again with

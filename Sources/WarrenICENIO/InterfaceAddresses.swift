@@ -38,14 +38,14 @@ public struct InterfaceAddresses: Sendable {
       let name = String(cString: current.pointee.ifa_name)
       let isLoopback = flags & Int32(IFF_LOOPBACK) != 0
       guard includeLoopback || !isLoopback, accepts(name) else { continue }
+      // The address bytes sit at offset 4 of sockaddr_in and offset 8 of sockaddr_in6 (after
+      // family, port and, for IPv6, the flow label), on Linux and the BSDs alike.
+      let raw = UnsafeRawPointer(address)
       switch Int32(address.pointee.sa_family) {
       case AF_INET where ipv4:
-        let v4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
-        entries.append(Entry(interface: name, ip: .v4(UInt32(bigEndian: v4))))
+        entries.append(Entry(interface: name, ip: STUNAddress.IP(bytes: UnsafeRawBufferPointer(start: raw + 4, count: 4))!))
       case AF_INET6 where ipv6:
-        let bytes = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
-          withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }
-        }
+        let bytes = Array(UnsafeRawBufferPointer(start: raw + 8, count: 16))
         guard let ip = STUNAddress.IP(bytes: bytes), !(bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80) else { continue }
         entries.append(Entry(interface: name, ip: ip))
       default:
