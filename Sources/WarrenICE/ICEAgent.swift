@@ -194,8 +194,15 @@ public struct ICEAgent: Sendable {
     guard state != .closed && state != .failed else { return nil }
     var deadlines: [Instant] = transactions.values.map(\.deadline)
     if let nextCheck { deadlines.append(nextCheck) }
-    if let since = checkingSince, selectedPair == nil { deadlines.append(since + configuration.checkingTimeout) }
-    if let first = firstRelaySuccess, selectedPair == nil, role == .controlling {
+    // Each deadline below is listed only while handleTimeout would act on it, so a deadline in
+    // the past never makes the owner spin.
+    let anySucceeded = pairs.values.contains { $0.state == .succeeded }
+    if let since = checkingSince, selectedPair == nil, !anySucceeded {
+      deadlines.append(since + configuration.checkingTimeout)
+    }
+    if let first = firstRelaySuccess, selectedPair == nil, role == .controlling,
+      !pairs.values.contains(where: \.nominated)
+    {
       deadlines.append(first + configuration.relayNominationDelay)
     }
     if selectedPair != nil {

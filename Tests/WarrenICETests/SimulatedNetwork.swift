@@ -1,3 +1,4 @@
+import Testing
 import WarrenICE
 import WarrenSTUN
 
@@ -81,6 +82,12 @@ final class SimulatedNetwork {
   var reorderJitter: Duration = .zero
   /// While true, every datagram is dropped (a cut cable, a NAT that lost its state).
   var blackhole = false
+  /// Drops datagrams for which this returns true (source as sent, destination).
+  var drop: ((TransportAddress, TransportAddress) -> Bool)?
+  /// TURN allocations: a relayed address and the host that owns it. Datagrams the host sends from
+  /// it leave from it; datagrams to it reach the host (what a TURN server does, without the
+  /// TURN framing, which is the TURN client's business).
+  var relays: [TransportAddress: Int] = [:]
   private var inFlight: [Packet] = []
   private var sequence = 0
   private var random = SplitMix64(seed: 99)
@@ -105,8 +112,11 @@ final class SimulatedNetwork {
   func run(for limit: Duration, until done: (SimulatedNetwork) -> Bool = { _ in false }) -> Bool {
     let end = now + limit
     var steps = 0
+    var stalled = 0
     while steps < 200_000 {
       steps += 1
+      let before = now
+      var delivered = false
       flushTransmits()
       if done(self) { return true }
       let nextPacket = inFlight.min { ($0.deliverAt, $0.sequence) < ($1.deliverAt, $1.sequence) }
@@ -119,6 +129,7 @@ final class SimulatedNetwork {
       if let packet = nextPacket, packet.deliverAt <= now {
         inFlight.removeAll { $0.sequence == packet.sequence }
         deliver(packet)
+        delivered = true
       }
       for index in hosts.indices {
         if let deadline = hosts[index].agent.pollTimeout(), deadline <= now {
@@ -126,6 +137,12 @@ final class SimulatedNetwork {
         }
       }
       drainEvents()
+      // An agent whose deadline stays in the past would spin its driver's timer.
+      stalled = now == before && !delivered ? stalled + 1 : 0
+      if stalled > 100 {
+        Issue.record("an agent keeps asking for a timeout that handleTimeout does not clear")
+        return false
+      }
     }
     return done(self)
   }
@@ -156,8 +173,9 @@ final class SimulatedNetwork {
   private func route(_ transmit: Transmit, from index: Int) {
     guard !blackhole else { return }
     if lossRate > 0, Double(random.next() % 1_000_000) / 1_000_000 < lossRate { return }
+    if let drop, drop(transmit.from, transmit.to) { return }
     var source = transmit.from
-    if hosts[index].nat != nil, !isPublic(transmit.to, behindSameNATAs: index) {
+    if relays[transmit.from] == nil, hosts[index].nat != nil, !isPublic(transmit.to, behindSameNATAs: index) {
       source = hosts[index].nat!.outbound(from: transmit.from, to: transmit.to)
     }
     let jitter = reorderJitter == .zero ? Duration.zero : reorderJitter * (Double(random.next() % 1000) / 1000)
@@ -171,6 +189,10 @@ final class SimulatedNetwork {
   }
 
   private func deliver(_ packet: Packet) {
+    if let owner = relays[packet.to] {
+      hosts[owner].agent.handleReceive(packet.bytes, from: packet.from, to: packet.to, now: now)
+      return
+    }
     for index in hosts.indices {
       if hosts[index].address == packet.to && (hosts[index].nat == nil || isPrivatePeer(packet.from, of: index)) {
         hosts[index].agent.handleReceive(packet.bytes, from: packet.from, to: packet.to, now: now)
