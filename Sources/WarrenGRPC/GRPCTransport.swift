@@ -65,7 +65,7 @@ public final class GRPCTransport: EnvelopeTransport {
     let stream: SubscriptionStream = try streams.withLock { streams in
       if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
       if let stream = streams[key] { return stream }
-      let stream = SubscriptionStream(key: key) { [self] ready in await self.maintain(key, ready: ready) }
+      let stream = SubscriptionStream { [self] ready in await self.maintain(key, ready: ready) }
       streams[key] = stream
       return stream
     }
@@ -102,8 +102,7 @@ public final class GRPCTransport: EnvelopeTransport {
       do {
         try await signaling.subscribe(request) { [sink, logger] response in
           for try await envelope in response.messages {
-            if !sawMarker.withLock({ $0 }) {
-              sawMarker.withLock { $0 = true }
+            if sawMarker.withLock({ seen in defer { seen = true }; return !seen }) {
               ready.signal()
               logger.debug("subscribed", metadata: ["key": "\(key)"])
               // cunicu's marker is empty; a server that sends a real envelope first still counts.

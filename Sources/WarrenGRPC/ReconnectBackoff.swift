@@ -22,8 +22,9 @@ public struct ReconnectBackoff: Sendable {
   public func delay(
     afterFailures failures: Int, random: inout some RandomNumberGenerator
   ) -> Duration {
-    let exponent = Double(max(0, failures - 1))
-    let base = min(seconds(initial) * pow(multiplier, exponent), seconds(maximum))
+    let cap = seconds(maximum)
+    var base = min(seconds(initial), cap)
+    for _ in 1..<max(1, failures) where base < cap { base = min(base * multiplier, cap) }
     let spread = base * jitter
     let jittered = spread > 0 ? base + Double.random(in: -spread...spread, using: &random) : base
     return .nanoseconds(Int64(max(0, jittered) * 1e9))
@@ -37,11 +38,5 @@ public struct ReconnectBackoff: Sendable {
   private func seconds(_ duration: Duration) -> Double {
     let (seconds, attoseconds) = duration.components
     return Double(seconds) + Double(attoseconds) / 1e18
-  }
-
-  private func pow(_ base: Double, _ exponent: Double) -> Double {
-    var result = 1.0
-    for _ in 0..<Int(exponent) { result *= base }
-    return result
   }
 }

@@ -1,14 +1,11 @@
 internal import Synchronization
-internal import WarrenCrypto
 
 /// One key's Subscribe stream: the task that keeps it open, and the signal that it is ready.
 final class SubscriptionStream: Sendable {
-  let key: Key
   let ready = ReadySignal()
   private let task: Task<Void, Never>
 
-  init(key: Key, maintain: @escaping @Sendable (ReadySignal) async -> Void) {
-    self.key = key
+  init(maintain: @escaping @Sendable (ReadySignal) async -> Void) {
     let ready = self.ready
     task = Task { await maintain(ready) }
   }
