@@ -20,6 +20,7 @@ let package = Package(
     .library(name: "WarrenSTUN", targets: ["WarrenSTUN"]),
     .library(name: "WarrenICE", targets: ["WarrenICE"]),
     .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
+    .library(name: "WarrenSession", targets: ["WarrenSession"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
@@ -91,6 +92,12 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The per-peer session state machine of session.md: pure, driven by its owner.
+    .target(
+      name: "WarrenSession",
+      dependencies: ["WarrenWire", "WarrenICE"],
+      swiftSettings: swiftSettings
+    ),
     // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
     .target(
       name: "WarrenGRPC",
@@ -158,6 +165,11 @@ let package = Package(
     .testTarget(
       name: "WarrenICETests",
       dependencies: ["WarrenICE", "WarrenSTUN", "WarrenICENIO", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenSessionTests",
+      dependencies: ["WarrenSession", "WarrenICE", "WarrenWire"],
       swiftSettings: swiftSettings
     ),
     .testTarget(
