@@ -21,6 +21,7 @@ let package = Package(
     .library(name: "WarrenICE", targets: ["WarrenICE"]),
     .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
     .library(name: "WarrenSession", targets: ["WarrenSession"]),
+    .library(name: "WarrenDaemon", targets: ["WarrenDaemon"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
@@ -98,6 +99,17 @@ let package = Package(
       dependencies: ["WarrenWire", "WarrenICE"],
       swiftSettings: swiftSettings
     ),
+    // The runtime that joins signaling, sessions, ICE drivers and proxies (`warren demo`, later `up`).
+    .target(
+      name: "WarrenDaemon",
+      dependencies: [
+        "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN", "WarrenICE", "WarrenICENIO", "WarrenSession",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
     .target(
       name: "WarrenGRPC",
@@ -138,7 +150,12 @@ let package = Package(
         "WarrenGRPC",
         "WarrenSignalServer",
         "WarrenWire",
+        "WarrenSTUN",
+        "WarrenSession",
+        "WarrenDaemon",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),

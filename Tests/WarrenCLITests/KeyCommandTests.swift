@@ -80,3 +80,19 @@ struct KeyCommandTests {
     #expect(result.stdout.hasPrefix("warren "))
   }
 }
+
+@Suite("warren demo", .timeLimit(.minutes(1)))
+struct DemoCommandTests {
+  @Test("runs the whole system on embedded defaults and exits 0")
+  func demo() throws {
+    let result = try runWarren(["demo", "--datagrams", "300"])
+    #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+    #expect(result.stdout.contains("signaling server listening on grpc://127.0.0.1:"))
+    #expect(result.stdout.contains("idle -> new (received the peer's credentials)"))
+    #expect(result.stdout.contains("checking -> completed"))
+    #expect(result.stdout.contains("checking -> connected"))
+    #expect(result.stdout.contains(" selected host 127.0.0.1:"))
+    #expect(result.stdout.contains("of 300 datagrams echoed"))
+    #expect(result.stdout.contains("RTT p50"))
+  }
+}

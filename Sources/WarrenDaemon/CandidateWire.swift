@@ -1,0 +1,55 @@
+public import WarrenICE
+internal import WarrenSTUN
+public import WarrenWire
+
+/// ICE candidates to and from wire.md's `cunicu.epdisc.Candidate` (RFC 8839 §5.1 attributes).
+extension Cunicu_Epdisc_Candidate {
+  public init(_ candidate: Candidate) {
+    self.init()
+    type = switch candidate.type {
+    case .host: .host
+    case .serverReflexive: .serverReflexive
+    case .peerReflexive: .peerReflexive
+    case .relay: .relay
+    }
+    networkType = candidate.address.ip.isIPv4 ? .udp4 : .udp6
+    foundation = candidate.foundation
+    component = Int32(candidate.component)
+    priority = Int32(bitPattern: candidate.priority)
+    address = "\(candidate.address.ip)"
+    port = Int32(candidate.address.port)
+    if candidate.type != .host {
+      relatedAddress.address = "\(candidate.base.ip)"
+      relatedAddress.port = Int32(candidate.base.port)
+    }
+    if candidate.type == .relay { relayProtocol = .udp }
+  }
+}
+
+extension Candidate {
+  /// A remote candidate from the wire, or `nil` for what this agent cannot use (TCP, mDNS names,
+  /// bad addresses or ports).
+  public init?(_ wire: Cunicu_Epdisc_Candidate) {
+    guard wire.networkType == .udp4 || wire.networkType == .udp6 || wire.networkType == .unspecifiedNetworkType,
+      let ip = STUNAddress.IP(wire.address), (1...65535).contains(wire.port)
+    else { return nil }
+    let type: CandidateType
+    switch wire.type {
+    case .host, .unspecifiedCandidateType: type = .host
+    case .serverReflexive: type = .serverReflexive
+    case .peerReflexive: type = .peerReflexive
+    case .relay: type = .relay
+    case .UNRECOGNIZED: return nil
+    }
+    let address = TransportAddress(ip: ip, port: UInt16(wire.port))
+    var base: TransportAddress?
+    if wire.hasRelatedAddress, let relatedIP = STUNAddress.IP(wire.relatedAddress.address),
+      (0...65535).contains(wire.relatedAddress.port)
+    {
+      base = TransportAddress(ip: relatedIP, port: UInt16(wire.relatedAddress.port))
+    }
+    self.init(
+      type: type, address: address, base: base, priority: UInt32(bitPattern: wire.priority),
+      foundation: wire.foundation.isEmpty ? nil : wire.foundation, component: Int(max(1, wire.component)))
+  }
+}

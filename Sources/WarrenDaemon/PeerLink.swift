@@ -1,0 +1,228 @@
+public import Logging
+internal import Synchronization
+public import WarrenCrypto
+public import WarrenICE
+internal import WarrenICENIO
+public import WarrenSTUN
+public import WarrenSession
+public import WarrenSignaling
+internal import WarrenWire
+
+/// Everything Warren runs for one remote peer: the signaling subscription, the ``PeerSession``
+/// state machine, the current ICE agent with its driver, and the UDP proxy. The session decides;
+/// this carries out its actions in order, one at a time.
+public final class PeerLink: Sendable {
+  public struct Options: Sendable {
+    public var name: String
+    public var keys: KeyPair
+    /// Addresses to gather host candidates on.
+    public var hostAddresses: [STUNAddress.IP]
+    public var ice = ICEConfiguration()
+    public var session = SessionConfiguration()
+    /// Where the application sends datagrams for this peer (port 0 picks one).
+    public var listen: STUNAddress
+    /// Where datagrams from this peer are delivered.
+    public var forward: STUNAddress
+
+    public init(name: String, keys: KeyPair, hostAddresses: [STUNAddress.IP], listen: STUNAddress, forward: STUNAddress) {
+      self.name = name
+      self.keys = keys
+      self.hostAddresses = hostAddresses
+      self.listen = listen
+      self.forward = forward
+    }
+  }
+
+  /// A state transition, for logs and `warren demo`.
+  public struct Transition: Sendable {
+    public let at: ContinuousClock.Instant
+    public let from: SessionState
+    public let to: SessionState
+    public let reason: String
+  }
+
+  /// What `warren status` shows for a peer.
+  public struct Status: Sendable {
+    public var state: SessionState
+    public var role: ICERole
+    public var selectedPair: CandidatePair?
+    public var restarts: Int
+    public var since: ContinuousClock.Instant?
+    public var fromApplication: Int
+    public var toApplication: Int
+  }
+
+  private enum Input {
+    case start
+    case message(SignaledMessage)
+    case localCandidate(Candidate)
+    case agentState(ICEConnectionState, generation: Int)
+    case tick
+  }
+
+  private struct State {
+    var session: PeerSession
+    var driver: ICEDriver?
+    var generation = 0
+    var selectedPair: CandidatePair?
+    var proxy: UDPProxy?
+  }
+
+  public let options: Options
+  /// Every transition of this peer's session, as it happens.
+  public let transitions: AsyncStream<Transition>
+  private let transitionSink: AsyncStream<Transition>.Continuation
+  private let backend: any SignalingBackend
+  private let logger: Logger
+  private let state: Mutex<State>
+  private let work: AsyncStream<PeerSession.Action>
+  private let workSink: AsyncStream<PeerSession.Action>.Continuation
+
+  public init(options: Options, backend: any SignalingBackend, logger: Logger) {
+    self.options = options
+    self.backend = backend
+    var logger = logger
+    logger[metadataKey: "peer"] = "\(options.name)"
+    logger[metadataKey: "key"] = "\(options.keys.theirs)"
+    self.logger = logger
+    let role: ICERole = options.keys.weAreControlling ? .controlling : .controlled
+    state = Mutex(State(session: PeerSession(role: role, configuration: options.session, seed: UInt64.random(in: 0...UInt64.max))))
+    (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self)
+    (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
+  }
+
+  /// The proxy's listen address, once running.
+  public var listenAddress: STUNAddress? { state.withLock { $0.proxy?.listen } }
+
+  public var status: Status {
+    state.withLock { state in
+      let statistics = state.proxy?.statistics ?? (fromApplication: 0, toApplication: 0)
+      return Status(
+        state: state.session.state, role: state.session.role, selectedPair: state.selectedPair,
+        restarts: state.session.restarts, since: state.session.stateSince,
+        fromApplication: statistics.fromApplication, toApplication: statistics.toApplication)
+    }
+  }
+
+  /// Runs until cancelled.
+  public func run() async throws {
+    let subscription = try await backend.subscribe(options.keys)
+    let proxy = try await UDPProxy(listen: options.listen, forward: options.forward, logger: logger) { [weak self] bytes in
+      _ = self?.state.withLock { $0.driver }?.send(bytes)
+    }
+    state.withLock { $0.proxy = proxy }
+    defer { subscription.cancel() }
+    try await withThrowingDiscardingTaskGroup { group in
+      group.addTask {
+        for await message in subscription { self.input(.message(message)) }
+      }
+      group.addTask {
+        for await action in self.work { await self.perform(action) }
+      }
+      group.addTask {
+        while !Task.isCancelled {
+          try await Task.sleep(for: .milliseconds(50))
+          self.input(.tick)
+        }
+      }
+      input(.start)
+    }
+  }
+
+  /// Stops the agent and the proxy (after `run` was cancelled).
+  public func close() async {
+    let (driver, proxy) = state.withLock { ($0.driver, $0.proxy) }
+    await driver?.close()
+    await proxy?.close()
+    workSink.finish()
+    transitionSink.finish()
+  }
+
+  // MARK: - Inputs to the session
+
+  private func input(_ input: Input) {
+    let now = ContinuousClock.now
+    let actions: [PeerSession.Action] = state.withLock { state in
+      switch input {
+      case .start: state.session.start(now: now)
+      case .message(let message): state.session.receive(message.message, now: now)
+      case .localCandidate(let candidate): state.session.localCandidate(Cunicu_Epdisc_Candidate(candidate), now: now)
+      case .agentState(let agentState, let generation):
+        if generation == state.generation { state.session.agentStateChanged(agentState, now: now) }
+      case .tick: state.session.handleTimeout(now: now)
+      }
+      var actions: [PeerSession.Action] = []
+      while let action = state.session.pollAction() { actions.append(action) }
+      return actions
+    }
+    for action in actions { workSink.yield(action) }
+  }
+
+  // MARK: - Carrying out actions
+
+  private func perform(_ action: PeerSession.Action) async {
+    switch action {
+    case .createAgent(let credentials, let role):
+      let old = state.withLock { $0.driver }
+      await old?.close()
+      let driver = ICEDriver(
+        agent: ICEAgent(role: role, localCredentials: credentials, configuration: options.ice, seed: UInt64.random(in: 0...UInt64.max)),
+        logger: logger)
+      let generation = state.withLock { state in
+        state.generation += 1
+        state.driver = driver
+        state.selectedPair = nil
+        return state.generation
+      }
+      Task { await self.follow(driver, generation: generation) }
+    case .closeAgent:
+      let driver = state.withLock { state in defer { state.driver = nil }; return state.driver }
+      await driver?.close()
+    case .send(let message):
+      do {
+        try await backend.publish(message, keys: options.keys)
+      } catch {
+        logger.warning("publishing to the peer failed; the session's back-off will retry", metadata: ["error": "\(error)"])
+      }
+    case .setRemoteCredentials(let credentials):
+      state.withLock { $0.driver }?.setRemoteCredentials(credentials)
+    case .startGathering:
+      guard let driver = state.withLock({ $0.driver }) else { return }
+      do {
+        for candidate in try await driver.bindHostCandidates(options.hostAddresses) { input(.localCandidate(candidate)) }
+      } catch {
+        logger.error("gathering host candidates failed", metadata: ["error": "\(error)"])
+      }
+    case .addRemoteCandidate(let wire):
+      guard let candidate = Candidate(wire) else {
+        logger.debug("ignored a remote candidate this agent cannot use", metadata: ["candidate": "\(wire.address):\(wire.port)"])
+        return
+      }
+      state.withLock { $0.driver }?.addRemoteCandidate(candidate)
+    case .transition(let from, let to, let reason):
+      logger.info("\(from) -> \(to): \(reason)")
+      transitionSink.yield(Transition(at: ContinuousClock.now, from: from, to: to, reason: reason))
+    }
+  }
+
+  /// Forwards one driver's events until it closes; events of a replaced driver are ignored.
+  private func follow(_ driver: ICEDriver, generation: Int) async {
+    for await event in driver.events {
+      switch event {
+      case .stateChanged(let agentState):
+        input(.agentState(agentState, generation: generation))
+      case .selectedPairChanged(let pair):
+        let current = state.withLock { state in
+          guard state.generation == generation else { return false }
+          state.selectedPair = pair
+          return true
+        }
+        if current { logger.info("selected pair \(pair)") }
+      case .data(let bytes, _):
+        state.withLock { $0.proxy }?.deliver(bytes)
+      case .roleChanged(let role):
+        logger.notice("ICE role changed by conflict resolution", metadata: ["role": "\(role)"])
+      }
+    }
+  }
+}

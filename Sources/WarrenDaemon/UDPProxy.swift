@@ -1,0 +1,69 @@
+public import Logging
+internal import NIOCore
+internal import NIOPosix
+internal import Synchronization
+public import WarrenSTUN
+
+/// The application side of a peer's path (session.md, "Carrying traffic"): the application
+/// (WireGuard) sends to `listen`; those datagrams go to the peer over the selected pair, and what
+/// arrives from the peer is sent to `forward` from the same socket.
+public final class UDPProxy: Sendable {
+  private let channel: any Channel
+  private let forward: STUNAddress
+  private let counters = Counters()
+
+  /// The address the application sends to.
+  public let listen: STUNAddress
+
+  /// Binds `listen` (port 0 picks one) and hands every datagram the application sends to `toPeer`.
+  public init(
+    listen: STUNAddress, forward: STUNAddress, logger: Logger,
+    toPeer: @escaping @Sendable ([UInt8]) -> Void
+  ) async throws {
+    self.forward = forward
+    let counters = self.counters
+    channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+      .channelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.addHandler(ApplicationHandler { bytes in
+            counters.value.withLock { $0.fromApplication += 1 }
+            toPeer(bytes)
+          })
+        }
+      }
+      .bind(host: "\(listen.ip)", port: Int(listen.port)).get()
+    guard let port = channel.localAddress?.port else { throw ChannelError.unknownLocalAddress }
+    self.listen = STUNAddress(ip: listen.ip, port: UInt16(port))
+    logger.debug("proxy listening", metadata: ["listen": "\(self.listen)", "forward": "\(forward)"])
+  }
+
+  /// Datagrams the application sent and datagrams handed to it.
+  public var statistics: (fromApplication: Int, toApplication: Int) { counters.value.withLock { $0 } }
+
+  /// Hands a datagram from the peer to the application.
+  public func deliver(_ bytes: [UInt8]) {
+    guard let destination = try? SocketAddress(ipAddress: "\(forward.ip)", port: Int(forward.port)) else { return }
+    counters.value.withLock { $0.toApplication += 1 }
+    channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
+  }
+
+  public func close() async {
+    try? await channel.close()
+  }
+}
+
+/// Datagram counts, shared with the channel handler.
+private final class Counters: Sendable {
+  let value = Mutex((fromApplication: 0, toApplication: 0))
+}
+
+private final class ApplicationHandler: ChannelInboundHandler, Sendable {
+  typealias InboundIn = AddressedEnvelope<ByteBuffer>
+  private let receive: @Sendable ([UInt8]) -> Void
+
+  init(receive: @escaping @Sendable ([UInt8]) -> Void) { self.receive = receive }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    receive(Array(unwrapInboundIn(data).data.readableBytesView))
+  }
+}
