@@ -33,6 +33,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+    .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
     .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
@@ -104,6 +105,8 @@ let package = Package(
       name: "WarrenDaemon",
       dependencies: [
         "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN", "WarrenICE", "WarrenICENIO", "WarrenSession",
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -187,6 +190,11 @@ let package = Package(
     .testTarget(
       name: "WarrenSessionTests",
       dependencies: ["WarrenSession", "WarrenICE", "WarrenWire"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenDaemonTests",
+      dependencies: ["WarrenDaemon", "WarrenCrypto", "WarrenICE", "WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -23,6 +23,10 @@ public final class PeerLink: Sendable {
     public var listen: STUNAddress
     /// Where datagrams from this peer are delivered.
     public var forward: STUNAddress
+    /// STUN servers asked for server-reflexive candidates.
+    public var stunServers: [STUNAddress] = []
+    /// Ports host candidates may bind (any free port when `nil`).
+    public var portRange: ClosedRange<Int>?
 
     public init(name: String, keys: KeyPair, hostAddresses: [STUNAddress.IP], listen: STUNAddress, forward: STUNAddress) {
       self.name = name
@@ -188,10 +192,19 @@ public final class PeerLink: Sendable {
       state.withLock { $0.driver }?.setRemoteCredentials(credentials)
     case .startGathering:
       guard let driver = state.withLock({ $0.driver }) else { return }
+      if options.hostAddresses.isEmpty {
+        logger.warning("no interface address to gather host candidates on (check ice.interfaces_include/exclude)")
+      }
       do {
-        for candidate in try await driver.bindHostCandidates(options.hostAddresses) { input(.localCandidate(candidate)) }
+        let hosts = try await driver.bindHostCandidates(options.hostAddresses, ports: options.portRange)
+        for candidate in hosts { input(.localCandidate(candidate)) }
       } catch {
         logger.error("gathering host candidates failed", metadata: ["error": "\(error)"])
+      }
+      for server in options.stunServers {
+        for candidate in await driver.gatherServerReflexive(server: server) where candidate.address != candidate.base {
+          input(.localCandidate(candidate))
+        }
       }
     case .addRemoteCandidate(let wire):
       guard let candidate = Candidate(wire) else {

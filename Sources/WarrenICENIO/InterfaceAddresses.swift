@@ -6,7 +6,8 @@
 public import WarrenSTUN
 
 /// The addresses host candidates are gathered on (RFC 8445 §5.1.1.1): every address of every
-/// interface that is up, except loopback and link-local ones (unless asked for), filtered by
+/// interface that is up, except link-local ones and loopback (unless asked for or named in
+/// `include`), filtered by
 /// interface name patterns. The WireGuard interfaces themselves belong in `exclude`.
 public struct InterfaceAddresses: Sendable {
   public struct Entry: Sendable, Hashable {
@@ -37,7 +38,9 @@ public struct InterfaceAddresses: Sendable {
       guard flags & Int32(IFF_UP) != 0, let address = current.pointee.ifa_addr else { continue }
       let name = String(cString: current.pointee.ifa_name)
       let isLoopback = flags & Int32(IFF_LOOPBACK) != 0
-      guard includeLoopback || !isLoopback, accepts(name) else { continue }
+      // Loopback only when asked for, or named by a pattern more specific than "*".
+      let named = include.contains { $0 != "*" && InterfaceAddresses.glob($0, matches: name) }
+      guard includeLoopback || !isLoopback || named, accepts(name) else { continue }
       // The address bytes sit at offset 4 of sockaddr_in and offset 8 of sockaddr_in6 (after
       // family, port and, for IPv6, the flow label), on Linux and the BSDs alike.
       let raw = UnsafeRawPointer(address)

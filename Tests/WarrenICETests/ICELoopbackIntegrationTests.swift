@@ -76,12 +76,15 @@ struct InterfaceAddressTests {
     #expect(!addresses.accepts("wg0"))
   }
 
-  @Test("this machine's loopback address is listed only when asked for")
+  @Test("this machine's loopback address is listed only when asked for or named")
   func loopback() {
     var addresses = InterfaceAddresses()
-    addresses.include = ["lo"]
-    #expect(addresses.list().isEmpty)
+    #expect(!addresses.list().contains { $0.ip == STUNAddress.IP("127.0.0.1")! })
     addresses.includeLoopback = true
     #expect(addresses.list().contains { $0.ip == STUNAddress.IP("127.0.0.1")! })
+    // Naming the interface asks for it too.
+    var named = InterfaceAddresses()
+    named.include = ["lo"]
+    #expect(named.list().contains { $0.ip == STUNAddress.IP("127.0.0.1")! })
   }
 }

@@ -1,0 +1,259 @@
+internal import Foundation
+public import WarrenCrypto
+public import WarrenICE
+public import WarrenSTUN
+internal import Yams
+
+/// `warren up --config FILE` (YAML). Unknown keys and bad values are errors naming the file, the
+/// line and the field:
+///
+/// ```yaml
+/// private_key: <base64>            # or private_key_file: /etc/warren/private.key
+/// backends: [grpc://signal.example:8080]
+/// ice:
+///   urls: [stun:stun.example:3478]
+///   interfaces_include: ["*"]
+///   interfaces_exclude: ["wg*"]
+///   network_types: [udp4, udp6]
+///   port_range: 49152-65535
+///   check_interval: 50ms
+///   disconnected_timeout: 5s
+///   failed_timeout: 30s
+///   keepalive_interval: 2s
+/// peers:
+///   bob:
+///     public_key: <base64>
+///     forward: 127.0.0.1:51820     # the application (WireGuard's listen port)
+///     listen: 127.0.0.1:0          # where the application sends (default: a free port)
+/// ```
+public struct DaemonConfiguration: Sendable {
+  public struct Peer: Sendable {
+    public var name: String
+    public var publicKey: Key
+    public var forward: STUNAddress
+    public var listen: STUNAddress
+  }
+
+  public var privateKey: PrivateKey
+  public var backends: [String]
+  public var iceURLs: [String] = []
+  public var interfaces = InterfaceFilter()
+  public var portRange: ClosedRange<Int>?
+  public var ice = ICEConfiguration()
+  public var peers: [Peer] = []
+
+  /// Interface selection, as `InterfaceAddresses` takes it.
+  public struct InterfaceFilter: Sendable {
+    public var include = ["*"]
+    public var exclude: [String] = []
+    public var ipv4 = true
+    public var ipv6 = true
+  }
+
+  /// Reads and checks a configuration file.
+  public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+    let text: String
+    do {
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw ConfigurationError(file: path, line: nil, field: "", message: "cannot read the file: \(error)")
+    }
+    return try parse(text, file: path)
+  }
+
+  /// Checks a configuration given as text; `file` names it in errors.
+  public static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
+    let reader = Reader(file: file)
+    let root: Node
+    do {
+      guard let node = try Yams.compose(yaml: text) else { throw reader.error(nil, "", "the file is empty") }
+      root = node
+    } catch let error as ConfigurationError {
+      throw error
+    } catch {
+      throw ConfigurationError(file: file, line: nil, field: "", message: "not valid YAML: \(error)")
+    }
+    return try reader.configuration(root)
+  }
+}
+
+/// A configuration problem: where it is and what is wrong.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+  public let file: String
+  public let line: Int?
+  public let field: String
+  public let message: String
+
+  public var description: String {
+    let place = line.map { "\(file):\($0)" } ?? file
+    return field.isEmpty ? "\(place): \(message)" : "\(place): \(field): \(message)"
+  }
+}
+
+/// Walks the YAML tree with the line of every node at hand.
+private struct Reader {
+  let file: String
+
+  func error(_ node: Node?, _ field: String, _ message: String) -> ConfigurationError {
+    ConfigurationError(file: file, line: node?.mark?.line, field: field, message: message)
+  }
+
+  func mapping(_ node: Node, _ field: String, known: Set<String>) throws(ConfigurationError) -> [(String, Node, Node)] {
+    guard let mapping = node.mapping else { throw error(node, field, "expected a mapping of keys to values") }
+    var entries: [(String, Node, Node)] = []
+    for (key, value) in mapping {
+      guard let name = key.string else { throw error(key, field, "keys must be text") }
+      let path = field.isEmpty ? name : "\(field).\(name)"
+      guard known.isEmpty || known.contains(name) else {
+        throw error(key, path, "unknown key (known here: \(known.sorted().joined(separator: ", ")))")
+      }
+      entries.append((name, key, value))
+    }
+    return entries
+  }
+
+  func string(_ node: Node, _ field: String) throws(ConfigurationError) -> String {
+    guard let text = node.scalar?.string else { throw error(node, field, "expected a single value") }
+    return text
+  }
+
+  func strings(_ node: Node, _ field: String) throws(ConfigurationError) -> [String] {
+    if node.scalar != nil { return [try string(node, field)] }
+    guard let sequence = node.sequence else { throw error(node, field, "expected a list") }
+    var values: [String] = []
+    for item in sequence { values.append(try string(item, field)) }
+    return values
+  }
+
+  func key(_ node: Node, _ field: String) throws(ConfigurationError) -> Key {
+    let text = try string(node, field)
+    do { return try Key(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+      throw self.error(node, field, "not a WireGuard key: \(error.message)")
+    }
+  }
+
+  func address(_ node: Node, _ field: String) throws(ConfigurationError) -> STUNAddress {
+    let text = try string(node, field)
+    var host = Substring(text)
+    var port = Substring("")
+    if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+      host = text[text.index(after: text.startIndex)..<close]
+      port = text[text.index(after: close)...].dropFirst()
+    } else if let colon = text.lastIndex(of: ":") {
+      host = text[..<colon]
+      port = text[text.index(after: colon)...]
+    }
+    guard let ip = STUNAddress.IP(host), let number = UInt16(port) else {
+      throw error(node, field, "expected IP:PORT (like 127.0.0.1:51820 or [::1]:51820), got '\(text)'")
+    }
+    return STUNAddress(ip: ip, port: number)
+  }
+
+  func duration(_ node: Node, _ field: String) throws(ConfigurationError) -> Duration {
+    let text = try string(node, field)
+    let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60))]
+    for (suffix, unit) in units where text.hasSuffix(suffix) {
+      if let value = Double(text.dropLast(suffix.count)), value > 0 { return unit * value }
+    }
+    throw error(node, field, "expected a positive duration like 50ms, 2s or 1m, got '\(text)'")
+  }
+
+  func configuration(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
+    var privateKey: PrivateKey?
+    var backends: [String] = []
+    var ice = ICEConfiguration()
+    var urls: [String] = []
+    var filter = DaemonConfiguration.InterfaceFilter()
+    var portRange: ClosedRange<Int>?
+    var peers: [DaemonConfiguration.Peer] = []
+    for (name, keyNode, value) in try mapping(root, "", known: ["private_key", "private_key_file", "backends", "ice", "peers"]) {
+      switch name {
+      case "private_key":
+        guard privateKey == nil else { throw error(keyNode, name, "give private_key or private_key_file, not both") }
+        privateKey = PrivateKey(try key(value, name))
+      case "private_key_file":
+        guard privateKey == nil else { throw error(keyNode, name, "give private_key or private_key_file, not both") }
+        let path = try string(value, name)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+          throw error(value, name, "cannot read \(path)")
+        }
+        do { privateKey = try PrivateKey(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+          throw self.error(value, name, "\(path) does not hold a WireGuard key: \(error.message)")
+        }
+      case "backends":
+        backends = try strings(value, name)
+      case "ice":
+        let known: Set<String> = [
+          "urls", "candidate_types", "network_types", "interfaces_include", "interfaces_exclude", "port_range",
+          "check_interval", "disconnected_timeout", "failed_timeout", "keepalive_interval",
+        ]
+        for (option, _, setting) in try mapping(value, "ice", known: known) {
+          let field = "ice.\(option)"
+          switch option {
+          case "urls": urls = try strings(setting, field)
+          case "candidate_types":
+            for type in try strings(setting, field) where !["host", "srflx", "prflx", "relay"].contains(type) {
+              throw error(setting, field, "unknown candidate type '\(type)' (host, srflx, prflx, relay)")
+            }
+          case "network_types":
+            let types = try strings(setting, field)
+            for type in types where !["udp4", "udp6"].contains(type) {
+              throw error(setting, field, "unsupported network type '\(type)' (udp4, udp6)")
+            }
+            filter.ipv4 = types.contains("udp4")
+            filter.ipv6 = types.contains("udp6")
+          case "interfaces_include": filter.include = try strings(setting, field)
+          case "interfaces_exclude": filter.exclude = try strings(setting, field)
+          case "port_range":
+            let text = try string(setting, field)
+            let parts = text.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let low = parts[0], let high = parts[1], 1 <= low, low <= high, high <= 65535 else {
+              throw error(setting, field, "expected LOW-HIGH within 1-65535, got '\(text)'")
+            }
+            portRange = low...high
+          case "check_interval": ice.checkInterval = try duration(setting, field)
+          case "disconnected_timeout": ice.disconnectedTimeout = try duration(setting, field)
+          case "failed_timeout": ice.failedTimeout = try duration(setting, field)
+          case "keepalive_interval": ice.keepaliveInterval = try duration(setting, field)
+          default: break
+          }
+        }
+        if ice.failedTimeout < ice.disconnectedTimeout {
+          throw error(value, "ice.failed_timeout", "must not be shorter than ice.disconnected_timeout")
+        }
+      case "peers":
+        for (peerName, _, peerNode) in try mapping(value, "peers", known: []) {
+          let field = "peers.\(peerName)"
+          var publicKey: Key?
+          var forward: STUNAddress?
+          var listen = STUNAddress(ip: .v4(0x7f00_0001), port: 0)
+          for (option, _, setting) in try mapping(peerNode, field, known: ["public_key", "forward", "listen"]) {
+            switch option {
+            case "public_key": publicKey = try key(setting, "\(field).public_key")
+            case "forward": forward = try address(setting, "\(field).forward")
+            case "listen": listen = try address(setting, "\(field).listen")
+            default: break
+            }
+          }
+          guard let publicKey else { throw error(peerNode, "\(field).public_key", "missing") }
+          guard let forward else { throw error(peerNode, "\(field).forward", "missing (where this peer's datagrams go, like 127.0.0.1:51820)") }
+          peers.append(.init(name: peerName, publicKey: publicKey, forward: forward, listen: listen))
+        }
+      default:
+        break
+      }
+    }
+    guard let privateKey else { throw error(root, "private_key", "missing (or give private_key_file)") }
+    guard !backends.isEmpty else { throw error(root, "backends", "missing: at least one signaling backend URL") }
+    for peer in peers where peer.publicKey == privateKey.publicKey {
+      throw error(root, "peers.\(peer.name).public_key", "is our own public key")
+    }
+    var configuration = DaemonConfiguration(privateKey: privateKey, backends: backends)
+    configuration.iceURLs = urls
+    configuration.interfaces = filter
+    configuration.portRange = portRange
+    configuration.ice = ice
+    configuration.peers = peers
+    return configuration
+  }
+}

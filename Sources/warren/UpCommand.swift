@@ -1,0 +1,42 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import WarrenDaemon
+import WarrenGRPC
+import WarrenSignaling
+
+/// `warren up --config FILE`: the daemon.
+struct Up: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run the daemon: sessions with every configured peer, and their UDP proxies.")
+
+  @Option(help: "The YAML configuration file.")
+  var config: String
+
+  @Option(help: "trace, debug, info, notice, warning, error or critical.")
+  var logLevel = "info"
+
+  func run() async throws {
+    let level = Logger.Level(rawValue: logLevel) ?? .info
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = level
+      return handler
+    }
+    let logger = Logger(label: "warren.up")
+    let configuration: DaemonConfiguration
+    do {
+      configuration = try DaemonConfiguration.load(path: config)
+    } catch {
+      StandardStreams.printError("warren: \(error)\n")
+      throw ExitCode(1)
+    }
+    var factory = BackendFactory(logger: logger)
+    factory.registerGRPC()
+    let daemon = try Daemon(configuration: configuration, factory: factory, logger: logger)
+    let group = ServiceGroup(
+      configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+  }
+}

@@ -1,0 +1,81 @@
+import Testing
+import WarrenCrypto
+import WarrenDaemon
+import WarrenICE
+import WarrenSTUN
+
+@Suite("warren up configuration")
+struct DaemonConfigurationTests {
+  let good = """
+    private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=
+    backends:
+      - grpc://127.0.0.1:8080?insecure=true
+    ice:
+      urls: [stun:198.51.100.10:3478]
+      interfaces_exclude: [wg*]
+      network_types: [udp4]
+      port_range: 49152-49200
+      check_interval: 20ms
+      disconnected_timeout: 5s
+      failed_timeout: 30s
+      keepalive_interval: 2s
+    peers:
+      bob:
+        public_key: 98Xk81bU6FxnoD8E25PgEvgkZiUubGAPPTr2k0zZESQ=
+        forward: 127.0.0.1:51820
+        listen: 127.0.0.1:40001
+    """
+
+  @Test("a full configuration reads into its values")
+  func full() throws {
+    let configuration = try DaemonConfiguration.parse(good, file: "warren.yaml")
+    #expect(configuration.privateKey.publicKey.base64 == "rhWiSL+tfG0Op7GeUYNw/1jCWfNdAWm5EgPGea8ibh4=")
+    #expect(configuration.backends == ["grpc://127.0.0.1:8080?insecure=true"])
+    #expect(configuration.iceURLs == ["stun:198.51.100.10:3478"])
+    #expect(configuration.interfaces.exclude == ["wg*"])
+    #expect(configuration.interfaces.ipv4 && !configuration.interfaces.ipv6)
+    #expect(configuration.portRange == 49152...49200)
+    #expect(configuration.ice.checkInterval == .milliseconds(20))
+    #expect(configuration.ice.failedTimeout == .seconds(30))
+    #expect(configuration.peers.count == 1)
+    #expect(configuration.peers[0].name == "bob")
+    #expect(configuration.peers[0].forward.description == "127.0.0.1:51820")
+    #expect(configuration.peers[0].listen.port == 40001)
+  }
+
+  @Test("mistakes name the file, the line and the field", arguments: [
+    ("colour: blue", "warren.yaml:1: colour: unknown key"),
+    ("private_key: nope\nbackends: [\"inprocess:\"]", "warren.yaml:1: private_key: not a WireGuard key"),
+    ("backends: [\"inprocess:\"]", "private_key: missing"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=", "backends: missing"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  check_interval: fast",
+     "warren.yaml:4: ice.check_interval: expected a positive duration"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  port_range: 9-1",
+     "warren.yaml:4: ice.port_range: expected LOW-HIGH"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  tcp: true",
+     "warren.yaml:4: ice.tcp: unknown key"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\npeers:\n  bob:\n    public_key: 98Xk81bU6FxnoD8E25PgEvgkZiUubGAPPTr2k0zZESQ=\n    forward: localhost",
+     "warren.yaml:6: peers.bob.forward: expected IP:PORT"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\npeers:\n  bob:\n    forward: 127.0.0.1:1",
+     "peers.bob.public_key: missing"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\npeers:\n  me:\n    public_key: rhWiSL+tfG0Op7GeUYNw/1jCWfNdAWm5EgPGea8ibh4=\n    forward: 127.0.0.1:1",
+     "peers.me.public_key: is our own public key"),
+    ("private_key: [a, b", "not valid YAML"),
+    ("", "the file is empty"),
+  ])
+  func errors(text: String, expected: String) {
+    do {
+      _ = try DaemonConfiguration.parse(text, file: "warren.yaml")
+      Issue.record("accepted: \(text)")
+    } catch {
+      #expect(error.description.contains(expected), "\(error)")
+    }
+  }
+
+  @Test("a missing file is a clear error")
+  func missingFile() {
+    #expect { try DaemonConfiguration.load(path: "/nonexistent/warren.yaml") } throws: {
+      "\($0)".contains("/nonexistent/warren.yaml: cannot read the file")
+    }
+  }
+}
