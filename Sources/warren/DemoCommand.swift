@@ -176,10 +176,12 @@ final class DemoClock: Sendable {
     Swift.print(String(format: "[%7.3f s] ", Double(seconds) + Double(attoseconds) / 1e18) + line)
   }
 
+  private static let epoch = ContinuousClock.now
+
+  /// Monotonic nanoseconds, for timestamps carried inside datagrams.
   static func nanoseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    let (seconds, attoseconds) = (ContinuousClock.now - epoch).components
+    return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
   }
 }
 

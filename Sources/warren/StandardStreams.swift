@@ -40,10 +40,14 @@ enum StandardStreams {
   }
 
   /// Whether standard output is a regular file that others may read, as after `warren genkey > key`
-  /// with a permissive umask.
+  /// with a permissive umask. (Read through Foundation: the C `stat` struct resolves to different
+  /// modules from one build to the next.)
   static var standardOutputIsWorldAccessibleFile: Bool {
-    var info = stat()
-    guard fstat(1, &info) == 0 else { return false }
-    return (info.st_mode & S_IFMT) == S_IFREG && (info.st_mode & S_IRWXO) != 0
+    let target = URL(fileURLWithPath: "/proc/self/fd/1").resolvingSymlinksInPath().path
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: target),
+      attributes[.type] as? FileAttributeType == .typeRegular,
+      let permissions = attributes[.posixPermissions] as? Int
+    else { return false }
+    return permissions & 0o007 != 0
   }
 }
