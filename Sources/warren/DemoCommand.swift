@@ -180,6 +180,7 @@ final class DemoClock: Sendable {
 
   /// Monotonic nanoseconds, for timestamps carried inside datagrams.
   static func nanoseconds() -> UInt64 {
+    let epoch = Self.epoch  // initialized (lazily) before `now` is read, so the difference is never negative
     let (seconds, attoseconds) = (ContinuousClock.now - epoch).components
     return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
   }
