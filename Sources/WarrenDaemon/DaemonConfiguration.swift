@@ -52,11 +52,15 @@ public struct DaemonConfiguration: Sendable {
 
   /// Reads and checks a configuration file.
   public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ConfigurationError(file: path, line: nil, field: "", message: "cannot read the file: no such file")
+    }
     let text: String
     do {
       text = try String(contentsOfFile: path, encoding: .utf8)
     } catch {
-      throw ConfigurationError(file: path, line: nil, field: "", message: "cannot read the file: \(error)")
+      throw ConfigurationError(
+        file: path, line: nil, field: "", message: "cannot read the file: \(error.localizedDescription)")
     }
     return try parse(text, file: path)
   }

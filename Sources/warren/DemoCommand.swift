@@ -28,17 +28,11 @@ struct Demo: AsyncParsableCommand {
 
   func validate() throws {
     guard datagrams > 0 else { throw ValidationError("--datagrams must be at least 1") }
-    guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
+    try LogSetup.validate(logLevel)
   }
 
   func run() async throws {
-    let level = Logger.Level(rawValue: logLevel) ?? .warning
-    LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
-    }
-    let logger = Logger(label: "warren.demo")
+    let logger = LogSetup.bootstrap(level: logLevel, label: "warren.demo")
     let clock = DemoClock()
     let loopback = STUNAddress.IP("127.0.0.1")!
 

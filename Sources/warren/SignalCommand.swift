@@ -42,19 +42,11 @@ struct Signal: AsyncParsableCommand {
     if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     guard queueSize > 0 else { throw ValidationError("--queue-size must be at least 1") }
     guard maxEnvelopeSize > 0 else { throw ValidationError("--max-envelope-size must be at least 1") }
-    guard Logger.Level(rawValue: logLevel) != nil else {
-      throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical")
-    }
+    try LogSetup.validate(logLevel)
   }
 
   func run() async throws {
-    let level = Logger.Level(rawValue: logLevel) ?? .info
-    LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
-    }
-    let logger = Logger(label: "warren.signal")
+    let logger = LogSetup.bootstrap(level: logLevel, label: "warren.signal")
 
     var configuration = SignalServerConfiguration()
     (configuration.host, configuration.port) = try HostPort.parse(listen, option: "--listen")

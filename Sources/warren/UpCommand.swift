@@ -17,14 +17,12 @@ struct Up: AsyncParsableCommand {
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
+  func validate() throws {
+    try LogSetup.validate(logLevel)
+  }
+
   func run() async throws {
-    let level = Logger.Level(rawValue: logLevel) ?? .info
-    LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
-    }
-    let logger = Logger(label: "warren.up")
+    let logger = LogSetup.bootstrap(level: logLevel, label: "warren.up")
     let configuration: DaemonConfiguration
     do {
       configuration = try DaemonConfiguration.load(path: config)
