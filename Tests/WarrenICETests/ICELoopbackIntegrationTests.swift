@@ -7,14 +7,14 @@ import WarrenSTUN
 /// Two Warren agents with real UDP sockets on loopback, driven by the SwiftNIO driver.
 @Suite("ICE over real sockets on loopback (integration)", .timeLimit(.minutes(1)))
 struct ICELoopbackIntegrationTests {
-  @Test("two drivers connect on 127.0.0.1 and carry datagrams both ways")
-  func loopback() async throws {
+  @Test("two drivers connect over loopback and carry datagrams both ways", arguments: ["127.0.0.1", "::1"])
+  func loopback(address: String) async throws {
     var random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
     let credentials = (ICECredentials.random(using: &random), ICECredentials.random(using: &random))
     let logger = Logger(label: "warren.test.ice")
     let a = ICEDriver(agent: ICEAgent(role: .controlling, localCredentials: credentials.0, seed: random.next()), logger: logger)
     let b = ICEDriver(agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: random.next()), logger: logger)
-    let loopback = STUNAddress.IP("127.0.0.1")!
+    let loopback = STUNAddress.IP(address)!
     let candidatesA = try await a.bindHostCandidates([loopback])
     let candidatesB = try await b.bindHostCandidates([loopback])
     let started = ContinuousClock.now
