@@ -2,15 +2,20 @@ import Foundation
 import Testing
 import WarrenCrypto
 
-/// Runs the built `warren` executable, which SwiftPM places next to the test bundle.
-func runWarren(_ arguments: [String], input: [UInt8] = []) throws -> (status: Int32, stdout: String, stderr: String) {
-  let process = Process()
+/// The built `warren` executable, which SwiftPM places next to the test bundle.
+func warrenExecutable() throws -> URL {
   let directory = Bundle.main.bundleURL.deletingLastPathComponent()
   let candidates = [directory, Bundle.main.bundleURL].map { $0.appendingPathComponent("warren") }
   guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
     throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates[0].path])
   }
-  process.executableURL = executable
+  return executable
+}
+
+/// Runs `warren` with `arguments` and `input` on standard input.
+func runWarren(_ arguments: [String], input: [UInt8] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+  let process = Process()
+  process.executableURL = try warrenExecutable()
   process.arguments = arguments
   let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
   process.standardInput = stdin

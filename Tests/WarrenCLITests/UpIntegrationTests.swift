@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import WarrenCrypto
+
+/// `warren signal` and two `warren up` processes on loopback: a datagram sent to one daemon's
+/// proxy reaches the application behind the other, and the answer comes back; SIGTERM stops both.
+@Suite("warren up across processes (integration)", .timeLimit(.minutes(1)))
+struct UpIntegrationTests {
+  func start(_ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = try warrenExecutable()
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+  }
+
+  func freeUDPPort() throws -> UInt16 {
+    let socket = try UDPSocket(port: 0)
+    defer { socket.close() }
+    return socket.port
+  }
+
+  @Test("two daemons connect through warren signal and carry a datagram both ways")
+  func twoDaemons() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-up-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let alice = PrivateKey.generate(), bob = PrivateKey.generate()
+    let signalPort = try freeUDPPort()  // a TCP port number that is very likely free too
+    let application = try UDPSocket(port: 0), echo = try UDPSocket(port: 0)
+    defer {
+      application.close()
+      echo.close()
+    }
+    let aliceListen = try freeUDPPort(), bobListen = try freeUDPPort()
+    func config(_ ours: PrivateKey, _ name: String, _ theirs: Key, forward: UInt16, listen: UInt16) throws -> String {
+      let path = directory.appendingPathComponent("\(name).yaml").path
+      try """
+        private_key: \(ours.key.base64)
+        backends: [ "grpc://127.0.0.1:\(signalPort)?insecure=true" ]
+        ice:
+          interfaces_include: [ lo ]
+          network_types: [ udp4 ]
+        peers:
+          \(name):
+            public_key: \(theirs.base64)
+            forward: 127.0.0.1:\(forward)
+            listen: 127.0.0.1:\(listen)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+      return path
+    }
+    let signal = try start(["signal", "--listen", "127.0.0.1:\(signalPort)", "--log-level", "warning"])
+    let up = [
+      try start(["up", "--config", try config(alice, "bob", bob.publicKey, forward: application.port, listen: aliceListen)]),
+      try start(["up", "--config", try config(bob, "alice", alice.publicKey, forward: echo.port, listen: bobListen)]),
+    ]
+    defer {
+      for process in up + [signal] where process.isRunning { process.terminate() }
+    }
+
+    // Until the session is up, datagrams to the proxy go nowhere: keep sending.
+    let hello = [UInt8]([4, 0, 0, 0]) + Array("hello through warren up".utf8)
+    var received: (bytes: [UInt8], from: UInt16)?
+    for _ in 0..<100 where received == nil {
+      application.send(hello, to: aliceListen)
+      received = echo.receive(timeout: .milliseconds(100))
+    }
+    #expect(received?.bytes == hello)
+    #expect(received?.from == bobListen)
+    echo.send(Array(hello.reversed()), to: bobListen)
+    #expect(application.receive(timeout: .seconds(2))?.bytes == Array(hello.reversed()))
+
+    for process in up { process.terminate() }
+    for process in up { process.waitUntilExit() }
+    #expect(up.allSatisfy { $0.terminationStatus == 0 && $0.terminationReason == .exit })
+  }
+}
+
+/// A blocking UDP socket on 127.0.0.1, for playing the application in tests.
+final class UDPSocket {
+  let descriptor: Int32
+  let port: UInt16
+
+  init(port: UInt16) throws {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else {
+      Glibc.close(fd)
+      throw POSIXError(.EADDRINUSE)
+    }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    descriptor = fd
+    self.port = UInt16(bigEndian: address.sin_port)
+  }
+
+  func send(_ bytes: [UInt8], to port: UInt16) {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = bytes.withUnsafeBytes { buffer in
+      withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          sendto(descriptor, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+    }
+  }
+
+  func receive(timeout: Duration) -> (bytes: [UInt8], from: UInt16)? {
+    var wait = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+    var buffer = [UInt8](repeating: 0, count: 2048)
+    var source = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let count = buffer.withUnsafeMutableBytes { raw in
+      withUnsafeMutablePointer(to: &source) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, raw.baseAddress, raw.count, 0, $0, &length) }
+      }
+    }
+    guard count > 0 else { return nil }
+    return (Array(buffer[0..<count]), UInt16(bigEndian: source.sin_port))
+  }
+
+  func close() { Glibc.close(descriptor) }
+}
