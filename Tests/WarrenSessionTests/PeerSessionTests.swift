@@ -86,6 +86,25 @@ final class SessionPair {
     sessions[index].agentStateChanged(state, now: now)
     settle()
   }
+
+  /// Starts both sessions and delivers what follows (they reach Connecting).
+  func startBoth() {
+    sessions[0].start(now: now)
+    sessions[1].start(now: now)
+    settle()
+  }
+
+  /// Starts both sessions and reports their agents connected (controlling: Completed).
+  func connectBoth() {
+    startBoth()
+    agent(0, .completed)
+    agent(1, .connected)
+  }
+
+  /// When session `index` sent each message, in seconds since the start.
+  func sendTimes(_ index: Int) -> [Double] {
+    sent[index].map { Double($0.at.components.seconds) + Double($0.at.components.attoseconds) / 1e18 }
+  }
 }
 
 @Suite("Peer session state machine in virtual time")
@@ -93,9 +112,7 @@ struct PeerSessionTests {
   @Test("both roles walk Unknown → Idle → New → Connecting → Checking → Connected/Completed")
   func happyPath() {
     let pair = SessionPair()
-    pair.sessions[0].start(now: pair.now)
-    pair.sessions[1].start(now: pair.now)
-    pair.settle()
+    pair.startBoth()
     #expect(pair.sessions.map(\.state) == [.connecting, .connecting])
     pair.agent(0, .checking)
     pair.agent(1, .checking)
@@ -118,7 +135,7 @@ struct PeerSessionTests {
     let pair = SessionPair(configuration: configuration)
     pair.sessions[0].start(now: pair.now)  // the peer never answers
     pair.run(until: .seconds(600))
-    let times = pair.sent[0].map { Double($0.at.components.seconds) + Double($0.at.components.attoseconds) / 1e18 }
+    let times = pair.sendTimes(0)
     let intervals = zip(times.dropFirst(), times).map { $0 - $1 }
     var expected: [Double] = []
     var interval = 0.5
@@ -138,7 +155,7 @@ struct PeerSessionTests {
     let pair = SessionPair()
     pair.sessions[0].start(now: pair.now)
     pair.run(until: .seconds(120))
-    let times = pair.sent[0].map { Double($0.at.components.seconds) + Double($0.at.components.attoseconds) / 1e18 }
+    let times = pair.sendTimes(0)
     var nominal = 0.5
     for (later, earlier) in zip(times.dropFirst(), times) {
       let interval = later - earlier
@@ -166,9 +183,7 @@ struct PeerSessionTests {
   func duplicates() {
     let pair = SessionPair()
     pair.duplicate = true
-    pair.sessions[0].start(now: pair.now)
-    pair.sessions[1].start(now: pair.now)
-    pair.settle()
+    pair.startBoth()
     #expect(pair.transitions[0] == [.idle, .new, .connecting])
     #expect(pair.transitions[1] == [.idle, .new, .connecting])
     #expect(pair.added[0].count == 1 && pair.added[1].count == 1)
@@ -199,11 +214,7 @@ struct PeerSessionTests {
   @Test("either side restarting with new credentials restarts the other", arguments: [0, 1])
   func peerRestart(restarting: Int) {
     let pair = SessionPair()
-    pair.sessions[0].start(now: pair.now)
-    pair.sessions[1].start(now: pair.now)
-    pair.settle()
-    pair.agent(0, .completed)
-    pair.agent(1, .connected)
+    pair.connectBoth()
     let before = pair.sessions[1 - restarting].remoteCredentials
     pair.agent(restarting, .failed)  // its agent failed: it restarts with new credentials
     #expect(pair.sessions[restarting].restarts == 1)
@@ -217,11 +228,7 @@ struct PeerSessionTests {
   @Test("disconnected for the restart timeout restarts; recovering in time does not")
   func disconnected() {
     let pair = SessionPair()
-    pair.sessions[0].start(now: pair.now)
-    pair.sessions[1].start(now: pair.now)
-    pair.settle()
-    pair.agent(0, .completed)
-    pair.agent(1, .connected)
+    pair.connectBoth()
     pair.agent(0, .disconnected)
     pair.run(until: .seconds(3))
     pair.agent(0, .completed)
