@@ -194,7 +194,10 @@ let package = Package(
     ),
     .testTarget(
       name: "WarrenDaemonTests",
-      dependencies: ["WarrenDaemon", "WarrenCrypto", "WarrenICE", "WarrenSTUN"],
+      dependencies: [
+        "WarrenDaemon", "WarrenCrypto", "WarrenICE", "WarrenSTUN", "WarrenSignaling",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
@@ -210,7 +213,7 @@ let package = Package(
     ),
     .testTarget(
       name: "WarrenCLITests",
-      dependencies: ["warren", "WarrenCrypto"],
+      dependencies: ["warren", "WarrenCrypto", "WarrenDaemon"],
       swiftSettings: swiftSettings
     ),
   ]

@@ -1,43 +1,74 @@
 public import Logging
 public import ServiceLifecycle
 public import WarrenSignaling
+internal import Synchronization
+internal import WarrenICE
 internal import WarrenICENIO
 internal import WarrenSTUN
 internal import WarrenCrypto
 
-/// `warren up`: one ``PeerLink`` per configured peer over the configured signaling backends, as a
-/// service that stops cleanly on SIGTERM.
+/// `warren up`: one ``PeerLink`` per configured peer over the configured signaling backends, the
+/// control socket, and peers added or removed by ``reload(_:)``; a service that stops cleanly on
+/// SIGTERM.
 public final class Daemon: Service {
-  public let links: [PeerLink]
+  /// A peer's link and the task running it.
+  private struct Running: Sendable {
+    let peer: DaemonConfiguration.Peer
+    let link: PeerLink
+    let task: Task<Void, Never>
+  }
+
+  /// What a reload changed, by peer name.
+  public struct ReloadSummary: Sendable, Equatable {
+    public var added: [String] = []
+    public var removed: [String] = []
+    /// Peers whose key, `listen` or `forward` changed: their session started over.
+    public var restarted: [String] = []
+    /// Settings that only a restart of `warren up` applies.
+    public var ignored: [String] = []
+
+    public init(added: [String] = [], removed: [String] = [], restarted: [String] = [], ignored: [String] = []) {
+      self.added = added
+      self.removed = removed
+      self.restarted = restarted
+      self.ignored = ignored
+    }
+  }
+
+  /// The configuration the daemon started with; reloads change its peers only.
+  public let configuration: DaemonConfiguration
   private let backend: any SignalingBackend
   private let logger: Logger
+  private let hostAddresses: [STUNAddress.IP]
+  private let stunServers: [STUNAddress]
+  private let running = Mutex<[String: Running]>([:])
+  private let stopped = Mutex(false)
 
   public init(configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger) throws {
-    let backend = try factory.makeBackend(urls: configuration.backends)
-    self.backend = backend
+    self.configuration = configuration
+    backend = try factory.makeBackend(urls: configuration.backends)
     self.logger = logger
     var addresses = InterfaceAddresses()
     addresses.include = configuration.interfaces.include
     addresses.exclude = configuration.interfaces.exclude
     addresses.ipv4 = configuration.interfaces.ipv4
     addresses.ipv6 = configuration.interfaces.ipv6
-    let hosts = addresses.list().map(\.ip)
-    let stunServers = configuration.iceURLs.compactMap(Daemon.stunServer)
-    links = configuration.peers.map { peer in
-      var options = PeerLink.Options(
-        name: peer.name, keys: .init(ours: configuration.privateKey, theirs: peer.publicKey), hostAddresses: hosts,
-        listen: peer.listen, forward: peer.forward)
-      options.ice = configuration.ice
-      options.stunServers = stunServers
-      options.portRange = configuration.portRange
-      return PeerLink(options: options, backend: backend, logger: logger)
-    }
+    hostAddresses = addresses.list().map(\.ip)
+    stunServers = configuration.iceURLs.compactMap(Daemon.stunServer)
     logger.info(
       "warren up", metadata: [
         "key": "\(configuration.privateKey.publicKey)", "backends": "\(configuration.backends)",
-        "peers": "\(configuration.peers.map(\.name))", "host_addresses": "\(hosts.map { "\($0)" })",
+        "peers": "\(configuration.peers.map(\.name))", "host_addresses": "\(hostAddresses.map { "\($0)" })",
       ])
   }
+
+  /// The running peer links, by name.
+  public var links: [PeerLink] {
+    running.withLock { $0.values.sorted { $0.peer.name < $1.peer.name }.map(\.link) }
+  }
+
+  /// The control socket's path.
+  public var controlSocketPath: String { configuration.controlSocket ?? ControlSocket.defaultPath() }
 
   /// `stun:IP:PORT` (an IP literal; names are not resolved here yet).
   static func stunServer(_ url: String) -> STUNAddress? {
@@ -56,23 +87,172 @@ public final class Daemon: Service {
     return STUNAddress.IP(host).map { STUNAddress(ip: $0, port: port) }
   }
 
-  /// Runs every peer link until SIGTERM (graceful shutdown) or cancellation.
+  /// Runs every peer link and the control socket until SIGTERM (graceful shutdown) or
+  /// cancellation. A control socket that cannot be bound stops the daemon before any peer starts.
   public func run() async throws {
+    let control = try await ControlServer(path: controlSocketPath, logger: logger)
+    for peer in configuration.peers { start(peer) }
     do {
       try await cancelWhenGracefulShutdown {
-        try await withThrowingDiscardingTaskGroup { group in
-          for link in self.links { group.addTask { try await link.run() } }
-        }
+        try await control.run { request, reply in try await self.handle(request, reply: reply) }
       }
     } catch is CancellationError {
-      // Shutting down: the links' tasks end with their subscriptions and timers.
+      // Shutting down.
     }
     logger.info("shutting down: closing agents, proxies and signaling")
     await close()
   }
 
+  /// Applies a re-read configuration: starts new peers, stops removed ones and restarts peers
+  /// whose key, `listen` or `forward` changed; the other sessions are not touched.
+  @discardableResult
+  public func reload(_ new: DaemonConfiguration) async -> ReloadSummary {
+    var summary = ReloadSummary()
+    let old = configuration
+    if new.privateKey.publicKey != old.privateKey.publicKey { summary.ignored.append("private_key") }
+    if new.backends != old.backends { summary.ignored.append("backends") }
+    if new.iceURLs != old.iceURLs || new.portRange != old.portRange { summary.ignored.append("ice") }
+    if new.controlSocket != old.controlSocket { summary.ignored.append("control_socket") }
+
+    let current = running.withLock { $0.mapValues(\.peer) }
+    let wanted = Dictionary(new.peers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    for (name, peer) in current where wanted[name] != peer {
+      if wanted[name] == nil { summary.removed.append(name) } else { summary.restarted.append(name) }
+      await stop(name)
+    }
+    for peer in new.peers where current[peer.name] != peer {
+      if current[peer.name] == nil { summary.added.append(peer.name) }
+      start(peer)
+    }
+    summary.added.sort()
+    summary.removed.sort()
+    summary.restarted.sort()
+    logger.notice(
+      "configuration reloaded", metadata: [
+        "added": "\(summary.added)", "removed": "\(summary.removed)", "restarted": "\(summary.restarted)",
+      ])
+    if !summary.ignored.isEmpty {
+      logger.warning("these settings changed but apply only when warren up restarts", metadata: ["settings": "\(summary.ignored)"])
+    }
+    return summary
+  }
+
   public func close() async {
-    for link in links { await link.close() }
+    stopped.withLock { $0 = true }
+    let names = running.withLock { Array($0.keys) }
+    for name in names { await stop(name) }
     await backend.close()
   }
+
+  // MARK: - Peers
+
+  private func start(_ peer: DaemonConfiguration.Peer) {
+    guard !stopped.withLock({ $0 }) else { return }
+    var options = PeerLink.Options(
+      name: peer.name, keys: .init(ours: configuration.privateKey, theirs: peer.publicKey), hostAddresses: hostAddresses,
+      listen: peer.listen, forward: peer.forward)
+    options.ice = configuration.ice
+    options.stunServers = stunServers
+    options.portRange = configuration.portRange
+    let link = PeerLink(options: options, backend: backend, logger: logger)
+    let logger = logger
+    // Each peer runs on its own: one that fails (a listen port in use) does not stop the others.
+    let task = Task {
+      do {
+        try await link.run()
+      } catch is CancellationError {
+      } catch {
+        logger.error("peer stopped", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+      }
+      await link.close()
+    }
+    running.withLock { $0[peer.name] = Running(peer: peer, link: link, task: task) }
+  }
+
+  private func stop(_ name: String) async {
+    guard let entry = running.withLock({ $0.removeValue(forKey: name) }) else { return }
+    entry.task.cancel()
+    await entry.task.value
+  }
+
+  private func peer(named nameOrKey: String) -> (DaemonConfiguration.Peer, PeerLink)? {
+    running.withLock { running in
+      running[nameOrKey].map { ($0.peer, $0.link) }
+        ?? running.values.first { "\($0.peer.publicKey)" == nameOrKey }.map { ($0.peer, $0.link) }
+    }
+  }
+
+  // MARK: - Control requests
+
+  private func handle(_ request: ControlRequest, reply: ControlReplyWriter) async throws {
+    switch request.command {
+    case .status:
+      try await reply.send(statusReport())
+    case .ping:
+      try await ping(request, reply: reply)
+    }
+  }
+
+  /// Every peer's state, path and counters.
+  public func statusReport() -> StatusReport {
+    let now = ContinuousClock.now
+    let entries = running.withLock { $0.values.sorted { $0.peer.name < $1.peer.name } }
+    return StatusReport(
+      publicKey: "\(configuration.privateKey.publicKey)",
+      peers: entries.map { PeerReport(peer: $0.peer, link: $0.link, now: now) })
+  }
+
+  private func ping(_ request: ControlRequest, reply: ControlReplyWriter) async throws {
+    guard let name = request.peer, !name.isEmpty else { throw ControlFailure("ping needs a peer (its name or public key)") }
+    guard let (peer, link) = peer(named: name) else {
+      let known = running.withLock { $0.keys.sorted() }
+      throw ControlFailure("no peer named '\(name)' (configured: \(known.joined(separator: ", ")))")
+    }
+    let count = request.count ?? 5
+    let interval = Duration.milliseconds(request.intervalMs ?? 1000)
+    let timeout = Duration.milliseconds(request.timeoutMs ?? 2000)
+    guard (1...1000).contains(count) else { throw ControlFailure("count must be between 1 and 1000, got \(count)") }
+    guard interval >= .milliseconds(10) else { throw ControlFailure("interval must be at least 10 ms") }
+    guard (.milliseconds(10) ... .seconds(60)).contains(timeout) else { throw ControlFailure("timeout must be between 10 ms and 60 s") }
+    for seq in 1...count {
+      let started = ContinuousClock.now
+      let answer: PingReply
+      switch await link.probe(timeout: timeout) {
+      case .answered(let rtt, let pair):
+        answer = PingReply(
+          seq: seq, peer: peer.name, result: .answered, rttMs: rtt.milliseconds, path: "\(pair.path)",
+          remote: "\(pair.remote.type) \(pair.remote.address)")
+      case .lost:
+        answer = PingReply(seq: seq, peer: peer.name, result: .lost)
+      case .noPath:
+        answer = PingReply(seq: seq, peer: peer.name, result: .noPath)
+      }
+      try await reply.send(answer)
+      if seq < count { try await Task.sleep(until: started + interval) }
+    }
+  }
+}
+
+extension PeerReport {
+  init(peer: DaemonConfiguration.Peer, link: PeerLink, now: ContinuousClock.Instant) {
+    let status = link.status
+    let pair = status.selectedPair
+    self.init(
+      name: peer.name, publicKey: "\(peer.publicKey)", state: "\(status.state)", role: "\(status.role)",
+      path: pair.map { "\($0.path)" },
+      local: pair.map { Endpoint(type: "\($0.local.type)", address: "\($0.local.base)") },
+      remote: pair.map { Endpoint(type: "\($0.remote.type)", address: "\($0.remote.address)") },
+      rttMs: status.roundTripTime?.milliseconds, restarts: status.restarts,
+      secondsInState: status.since.map { (now - $0).seconds }, listen: link.listenAddress.map { "\($0)" },
+      forward: "\(peer.forward)",
+      packetsSent: status.proxy.packetsToPeer, bytesSent: status.proxy.bytesToPeer, packetsReceived: status.proxy.packetsToApplication,
+      bytesReceived: status.proxy.bytesToApplication, droppedNoPath: status.proxy.droppedNoPath)
+  }
+}
+
+extension Duration {
+  /// Seconds, to the microsecond (reports need no more, and JSON stays readable).
+  var seconds: Double { ((Double(components.seconds) + Double(components.attoseconds) / 1e18) * 1e6).rounded() / 1e6 }
+  /// Milliseconds, to the microsecond.
+  var milliseconds: Double { (seconds * 1e6).rounded() / 1e3 }
 }

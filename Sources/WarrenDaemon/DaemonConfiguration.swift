@@ -20,6 +20,7 @@ internal import Yams
 ///   disconnected_timeout: 5s
 ///   failed_timeout: 30s
 ///   keepalive_interval: 2s
+/// control_socket: /run/warren/warren.sock  # for warren status and warren ping
 /// peers:
 ///   bob:
 ///     public_key: <base64>
@@ -27,7 +28,7 @@ internal import Yams
 ///     listen: 127.0.0.1:0          # where the application sends (default: a free port)
 /// ```
 public struct DaemonConfiguration: Sendable {
-  public struct Peer: Sendable {
+  public struct Peer: Sendable, Equatable {
     public var name: String
     public var publicKey: Key
     public var forward: STUNAddress
@@ -41,6 +42,9 @@ public struct DaemonConfiguration: Sendable {
   public var portRange: ClosedRange<Int>?
   public var ice = ICEConfiguration()
   public var peers: [Peer] = []
+  /// The control socket `warren status` and `warren ping` talk to (``ControlSocket/defaultPath()``
+  /// when `nil`).
+  public var controlSocket: String?
 
   /// Interface selection, as `InterfaceAddresses` takes it.
   public struct InterfaceFilter: Sendable {
@@ -170,7 +174,9 @@ private struct Reader {
     var filter = DaemonConfiguration.InterfaceFilter()
     var portRange: ClosedRange<Int>?
     var peers: [DaemonConfiguration.Peer] = []
-    for (name, keyNode, value) in try mapping(root, "", known: ["private_key", "private_key_file", "backends", "ice", "peers"]) {
+    var controlSocket: String?
+    let known: Set<String> = ["private_key", "private_key_file", "backends", "ice", "peers", "control_socket"]
+    for (name, keyNode, value) in try mapping(root, "", known: known) {
       switch name {
       case "private_key":
         guard privateKey == nil else { throw error(keyNode, name, "give private_key or private_key_file, not both") }
@@ -186,6 +192,10 @@ private struct Reader {
         }
       case "backends":
         backends = try strings(value, name)
+      case "control_socket":
+        let path = try string(value, name)
+        guard path.hasPrefix("/") else { throw error(value, name, "expected an absolute path, got '\(path)'") }
+        controlSocket = path
       case "ice":
         let known: Set<String> = [
           "urls", "candidate_types", "network_types", "interfaces_include", "interfaces_exclude", "port_range",
@@ -226,6 +236,8 @@ private struct Reader {
           throw error(value, "ice.failed_timeout", "must not be shorter than ice.disconnected_timeout")
         }
       case "peers":
+        // `peers:` with nothing under it: no peers yet (they can come with a reload).
+        if let scalar = value.scalar, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { break }
         for (peerName, _, peerNode) in try mapping(value, "peers", known: []) {
           let field = "peers.\(peerName)"
           var publicKey: Key?
@@ -241,6 +253,9 @@ private struct Reader {
           }
           guard let publicKey else { throw error(peerNode, "\(field).public_key", "missing") }
           guard let forward else { throw error(peerNode, "\(field).forward", "missing (where this peer's datagrams go, like 127.0.0.1:51820)") }
+          if let other = peers.first(where: { $0.publicKey == publicKey }) {
+            throw error(peerNode, "\(field).public_key", "is also the key of peer '\(other.name)'")
+          }
           peers.append(.init(name: peerName, publicKey: publicKey, forward: forward, listen: listen))
         }
       default:
@@ -258,6 +273,7 @@ private struct Reader {
     configuration.portRange = portRange
     configuration.ice = ice
     configuration.peers = peers
+    configuration.controlSocket = controlSocket
     return configuration
   }
 }

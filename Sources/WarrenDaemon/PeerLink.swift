@@ -2,7 +2,7 @@ public import Logging
 internal import Synchronization
 public import WarrenCrypto
 public import WarrenICE
-internal import WarrenICENIO
+public import WarrenICENIO
 public import WarrenSTUN
 public import WarrenSession
 public import WarrenSignaling
@@ -50,10 +50,11 @@ public final class PeerLink: Sendable {
     public var state: SessionState
     public var role: ICERole
     public var selectedPair: CandidatePair?
+    /// The selected pair's last measured round-trip time (consent checks and probes).
+    public var roundTripTime: Duration?
     public var restarts: Int
     public var since: ContinuousClock.Instant?
-    public var fromApplication: Int
-    public var toApplication: Int
+    public var proxy: UDPProxy.Statistics
   }
 
   private enum Input {
@@ -68,7 +69,6 @@ public final class PeerLink: Sendable {
     var session: PeerSession
     var driver: ICEDriver?
     var generation = 0
-    var selectedPair: CandidatePair?
     var proxy: UDPProxy?
   }
 
@@ -99,20 +99,28 @@ public final class PeerLink: Sendable {
   public var listenAddress: STUNAddress? { state.withLock { $0.proxy?.listen } }
 
   public var status: Status {
-    state.withLock { state in
-      let statistics = state.proxy?.statistics ?? (fromApplication: 0, toApplication: 0)
-      return Status(
-        state: state.session.state, role: state.session.role, selectedPair: state.selectedPair,
-        restarts: state.session.restarts, since: state.session.stateSince,
-        fromApplication: statistics.fromApplication, toApplication: statistics.toApplication)
-    }
+    let (snapshot, driver, proxy) = state.withLock { ($0.session, $0.driver, $0.proxy) }
+    // The driver's agent holds the pair's current statistics.
+    let agent = driver?.agent
+    let selected = agent?.selectedPair.flatMap { agent?.pair($0) }
+    return Status(
+      state: snapshot.state, role: snapshot.role, selectedPair: selected,
+      roundTripTime: selected?.statistics.currentRoundTripTime, restarts: snapshot.restarts, since: snapshot.stateSince,
+      proxy: proxy?.statistics ?? UDPProxy.Statistics())
+  }
+
+  /// Sends one probe to the peer over the selected pair (a STUN Binding request, which the peer's
+  /// ICE agent answers like any consent check) and waits up to `timeout` for the answer.
+  public func probe(timeout: Duration) async -> ICEDriver.ProbeResult {
+    guard let driver = state.withLock({ $0.driver }) else { return .noPath }
+    return await driver.probe(timeout: timeout)
   }
 
   /// Runs until cancelled.
   public func run() async throws {
     let subscription = try await backend.subscribe(options.keys)
     let proxy = try await UDPProxy(listen: options.listen, forward: options.forward, logger: logger) { [weak self] bytes in
-      _ = self?.state.withLock { $0.driver }?.send(bytes)
+      self?.state.withLock { $0.driver }?.send(bytes) ?? false
     }
     state.withLock { $0.proxy = proxy }
     defer { subscription.cancel() }
@@ -175,7 +183,6 @@ public final class PeerLink: Sendable {
       let generation = state.withLock { state in
         state.generation += 1
         state.driver = driver
-        state.selectedPair = nil
         return state.generation
       }
       Task { await self.follow(driver, generation: generation) }
@@ -225,16 +232,13 @@ public final class PeerLink: Sendable {
       case .stateChanged(let agentState):
         input(.agentState(agentState, generation: generation))
       case .selectedPairChanged(let pair):
-        let current = state.withLock { state in
-          guard state.generation == generation else { return false }
-          state.selectedPair = pair
-          return true
-        }
-        if current { logger.info("selected pair \(pair)") }
+        if state.withLock({ $0.generation == generation }) { logger.info("selected pair \(pair)") }
       case .data(let bytes, _):
         state.withLock { $0.proxy }?.deliver(bytes)
       case .roleChanged(let role):
         logger.notice("ICE role changed by conflict resolution", metadata: ["role": "\(role)"])
+      case .probeAnswered, .probeLost:
+        break  // The driver hands these to the prober.
       }
     }
   }

@@ -15,10 +15,22 @@ public final class UDPProxy: Sendable {
   /// The address the application sends to.
   public let listen: STUNAddress
 
-  /// Binds `listen` (port 0 picks one) and hands every datagram the application sends to `toPeer`.
+  /// Datagrams and bytes each way, and datagrams dropped because no path to the peer existed yet.
+  public struct Statistics: Sendable, Hashable {
+    /// Datagrams from the application sent on to the peer, and their bytes.
+    public var packetsToPeer = 0
+    public var bytesToPeer = 0
+    /// Datagrams from the application that could not be sent: no pair selected.
+    public var droppedNoPath = 0
+    public var packetsToApplication = 0
+    public var bytesToApplication = 0
+  }
+
+  /// Binds `listen` (port 0 picks one) and hands every datagram the application sends to `toPeer`,
+  /// which says whether it could send it.
   public init(
     listen: STUNAddress, forward: STUNAddress, logger: Logger,
-    toPeer: @escaping @Sendable ([UInt8]) -> Void
+    toPeer: @escaping @Sendable ([UInt8]) -> Bool
   ) async throws {
     self.forward = forward
     let counters = self.counters
@@ -26,8 +38,15 @@ public final class UDPProxy: Sendable {
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.addHandler(ApplicationHandler { bytes in
-            counters.value.withLock { $0.fromApplication += 1 }
-            toPeer(bytes)
+            let sent = toPeer(bytes)
+            counters.value.withLock {
+              if sent {
+                $0.packetsToPeer += 1
+                $0.bytesToPeer += bytes.count
+              } else {
+                $0.droppedNoPath += 1
+              }
+            }
           })
         }
       }
@@ -37,13 +56,15 @@ public final class UDPProxy: Sendable {
     logger.debug("proxy listening", metadata: ["listen": "\(self.listen)", "forward": "\(forward)"])
   }
 
-  /// Datagrams the application sent and datagrams handed to it.
-  public var statistics: (fromApplication: Int, toApplication: Int) { counters.value.withLock { $0 } }
+  public var statistics: Statistics { counters.value.withLock { $0 } }
 
   /// Hands a datagram from the peer to the application.
   public func deliver(_ bytes: [UInt8]) {
     guard let destination = try? SocketAddress(ipAddress: "\(forward.ip)", port: Int(forward.port)) else { return }
-    counters.value.withLock { $0.toApplication += 1 }
+    counters.value.withLock {
+      $0.packetsToApplication += 1
+      $0.bytesToApplication += bytes.count
+    }
     channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
   }
 
@@ -54,7 +75,7 @@ public final class UDPProxy: Sendable {
 
 /// Datagram counts, shared with the channel handler.
 private final class Counters: Sendable {
-  let value = Mutex((fromApplication: 0, toApplication: 0))
+  let value = Mutex(UDPProxy.Statistics())
 }
 
 private final class ApplicationHandler: ChannelInboundHandler, Sendable {

@@ -39,6 +39,23 @@ public struct CandidatePair: Hashable, Sendable, CustomStringConvertible {
   /// Whether either end is a TURN relay.
   public var isRelayed: Bool { local.isRelayed || remote.isRelayed }
 
+  /// How datagrams on this pair travel, in the words `warren status` and `warren ping` use.
+  public enum Path: String, Hashable, Sendable, CustomStringConvertible {
+    /// Host to host: no NAT and no relay in between.
+    case direct
+    /// Through at least one NAT mapping (a server- or peer-reflexive end), still peer to peer.
+    case serverReflexive = "srflx"
+    /// Through a TURN relay.
+    case relay
+
+    public var description: String { rawValue }
+  }
+
+  public var path: Path {
+    if isRelayed { return .relay }
+    return local.type == .host && remote.type == .host ? .direct : .serverReflexive
+  }
+
   public var description: String { "\(local.type) \(local.base) -> \(remote.type) \(remote.address)" }
 }
 

@@ -35,7 +35,12 @@ public struct ICEAgent: Sendable {
   private var lastSent: Instant?
 
   private struct Transaction: Sendable {
-    enum Kind { case check, consent }
+    enum Kind: Equatable {
+      case check
+      case consent
+      /// A `probe(_:timeout:now:)`: sent once, never retransmitted, answered or lost.
+      case probe(UInt64)
+    }
     let kind: Kind
     let pair: CandidatePair.ID
     let bytes: [UInt8]
@@ -114,6 +119,16 @@ public struct ICEAgent: Sendable {
     lastConsent = nil
     localCandidates.removeAll { $0.type == .peerReflexive }
     setState(.new)
+  }
+
+  /// Sends one probe over the selected pair: a Binding request like a consent check (RFC 7675
+  /// §5.1), which any ICE agent answers. `.probeAnswered` reports its round-trip time, or
+  /// `.probeLost` once `timeout` passed without an answer. Never retransmitted, so a lost probe is
+  /// a lost datagram. Returns false when no pair is selected.
+  public mutating func probe(_ token: UInt64, timeout: Duration, now: Instant) -> Bool {
+    guard let id = selectedPair, state != .failed, state != .closed else { return false }
+    sendCheck(on: id, useCandidate: false, now: now, kind: .probe(token), timeout: timeout)
+    return true
   }
 
   /// Closes the agent: nothing more is sent.
@@ -264,7 +279,9 @@ public struct ICEAgent: Sendable {
     role == .controlling && pairs[id]?.nominated == true
   }
 
-  private mutating func sendCheck(on id: CandidatePair.ID, useCandidate: Bool, now: Instant, kind: Transaction.Kind = .check) {
+  private mutating func sendCheck(
+    on id: CandidatePair.ID, useCandidate: Bool, now: Instant, kind: Transaction.Kind = .check, timeout: Duration? = nil
+  ) {
     guard let remote = remoteCredentials, let pair = pairs[id] else { return }
     let transactionID = STUNTransactionID.random(using: &random)
     var request = STUNMessage(type: .init(.binding, .request), transactionID: transactionID)
@@ -278,7 +295,7 @@ public struct ICEAgent: Sendable {
     let bytes = request.encoded(integrity: .sha1(key: Array(remote.pwd.utf8)), fingerprint: true)
     transactions[transactionID] = Transaction(
       kind: kind, pair: id, bytes: bytes, useCandidate: useCandidate, role: role, priority: priority,
-      firstSent: now, sent: 1, deadline: now + configuration.initialRTO)
+      firstSent: now, sent: 1, deadline: now + (timeout ?? configuration.initialRTO))
     if kind == .check, pairs[id]?.state != .succeeded { pairs[id]?.state = .inProgress }
     pairs[id]?.statistics.requestsSent += 1
     transmit(Transmit(from: id.local, to: id.remote, bytes: bytes), now: now)
@@ -286,6 +303,11 @@ public struct ICEAgent: Sendable {
 
   private mutating func retransmit(now: Instant) {
     for (transactionID, transaction) in transactions where transaction.deadline <= now {
+      if case .probe(let token) = transaction.kind {
+        transactions[transactionID] = nil
+        events.append(.probeLost(token: token))
+        continue
+      }
       if transaction.sent >= configuration.maxTransmissions {
         transactions[transactionID] = nil
         if transaction.kind == .check, pairs[transaction.pair]?.state == .inProgress {
@@ -378,6 +400,7 @@ public struct ICEAgent: Sendable {
     // Responses must come back along the path the request took (§7.2.5.2.1).
     guard remote == id.remote, local == id.local else {
       if transaction.kind == .check { pairs[id]?.state = .failed }
+      if case .probe(let token) = transaction.kind { events.append(.probeLost(token: token)) }
       return
     }
     pairs[id]?.statistics.responsesReceived += 1
@@ -385,6 +408,10 @@ public struct ICEAgent: Sendable {
     pairs[id]?.statistics.currentRoundTripTime = rtt
     pairs[id]?.statistics.totalRoundTripTime += rtt
 
+    if case .probe(let token) = transaction.kind {
+      let answered = ICEEvent.probeAnswered(token: token, roundTripTime: rtt, pair: id)
+      events.append(response.messageClass == .errorResponse ? .probeLost(token: token) : answered)
+    }
     if response.messageClass == .errorResponse {
       if (try? response.errorCode)??.code == 487 {
         // Role conflict (§7.2.5.1): switch, unless we already did, and check again.
@@ -398,7 +425,7 @@ public struct ICEAgent: Sendable {
       return
     }
 
-    if transaction.kind == .consent || selectedPair == id { lastConsent = now }
+    if transaction.kind != .check || selectedPair == id { lastConsent = now }
     if let mapped = try? response.xorMappedAddress, !localCandidates.contains(where: { $0.address == mapped }) {
       // A peer-reflexive local candidate (§7.2.5.3.1); its base is the pair's local base.
       localCandidates.append(Candidate(type: .peerReflexive, address: mapped, base: id.local, priority: transaction.priority))

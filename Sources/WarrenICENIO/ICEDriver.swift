@@ -24,6 +24,8 @@ public final class ICEDriver: Sendable {
   private let state: Mutex<State>
   /// Binding requests to STUN servers waiting for their answer (server-reflexive gathering).
   private let pendingBindings = Mutex<[STUNTransactionID: CheckedContinuation<TransportAddress?, Never>]>([:])
+  /// Probes waiting for their answer, by token.
+  private let pendingProbes = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<ProbeResult, Never>])>((0, [:]))
   private let eventLoop: any EventLoop
   private let logger: Logger
 
@@ -132,6 +134,35 @@ public final class ICEDriver: Sendable {
     return sent
   }
 
+  /// What became of one ``probe(timeout:)``.
+  public enum ProbeResult: Sendable, Equatable {
+    /// Answered over `pair` after `roundTripTime`.
+    case answered(roundTripTime: Duration, pair: CandidatePair)
+    /// No answer within the timeout.
+    case lost
+    /// No pair is selected, or the driver is closed.
+    case noPath
+  }
+
+  /// Sends one probe over the selected pair (``ICEAgent/probe(_:timeout:now:)``) and waits for
+  /// its answer or `timeout`.
+  public func probe(timeout: Duration) async -> ProbeResult {
+    await withCheckedContinuation { continuation in
+      let token = pendingProbes.withLock { pending in
+        pending.next += 1
+        pending.waiting[pending.next] = continuation
+        return pending.next
+      }
+      var sent = false
+      update { state, now in sent = state.agent.probe(token, timeout: timeout, now: now) }
+      if !sent { finishProbe(token, with: .noPath) }
+    }
+  }
+
+  private func finishProbe(_ token: UInt64, with result: ProbeResult) {
+    pendingProbes.withLock { $0.waiting.removeValue(forKey: token) }?.resume(returning: result)
+  }
+
   /// A snapshot of the agent: state, role, selected pair, checklist and statistics.
   public var agent: ICEAgent { state.withLock { $0.agent } }
 
@@ -144,6 +175,8 @@ public final class ICEDriver: Sendable {
       return Array(state.channels.values)
     }
     for channel in channels { try? await channel.close() }
+    let probes = pendingProbes.withLock { pending in defer { pending.waiting = [:] }; return pending.waiting.values }
+    for probe in probes { probe.resume(returning: .noPath) }
     continuation.finish()
   }
 
@@ -213,7 +246,24 @@ public final class ICEDriver: Sendable {
       channel.writeAndFlush(envelope, promise: nil)
     }
     for event in events {
-      if case .stateChanged(let newState) = event { logger.debug("ICE state changed", metadata: ["state": "\(newState)"]) }
+      switch event {
+      case .probeAnswered(let token, let roundTripTime, let id):
+        let pair = state.withLock { $0.agent.pair(id) }
+        finishProbe(token, with: pair.map { .answered(roundTripTime: roundTripTime, pair: $0) } ?? .lost)
+        continue
+      case .probeLost(let token):
+        finishProbe(token, with: .lost)
+        continue
+      case .stateChanged(let newState):
+        logger.debug("ICE state changed", metadata: ["state": "\(newState)"])
+        // The agent drops its transactions when it fails or closes: nobody answers those probes.
+        if newState == .failed || newState == .closed {
+          let probes = pendingProbes.withLock { pending in defer { pending.waiting = [:] }; return pending.waiting }
+          for (_, probe) in probes { probe.resume(returning: .noPath) }
+        }
+      default:
+        break
+      }
       continuation.yield(event)
     }
   }

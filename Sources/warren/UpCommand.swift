@@ -35,6 +35,21 @@ struct Up: AsyncParsableCommand {
     let daemon = try Daemon(configuration: configuration, factory: factory, logger: logger)
     let group = ServiceGroup(
       configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    try await withThrowingTaskGroup { tasks in
+      tasks.addTask { try await group.run() }
+      tasks.addTask {
+        // SIGHUP: re-read the file; peers added, removed or changed are applied, the rest keep running.
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+          logger.notice("SIGHUP: reloading \(config)")
+          do {
+            await daemon.reload(try DaemonConfiguration.load(path: config))
+          } catch {
+            logger.error("reload failed; the running configuration stays", metadata: ["error": "\(error)"])
+          }
+        }
+      }
+      try await tasks.next()
+      tasks.cancelAll()
+    }
   }
 }

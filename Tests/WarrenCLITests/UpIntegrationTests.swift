@@ -1,9 +1,11 @@
 import Foundation
 import Testing
 import WarrenCrypto
+import WarrenDaemon
 
 /// `warren signal` and two `warren up` processes on loopback: a datagram sent to one daemon's
-/// proxy reaches the application behind the other, and the answer comes back; SIGTERM stops both.
+/// proxy reaches the application behind the other, and the answer comes back; `warren status`
+/// and `warren ping` report the session; SIGHUP applies a changed peer list; SIGTERM stops both.
 @Suite("warren up across processes (integration)", .timeLimit(.minutes(1)))
 struct UpIntegrationTests {
   func start(_ arguments: [String]) throws -> Process {
@@ -35,11 +37,12 @@ struct UpIntegrationTests {
       echo.close()
     }
     let aliceListen = try freeUDPPort(), bobListen = try freeUDPPort()
-    func config(_ ours: PrivateKey, _ name: String, _ theirs: Key, forward: UInt16, listen: UInt16) throws -> String {
+    func config(_ ours: PrivateKey, _ name: String, _ theirs: Key, forward: UInt16, listen: UInt16, extra: String = "") throws -> String {
       let path = directory.appendingPathComponent("\(name).yaml").path
       try """
         private_key: \(ours.key.base64)
         backends: [ "grpc://127.0.0.1:\(signalPort)?insecure=true" ]
+        control_socket: \(directory.path)/\(name).sock
         ice:
           interfaces_include: [ lo ]
           network_types: [ udp4 ]
@@ -48,6 +51,7 @@ struct UpIntegrationTests {
             public_key: \(theirs.base64)
             forward: 127.0.0.1:\(forward)
             listen: 127.0.0.1:\(listen)
+        \(extra)
         """.write(toFile: path, atomically: true, encoding: .utf8)
       return path
     }
@@ -71,6 +75,39 @@ struct UpIntegrationTests {
     #expect(received?.from == bobListen)
     echo.send(Array(hello.reversed()), to: bobListen)
     #expect(application.receive(timeout: .seconds(2))?.bytes == Array(hello.reversed()))
+
+    // What the daemon behind the application says about bob, as a script would read it.
+    let socket = "\(directory.path)/bob.sock"
+    let status = try runWarren(["status", "--json", "--socket", socket])
+    #expect(status.status == 0, "\(status.stderr)")
+    let report = try ControlCoding.decode(StatusReport.self, from: Array(status.stdout.utf8))
+    let bobReport = try #require(report.peers.first)
+    #expect(report.publicKey == alice.publicKey.base64 && bobReport.name == "bob")
+    #expect(["connected", "completed"].contains(bobReport.state) && bobReport.path == "direct")
+    #expect(bobReport.packetsSent >= 1 && bobReport.packetsReceived == 1 && bobReport.listen == "127.0.0.1:\(aliceListen)")
+    let table = try runWarren(["status", "--socket", socket])
+    #expect(table.stdout.contains("PEER") && table.stdout.contains("bob") && table.stdout.contains("direct"))
+
+    let ping = try runWarren(["ping", "bob", "-c", "3", "--interval", "0.05", "--socket", socket])
+    #expect(ping.status == 0, "\(ping.stdout)\(ping.stderr)")
+    #expect(ping.stdout.components(separatedBy: "pong from bob via direct host 127.0.0.1:").count == 4)
+    #expect(ping.stdout.contains("3 probes, 3 answered, 0% lost"))
+    let unknown = try runWarren(["ping", "carol", "--socket", socket])
+    #expect(unknown.status == 1 && unknown.stderr.contains("no peer named 'carol'"))
+
+    // SIGHUP: a second peer appears; bob's session carries on.
+    _ = try config(
+      alice, "bob", bob.publicKey, forward: application.port, listen: aliceListen,
+      extra: "  carol:\n    public_key: \(PrivateKey.generate().publicKey.base64)\n    forward: 127.0.0.1:9")
+    kill(up[0].processIdentifier, SIGHUP)
+    var peers: [PeerReport] = []
+    for _ in 0..<100 where peers.count < 2 {
+      try await Task.sleep(for: .milliseconds(20))
+      let output = try runWarren(["status", "--json", "--socket", socket]).stdout
+      peers = (try? ControlCoding.decode(StatusReport.self, from: Array(output.utf8)).peers) ?? []
+    }
+    #expect(peers.map(\.name) == ["bob", "carol"])
+    #expect(peers.first?.restarts == 0 && ["connected", "completed"].contains(peers.first?.state ?? ""))
 
     for process in up { process.terminate() }
     for process in up { process.waitUntilExit() }

@@ -170,6 +170,31 @@ struct ICEAgentTests {
     #expect(network.hosts[0].events.contains(.stateChanged(.disconnected)))
   }
 
+  @Test("a probe is answered over the selected pair with its round-trip time, or reported lost once")
+  func probe() throws {
+    let network = makePeers()
+    let early = network.hosts[0].agent.probe(1, timeout: .seconds(1), now: network.now)
+    #expect(!early)  // no pair yet
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(5), until: bothConnected))
+    let selected = try #require(network.hosts[0].agent.selectedPair)
+    let sentFirst = network.hosts[0].agent.probe(7, timeout: .seconds(1), now: network.now)
+    #expect(sentFirst)
+    network.run(for: .milliseconds(100))
+    #expect(network.hosts[0].events.last == .probeAnswered(token: 7, roundTripTime: .milliseconds(20), pair: selected))
+
+    // Never retransmitted: a lost probe is one datagram, reported once when its timeout passes.
+    network.blackhole = true
+    let sentSecond = network.hosts[0].agent.probe(8, timeout: .milliseconds(800), now: network.now)
+    #expect(sentSecond)
+    let sent = network.now
+    let lost = network.run(for: .seconds(2)) { $0.hosts[0].events.contains(.probeLost(token: 8)) }
+    #expect(lost && network.now - sent == .milliseconds(800))
+    network.run(for: .seconds(2))
+    #expect(network.hosts[0].events.filter { $0 == .probeLost(token: 8) }.count == 1)
+    #expect(!network.hosts[0].events.contains { if case .probeAnswered(8, _, _) = $0 { true } else { false } })
+  }
+
   @Test("an ICE restart with new credentials connects again")
   func restart() {
     let network = makePeers()

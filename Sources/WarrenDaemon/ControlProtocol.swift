@@ -1,0 +1,135 @@
+internal import Foundation
+
+// The control socket's protocol (docs/control.md): the client writes one JSON request and a
+// newline; the daemon answers with one JSON object per line and closes the connection. Keys are
+// snake_case; `warren status --json` prints the ``StatusReport`` exactly as the daemon sent it.
+
+/// A request to the running daemon.
+public struct ControlRequest: Codable, Sendable, Equatable {
+  public enum Command: String, Codable, Sendable {
+    case status
+    case ping
+  }
+
+  public var command: Command
+  /// `ping`: the peer's configured name or its base64 public key.
+  public var peer: String?
+  /// `ping`: probes to send (1–1000).
+  public var count: Int?
+  /// `ping`: time between probes, in milliseconds.
+  public var intervalMs: Int?
+  /// `ping`: how long to wait for each answer, in milliseconds.
+  public var timeoutMs: Int?
+
+  public init(command: Command, peer: String? = nil, count: Int? = nil, intervalMs: Int? = nil, timeoutMs: Int? = nil) {
+    self.command = command
+    self.peer = peer
+    self.count = count
+    self.intervalMs = intervalMs
+    self.timeoutMs = timeoutMs
+  }
+}
+
+/// The answer to `status`: this daemon and each of its peers.
+public struct StatusReport: Codable, Sendable, Equatable {
+  public var publicKey: String
+  public var peers: [PeerReport]
+
+  public init(publicKey: String, peers: [PeerReport]) {
+    self.publicKey = publicKey
+    self.peers = peers
+  }
+}
+
+/// One peer in a ``StatusReport``.
+public struct PeerReport: Codable, Sendable, Equatable {
+  public struct Endpoint: Codable, Sendable, Equatable {
+    /// host, srflx, prflx or relay.
+    public var type: String
+    public var address: String
+  }
+
+  public var name: String
+  public var publicKey: String
+  /// The session state (session.md): unknown, idle, new, connecting, checking, connected, …
+  public var state: String
+  /// controlling or controlled.
+  public var role: String
+  /// direct, srflx or relay; absent while no pair is selected.
+  public var path: String?
+  public var local: Endpoint?
+  public var remote: Endpoint?
+  /// The selected pair's last measured round-trip time.
+  public var rttMs: Double?
+  /// Sessions started over (the peer restarted, or the path failed).
+  public var restarts: Int
+  public var secondsInState: Double?
+  /// Where the application sends datagrams for this peer, and where the peer's datagrams go.
+  public var listen: String?
+  public var forward: String
+  /// Datagrams and bytes the application sent to the peer, and those delivered from it.
+  public var packetsSent: Int
+  public var bytesSent: Int
+  public var packetsReceived: Int
+  public var bytesReceived: Int
+  /// Datagrams from the application dropped because no path to the peer existed yet.
+  public var droppedNoPath: Int
+}
+
+/// One line of the answer to `ping`: a probe and what became of it.
+public struct PingReply: Codable, Sendable, Equatable {
+  public enum Result: String, Codable, Sendable {
+    case answered
+    case lost
+    /// No pair was selected when the probe was due.
+    case noPath = "no_path"
+  }
+
+  public var seq: Int
+  public var peer: String
+  public var result: Result
+  public var rttMs: Double?
+  public var path: String?
+  /// The remote end of the pair the answer came over.
+  public var remote: String?
+
+  public init(seq: Int, peer: String, result: Result, rttMs: Double? = nil, path: String? = nil, remote: String? = nil) {
+    self.seq = seq
+    self.peer = peer
+    self.result = result
+    self.rttMs = rttMs
+    self.path = path
+    self.remote = remote
+  }
+}
+
+/// An answer line saying why the request failed.
+public struct ControlFailure: Codable, Sendable, Equatable, Error, CustomStringConvertible {
+  public var error: String
+
+  public init(_ error: String) { self.error = error }
+
+  public var description: String { error }
+}
+
+/// JSON lines as the control socket writes and reads them.
+public enum ControlCoding {
+  public static func encode(_ value: some Encodable) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.sortedKeys]
+    return Array(try encoder.encode(value)) + [UInt8(ascii: "\n")]
+  }
+
+  public static func decode<Value: Decodable>(_ type: Value.Type, from line: some Collection<UInt8>) throws -> Value {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(type, from: Data(line))
+  }
+
+  /// A reply line is either what was asked for or a ``ControlFailure``.
+  public static func decodeReply<Value: Decodable>(_ type: Value.Type, from line: some Collection<UInt8>) throws -> Value {
+    if let failure = try? decode(ControlFailure.self, from: line) { throw failure }
+    return try decode(type, from: line)
+  }
+}

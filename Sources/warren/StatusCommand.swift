@@ -1,0 +1,78 @@
+import ArgumentParser
+import WarrenDaemon
+
+/// `warren status`: what the running daemon knows about each peer, through its control socket.
+struct Status: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show each peer's session state, path, round-trip time and traffic (asks the running daemon).")
+
+  @Option(help: "The daemon's control socket (default: the daemon's default, or control_socket in its config).")
+  var socket: String?
+
+  @Flag(help: "Print the daemon's JSON report instead of a table.")
+  var json = false
+
+  func run() async throws {
+    let path = socket ?? ControlSocket.defaultPath()
+    var lines: [ArraySlice<UInt8>] = []
+    do {
+      try await ControlSocket.request(ControlRequest(command: .status), path: path) { lines.append($0) }
+      guard let line = lines.first else { throw ControlFailure("the daemon closed the connection without answering") }
+      let report = try ControlCoding.decodeReply(StatusReport.self, from: line)
+      print(json ? String(decoding: line, as: UTF8.self) : StatusTable(report: report).text, terminator: json ? "\n" : "")
+    } catch let failure as ControlFailure {
+      StandardStreams.printError("warren: \(failure)\n")
+      throw ExitCode(1)
+    }
+  }
+}
+
+/// The human view of a ``StatusReport``: one row per peer, columns padded to fit.
+struct StatusTable {
+  let report: StatusReport
+
+  var text: String {
+    var rows = [["PEER", "STATE", "ROLE", "PATH", "LOCAL", "REMOTE", "RTT", "SENT", "RECEIVED", "RESTARTS", "FOR"]]
+    for peer in report.peers {
+      rows.append([
+        peer.name, peer.state, peer.role, peer.path ?? "-",
+        peer.local.map { "\($0.type) \($0.address)" } ?? "-", peer.remote.map { "\($0.type) \($0.address)" } ?? "-",
+        peer.rttMs.map { Self.milliseconds($0) } ?? "-",
+        "\(peer.packetsSent) / \(Self.bytes(peer.bytesSent))", "\(peer.packetsReceived) / \(Self.bytes(peer.bytesReceived))",
+        "\(peer.restarts)", peer.secondsInState.map { Self.duration($0) } ?? "-",
+      ])
+    }
+    let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    var text = "warren \(report.publicKey)\n"
+    for row in rows {
+      let cells = row.enumerated().map { column, cell in
+        column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+      }
+      text += cells.joined(separator: "  ") + "\n"
+    }
+    if report.peers.isEmpty { text += "(no peers configured)\n" }
+    return text
+  }
+
+  static func milliseconds(_ value: Double) -> String {
+    value < 10 ? "\((value * 100).rounded() / 100) ms" : "\(Int(value.rounded())) ms"
+  }
+
+  static func bytes(_ count: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(count)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+      value /= 1024
+      unit += 1
+    }
+    return unit == 0 ? "\(count) B" : "\((value * 10).rounded() / 10) \(units[unit])"
+  }
+
+  static func duration(_ seconds: Double) -> String {
+    let whole = Int(seconds)
+    if whole < 60 { return "\(whole)s" }
+    if whole < 3600 { return "\(whole / 60)m\(whole % 60)s" }
+    return "\(whole / 3600)h\(whole % 3600 / 60)m"
+  }
+}
