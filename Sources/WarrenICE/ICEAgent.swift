@@ -463,7 +463,7 @@ public struct ICEAgent: Sendable {
     guard selectedPair != id, let pair = pairs[id] else { return }
     selectedPair = id
     lastConsent = now
-    nextConsent = now + jittered(configuration.consentInterval)
+    nextConsent = now + jittered(consentCadence)
     events.append(.selectedPairChanged(pair))
     setState(role == .controlling ? .completed : .connected)
   }
@@ -473,7 +473,7 @@ public struct ICEAgent: Sendable {
     guard let id = selectedPair else { return }
     if let due = nextConsent, now >= due {
       sendCheck(on: id, useCandidate: false, now: now, kind: .consent)
-      nextConsent = now + jittered(configuration.consentInterval)
+      nextConsent = now + jittered(consentCadence)
     }
     if let last = lastConsent {
       if now - last >= configuration.failedTimeout {
@@ -516,6 +516,13 @@ public struct ICEAgent: Sendable {
     guard state != newState else { return }
     state = newState
     events.append(.stateChanged(newState))
+  }
+
+  /// How often consent checks go out: the configured interval, but at most 40 % of the
+  /// disconnected timeout, so that jitter (up to +20 %) or one lost answer never leaves the
+  /// selected pair without a fresh answer for that long on a healthy path.
+  private var consentCadence: Duration {
+    min(configuration.consentInterval, configuration.disconnectedTimeout * 0.4)
   }
 
   /// `interval` ± 20 % (RFC 7675 §5.1).

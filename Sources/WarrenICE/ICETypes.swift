@@ -84,7 +84,9 @@ public struct ICEConfiguration: Sendable {
   public var relayNominationDelay: Duration = .seconds(1)
   /// Checking with no valid pair for this long fails the agent.
   public var checkingTimeout: Duration = .seconds(30)
-  /// Consent checks on the selected pair, about this often (RFC 7675 §5.1: 5 s, ±20 %).
+  /// Consent checks on the selected pair, about this often (RFC 7675 §5.1: 5 s, ±20 %), but at
+  /// most 40 % of `disconnectedTimeout` (2 s ± 20 % with the defaults), so that a healthy path
+  /// never looks disconnected.
   public var consentInterval: Duration = .seconds(5)
   /// No consent for this long: Disconnected.
   public var disconnectedTimeout: Duration = .seconds(5)

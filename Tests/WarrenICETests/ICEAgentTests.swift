@@ -170,6 +170,16 @@ struct ICEAgentTests {
     #expect(network.hosts[0].events.contains(.stateChanged(.disconnected)))
   }
 
+  @Test("a healthy path stays connected: consent checks come often enough that jitter never trips Disconnected")
+  func healthyPathNeverDisconnects() {
+    let network = makePeers()
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(5), until: bothConnected))
+    network.run(for: .seconds(300))
+    #expect(bothConnected(network))
+    #expect(!network.hosts.contains { $0.events.contains(.stateChanged(.disconnected)) })
+  }
+
   @Test("a probe is answered over the selected pair with its round-trip time, or reported lost once")
   func probe() throws {
     let network = makePeers()
