@@ -204,12 +204,16 @@ public final class PeerLink: Sendable {
       }
       do {
         let hosts = try await driver.bindHostCandidates(options.hostAddresses, ports: options.portRange)
-        for candidate in hosts { input(.localCandidate(candidate)) }
+        for candidate in hosts {
+          logger.debug("gathered \(candidate)")
+          input(.localCandidate(candidate))
+        }
       } catch {
         logger.error("gathering host candidates failed", metadata: ["error": "\(error)"])
       }
       for server in options.stunServers {
         for candidate in await driver.gatherServerReflexive(server: server) where candidate.address != candidate.base {
+          logger.debug("gathered \(candidate)", metadata: ["stun": "\(server)"])
           input(.localCandidate(candidate))
         }
       }
@@ -218,6 +222,7 @@ public final class PeerLink: Sendable {
         logger.debug("ignored a remote candidate this agent cannot use", metadata: ["candidate": "\(wire.address):\(wire.port)"])
         return
       }
+      logger.debug("remote candidate \(candidate)")
       state.withLock { $0.driver }?.addRemoteCandidate(candidate)
     case .transition(let from, let to, let reason):
       logger.info("\(from) -> \(to): \(reason)")

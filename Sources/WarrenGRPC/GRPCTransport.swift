@@ -48,6 +48,9 @@ public final class GRPCTransport: EnvelopeTransport {
       transportSecurity: endpoint.transportSecurity,
       config: .defaults { config in
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
+        // A subscription only receives: without pings, a connection a NAT forgot would look
+        // healthy until the next publish. warren signal allows pings every 10 s or more.
+        config.connection.keepalive = .init(time: .seconds(30), timeout: .seconds(10), allowWithoutCalls: true)
       })
     let client = GRPCClient(transport: transport)
     self.client = client

@@ -20,6 +20,10 @@ public struct SignalServerConfiguration: Sendable {
   /// Largest envelope relayed, in serialized bytes.
   public var maxEnvelopeSize = 64 * 1024
   public var buildInfo = Cunicu_BuildInfo()
+  /// How often an idle connection is pinged to find clients that vanished.
+  public var keepaliveInterval: Duration = .seconds(60)
+  /// After SIGTERM, how long open connections get to close before they are cut.
+  public var shutdownGracePeriod: Duration = .seconds(5)
 
   public init() {}
 }
@@ -72,6 +76,11 @@ public final class SignalServer: Service {
         // Leave room for the envelope cap to be answered by the service with a clear message.
         config.rpc.maxRequestPayloadSize = max(configuration.maxEnvelopeSize * 2, 1 << 20)
         config.http2.maxConcurrentStreams = 65_536
+        // Subscriptions idle for long stretches: ping to find connections whose client vanished
+        // (a NAT that forgot the mapping, a host that lost power) and free their topics.
+        config.connection.keepalive = .init(
+          time: configuration.keepaliveInterval, timeout: .seconds(20),
+          clientBehavior: .init(minPingIntervalWithoutCalls: .seconds(10), allowWithoutCalls: true))
       })
     let server = GRPCServer(
       transport: transport,
@@ -82,9 +91,26 @@ public final class SignalServer: Service {
         RelayRegistryService(relays: configuration.relays, errors: errors),
       ])
     try await withGracefulShutdownHandler {
-      try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { try await server.serve() }
-        if let metricsEndpoint { group.addTask { try await metricsEndpoint.run() } }
+      // Each child returns whether the server is done: `serve` when every connection closed, the
+      // grace timer when some did not in time (a client that vanished without closing its
+      // connection would otherwise hold the shutdown until TCP gives up).
+      try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+          try await server.serve()
+          return true
+        }
+        if let metricsEndpoint {
+          group.addTask {
+            try await metricsEndpoint.run()
+            return false
+          }
+        }
+        group.addTask { [configuration, logger] in
+          try await gracefulShutdown()
+          try await Task.sleep(for: configuration.shutdownGracePeriod)
+          logger.warning("connections still open \(configuration.shutdownGracePeriod) after shutdown began; closing them")
+          return true
+        }
         do {
           let address = try await transport.listeningAddress
           let port = address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
@@ -99,6 +125,10 @@ public final class SignalServer: Service {
           grpcPort.fail(error)
           throw error
         }
+        while let done = try await group.next() {
+          if done { break }
+        }
+        group.cancelAll()
       }
     } onGracefulShutdown: { [relay, logger, metricsEndpoint] in
       logger.info("shutting down: no new connections; ending subscription streams")

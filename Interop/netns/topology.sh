@@ -1,0 +1,85 @@
+# Two hosts behind two NAT routers, and a "public" network between them, in network namespaces.
+# Sourced by two-nat.sh and Benchmarks/proxy-vs-socat.sh; needs root, iproute2 and nftables.
+#
+#   hostA 10.1.0.2 --lan-- natA 10.1.0.1 | 198.51.100.2 --wan-- 198.51.100.1  pub  203.0.113.1 --wan-- 203.0.113.2 | 10.2.0.1 natB --lan-- 10.2.0.2 hostB
+#
+# The NAT routers masquerade (endpoint-independent mapping, as Linux keeps the source port when it
+# can) and forward only what the inside started (address-and-port-dependent filtering): a
+# "port-restricted cone" NAT, the common home router. Only the
+# documentation ranges and 10.x are used; nothing here can reach beyond the machine.
+#
+# Sets: pub nat_a nat_b host_a host_b (namespace names). Call topology_up, then topology_down.
+
+topology_id=${topology_id:-$$}
+pub=wpub$topology_id nat_a=wnata$topology_id nat_b=wnatb$topology_id
+host_a=whosta$topology_id host_b=whostb$topology_id
+
+# Runs a command in a namespace. (Background jobs call `ip netns exec` directly, so that $! is
+# the process itself and not a subshell.)
+in_ns() { ip netns exec "$@"; }
+
+nat_router() { # namespace wan-cidr gateway lan-cidr
+  local ns=$1
+  in_ns "$ns" ip addr add "$2" dev wan
+  in_ns "$ns" ip addr add "$4" dev lan
+  in_ns "$ns" ip link set wan up
+  in_ns "$ns" ip link set lan up
+  in_ns "$ns" ip route add default via "$3"
+  in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
+  in_ns "$ns" nft -f - <<'EOF'
+table ip nat {
+  chain postrouting { type nat hook postrouting priority srcnat; oifname "wan" masquerade; }
+}
+table ip filter {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "lan" oifname "wan" accept
+  }
+  # Like a home router's firewall: unsolicited datagrams to the router itself are dropped. (Left to
+  # the kernel, each would be answered with an ICMP error and leave a conntrack entry that takes
+  # the port the next outgoing mapping wants, which breaks hole punching.)
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "wan" ct state established,related accept
+    iifname "wan" drop
+  }
+}
+EOF
+}
+
+private_host() { # namespace cidr gateway
+  in_ns "$1" ip addr add "$2" dev eth0
+  in_ns "$1" ip link set eth0 up
+  in_ns "$1" ip route add default via "$3"
+}
+
+topology_up() {
+  local ns
+  for ns in "$pub" "$nat_a" "$nat_b" "$host_a" "$host_b"; do
+    ip netns add "$ns" || return 1
+    in_ns "$ns" ip link set lo up
+  done
+  ip link add wan netns "$nat_a" type veth peer name to-a netns "$pub" &&
+    ip link add wan netns "$nat_b" type veth peer name to-b netns "$pub" &&
+    ip link add lan netns "$nat_a" type veth peer name eth0 netns "$host_a" &&
+    ip link add lan netns "$nat_b" type veth peer name eth0 netns "$host_b" || return 1
+  in_ns "$pub" ip addr add 198.51.100.1/24 dev to-a
+  in_ns "$pub" ip addr add 203.0.113.1/24 dev to-b
+  in_ns "$pub" ip link set to-a up
+  in_ns "$pub" ip link set to-b up
+  in_ns "$pub" sysctl -qw net.ipv4.ip_forward=1
+  nat_router "$nat_a" 198.51.100.2/24 198.51.100.1 10.1.0.1/24 || return 1
+  nat_router "$nat_b" 203.0.113.2/24 203.0.113.1 10.2.0.1/24 || return 1
+  private_host "$host_a" 10.1.0.2/24 10.1.0.1
+  private_host "$host_b" 10.2.0.2/24 10.2.0.1
+}
+
+topology_down() {
+  local ns
+  for ns in "$host_a" "$host_b" "$nat_a" "$nat_b" "$pub"; do
+    # Any process left in the namespace goes with it.
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+}
