@@ -109,38 +109,53 @@ struct ICEAgentTests {
     #expect(network.hosts[1].agent.remoteCandidates.contains { $0.type == .peerReflexive })
   }
 
-  @Test("both behind endpoint-independent NATs connect over server-reflexive candidates", arguments: [
+  @Test("both behind endpoint-independent NATs connect over server-reflexive candidates from a STUN server", arguments: [
     SimulatedNetwork.NATBehaviour.endpointIndependent, .addressDependentFiltering, .addressAndPortDependentFiltering,
   ])
   func bothNAT(behaviour: SimulatedNetwork.NATBehaviour) throws {
     let network = makePeers(a: "10.0.0.2:5000", b: "10.1.0.2:6000", natA: behaviour, natB: behaviour)
-    // What a STUN server in the public network would report to each.
     let stunServer = TransportAddress("198.51.100.100:3478")
-    let srflx = (0..<2).map { index in
-      Candidate(type: .serverReflexive, address: network.reflexiveAddress(of: index, towards: stunServer),
-                base: network.hosts[index].address)
+    network.stunServers = [stunServer]
+    let start = network.now
+    for index in 0..<2 {
+      let srflx = try #require(network.gatherServerReflexive(host: index, server: stunServer))
+      #expect(srflx.address.ip == (index == 0 ? .init("203.0.113.1")! : .init("203.0.113.2")!))
+      network.hosts[index].agent.addLocalCandidate(srflx, now: network.now)
     }
-    for index in 0..<2 { network.hosts[index].agent.addLocalCandidate(srflx[index], now: network.now) }
+    #expect(network.now - start == .milliseconds(40))  // two round trips of 2 x 10 ms
     exchangeCandidates(network)
+    let exchanged = network.now
     #expect(network.run(for: .seconds(10), until: bothConnected))
-    #expect(try #require(network.hosts[0].agent.selectedPair).remote.ip == .init("203.0.113.2")!)
+    let selected = try #require(network.hosts[0].agent.selectedPair)
+    #expect(selected.remote == network.hosts[1].agent.localCandidates.first { $0.type == .serverReflexive }?.address)
+    // Checks through both NATs: the first ones may be filtered until the other side has sent too.
+    #expect(network.now - exchanged < .seconds(1))
   }
 
   @Test("both behind symmetric NATs without a relay fail after the checking timeout")
-  func symmetricBothFails() {
+  func symmetricBothFails() throws {
     var configuration = ICEConfiguration()
     configuration.checkingTimeout = .seconds(10)
     let network = makePeers(a: "10.0.0.2:5000", b: "10.1.0.2:6000", natA: .symmetric, natB: .symmetric, configuration: configuration)
     let stunServer = TransportAddress("198.51.100.100:3478")
+    network.stunServers = [stunServer]
     for index in 0..<2 {
-      network.hosts[index].agent.addLocalCandidate(
-        Candidate(type: .serverReflexive, address: network.reflexiveAddress(of: index, towards: stunServer), base: network.hosts[index].address),
-        now: network.now)
+      // The mapping towards the STUN server is not the one towards the peer.
+      let srflx = try #require(network.gatherServerReflexive(host: index, server: stunServer))
+      network.hosts[index].agent.addLocalCandidate(srflx, now: network.now)
     }
     exchangeCandidates(network)
     #expect(!network.run(for: .seconds(9), until: bothConnected))
     network.run(for: .seconds(2))
     #expect(network.hosts.allSatisfy { $0.agent.state == .failed })
+  }
+
+  @Test("a STUN server behind a filtering NAT's back answers nothing; gathering gives no candidate")
+  func stunServerUnreachable() {
+    let network = makePeers(a: "10.0.0.2:5000", natA: .endpointIndependent)
+    network.stunServers = [TransportAddress("198.51.100.100:3478")]
+    network.drop = { _, to in to == TransportAddress("198.51.100.100:3478") }
+    #expect(network.gatherServerReflexive(host: 0, server: TransportAddress("198.51.100.100:3478")) == nil)
   }
 
   @Test("losing consent leads to Disconnected, then Failed; consent back in time recovers")

@@ -88,6 +88,11 @@ final class SimulatedNetwork {
   /// it leave from it; datagrams to it reach the host (what a TURN server does, without the
   /// TURN framing, which is the TURN client's business).
   var relays: [TransportAddress: Int] = [:]
+  /// STUN servers on the public side: they answer Binding requests with the source address they
+  /// saw (RFC 8489 §14.2), as encoded by the real codec.
+  var stunServers: Set<TransportAddress> = []
+  /// Binding requests a host sent to a STUN server, by transaction, until the answer arrives.
+  private var gathering: [STUNTransactionID: (host: Int, mapped: TransportAddress?)] = [:]
   private var inFlight: [Packet] = []
   private var sequence = 0
   private var random = SplitMix64(seed: 99)
@@ -147,6 +152,19 @@ final class SimulatedNetwork {
     return done(self)
   }
 
+  /// Server-reflexive gathering (RFC 8445 §5.1.1.2) the way the driver does it: a Binding request
+  /// from host `index`'s socket to `server`, through its NAT, answered by the STUN server in this
+  /// network. The candidate, or nil when no answer came within a second of virtual time.
+  func gatherServerReflexive(host index: Int, server: TransportAddress) -> Candidate? {
+    var random = SplitMix64(seed: UInt64(sequence) &+ 77)
+    let request = STUNMessage(type: .init(.binding, .request), transactionID: .random(using: &random))
+    gathering[request.transactionID] = (index, nil)
+    route(Transmit(from: hosts[index].address, to: server, bytes: request.encoded(fingerprint: true)), from: index)
+    run(for: .seconds(1)) { $0.gathering[request.transactionID]?.mapped != nil }
+    guard let mapped = gathering.removeValue(forKey: request.transactionID)?.mapped else { return nil }
+    return Candidate(type: .serverReflexive, address: mapped, base: hosts[index].address, server: "\(server)")
+  }
+
   /// Sends application data from host `index` over its selected pair.
   func sendData(from index: Int, _ bytes: [UInt8]) -> Bool {
     guard let transmit = hosts[index].agent.send(bytes, now: now) else { return false }
@@ -189,6 +207,15 @@ final class SimulatedNetwork {
   }
 
   private func deliver(_ packet: Packet) {
+    if stunServers.contains(packet.to) {
+      answerBinding(packet)
+      return
+    }
+    if let message = try? STUNMessage(parsing: packet.bytes), let pending = gathering[message.transactionID] {
+      // A STUN server's answer to a host's gathering request: for the gatherer, not the agent.
+      if deliveredInside(packet) == pending.host { gathering[message.transactionID]?.mapped = try? message.xorMappedAddress }
+      return
+    }
     if let owner = relays[packet.to] {
       hosts[owner].agent.handleReceive(packet.bytes, from: packet.from, to: packet.to, now: now)
       return
@@ -202,6 +229,23 @@ final class SimulatedNetwork {
         hosts[index].agent.handleReceive(packet.bytes, from: packet.from, to: inside, now: now)
         return
       }
+    }
+  }
+
+  /// The STUN server's side: a success response carrying the request's source as XOR-MAPPED-ADDRESS.
+  private func answerBinding(_ packet: Packet) {
+    guard let request = try? STUNMessage(parsing: packet.bytes), request.messageClass == .request else { return }
+    var response = STUNMessage(type: .init(.binding, .successResponse), transactionID: request.transactionID)
+    response.append(.xorMappedAddress, address: packet.from, xor: true)
+    sequence += 1
+    inFlight.append(Packet(deliverAt: now + latency, sequence: sequence, from: packet.to, to: packet.from, bytes: response.encoded(fingerprint: true)))
+  }
+
+  /// Which host a packet reaches, through its NAT's filter if it has one.
+  private func deliveredInside(_ packet: Packet) -> Int? {
+    hosts.indices.first { index in
+      if hosts[index].address == packet.to && hosts[index].nat == nil { return true }
+      return hosts[index].nat?.inbound(to: packet.to, from: packet.from) == hosts[index].address
     }
   }
 
