@@ -1,4 +1,5 @@
 public import Logging
+internal import NIOPosix
 internal import Synchronization
 public import WarrenCrypto
 public import WarrenICE
@@ -81,6 +82,9 @@ public final class PeerLink: Sendable {
   private let state: Mutex<State>
   private let work: AsyncStream<PeerSession.Action>
   private let workSink: AsyncStream<PeerSession.Action>.Continuation
+  /// The proxy's socket and every agent's sockets share this loop: a datagram crosses from one to
+  /// the other without a thread hop.
+  private let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
 
   public init(options: Options, backend: any SignalingBackend, logger: Logger) {
     self.options = options
@@ -119,7 +123,8 @@ public final class PeerLink: Sendable {
   /// Runs until cancelled.
   public func run() async throws {
     let subscription = try await backend.subscribe(options.keys)
-    let proxy = try await UDPProxy(listen: options.listen, forward: options.forward, logger: logger) { [weak self] bytes in
+    let proxy = try await UDPProxy(listen: options.listen, forward: options.forward, logger: logger, eventLoop: eventLoop) {
+      [weak self] bytes in
       self?.state.withLock { $0.driver }?.send(bytes) ?? false
     }
     state.withLock { $0.proxy = proxy }
@@ -177,9 +182,10 @@ public final class PeerLink: Sendable {
     case .createAgent(let credentials, let role):
       let old = state.withLock { $0.driver }
       await old?.close()
+      let proxy = state.withLock { $0.proxy }
       let driver = ICEDriver(
         agent: ICEAgent(role: role, localCredentials: credentials, configuration: options.ice, seed: UInt64.random(in: 0...UInt64.max)),
-        logger: logger)
+        logger: logger, eventLoop: eventLoop, onData: { bytes in proxy?.deliver(bytes) })
       let generation = state.withLock { state in
         state.generation += 1
         state.driver = driver
@@ -238,8 +244,8 @@ public final class PeerLink: Sendable {
         input(.agentState(agentState, generation: generation))
       case .selectedPairChanged(let pair):
         if state.withLock({ $0.generation == generation }) { logger.info("selected pair \(pair)") }
-      case .data(let bytes, _):
-        state.withLock { $0.proxy }?.deliver(bytes)
+      case .data:
+        break  // Delivered to the proxy by the driver's onData.
       case .roleChanged(let role):
         logger.notice("ICE role changed by conflict resolution", metadata: ["role": "\(role)"])
       case .probeAnswered, .probeLost:

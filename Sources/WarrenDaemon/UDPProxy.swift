@@ -1,5 +1,5 @@
 public import Logging
-internal import NIOCore
+public import NIOCore
 internal import NIOPosix
 internal import Synchronization
 public import WarrenSTUN
@@ -9,7 +9,7 @@ public import WarrenSTUN
 /// arrives from the peer is sent to `forward` from the same socket.
 public final class UDPProxy: Sendable {
   private let channel: any Channel
-  private let forward: STUNAddress
+  private let forward: SocketAddress
   private let counters = Counters()
 
   /// The address the application sends to.
@@ -28,13 +28,15 @@ public final class UDPProxy: Sendable {
 
   /// Binds `listen` (port 0 picks one) and hands every datagram the application sends to `toPeer`,
   /// which says whether it could send it.
+  /// - Parameter eventLoop: the loop for the socket; the peer's ICE sockets on the same loop save
+  ///   a thread hop per datagram.
   public init(
-    listen: STUNAddress, forward: STUNAddress, logger: Logger,
+    listen: STUNAddress, forward: STUNAddress, logger: Logger, eventLoop: (any EventLoop)? = nil,
     toPeer: @escaping @Sendable ([UInt8]) -> Bool
   ) async throws {
-    self.forward = forward
+    self.forward = try SocketAddress(packedIPAddress: ByteBuffer(bytes: forward.ip.bytes), port: Int(forward.port))
     let counters = self.counters
-    channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    channel = try await DatagramBootstrap(group: eventLoop ?? MultiThreadedEventLoopGroup.singleton.next())
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.addHandler(ApplicationHandler { bytes in
@@ -60,12 +62,11 @@ public final class UDPProxy: Sendable {
 
   /// Hands a datagram from the peer to the application.
   public func deliver(_ bytes: [UInt8]) {
-    guard let destination = try? SocketAddress(ipAddress: "\(forward.ip)", port: Int(forward.port)) else { return }
     counters.value.withLock {
       $0.packetsToApplication += 1
       $0.bytesToApplication += bytes.count
     }
-    channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
+    channel.writeAndFlush(AddressedEnvelope(remoteAddress: forward, data: ByteBuffer(bytes: bytes)), promise: nil)
   }
 
   public func close() async {

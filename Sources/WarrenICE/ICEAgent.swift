@@ -494,11 +494,19 @@ public struct ICEAgent: Sendable {
   }
 
   private mutating func receiveData(_ datagram: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
+    if acceptData(count: datagram.count, from: remote, to: local) { events.append(.data(datagram, from: remote)) }
+  }
+
+  /// For drivers that hand application data on directly rather than as `.data` events: whether a
+  /// datagram that is not STUN (see `STUNMessage.isSTUN`), of `count` bytes from `remote` at
+  /// `local`, came over a valid pair and should be delivered. It is counted if so.
+  public mutating func acceptData(count: Int, from remote: TransportAddress, to local: TransportAddress) -> Bool {
+    guard state != .closed else { return false }
     let id = CandidatePair.ID(local: local, remote: remote)
-    guard pairs[id]?.state == .succeeded || selectedPair == id else { return }
+    guard pairs[id]?.state == .succeeded || selectedPair == id else { return false }
     pairs[id]?.statistics.packetsReceived += 1
-    pairs[id]?.statistics.bytesReceived += datagram.count
-    events.append(.data(datagram, from: remote))
+    pairs[id]?.statistics.bytesReceived += count
+    return true
   }
 
   private mutating func transmit(_ transmit: Transmit, now: Instant) {

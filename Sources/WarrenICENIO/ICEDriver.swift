@@ -1,5 +1,5 @@
 public import Logging
-internal import NIOCore
+public import NIOCore
 internal import NIOPosix
 internal import Synchronization
 public import WarrenICE
@@ -13,9 +13,22 @@ public final class ICEDriver: Sendable {
   private struct State {
     var agent: ICEAgent
     var channels: [TransportAddress: any Channel] = [:]
+    /// Socket addresses of the remote ends written to, so that the data path converts none.
+    var destinations: [TransportAddress: SocketAddress] = [:]
     var timer: Scheduled<Void>?
     var timerDeadline: ContinuousClock.Instant?
     var closed = false
+
+    /// The socket address for `address`, converted once (bytes, not text).
+    mutating func destination(_ address: TransportAddress) -> SocketAddress? {
+      if let known = destinations[address] { return known }
+      guard let converted = try? SocketAddress(packedIPAddress: ByteBuffer(bytes: address.ip.bytes), port: Int(address.port)) else {
+        return nil
+      }
+      if destinations.count >= 256 { destinations.removeAll(keepingCapacity: true) }
+      destinations[address] = converted
+      return converted
+    }
   }
 
   /// Everything the agent reports: state changes, selected pairs, role changes, received data.
@@ -28,11 +41,21 @@ public final class ICEDriver: Sendable {
   private let pendingProbes = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<ProbeResult, Never>])>((0, [:]))
   private let eventLoop: any EventLoop
   private let logger: Logger
+  private let onData: (@Sendable ([UInt8]) -> Void)?
 
-  public init(agent: ICEAgent, logger: Logger) {
+  /// - Parameters:
+  ///   - eventLoop: runs the sockets and the timer (one of the shared group's when `nil`). A
+  ///     caller that also owns sockets for the same traffic (a proxy) saves a thread hop per
+  ///     datagram by passing the loop those use.
+  ///   - onData: receives application datagrams directly, in order, on the event loop, instead of
+  ///     as `.data` events.
+  public init(
+    agent: ICEAgent, logger: Logger, eventLoop: (any EventLoop)? = nil, onData: (@Sendable ([UInt8]) -> Void)? = nil
+  ) {
     state = Mutex(State(agent: agent))
-    eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
     self.logger = logger
+    self.onData = onData
     (events, continuation) = AsyncStream.makeStream(of: ICEEvent.self, bufferingPolicy: .bufferingNewest(4096))
   }
 
@@ -124,14 +147,18 @@ public final class ICEDriver: Sendable {
   /// Sends an application datagram over the selected pair; false before one is selected.
   @discardableResult
   public func send(_ data: [UInt8]) -> Bool {
-    var sent = false
-    update { state, now in
-      if let transmit = state.agent.send(data, now: now) {
-        state.agent.requeue(transmit)
-        sent = true
-      }
+    // The data path: the agent counts the datagram and names the pair; nothing else changes, so
+    // there is nothing to drain and no timer to move (a later keepalive deadline only makes the
+    // armed timer fire early and find nothing due).
+    let write: (any Channel, SocketAddress)? = state.withLock { state in
+      guard !state.closed, let transmit = state.agent.send(data, now: .now),
+        let channel = state.channels[transmit.from], let destination = state.destination(transmit.to)
+      else { return nil }
+      return (channel, destination)
     }
-    return sent
+    guard let (channel, destination) = write else { return false }
+    channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: data)), promise: nil)
+    return true
   }
 
   /// What became of one ``probe(timeout:)``.
@@ -199,6 +226,10 @@ public final class ICEDriver: Sendable {
   }
 
   fileprivate func received(_ bytes: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
+    if let onData, !STUNMessage.isSTUN(bytes) {
+      if state.withLock({ !$0.closed && $0.agent.acceptData(count: bytes.count, from: remote, to: local) }) { onData(bytes) }
+      return
+    }
     // Answers to our own Binding requests to STUN servers never reach the agent.
     if STUNMessage.isSTUN(bytes), let message = try? STUNMessage(parsing: bytes), message.messageClass == .successResponse,
       let waiter = pendingBindings.withLock({ $0.removeValue(forKey: message.transactionID) })
@@ -220,12 +251,14 @@ public final class ICEDriver: Sendable {
   /// timer for its next deadline.
   private func update(_ change: (inout State, ContinuousClock.Instant) -> Void) {
     let now = ContinuousClock.now
-    let (writes, events): ([(any Channel, Transmit)], [ICEEvent]) = state.withLock { state in
+    let (writes, events): ([(any Channel, SocketAddress, [UInt8])], [ICEEvent]) = state.withLock { state in
       guard !state.closed else { return ([], []) }
       change(&state, now)
-      var writes: [(any Channel, Transmit)] = []
+      var writes: [(any Channel, SocketAddress, [UInt8])] = []
       while let transmit = state.agent.pollTransmit() {
-        if let channel = state.channels[transmit.from] { writes.append((channel, transmit)) }
+        if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
+          writes.append((channel, destination, transmit.bytes))
+        }
       }
       var events: [ICEEvent] = []
       while let event = state.agent.pollEvent() { events.append(event) }
@@ -240,10 +273,8 @@ public final class ICEDriver: Sendable {
       }
       return (writes, events)
     }
-    for (channel, transmit) in writes {
-      guard let destination = try? SocketAddress(ipAddress: "\(transmit.to.ip)", port: Int(transmit.to.port)) else { continue }
-      let envelope = AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: transmit.bytes))
-      channel.writeAndFlush(envelope, promise: nil)
+    for (channel, destination, bytes) in writes {
+      channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
     }
     for event in events {
       switch event {
@@ -269,20 +300,30 @@ public final class ICEDriver: Sendable {
   }
 }
 
-/// Hands each received datagram to the driver with its addresses.
-private final class DatagramHandler: ChannelInboundHandler, Sendable {
+/// Hands each received datagram to the driver with its addresses. Lives on its channel's event
+/// loop; remembers the conversions of the few addresses it sees.
+private final class DatagramHandler: ChannelInboundHandler {
   typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
   private let driver: ICEDriver
+  private var local: TransportAddress?
+  private var sources: [SocketAddress: TransportAddress] = [:]
 
   init(driver: ICEDriver) { self.driver = driver }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     let envelope = unwrapInboundIn(data)
-    guard let local = context.channel.localAddress, let localAddress = TransportAddress(local),
-      let remote = TransportAddress(envelope.remoteAddress)
-    else { return }
-    driver.received(Array(envelope.data.readableBytesView), from: remote, to: localAddress)
+    if local == nil { local = context.channel.localAddress.flatMap(TransportAddress.init) }
+    guard let local, let remote = source(envelope.remoteAddress) else { return }
+    driver.received(Array(envelope.data.readableBytesView), from: remote, to: local)
+  }
+
+  private func source(_ address: SocketAddress) -> TransportAddress? {
+    if let known = sources[address] { return known }
+    guard let converted = TransportAddress(address) else { return nil }
+    if sources.count >= 256 { sources.removeAll(keepingCapacity: true) }  // a bound, not an LRU
+    sources[address] = converted
+    return converted
   }
 }
 
@@ -292,3 +333,4 @@ extension TransportAddress {
     self.init(ip: ip, port: UInt16(port))
   }
 }
+

@@ -38,14 +38,16 @@ public struct STUNMessage: Hashable, Sendable {
   /// a multiple of four and fits, and the magic cookie (RFC 8489 §6). Not the first byte alone:
   /// WireGuard's message types 1–4 fall in RFC 7983's STUN range.
   public static func isSTUN(_ datagram: some Collection<UInt8>) -> Bool {
-    guard datagram.count >= headerCount else { return false }
-    var iterator = datagram.makeIterator()
-    var header = [UInt8]()
-    header.reserveCapacity(8)
-    for _ in 0..<8 { header.append(iterator.next()!) }
-    let length = Int(header[2]) << 8 | Int(header[3])
-    return header[0] & 0xc0 == 0 && length % 4 == 0 && headerCount + length <= datagram.count
-      && Array(header[4..<8]) == magicCookieBytes
+    // Called for every datagram on the path: no allocation on the common contiguous case.
+    if let answer = datagram.withContiguousStorageIfAvailable({ isSTUNHeader($0) }) { return answer }
+    return Array(datagram).withUnsafeBufferPointer { isSTUNHeader($0) }
+  }
+
+  private static func isSTUNHeader(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard bytes.count >= headerCount else { return false }
+    let length = Int(bytes[2]) << 8 | Int(bytes[3])
+    return bytes[0] & 0xc0 == 0 && length % 4 == 0 && headerCount + length <= bytes.count
+      && bytes[4] == 0x21 && bytes[5] == 0x12 && bytes[6] == 0xa4 && bytes[7] == 0x42
   }
 
   // MARK: - Parsing
