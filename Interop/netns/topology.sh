@@ -73,6 +73,12 @@ topology_up() {
   nat_router "$nat_b" 203.0.113.2/24 203.0.113.1 10.2.0.1/24 || return 1
   private_host "$host_a" 10.1.0.2/24 10.1.0.1
   private_host "$host_b" 10.2.0.2/24 10.2.0.1
+  # Names for the public servers, seen only inside the hosts' namespaces (`ip netns exec` mounts
+  # /etc/netns/NAME/hosts over /etc/hosts): name resolution is exercised and no query leaves.
+  for ns in "$host_a" "$host_b"; do
+    mkdir -p "/etc/netns/$ns"
+    printf '127.0.0.1 localhost\n::1 localhost\n198.51.100.1 signal.warren.test stun.warren.test\n' >"/etc/netns/$ns/hosts"
+  done
 }
 
 topology_down() {
@@ -81,5 +87,7 @@ topology_down() {
     # Any process left in the namespace goes with it.
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
+    rm -rf "/etc/netns/$ns"
   done
+  rmdir /etc/netns 2>/dev/null || true
 }

@@ -56,10 +56,10 @@ public_a=$(echo "$key_a" | "$warren" pubkey) public_b=$(echo "$key_b" | "$warren
 write_config() { # file private-key peer-name peer-public-key socket
   cat >"$1" <<EOF
 private_key: $2
-backends: [ "grpc://198.51.100.1:8443?insecure=true" ]
+backends: [ "grpc://signal.warren.test:8443?insecure=true" ]
 control_socket: $5
 ice:
-  urls: [ "stun:198.51.100.1:3478" ]
+  urls: [ "stun:stun.warren.test:3478" ]
   interfaces_include: [ eth0 ]
   network_types: [ udp4 ]
 peers:
@@ -95,7 +95,7 @@ echo_traffic() { # count rate
   in_ns "$host_a" "$python" "$here/udp_echo.py" client --bind 127.0.0.1:5000 --to 127.0.0.1:6000 --count "$1" --rate "$2"
 }
 
-echo "topology: hostA 10.1.0.2 -> NAT 198.51.100.2 | public 198.51.100.1 (signal :8443, STUN :3478) | NAT 203.0.113.2 <- hostB 10.2.0.2"
+echo "topology: hostA 10.1.0.2 -> NAT 198.51.100.2 | public 198.51.100.1 (signal :8443, STUN :3478; named signal.warren.test and stun.warren.test in the hosts) | NAT 203.0.113.2 <- hostB 10.2.0.2"
 topology_up || { echo "netns-e2e: 0 passed, 1 failed (could not build the topology)"; exit 1; }
 
 ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --listening-port=3478 --stun-only --no-tls --no-dtls --no-cli \

@@ -40,7 +40,7 @@ public final class Daemon: Service {
   private let backend: any SignalingBackend
   private let logger: Logger
   private let hostAddresses: [STUNAddress.IP]
-  private let stunServers: [STUNAddress]
+  private let stunServers: [(host: String, port: UInt16)]
   private let running = Mutex<[String: Running]>([:])
   private let stopped = Mutex(false)
 
@@ -54,7 +54,11 @@ public final class Daemon: Service {
     addresses.ipv4 = configuration.interfaces.ipv4
     addresses.ipv6 = configuration.interfaces.ipv6
     hostAddresses = addresses.list().map(\.ip)
-    stunServers = configuration.iceURLs.compactMap(Daemon.stunServer)
+    stunServers = configuration.iceServers.filter { $0.scheme == .stun }.map { ($0.host, UInt16($0.port)) }
+    for server in configuration.iceServers where server.scheme != .stun {
+      // TURN relays, STUN over TLS and relay registries come with relay candidates.
+      logger.warning("this ICE server kind is not supported yet; ignored", metadata: ["url": "\(server)"])
+    }
     logger.info(
       "warren up", metadata: [
         "key": "\(configuration.privateKey.publicKey)", "backends": "\(configuration.backends)",
@@ -69,23 +73,6 @@ public final class Daemon: Service {
 
   /// The control socket's path.
   public var controlSocketPath: String { configuration.controlSocket ?? ControlSocket.defaultPath() }
-
-  /// `stun:IP:PORT` (an IP literal; names are not resolved here yet).
-  static func stunServer(_ url: String) -> STUNAddress? {
-    guard url.lowercased().hasPrefix("stun:") else { return nil }
-    var rest = Substring(url.dropFirst(5))
-    if let query = rest.firstIndex(of: "?") { rest = rest[..<query] }
-    var host = rest
-    var port: UInt16 = 3478
-    if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-      host = rest[rest.index(after: rest.startIndex)..<close]
-      if let value = UInt16(rest[rest.index(after: close)...].dropFirst()) { port = value }
-    } else if let colon = rest.lastIndex(of: ":") {
-      host = rest[..<colon]
-      port = UInt16(rest[rest.index(after: colon)...]) ?? port
-    }
-    return STUNAddress.IP(host).map { STUNAddress(ip: $0, port: port) }
-  }
 
   /// Runs every peer link and the control socket until SIGTERM (graceful shutdown) or
   /// cancellation. A control socket that cannot be bound stops the daemon before any peer starts.
@@ -153,6 +140,7 @@ public final class Daemon: Service {
       listen: peer.listen, forward: peer.forward)
     options.ice = configuration.ice
     options.stunServers = stunServers
+    options.candidateTypes = configuration.candidateTypes
     options.portRange = configuration.portRange
     let link = PeerLink(options: options, backend: backend, logger: logger)
     let logger = logger

@@ -38,6 +38,10 @@ public struct DaemonConfiguration: Sendable {
   public var privateKey: PrivateKey
   public var backends: [String]
   public var iceURLs: [String] = []
+  /// `iceURLs`, parsed.
+  public var iceServers: [ICEServerURL] = []
+  /// `ice.candidate_types`: the kinds of local candidates gathered and signaled.
+  public var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
   public var interfaces = InterfaceFilter()
   public var portRange: ClosedRange<Int>?
   public var ice = ICEConfiguration()
@@ -171,6 +175,8 @@ private struct Reader {
     var backends: [String] = []
     var ice = ICEConfiguration()
     var urls: [String] = []
+    var servers: [ICEServerURL] = []
+    var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
     var filter = DaemonConfiguration.InterfaceFilter()
     var portRange: ClosedRange<Int>?
     var peers: [DaemonConfiguration.Peer] = []
@@ -204,11 +210,19 @@ private struct Reader {
         for (option, _, setting) in try mapping(value, "ice", known: known) {
           let field = "ice.\(option)"
           switch option {
-          case "urls": urls = try strings(setting, field)
-          case "candidate_types":
-            for type in try strings(setting, field) where !["host", "srflx", "prflx", "relay"].contains(type) {
-              throw error(setting, field, "unknown candidate type '\(type)' (host, srflx, prflx, relay)")
+          case "urls":
+            urls = try strings(setting, field)
+            for url in urls {
+              do { servers.append(try ICEServerURL(url)) } catch { throw self.error(setting, field, error.message) }
             }
+          case "candidate_types":
+            let types: [String: CandidateType] = ["host": .host, "srflx": .serverReflexive, "prflx": .peerReflexive, "relay": .relay]
+            candidateTypes = []
+            for name in try strings(setting, field) {
+              guard let type = types[name] else { throw error(setting, field, "unknown candidate type '\(name)' (host, srflx, prflx, relay)") }
+              candidateTypes.insert(type)
+            }
+            if candidateTypes.isEmpty { throw error(setting, field, "no candidate type left: nothing could connect") }
           case "network_types":
             let types = try strings(setting, field)
             for type in types where !["udp4", "udp6"].contains(type) {
@@ -269,6 +283,8 @@ private struct Reader {
     }
     var configuration = DaemonConfiguration(privateKey: privateKey, backends: backends)
     configuration.iceURLs = urls
+    configuration.iceServers = servers
+    configuration.candidateTypes = candidateTypes
     configuration.interfaces = filter
     configuration.portRange = portRange
     configuration.ice = ice

@@ -24,8 +24,11 @@ public final class PeerLink: Sendable {
     public var listen: STUNAddress
     /// Where datagrams from this peer are delivered.
     public var forward: STUNAddress
-    /// STUN servers asked for server-reflexive candidates.
-    public var stunServers: [STUNAddress] = []
+    /// STUN servers asked for server-reflexive candidates (names are resolved at each gathering).
+    public var stunServers: [(host: String, port: UInt16)] = []
+    /// Local candidate kinds gathered and signaled (host sockets are always bound: they carry the
+    /// checks of every other kind).
+    public var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
     /// Ports host candidates may bind (any free port when `nil`).
     public var portRange: ClosedRange<Int>?
 
@@ -210,17 +213,29 @@ public final class PeerLink: Sendable {
       }
       do {
         let hosts = try await driver.bindHostCandidates(options.hostAddresses, ports: options.portRange)
-        for candidate in hosts {
+        for candidate in hosts where options.candidateTypes.contains(.host) {
           logger.debug("gathered \(candidate)")
           input(.localCandidate(candidate))
         }
       } catch {
         logger.error("gathering host candidates failed", metadata: ["error": "\(error)"])
       }
+      guard options.candidateTypes.contains(.serverReflexive) else { return }
       for server in options.stunServers {
-        for candidate in await driver.gatherServerReflexive(server: server) where candidate.address != candidate.base {
-          logger.debug("gathered \(candidate)", metadata: ["stun": "\(server)"])
-          input(.localCandidate(candidate))
+        let addresses: [STUNAddress]
+        do {
+          addresses = try await HostResolver.resolve(server.host, port: server.port)
+        } catch {
+          logger.warning("no server-reflexive candidates from this STUN server", metadata: ["error": "\(error)"])
+          continue
+        }
+        // One address per family: the same server behind several addresses maps us alike.
+        let firstOfEach = [addresses.first(where: \.ip.isIPv4), addresses.first { !$0.ip.isIPv4 }].compactMap { $0 }
+        for address in firstOfEach {
+          for candidate in await driver.gatherServerReflexive(server: address) where candidate.address != candidate.base {
+            logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
+            input(.localCandidate(candidate))
+          }
         }
       }
     case .addRemoteCandidate(let wire):

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import WarrenCrypto
 import WarrenDaemon
@@ -60,6 +61,12 @@ struct DaemonConfigurationTests {
      "peers.bob.public_key: missing"),
     ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\npeers:\n  me:\n    public_key: rhWiSL+tfG0Op7GeUYNw/1jCWfNdAWm5EgPGea8ibh4=\n    forward: 127.0.0.1:1",
      "peers.me.public_key: is our own public key"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  urls: [\"stun://198.51.100.1\"]",
+     "warren.yaml:4: ice.urls: 'stun://198.51.100.1': stun: URLs have no '//'"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  urls: [\"http://x\"]",
+     "warren.yaml:4: ice.urls: 'http://x': expected stun:, stuns:, turn:, turns: or grpc://"),
+    ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  candidate_types: [host, magic]",
+     "warren.yaml:4: ice.candidate_types: unknown candidate type 'magic'"),
     ("private_key: [a, b", "not valid YAML"),
     ("", "the file is empty"),
   ])
@@ -70,6 +77,31 @@ struct DaemonConfigurationTests {
     } catch {
       #expect(error.description.contains(expected), "\(error)")
     }
+  }
+
+  @Test("ICE server URLs: STUN and TURN forms of RFC 7064/7065, with cunicu's credentials")
+  func iceServerURLs() throws {
+    let stun = try ICEServerURL("stun:stun.example.net")
+    #expect(stun.scheme == .stun && stun.host == "stun.example.net" && stun.port == 3478)
+    let v6 = try ICEServerURL("stun:[2001:db8::1]:3479")
+    #expect(v6.host == "2001:db8::1" && v6.port == 3479)
+    let turn = try ICEServerURL("turn:alice:pa%40ss@relay.example.net:3480?transport=tcp")
+    #expect(turn.scheme == .turn && turn.username == "alice" && turn.password == "pa@ss" && turn.host == "relay.example.net")
+    #expect(turn.port == 3480 && turn.transport == "tcp")
+    #expect(try ICEServerURL("turns:relay.example.net").port == 5349)
+    let registry = try ICEServerURL("grpc://signal.example.net:8443?insecure=true")
+    #expect(registry.scheme == .grpc && registry.host == "signal.example.net" && registry.port == 8443)
+    for bad in ["stun:", "stun:host:0", "stun:host:99999", "turn:host?transport=sctp", "stun:[2001:db8::1", "ftp:x"] {
+      #expect(throws: ConfigurationProblem.self, "\(bad)") { try ICEServerURL(bad) }
+    }
+  }
+
+  @Test("candidate_types limits what is gathered; urls are parsed")
+  func candidateTypes() throws {
+    let text = good.replacingOccurrences(of: "  urls: [stun:198.51.100.10:3478]", with: "  urls: [stun:198.51.100.10:3478]\n  candidate_types: [srflx]")
+    let configuration = try DaemonConfiguration.parse(text, file: "warren.yaml")
+    #expect(configuration.candidateTypes == [.serverReflexive])
+    #expect(configuration.iceServers.map(\.host) == ["198.51.100.10"])
   }
 
   @Test("a missing file is a clear error")
