@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "WarrenSignaling", targets: ["WarrenSignaling"]),
     .library(name: "WarrenSTUN", targets: ["WarrenSTUN"]),
     .library(name: "WarrenICE", targets: ["WarrenICE"]),
+    .library(name: "WarrenTURN", targets: ["WarrenTURN"]),
     .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
     .library(name: "WarrenSession", targets: ["WarrenSession"]),
     .library(name: "WarrenDaemon", targets: ["WarrenDaemon"]),
@@ -77,6 +78,12 @@ let package = Package(
       dependencies: [.product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: swiftSettings
     ),
+    // The sans-IO TURN client (RFC 8656): allocations, permissions, channels; no I/O.
+    .target(
+      name: "WarrenTURN",
+      dependencies: ["WarrenSTUN"],
+      swiftSettings: swiftSettings
+    ),
     // The sans-IO ICE agent (RFC 8445, 8838, 7675): no sockets, no clock reads.
     .target(
       name: "WarrenICE",
@@ -97,7 +104,7 @@ let package = Package(
     // The per-peer session state machine of session.md: pure, driven by its owner.
     .target(
       name: "WarrenSession",
-      dependencies: ["WarrenWire", "WarrenICE"],
+      dependencies: ["WarrenWire", "WarrenICE", "WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
     // The runtime that joins signaling, sessions, ICE drivers and proxies (`warren demo`, later `up`).
@@ -185,6 +192,11 @@ let package = Package(
     .testTarget(
       name: "WarrenICETests",
       dependencies: ["WarrenICE", "WarrenSTUN", "WarrenICENIO", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenTURNTests",
+      dependencies: ["WarrenTURN", "WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

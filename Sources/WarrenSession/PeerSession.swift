@@ -1,4 +1,5 @@
 public import WarrenICE
+internal import WarrenSTUN
 public import WarrenWire
 
 /// One remote peer's session as a pure state machine (session.md): it takes signaling messages,

@@ -1,5 +1,5 @@
-/// A small seeded generator, so that an agent's transaction ids and jitter follow from its seed
-/// and tests replay exactly. Production seeds it from the system's generator.
+/// A small seeded generator, so that transaction ids and jitter (ICE agents, TURN clients) follow
+/// from a seed and tests replay exactly. Production seeds it from the system's generator.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
   private var state: UInt64
 

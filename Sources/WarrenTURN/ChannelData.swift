@@ -1,0 +1,62 @@
+/// A ChannelData message (RFC 8656 §12.4): application data to or from a peer bound to a channel,
+/// with a 4-byte header instead of a STUN Send or Data indication.
+///
+/// ```
+///  0                   1                   2                   3
+/// |         Channel Number        |            Length             |
+/// |                    Application Data (Length bytes)            |
+/// ```
+public struct ChannelData: Hashable, Sendable {
+  /// Channel numbers a client may bind (RFC 8656 §12).
+  public static let numbers: ClosedRange<UInt16> = 0x4000...0x4fff
+
+  public var channel: UInt16
+  public var data: [UInt8]
+
+  public init(channel: UInt16, data: [UInt8]) {
+    self.channel = channel
+    self.data = data
+  }
+
+  /// Whether `datagram` starts like a ChannelData message: first two bits 01 (RFC 8656 §12.4;
+  /// STUN messages start with 00, RFC 7983).
+  public static func looksLikeChannelData(_ datagram: some Collection<UInt8>) -> Bool {
+    guard let first = datagram.first else { return false }
+    return first & 0xc0 == 0x40
+  }
+
+  /// Parses one message. Over UDP the datagram may carry up to 3 bytes of padding after the data.
+  public init(parsing bytes: [UInt8]) throws(TURNError) {
+    guard bytes.count >= 4 else { throw TURNError.malformed("ChannelData of \(bytes.count) bytes, under the 4-byte header") }
+    let channel = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+    guard Self.numbers.contains(channel) else {
+      throw TURNError.malformed("channel number 0x\(String(channel, radix: 16)) outside 0x4000-0x4FFF")
+    }
+    let length = Int(bytes[2]) << 8 | Int(bytes[3])
+    guard 4 + length <= bytes.count else {
+      throw TURNError.malformed("ChannelData length \(length) exceeds the \(bytes.count - 4) bytes that follow")
+    }
+    self.channel = channel
+    data = Array(bytes[4..<(4 + length)])
+  }
+
+  /// The message's bytes; `padded` rounds up to a multiple of 4 (required over TCP, RFC 8656 §12.5).
+  public func encoded(padded: Bool = false) -> [UInt8] {
+    var bytes: [UInt8] = [UInt8(channel >> 8), UInt8(channel & 0xff), UInt8(data.count >> 8 & 0xff), UInt8(data.count & 0xff)]
+    bytes.reserveCapacity(4 + data.count + 3)
+    bytes += data
+    if padded { bytes += [UInt8](repeating: 0, count: (4 - data.count % 4) % 4) }
+    return bytes
+  }
+}
+
+/// Why a TURN message could not be used.
+public enum TURNError: Error, Hashable, Sendable, CustomStringConvertible {
+  case malformed(String)
+
+  public var description: String {
+    switch self {
+    case .malformed(let reason): "malformed TURN message: \(reason)"
+    }
+  }
+}
