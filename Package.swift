@@ -90,11 +90,11 @@ let package = Package(
       dependencies: ["WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
-    // The SwiftNIO driver of the ICE agent: UDP sockets and timers.
+    // The SwiftNIO driver of the ICE agent: UDP sockets, timers, TURN allocations.
     .target(
       name: "WarrenICENIO",
       dependencies: [
-        "WarrenICE", "WarrenSTUN",
+        "WarrenICE", "WarrenSTUN", "WarrenTURN",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),

@@ -80,7 +80,7 @@ public struct ICEAgent: Sendable {
   public mutating func addLocalCandidate(_ candidate: Candidate, now: Instant) {
     guard !localCandidates.contains(where: { $0.address == candidate.address && $0.base == candidate.base }) else { return }
     localCandidates.append(candidate)
-    guard candidate.type == .host || candidate.type == .relay else { return }
+    guard pairsFrom(candidate) else { return }
     for remote in remoteCandidates { addPair(local: candidate, remote: remote) }
     startChecking(now: now)
   }
@@ -96,7 +96,7 @@ public struct ICEAgent: Sendable {
       return
     }
     remoteCandidates.append(candidate)
-    for local in localCandidates where local.type == .host || local.type == .relay {
+    for local in localCandidates where pairsFrom(local) {
       addPair(local: local, remote: candidate)
     }
     startChecking(now: now)
@@ -332,7 +332,7 @@ public struct ICEAgent: Sendable {
     else { return }
     let theirUfrag = username[username.index(after: colon)...]
     if let credentials = remoteCredentials, credentials.ufrag != theirUfrag { return }
-    guard let localCandidate = localCandidates.first(where: { $0.base == local && ($0.type == .host || $0.type == .relay) })
+    guard let localCandidate = localCandidates.first(where: { $0.base == local && pairsFrom($0) })
     else { return }
 
     // Role conflict (RFC 8445 §7.3.1.1).
@@ -524,6 +524,13 @@ public struct ICEAgent: Sendable {
     guard state != newState else { return }
     state = newState
     events.append(.stateChanged(newState))
+  }
+
+  /// Whether checks go out from this local candidate: host and relayed ones (a server-reflexive
+  /// candidate's checks leave from its host base, RFC 8445 §6.1.2.4), relayed ones only under
+  /// `relayOnly`.
+  private func pairsFrom(_ candidate: Candidate) -> Bool {
+    candidate.type == .relay || (candidate.type == .host && !configuration.relayOnly)
   }
 
   /// How often consent checks go out: the configured interval, but at most 40 % of the

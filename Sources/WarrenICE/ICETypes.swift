@@ -100,6 +100,9 @@ public struct ICEConfiguration: Sendable {
   public var failedTimeout: Duration = .seconds(30)
   /// Binding indications keep NAT bindings open when nothing else was sent for this long.
   public var keepaliveInterval: Duration = .seconds(2)
+  /// Only relayed local candidates form pairs and answer checks (WebRTC's `relay` transport
+  /// policy): the peer never learns a host or server-reflexive address.
+  public var relayOnly = false
   /// SOFTWARE attribute on requests; empty leaves it out.
   public var software = "warren"
 

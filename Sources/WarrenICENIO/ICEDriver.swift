@@ -4,15 +4,20 @@ internal import NIOPosix
 internal import Synchronization
 public import WarrenICE
 public import WarrenSTUN
+internal import WarrenTURN
 
 /// The thin SwiftNIO driver of an ``ICEAgent``: one UDP socket per local host candidate, and a
 /// timer that fires at the agent's `pollTimeout`. Every input (datagram, candidate, credentials,
 /// timer) goes into the agent under one lock; what comes out is written to the sockets and
 /// yielded on ``events``.
 public final class ICEDriver: Sendable {
-  private struct State {
+  struct State {
     var agent: ICEAgent
     var channels: [TransportAddress: any Channel] = [:]
+    /// TURN allocations by server address (ICEDriver+Relay.swift), and the server of each
+    /// relayed address.
+    var relays: [TransportAddress: Relay] = [:]
+    var relayedBases: [TransportAddress: TransportAddress] = [:]
     /// Socket addresses of the remote ends written to, so that the data path converts none.
     var destinations: [TransportAddress: SocketAddress] = [:]
     var timer: Scheduled<Void>?
@@ -34,14 +39,14 @@ public final class ICEDriver: Sendable {
   /// Everything the agent reports: state changes, selected pairs, role changes, received data.
   public let events: AsyncStream<ICEEvent>
   private let continuation: AsyncStream<ICEEvent>.Continuation
-  private let state: Mutex<State>
+  let state: Mutex<State>
   /// Binding requests to STUN servers waiting for their answer (server-reflexive gathering).
   private let pendingBindings = Mutex<[STUNTransactionID: CheckedContinuation<TransportAddress?, Never>]>([:])
   /// Probes waiting for their answer, by token.
   private let pendingProbes = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<ProbeResult, Never>])>((0, [:]))
   private let eventLoop: any EventLoop
-  private let logger: Logger
-  private let onData: (@Sendable ([UInt8]) -> Void)?
+  let logger: Logger
+  let onData: (@Sendable ([UInt8]) -> Void)?
 
   /// - Parameters:
   ///   - eventLoop: runs the sockets and the timer (one of the shared group's when `nil`). A
@@ -150,14 +155,23 @@ public final class ICEDriver: Sendable {
     // The data path: the agent counts the datagram and names the pair; nothing else changes, so
     // there is nothing to drain and no timer to move (a later keepalive deadline only makes the
     // armed timer fire early and find nothing due).
-    let write: (any Channel, SocketAddress)? = state.withLock { state in
-      guard !state.closed, let transmit = state.agent.send(data, now: .now),
-        let channel = state.channels[transmit.from], let destination = state.destination(transmit.to)
-      else { return nil }
-      return (channel, destination)
+    enum Route { case none, direct(any Channel, SocketAddress), relayed(Transmit) }
+    let route: Route = state.withLock { state in
+      guard !state.closed, let transmit = state.agent.send(data, now: .now) else { return .none }
+      if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
+        return .direct(channel, destination)
+      }
+      return state.relayedBases[transmit.from] != nil ? .relayed(transmit) : .none
     }
-    guard let (channel, destination) = write else { return false }
-    channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: data)), promise: nil)
+    switch route {
+    case .none:
+      return false
+    case .direct(let channel, let destination):
+      channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: data)), promise: nil)
+    case .relayed(let transmit):
+      // Through the TURN client, which may first have to create the peer's permission.
+      update { state, _ in state.agent.requeue(transmit) }
+    }
     return true
   }
 
@@ -195,10 +209,16 @@ public final class ICEDriver: Sendable {
 
   /// Closes the sockets and ends ``events``.
   public func close() async {
+    // Release TURN allocations first (a Refresh with lifetime 0), while the sockets are open.
+    update { state, now in
+      for server in state.relays.keys { state.relays[server]?.client.close(now: now) }
+    }
     let channels: [any Channel] = state.withLock { state in
       state.closed = true
       state.agent.close()
       state.timer?.cancel()
+      for relay in state.relays.values { relay.waiter?.resume(returning: nil) }
+      state.relays = [:]
       return Array(state.channels.values)
     }
     for channel in channels { try? await channel.close() }
@@ -226,43 +246,73 @@ public final class ICEDriver: Sendable {
   }
 
   fileprivate func received(_ bytes: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
-    if let onData, !STUNMessage.isSTUN(bytes) {
-      if state.withLock({ !$0.closed && $0.agent.acceptData(count: bytes.count, from: remote, to: local) }) { onData(bytes) }
-      return
-    }
+    let isSTUN = STUNMessage.isSTUN(bytes)
     // Answers to our own Binding requests to STUN servers never reach the agent.
-    if STUNMessage.isSTUN(bytes), let message = try? STUNMessage(parsing: bytes), message.messageClass == .successResponse,
+    if isSTUN, let message = try? STUNMessage(parsing: bytes), message.messageClass == .successResponse,
       let waiter = pendingBindings.withLock({ $0.removeValue(forKey: message.transactionID) })
     {
       waiter.resume(returning: try? message.xorMappedAddress ?? message.mappedAddress)
       return
     }
-    update { state, now in state.agent.handleReceive(bytes, from: remote, to: local, now: now) }
+    enum Route { case drop, deliver, relay, agent }
+    let route: Route = state.withLock { state in
+      if state.closed { return .drop }
+      if state.relays[remote]?.base == local { return .relay }
+      if onData != nil && !isSTUN {
+        return state.agent.acceptData(count: bytes.count, from: remote, to: local) ? .deliver : .drop
+      }
+      return .agent
+    }
+    switch route {
+    case .drop: return
+    case .deliver: onData?(bytes)
+    case .relay: update { state, now in _ = state.relays[remote]?.client.handleReceive(bytes, now: now) }
+    case .agent: update { state, now in state.agent.handleReceive(bytes, from: remote, to: local, now: now) }
+    }
   }
 
   private func timerFired() {
     update { state, now in
       state.timerDeadline = nil
       state.agent.handleTimeout(now: now)
+      for server in state.relays.keys { state.relays[server]?.client.handleTimeout(now: now) }
     }
   }
 
   /// Applies `change` to the agent, then writes its transmits, yields its events and re-arms the
   /// timer for its next deadline.
-  private func update(_ change: (inout State, ContinuousClock.Instant) -> Void) {
+  func update(_ change: (inout State, ContinuousClock.Instant) -> Void) {
     let now = ContinuousClock.now
-    let (writes, events): ([(any Channel, SocketAddress, [UInt8])], [ICEEvent]) = state.withLock { state in
-      guard !state.closed else { return ([], []) }
+    let (writes, events, relayed) = state.withLock { state in
+      guard !state.closed else { return ([(any Channel, SocketAddress, [UInt8])](), [ICEEvent](), RelayOutput()) }
       change(&state, now)
       var writes: [(any Channel, SocketAddress, [UInt8])] = []
-      while let transmit = state.agent.pollTransmit() {
-        if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
-          writes.append((channel, destination, transmit.bytes))
-        }
-      }
       var events: [ICEEvent] = []
-      while let event = state.agent.pollEvent() { events.append(event) }
-      if let deadline = state.agent.pollTimeout(), deadline != state.timerDeadline {
+      var relayed = RelayOutput()
+      // The agent and the TURN clients feed each other (a check over a relay answered, data
+      // relayed in): drain both until neither has anything left.
+      for _ in 0..<16 {
+        var moved = false
+        while let transmit = state.agent.pollTransmit() {
+          moved = true
+          if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
+            writes.append((channel, destination, transmit.bytes))
+          } else if let server = state.relayedBases[transmit.from] {
+            state.relays[server]?.client.send(transmit.bytes, to: transmit.to, now: now)
+          }
+        }
+        while let event = state.agent.pollEvent() {
+          moved = true
+          if case .selectedPairChanged(let pair) = event, pair.local.type == .relay, let server = state.relayedBases[pair.local.base] {
+            state.relays[server]?.client.bindChannel(to: pair.remote.address, now: now)
+          }
+          events.append(event)
+        }
+        moved = state.drainRelays(now: now, onData: onData != nil, into: &writes, &relayed) || moved
+        if !moved { break }
+      }
+      let deadline = ([state.agent.pollTimeout()] + state.relays.values.map { $0.client.pollTimeout() }).compactMap { $0 }.min()
+      if let deadline, deadline != state.timerDeadline {
         state.timer?.cancel()
         state.timerDeadline = deadline
         let delay = max(deadline - now, .zero).components
@@ -271,8 +321,9 @@ public final class ICEDriver: Sendable {
           self?.timerFired()
         }
       }
-      return (writes, events)
+      return (writes, events, relayed)
     }
+    report(relayed)
     for (channel, destination, bytes) in writes {
       channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
     }

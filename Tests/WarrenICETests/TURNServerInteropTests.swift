@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import WarrenICE
+import WarrenICENIO
+import WarrenSTUN
+
+/// Relay candidates against a real TURN server (coturn, started by Interop/turn/run.sh on
+/// `$WARREN_TURN_SERVER` with the credentials in `$WARREN_TURN_USERNAME`/`$WARREN_TURN_PASSWORD`).
+/// One agent uses its relayed address only, so every check and datagram crosses the allocation.
+@Suite("TURN relay against coturn (interop)", .enabled(if: ProcessInfo.processInfo.environment["WARREN_TURN_SERVER"] != nil))
+struct TURNServerInteropTests {
+  let environment = ProcessInfo.processInfo.environment
+
+  var server: TransportAddress {
+    let text = environment["WARREN_TURN_SERVER"]!
+    let colon = text.lastIndex(of: ":")!
+    return TransportAddress(ip: STUNAddress.IP(text[..<colon])!, port: UInt16(text[text.index(after: colon)...])!)
+  }
+
+  @Test("allocate, connect over the relay, and carry datagrams both ways", .timeLimit(.minutes(1)))
+  func relay() async throws {
+    var random = SystemRandomNumberGenerator()
+    let credentials = (ICECredentials.random(using: &random), ICECredentials.random(using: &random))
+    var relayOnly = ICEConfiguration()
+    relayOnly.relayOnly = true
+    let logger = Logger(label: "warren.interop.turn")
+    let inboxA = Inbox(), inboxB = Inbox()
+    let a = ICEDriver(
+      agent: ICEAgent(role: .controlling, localCredentials: credentials.0, configuration: relayOnly, seed: 1), logger: logger,
+      onData: { inboxA.append($0) })
+    let b = ICEDriver(
+      agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: 2), logger: logger, onData: { inboxB.append($0) })
+    let loopback = STUNAddress.IP("127.0.0.1")!
+    _ = try await a.bindHostCandidates([loopback])
+    let hostB = try await b.bindHostCandidates([loopback])
+    let relayed = try #require(
+      await a.gatherRelay(server: server, username: environment["WARREN_TURN_USERNAME"] ?? "", password: environment["WARREN_TURN_PASSWORD"] ?? ""))
+    #expect(relayed.type == .relay && relayed.address != server)
+    print("turn-relay: coturn allocated \(relayed.address)")
+
+    a.setRemoteCredentials(credentials.1)
+    b.setRemoteCredentials(credentials.0)
+    for candidate in hostB { a.addRemoteCandidate(candidate) }
+    b.addRemoteCandidate(relayed)
+
+    let started = ContinuousClock.now
+    async let pairA = firstSelectedPair(a)
+    async let pairB = firstSelectedPair(b)
+    let (selectedA, selectedB) = try await (pairA, pairB)
+    #expect(selectedA.local.type == .relay && selectedA.local.address == relayed.address)
+    #expect(selectedB.remote.address == relayed.address)
+    print("turn-relay: connected through the relay in \(ContinuousClock.now - started)")
+
+    // Datagrams both ways through the allocation (ChannelData once the channel is bound).
+    for round in 0..<50 where inboxB.count < 3 || inboxA.count < 3 {
+      a.send(Array("through turn \(round)".utf8))
+      b.send(Array("back through turn \(round)".utf8))
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    let toB = inboxB.all, toA = inboxA.all
+    #expect(toB.first.map { String(decoding: $0, as: UTF8.self).hasPrefix("through turn") } == true)
+    #expect(toB.count >= 3 && toA.count >= 3)
+    print("turn-relay: \(toB.count) datagrams to B and \(toA.count) to A through coturn")
+    await a.close()
+    await b.close()
+  }
+
+  @Test("wrong credentials give no candidate and a clear log line, not a hang", .timeLimit(.minutes(1)))
+  func wrongPassword() async throws {
+    var random = SystemRandomNumberGenerator()
+    let driver = ICEDriver(
+      agent: ICEAgent(role: .controlling, localCredentials: .random(using: &random), seed: 3), logger: Logger(label: "warren.interop.turn"))
+    _ = try await driver.bindHostCandidates([STUNAddress.IP("127.0.0.1")!])
+    let started = ContinuousClock.now
+    let candidate = await driver.gatherRelay(server: server, username: environment["WARREN_TURN_USERNAME"] ?? "", password: "not-the-password")
+    #expect(candidate == nil)
+    #expect(ContinuousClock.now - started < .seconds(3))  // refused, not timed out
+    await driver.close()
+  }
+
+  private func firstSelectedPair(_ driver: ICEDriver) async throws -> CandidatePair {
+    for await event in driver.events {
+      if case .selectedPairChanged(let pair) = event { return pair }
+    }
+    throw CancellationError()
+  }
+}
+
+/// Datagrams a driver handed over, collected across its event loop.
+final class Inbox: Sendable {
+  private let datagrams = Mutex<[[UInt8]]>([])
+  func append(_ bytes: [UInt8]) { datagrams.withLock { $0.append(bytes) } }
+  var all: [[UInt8]] { datagrams.withLock { $0 } }
+  var count: Int { datagrams.withLock { $0.count } }
+}
