@@ -41,6 +41,7 @@ public final class Daemon: Service {
   private let logger: Logger
   private let hostAddresses: [STUNAddress.IP]
   private let stunServers: [(host: String, port: UInt16)]
+  private let turnServers: [PeerLink.TURNServer]
   private let running = Mutex<[String: Running]>([:])
   private let stopped = Mutex(false)
 
@@ -55,10 +56,22 @@ public final class Daemon: Service {
     addresses.ipv6 = configuration.interfaces.ipv6
     hostAddresses = addresses.list().map(\.ip)
     stunServers = configuration.iceServers.filter { $0.scheme == .stun }.map { ($0.host, UInt16($0.port)) }
+    var turnServers: [PeerLink.TURNServer] = []
     for server in configuration.iceServers where server.scheme != .stun {
-      // TURN relays, STUN over TLS and relay registries come with relay candidates.
-      logger.warning("this ICE server kind is not supported yet; ignored", metadata: ["url": "\(server)"])
+      if server.scheme == .turn && server.transport != "tcp" {
+        guard let username = server.username ?? configuration.turnUsername,
+          let password = server.password ?? configuration.turnPassword
+        else {
+          logger.error("TURN server without credentials (in the URL, or ice.username and ice.password); skipped", metadata: ["url": "\(server)"])
+          continue
+        }
+        turnServers.append(.init(host: server.host, port: UInt16(server.port), username: username, password: password))
+      } else {
+        // TURN over TCP or TLS, STUN over TLS and relay registries are not supported yet.
+        logger.warning("this ICE server kind is not supported yet; ignored", metadata: ["url": "\(server)"])
+      }
     }
+    self.turnServers = turnServers
     logger.info(
       "warren up", metadata: [
         "key": "\(configuration.privateKey.publicKey)", "backends": "\(configuration.backends)",
@@ -141,6 +154,7 @@ public final class Daemon: Service {
     options.ice = configuration.ice
     options.stunServers = stunServers
     options.candidateTypes = configuration.candidateTypes
+    options.turnServers = turnServers
     options.portRange = configuration.portRange
     let link = PeerLink(options: options, backend: backend, logger: logger)
     let logger = logger

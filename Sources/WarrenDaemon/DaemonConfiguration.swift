@@ -11,7 +11,10 @@ internal import Yams
 /// private_key: <base64>            # or private_key_file: /etc/warren/private.key
 /// backends: [grpc://signal.example:8080]
 /// ice:
-///   urls: [stun:stun.example:3478]
+///   urls: [stun:stun.example:3478, "turn:relay.example:3478"]
+///   username: alice                # TURN credentials for turn: URLs without their own
+///   password: secret
+///   candidate_types: [host, srflx, relay]
 ///   interfaces_include: ["*"]
 ///   interfaces_exclude: ["wg*"]
 ///   network_types: [udp4, udp6]
@@ -40,6 +43,9 @@ public struct DaemonConfiguration: Sendable {
   public var iceURLs: [String] = []
   /// `iceURLs`, parsed.
   public var iceServers: [ICEServerURL] = []
+  /// `ice.username`/`ice.password`: TURN credentials for `turn:` URLs that carry none.
+  public var turnUsername: String?
+  public var turnPassword: String?
   /// `ice.candidate_types`: the kinds of local candidates gathered and signaled.
   public var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
   public var interfaces = InterfaceFilter()
@@ -176,6 +182,8 @@ private struct Reader {
     var ice = ICEConfiguration()
     var urls: [String] = []
     var servers: [ICEServerURL] = []
+    var turnUsername: String?
+    var turnPassword: String?
     var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
     var filter = DaemonConfiguration.InterfaceFilter()
     var portRange: ClosedRange<Int>?
@@ -205,7 +213,8 @@ private struct Reader {
       case "ice":
         let known: Set<String> = [
           "urls", "candidate_types", "network_types", "interfaces_include", "interfaces_exclude", "port_range",
-          "check_interval", "disconnected_timeout", "failed_timeout", "keepalive_interval",
+          "check_interval", "disconnected_timeout", "failed_timeout", "keepalive_interval", "username", "password",
+          "relay_nomination_delay",
         ]
         for (option, _, setting) in try mapping(value, "ice", known: known) {
           let field = "ice.\(option)"
@@ -243,6 +252,9 @@ private struct Reader {
           case "disconnected_timeout": ice.disconnectedTimeout = try duration(setting, field)
           case "failed_timeout": ice.failedTimeout = try duration(setting, field)
           case "keepalive_interval": ice.keepaliveInterval = try duration(setting, field)
+          case "relay_nomination_delay": ice.relayNominationDelay = try duration(setting, field)
+          case "username": turnUsername = try string(setting, field)
+          case "password": turnPassword = try string(setting, field)
           default: break
           }
         }
@@ -285,9 +297,16 @@ private struct Reader {
     configuration.iceURLs = urls
     configuration.iceServers = servers
     configuration.candidateTypes = candidateTypes
+    configuration.turnUsername = turnUsername
+    configuration.turnPassword = turnPassword
     configuration.interfaces = filter
     configuration.portRange = portRange
     configuration.ice = ice
+    // Without host and server-reflexive candidates only relayed ones remain: pair nothing else,
+    // so that no direct address is ever revealed in a check.
+    if candidateTypes.isDisjoint(with: [.host, .serverReflexive]) && candidateTypes.contains(.relay) {
+      configuration.ice.relayOnly = true
+    }
     configuration.peers = peers
     configuration.controlSocket = controlSocket
     return configuration

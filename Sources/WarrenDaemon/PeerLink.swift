@@ -26,6 +26,8 @@ public final class PeerLink: Sendable {
     public var forward: STUNAddress
     /// STUN servers asked for server-reflexive candidates (names are resolved at each gathering).
     public var stunServers: [(host: String, port: UInt16)] = []
+    /// TURN servers (UDP) to allocate relayed addresses on, with their long-term credentials.
+    public var turnServers: [TURNServer] = []
     /// Local candidate kinds gathered and signaled (host sockets are always bound: they carry the
     /// checks of every other kind).
     public var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
@@ -38,6 +40,21 @@ public final class PeerLink: Sendable {
       self.hostAddresses = hostAddresses
       self.listen = listen
       self.forward = forward
+    }
+  }
+
+  /// A TURN server as the daemon resolved it from `ice.urls` (names are resolved at each gathering).
+  public struct TURNServer: Sendable {
+    public var host: String
+    public var port: UInt16
+    public var username: String
+    public var password: String
+
+    public init(host: String, port: UInt16, username: String, password: String) {
+      self.host = host
+      self.port = port
+      self.username = username
+      self.password = password
     }
   }
 
@@ -220,24 +237,10 @@ public final class PeerLink: Sendable {
       } catch {
         logger.error("gathering host candidates failed", metadata: ["error": "\(error)"])
       }
-      guard options.candidateTypes.contains(.serverReflexive) else { return }
-      for server in options.stunServers {
-        let addresses: [STUNAddress]
-        do {
-          addresses = try await HostResolver.resolve(server.host, port: server.port)
-        } catch {
-          logger.warning("no server-reflexive candidates from this STUN server", metadata: ["error": "\(error)"])
-          continue
-        }
-        // One address per family: the same server behind several addresses maps us alike.
-        let firstOfEach = [addresses.first(where: \.ip.isIPv4), addresses.first { !$0.ip.isIPv4 }].compactMap { $0 }
-        for address in firstOfEach {
-          for candidate in await driver.gatherServerReflexive(server: address) where candidate.address != candidate.base {
-            logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
-            input(.localCandidate(candidate))
-          }
-        }
-      }
+      // Relayed candidates and server-reflexive ones are gathered side by side.
+      async let relays: Void = gatherRelays(driver)
+      if options.candidateTypes.contains(.serverReflexive) { await gatherServerReflexive(driver) }
+      await relays
     case .addRemoteCandidate(let wire):
       guard let candidate = Candidate(wire) else {
         logger.debug("ignored a remote candidate this agent cannot use", metadata: ["candidate": "\(wire.address):\(wire.port)"])
@@ -248,6 +251,44 @@ public final class PeerLink: Sendable {
     case .transition(let from, let to, let reason):
       logger.info("\(from) -> \(to): \(reason)")
       transitionSink.yield(Transition(at: ContinuousClock.now, from: from, to: to, reason: reason))
+    }
+  }
+
+  /// Server-reflexive candidates from each STUN server (RFC 8445 §5.1.1.2).
+  private func gatherServerReflexive(_ driver: ICEDriver) async {
+    for server in options.stunServers {
+      for address in await resolve(server.host, server.port, what: "STUN") {
+        for candidate in await driver.gatherServerReflexive(server: address) where candidate.address != candidate.base {
+          logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
+          input(.localCandidate(candidate))
+        }
+      }
+    }
+  }
+
+  /// Relayed candidates: an allocation on each TURN server (RFC 8656), one per address family.
+  private func gatherRelays(_ driver: ICEDriver) async {
+    guard options.candidateTypes.contains(.relay) else { return }
+    for server in options.turnServers {
+      for address in await resolve(server.host, server.port, what: "TURN") {
+        guard let candidate = await driver.gatherRelay(server: address, username: server.username, password: server.password) else {
+          continue  // The driver logged why.
+        }
+        logger.debug("gathered \(candidate)", metadata: ["turn": "\(server.host):\(server.port)"])
+        input(.localCandidate(candidate))
+      }
+    }
+  }
+
+  /// The first IPv4 and the first IPv6 address of a server (the same server behind several
+  /// addresses maps or relays us alike); nothing, with a log line, when the name does not resolve.
+  private func resolve(_ host: String, _ port: UInt16, what: String) async -> [STUNAddress] {
+    do {
+      let addresses = try await HostResolver.resolve(host, port: port)
+      return [addresses.first(where: \.ip.isIPv4), addresses.first { !$0.ip.isIPv4 }].compactMap { $0 }
+    } catch {
+      logger.warning("\(what) server skipped", metadata: ["error": "\(error)"])
+      return []
     }
   }
 

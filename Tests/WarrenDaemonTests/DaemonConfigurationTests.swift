@@ -104,6 +104,17 @@ struct DaemonConfigurationTests {
     #expect(configuration.iceServers.map(\.host) == ["198.51.100.10"])
   }
 
+  @Test("relay-only: candidate_types without host and srflx pair relayed candidates only; TURN credentials")
+  func relayOnly() throws {
+    let text = good.replacingOccurrences(
+      of: "  urls: [stun:198.51.100.10:3478]",
+      with: "  urls: [\"turn:198.51.100.10:3478\"]\n  candidate_types: [relay]\n  username: alice\n  password: secret")
+    let configuration = try DaemonConfiguration.parse(text, file: "warren.yaml")
+    #expect(configuration.ice.relayOnly && configuration.candidateTypes == [.relay])
+    #expect(configuration.turnUsername == "alice" && configuration.turnPassword == "secret")
+    #expect(try !DaemonConfiguration.parse(good, file: "warren.yaml").ice.relayOnly)
+  }
+
   @Test("a missing file is a clear error")
   func missingFile() {
     #expect { try DaemonConfiguration.load(path: "/nonexistent/warren.yaml") } throws: {

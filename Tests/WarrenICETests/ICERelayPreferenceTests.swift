@@ -23,6 +23,24 @@ struct ICERelayPreferenceTests {
     }
   }
 
+  @Test("relay-only: no check ever leaves a host candidate, even where a direct path would work")
+  func relayOnly() throws {
+    var configuration = ICEConfiguration()
+    configuration.relayOnly = true
+    let network = makePeers()
+    // A alone uses the relay-only policy; B is an ordinary agent.
+    let old = network.hosts[0].agent
+    network.hosts[0].agent = ICEAgent(role: old.role, localCredentials: old.localCredentials, configuration: configuration, seed: 11)
+    network.hosts[0].agent.setRemoteCredentials(network.hosts[1].agent.localCredentials, now: network.now)
+    network.hosts[0].agent.addLocalCandidate(Candidate(type: .host, address: network.hosts[0].address), now: network.now)
+    withRelay(network)
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(10), until: bothConnected))
+    #expect(network.hosts[0].agent.checklist.allSatisfy { $0.local.type == .relay })
+    #expect(try #require(network.hosts[0].agent.selectedPair).local == relayA)
+    #expect(try #require(network.hosts[1].agent.selectedPair).remote == relayA)
+  }
+
   @Test("when no direct path works, the relayed pair is selected after the grace period")
   func relayFallback() throws {
     var configuration = ICEConfiguration()
