@@ -18,6 +18,14 @@ host_a=whosta$topology_id host_b=whostb$topology_id
 # the process itself and not a subshell.)
 in_ns() { ip netns exec "$@"; }
 
+# Makes a NAT router symmetric: a new random public port for every new flow (RFC 4787's
+# address-and-port-dependent mapping), and forgets its current mappings.
+nat_symmetric() { # namespace
+  in_ns "$1" nft flush chain ip nat postrouting
+  in_ns "$1" nft add rule ip nat postrouting oifname wan masquerade random
+  in_ns "$1" conntrack -F >/dev/null 2>&1
+}
+
 nat_router() { # namespace wan-cidr gateway lan-cidr
   local ns=$1
   in_ns "$ns" ip addr add "$2" dev wan
@@ -77,7 +85,7 @@ topology_up() {
   # /etc/netns/NAME/hosts over /etc/hosts): name resolution is exercised and no query leaves.
   for ns in "$host_a" "$host_b"; do
     mkdir -p "/etc/netns/$ns"
-    printf '127.0.0.1 localhost\n::1 localhost\n198.51.100.1 signal.warren.test stun.warren.test\n' >"/etc/netns/$ns/hosts"
+    printf '127.0.0.1 localhost\n::1 localhost\n198.51.100.1 signal.warren.test stun.warren.test turn.warren.test\n' >"/etc/netns/$ns/hosts"
   done
 }
 

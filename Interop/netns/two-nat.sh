@@ -9,7 +9,11 @@
 #   4. `warren signal` back and one peer restarted: the session reconnects;
 #   5. one NAT reboots (conntrack flushed, mappings on new ports): consent fails, the session
 #      restarts and reconnects within 15 s, and traffic crosses again;
-#   6. time from both daemons started to Connected, median of RUNS fresh starts (reported).
+#   6. time from both daemons started to Connected, median of RUNS fresh starts (reported);
+#   7. both NATs made symmetric: direct paths cannot work, the sessions connect through coturn's
+#      TURN relay and echo traffic crosses with zero loss (TURN is configured throughout, and the
+#      checks above assert that it is not used while a direct path works); time to Connected and
+#      echo throughput through the relay next to the direct path's (reported).
 #
 # Usage: two-nat.sh WARREN_BINARY PYTHON [RUNS]   (root; iproute2, nftables, conntrack, coturn)
 set -uo pipefail
@@ -52,6 +56,7 @@ wait_connected() {
 
 # Keys, configurations, and the processes.
 key_a=$("$warren" genkey) key_b=$("$warren" genkey)
+turn_password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 public_a=$(echo "$key_a" | "$warren" pubkey) public_b=$(echo "$key_b" | "$warren" pubkey)
 write_config() { # file private-key peer-name peer-public-key socket
   cat >"$1" <<EOF
@@ -59,7 +64,9 @@ private_key: $2
 backends: [ "grpc://signal.warren.test:8443?insecure=true" ]
 control_socket: $5
 ice:
-  urls: [ "stun:stun.warren.test:3478" ]
+  urls: [ "stun:stun.warren.test:3478", "turn:turn.warren.test:3478" ]
+  username: warren
+  password: $turn_password
   interfaces_include: [ eth0 ]
   network_types: [ udp4 ]
 peers:
@@ -91,6 +98,10 @@ stop() { # pid name
   kill -9 "$1" 2>/dev/null
   wait "$1" 2>/dev/null
 }
+throughput() { # prints echoed datagrams per second, 1200-byte datagrams, 32 in flight, 3 s
+  in_ns "$host_a" "$python" "$here/udp_echo.py" client --bind 127.0.0.1:5000 --to 127.0.0.1:6000 --window 32 --seconds 3 --size 1200 |
+    "$python" -c 'import json,sys; print(json.load(sys.stdin)["datagrams_per_second"])'
+}
 echo_traffic() { # count rate
   in_ns "$host_a" "$python" "$here/udp_echo.py" client --bind 127.0.0.1:5000 --to 127.0.0.1:6000 --count "$1" --rate "$2"
 }
@@ -98,8 +109,12 @@ echo_traffic() { # count rate
 echo "topology: hostA 10.1.0.2 -> NAT 198.51.100.2 | public 198.51.100.1 (signal :8443, STUN :3478; named signal.warren.test and stun.warren.test in the hosts) | NAT 203.0.113.2 <- hostB 10.2.0.2"
 topology_up || { echo "netns-e2e: 0 passed, 1 failed (could not build the topology)"; exit 1; }
 
-ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --listening-port=3478 --stun-only --no-tls --no-dtls --no-cli \
-  --log-file=stdout --simple-log --pidfile="$work/coturn.pid" >"$work/coturn.log" 2>&1 &
+# coturn: STUN and TURN (long-term credentials). Relaying to the private ranges is denied: those
+# peers are unreachable from the public side, and trying would only tear allocations down.
+ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --relay-ip=198.51.100.1 --listening-port=3478 \
+  --min-port=49152 --max-port=49999 --lt-cred-mech --user="warren:$turn_password" --realm=warren.test \
+  --denied-peer-ip=10.0.0.0-10.255.255.255 --no-tcp-relay --no-tls --no-dtls --no-cli \
+  --log-file=stdout --simple-log --pidfile="$work/coturn.pid" --userdb="$work/turndb" >"$work/coturn.log" 2>&1 &
 start_signal
 ip netns exec "$host_b" "$python" "$here/udp_echo.py" server --bind 127.0.0.1:5000 &
 for _ in $(seq 50); do grep -q "listener opened on" "$work/coturn.log" 2>/dev/null && break; sleep 0.1; done
@@ -139,6 +154,9 @@ if [ "$(echo "$pings" | grep -c '"result":"answered"')" -eq 3 ] && ! echo "$ping
 else
   fail "warren ping: $pings"
 fi
+
+direct_rate=$(throughput)
+echo "echo throughput over the direct path: $direct_rate datagrams/s"
 
 # 3. Signaling down: the session needs no signaling once connected.
 restarts_a=$(peer_field "$sock_a" restarts)
@@ -210,6 +228,33 @@ if [ ${#times[@]} -eq "$runs" ]; then
   pass "time to Connected across two NATs over $runs runs: median $median ms (runs: ${times[*]} ms; includes process start and 50 ms status polling)"
 else
   fail "only ${#times[@]} of $runs cold starts connected"
+fi
+
+# 7. Symmetric NATs on both sides: only the relay can carry the session.
+stop "$up_a" "warren up (A)"
+stop "$up_b" "warren up (B)"
+nat_symmetric "$nat_a"
+nat_symmetric "$nat_b"
+relay_times=()
+for run in $(seq 3); do
+  started=$(now_ms)
+  start_up a
+  start_up b
+  if wait_connected "$sock_a" 30 && wait_connected "$sock_b" 30; then relay_times+=($(($(now_ms) - started))); fi
+  [ "$run" -lt 3 ] && { stop "$up_a" "warren up (A)"; stop "$up_b" "warren up (B)"; }
+done
+path_a=$(peer_field "$sock_a" path) path_b=$(peer_field "$sock_b" path)
+if [ ${#relay_times[@]} -eq 3 ] && [ "$path_a" = relay ] && [ "$path_b" = relay ]; then
+  median=$(printf '%s\n' "${relay_times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  pass "symmetric NATs: connected through the TURN relay (A via $(peer_field "$sock_a" local), B via $(peer_field "$sock_b" remote)); time to Connected median $median ms (runs: ${relay_times[*]} ms)"
+  result=$(echo_traffic 1000 200) && pass "1000 echoes at 200/s through the relay, zero loss: $result" ||
+    fail "echo traffic through the relay lost datagrams: $result"
+  relay_rate=$(throughput)
+  echo "echo throughput through the relay: $relay_rate datagrams/s; over the direct path: $direct_rate datagrams/s"
+  "$python" -c "print(f'relayed / direct echo throughput = {$relay_rate / max($direct_rate, 1):.2f} (debug build, same run)')"
+else
+  fail "symmetric NATs: ${#relay_times[@]} of 3 starts connected; paths A $path_a, B $path_b"
+  show_logs
 fi
 
 stop "$up_a" "warren up (A)"
