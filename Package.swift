@@ -112,6 +112,7 @@ let package = Package(
       name: "WarrenDaemon",
       dependencies: [
         "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN", "WarrenICE", "WarrenICENIO", "WarrenSession",
+        "WarrenGRPC",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "NIOCore", package: "swift-nio"),

@@ -6,6 +6,7 @@ internal import WarrenICE
 internal import WarrenICENIO
 internal import WarrenSTUN
 internal import WarrenCrypto
+internal import WarrenGRPC
 
 /// `warren up`: one ``PeerLink`` per configured peer over the configured signaling backends, the
 /// control socket, and peers added or removed by ``reload(_:)``; a service that stops cleanly on
@@ -42,6 +43,9 @@ public final class Daemon: Service {
   private let hostAddresses: [STUNAddress.IP]
   private let stunServers: [(host: String, port: UInt16)]
   private let turnServers: [PeerLink.TURNServer]
+  /// TURN servers handed out by relay registries (`grpc://` in `ice.urls`), by registry URL.
+  private let registeredRelays = Mutex<[String: [PeerLink.TURNServer]]>([:])
+  private let registries: [String]
   private let running = Mutex<[String: Running]>([:])
   private let stopped = Mutex(false)
 
@@ -57,8 +61,11 @@ public final class Daemon: Service {
     hostAddresses = addresses.list().map(\.ip)
     stunServers = configuration.iceServers.filter { $0.scheme == .stun }.map { ($0.host, UInt16($0.port)) }
     var turnServers: [PeerLink.TURNServer] = []
+    var registries: [String] = []
     for server in configuration.iceServers where server.scheme != .stun {
-      if server.scheme == .turn && server.transport != "tcp" {
+      if server.scheme == .grpc {
+        registries.append(server.text)
+      } else if server.scheme == .turn && server.transport != "tcp" {
         guard let username = server.username ?? configuration.turnUsername,
           let password = server.password ?? configuration.turnPassword
         else {
@@ -67,11 +74,12 @@ public final class Daemon: Service {
         }
         turnServers.append(.init(host: server.host, port: UInt16(server.port), username: username, password: password))
       } else {
-        // TURN over TCP or TLS, STUN over TLS and relay registries are not supported yet.
+        // TURN over TCP or TLS and STUN over TLS are not supported yet.
         logger.warning("this ICE server kind is not supported yet; ignored", metadata: ["url": "\(server)"])
       }
     }
     self.turnServers = turnServers
+    self.registries = registries
     logger.info(
       "warren up", metadata: [
         "key": "\(configuration.privateKey.publicKey)", "backends": "\(configuration.backends)",
@@ -91,10 +99,19 @@ public final class Daemon: Service {
   /// cancellation. A control socket that cannot be bound stops the daemon before any peer starts.
   public func run() async throws {
     let control = try await ControlServer(path: controlSocketPath, logger: logger)
+    // The first answer of each relay registry before any session gathers candidates.
+    var firstRefresh: [String: ContinuousClock.Instant] = [:]
+    for registry in registries { firstRefresh[registry] = await fetchRelays(registry) }
+    let refreshes = firstRefresh
     for peer in configuration.peers { start(peer) }
     do {
       try await cancelWhenGracefulShutdown {
-        try await control.run { request, reply in try await self.handle(request, reply: reply) }
+        try await withThrowingDiscardingTaskGroup { group in
+          group.addTask { try await control.run { request, reply in try await self.handle(request, reply: reply) } }
+          for (registry, next) in refreshes {
+            group.addTask { try await self.keepRelaysFresh(registry, from: next) }
+          }
+        }
       }
     } catch is CancellationError {
       // Shutting down.
@@ -144,6 +161,45 @@ public final class Daemon: Service {
     await backend.close()
   }
 
+  // MARK: - Relay registries
+
+  /// Asks a relay registry for our TURN servers and credentials; returns when to ask again: a
+  /// minute before the first credentials expire, in 10 minutes without expiry, in 30 s after a
+  /// failure.
+  private func fetchRelays(_ registry: String) async -> ContinuousClock.Instant {
+    do {
+      let relays = try await RelayRegistryClient.fetch(url: registry, key: configuration.privateKey.publicKey)
+      var servers: [PeerLink.TURNServer] = []
+      for relay in relays {
+        guard let url = try? ICEServerURL(relay.url), url.scheme == .turn, url.transport != "tcp" else {
+          logger.debug("relay from the registry not used", metadata: ["url": "\(relay.url)"])
+          continue
+        }
+        servers.append(.init(host: url.host, port: UInt16(url.port), username: relay.username, password: relay.password))
+      }
+      registeredRelays.withLock { $0[registry] = servers }
+      logger.info("relay registry answered", metadata: ["registry": "\(registry)", "turn": "\(servers.map { "\($0.host):\($0.port)" })"])
+      let firstExpiry = relays.compactMap(\.expires).min()
+      return firstExpiry.map { max($0 - .seconds(60), .now + .seconds(10)) } ?? .now + .seconds(600)
+    } catch {
+      logger.warning("relay registry did not answer; asking again in 30 s", metadata: ["registry": "\(registry)", "error": "\(error)"])
+      return .now + .seconds(30)
+    }
+  }
+
+  private func keepRelaysFresh(_ registry: String, from first: ContinuousClock.Instant) async throws {
+    var next = first
+    while true {
+      try await Task.sleep(until: next)
+      next = await fetchRelays(registry)
+    }
+  }
+
+  /// Configured TURN servers, then those of the relay registries.
+  private var currentTURNServers: [PeerLink.TURNServer] {
+    turnServers + registeredRelays.withLock { relays in relays.keys.sorted().flatMap { relays[$0] ?? [] } }
+  }
+
   // MARK: - Peers
 
   private func start(_ peer: DaemonConfiguration.Peer) {
@@ -154,7 +210,7 @@ public final class Daemon: Service {
     options.ice = configuration.ice
     options.stunServers = stunServers
     options.candidateTypes = configuration.candidateTypes
-    options.turnServers = turnServers
+    options.turnServers = { [weak self] in self?.currentTURNServers ?? [] }
     options.portRange = configuration.portRange
     let link = PeerLink(options: options, backend: backend, logger: logger)
     let logger = logger

@@ -26,8 +26,9 @@ public final class PeerLink: Sendable {
     public var forward: STUNAddress
     /// STUN servers asked for server-reflexive candidates (names are resolved at each gathering).
     public var stunServers: [(host: String, port: UInt16)] = []
-    /// TURN servers (UDP) to allocate relayed addresses on, with their long-term credentials.
-    public var turnServers: [TURNServer] = []
+    /// TURN servers (UDP) to allocate relayed addresses on, with their long-term credentials;
+    /// asked at each gathering (a relay registry's credentials change).
+    public var turnServers: @Sendable () -> [TURNServer] = { [] }
     /// Local candidate kinds gathered and signaled (host sockets are always bound: they carry the
     /// checks of every other kind).
     public var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
@@ -269,7 +270,7 @@ public final class PeerLink: Sendable {
   /// Relayed candidates: an allocation on each TURN server (RFC 8656), one per address family.
   private func gatherRelays(_ driver: ICEDriver) async {
     guard options.candidateTypes.contains(.relay) else { return }
-    for server in options.turnServers {
+    for server in options.turnServers() {
       for address in await resolve(server.host, server.port, what: "TURN") {
         guard let candidate = await driver.gatherRelay(server: address, username: server.username, password: server.password) else {
           continue  // The driver logged why.

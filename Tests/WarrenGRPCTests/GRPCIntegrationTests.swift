@@ -299,6 +299,25 @@ struct RelayRegistryTests {
     #expect(response.relays[2].username == "u" && response.relays[2].password == "p")
     try await server.stop()
   }
+
+  @Test("the daemon's registry client: the same credentials, and their expiry as a deadline")
+  func client() async throws {
+    let server = try await RunningServer {
+      $0.relays = [try! RelayURL("turn:127.0.0.1:3478?secret=s3cret&ttl=1h")]
+    }
+    let asking = peer(78).publicKey
+    let relays = try await RelayRegistryClient.fetch(url: "grpc://127.0.0.1:\(server.port)?insecure=true", key: asking)
+    let relay = try #require(relays.first)
+    #expect(relays.count == 1 && relay.url == "turn:127.0.0.1:3478")
+    #expect(relay.username.hasSuffix(":\(asking.base64)") && relay.password == hmacSHA1Base64(key: "s3cret", message: relay.username))
+    let remaining = try #require(relay.expires) - ContinuousClock.now
+    #expect(remaining > .seconds(3500) && remaining <= .seconds(3601))
+    try await server.stop()
+    // No registry there any more: an error, not a hang.
+    await #expect(throws: (any Error).self) {
+      _ = try await RelayRegistryClient.fetch(url: "grpc://127.0.0.1:\(server.port)?insecure=true", key: asking, timeout: .seconds(2))
+    }
+  }
 }
 
 extension Sequence where Element: Sendable {
