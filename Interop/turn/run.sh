@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # TURN interop on loopback against coturn (Debian). Relayed peers are on loopback, so coturn is
 # told to allow them; nothing leaves the machine.
-#   1. Warren's TURN client and relay candidates with static long-term credentials (the Swift
-#      interop test: allocation, a relay-only agent connecting through it, data both ways, a wrong
-#      password refused);
+#   1. Warren's TURN client and relay candidates with static long-term credentials, over UDP, TCP
+#      and TLS (the Swift interop test: allocation, a relay-only agent connecting through it, data
+#      both ways, a wrong password refused);
 #   2. TURN REST credentials: `warren signal --relay 'turn:…?secret=…'` hands them out through its
 #      RelayRegistry, coturn checks them with the same static-auth-secret, and two relay-only
 #      `warren up` daemons that know only the registry's grpc:// URL connect through coturn.
@@ -20,20 +20,29 @@ free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.
 coturn() { # log-name args...
   local name=$1; shift
   turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --min-port=49152 --max-port=49999 --realm=warren.test \
-    --allow-loopback-peers --no-tls --no-dtls --no-cli --no-tcp-relay --log-file=stdout --simple-log \
+    --allow-loopback-peers --no-dtls --no-cli --no-tcp-relay --log-file=stdout --simple-log \
     --pidfile="$work/$name.pid" --userdb="$work/$name.db" "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 50); do grep -q "listener opened on" "$work/$name.log" 2>/dev/null && break; sleep 0.1; done
 }
 
-# 1. Static long-term credentials.
+# 1. Static long-term credentials, over UDP, TCP and TLS (a certificate made for this run).
 port=$(free_port)
+tls_port=$(free_port)
 password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-coturn static --listening-port="$port" --lt-cred-mech --user="alice:$password"
-(cd "$root" && WARREN_TURN_SERVER=127.0.0.1:$port WARREN_TURN_USERNAME=alice WARREN_TURN_PASSWORD=$password \
-  timeout 120 swift test --skip-build --filter TURNServerInterop 2>&1 | grep -E "✔|✘|Expectation|turn-relay")
-if [ "${PIPESTATUS[0]}" -eq 0 ]; then passed=$((passed + 1)); echo "PASS: relay candidates with static credentials"
-else failed=$((failed + 1)); echo "FAIL: relay candidates with static credentials"; tail -20 "$work/static.log"; fi
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=turn.warren.test \
+  -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
+coturn static --listening-port="$port" --tls-listening-port="$tls_port" --cert="$work/cert.pem" --pkey="$work/key.pem" \
+  --lt-cred-mech --user="alice:$password"
+for transport in udp tcp tls; do
+  server_port=$port
+  [ "$transport" = tls ] && server_port=$tls_port
+  (cd "$root" && WARREN_TURN_SERVER=127.0.0.1:$server_port WARREN_TURN_USERNAME=alice WARREN_TURN_PASSWORD=$password \
+    WARREN_TURN_TRANSPORT=$transport timeout 120 swift test --skip-build --filter TURNServerInterop 2>&1 |
+    grep -E "✔|✘|Expectation|turn-relay")
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then passed=$((passed + 1)); echo "PASS: relay candidates over $transport with static credentials"
+  else failed=$((failed + 1)); echo "FAIL: relay candidates over $transport with static credentials"; tail -20 "$work/static.log"; fi
+done
 
 # 2. TURN REST credentials from warren signal's RelayRegistry.
 rest_port=$(free_port)

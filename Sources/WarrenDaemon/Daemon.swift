@@ -65,16 +65,17 @@ public final class Daemon: Service {
     for server in configuration.iceServers where server.scheme != .stun {
       if server.scheme == .grpc {
         registries.append(server.text)
-      } else if server.scheme == .turn && server.transport != "tcp" {
+      } else if server.scheme == .turn || server.scheme == .turns {
         guard let username = server.username ?? configuration.turnUsername,
-          let password = server.password ?? configuration.turnPassword
+          let password = server.password ?? configuration.turnPassword,
+          let turn = PeerLink.TURNServer(server, username: username, password: password)
         else {
           logger.error("TURN server without credentials (in the URL, or ice.username and ice.password); skipped", metadata: ["url": "\(server)"])
           continue
         }
-        turnServers.append(.init(host: server.host, port: UInt16(server.port), username: username, password: password))
+        turnServers.append(turn)
       } else {
-        // TURN over TCP or TLS and STUN over TLS are not supported yet.
+        // STUN over TLS is not supported yet.
         logger.warning("this ICE server kind is not supported yet; ignored", metadata: ["url": "\(server)"])
       }
     }
@@ -171,11 +172,12 @@ public final class Daemon: Service {
       let relays = try await RelayRegistryClient.fetch(url: registry, key: configuration.privateKey.publicKey)
       var servers: [PeerLink.TURNServer] = []
       for relay in relays {
-        guard let url = try? ICEServerURL(relay.url), url.scheme == .turn, url.transport != "tcp" else {
+        guard let url = try? ICEServerURL(relay.url), let turn = PeerLink.TURNServer(url, username: relay.username, password: relay.password)
+        else {
           logger.debug("relay from the registry not used", metadata: ["url": "\(relay.url)"])
           continue
         }
-        servers.append(.init(host: url.host, port: UInt16(url.port), username: relay.username, password: relay.password))
+        servers.append(turn)
       }
       registeredRelays.withLock { $0[registry] = servers }
       logger.info("relay registry answered", metadata: ["registry": "\(registry)", "turn": "\(servers.map { "\($0.host):\($0.port)" })"])

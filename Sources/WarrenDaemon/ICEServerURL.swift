@@ -13,6 +13,8 @@ public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
   public var password: String?
   /// `?transport=udp|tcp` for TURN.
   public var transport: String?
+  /// `?skip_verify=true` on `turns:`: TLS without certificate verification (testing only).
+  public var skipVerify = false
   /// The URL as written.
   public let text: String
 
@@ -36,7 +38,9 @@ public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
     if let question = rest.firstIndex(of: "?") {
       for pair in rest[rest.index(after: question)...].split(separator: "&") {
         let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-        if parts.first == "transport" {
+        if parts.first == "skip_verify" {
+          skipVerify = parts.count == 2 && parts[1] == "true"
+        } else if parts.first == "transport" {
           guard parts.count == 2, ["udp", "tcp"].contains(parts[1]) else {
             throw ConfigurationProblem("'\(text)': transport must be udp or tcp")
           }

@@ -50,12 +50,26 @@ public final class PeerLink: Sendable {
     public var port: UInt16
     public var username: String
     public var password: String
+    public var transport: RelayTransport
 
-    public init(host: String, port: UInt16, username: String, password: String) {
+    public init(host: String, port: UInt16, username: String, password: String, transport: RelayTransport = .udp) {
       self.host = host
       self.port = port
       self.username = username
       self.password = password
+      self.transport = transport
+    }
+
+    /// From a `turn:` or `turns:` URL and the credentials to use with it; `nil` for other URLs.
+    public init?(_ url: ICEServerURL, username: String, password: String) {
+      let transport: RelayTransport
+      switch (url.scheme, url.transport) {
+      case (.turn, "tcp"): transport = .tcp
+      case (.turn, _): transport = .udp
+      case (.turns, _): transport = .tls(serverName: STUNAddress.IP(url.host) == nil ? url.host : nil, verify: !url.skipVerify)
+      default: return nil
+      }
+      self.init(host: url.host, port: UInt16(url.port), username: username, password: password, transport: transport)
     }
   }
 
@@ -272,10 +286,13 @@ public final class PeerLink: Sendable {
     guard options.candidateTypes.contains(.relay) else { return }
     for server in options.turnServers() {
       for address in await resolve(server.host, server.port, what: "TURN") {
-        guard let candidate = await driver.gatherRelay(server: address, username: server.username, password: server.password) else {
+        guard
+          let candidate = await driver.gatherRelay(
+            server: address, username: server.username, password: server.password, transport: server.transport)
+        else {
           continue  // The driver logged why.
         }
-        logger.debug("gathered \(candidate)", metadata: ["turn": "\(server.host):\(server.port)"])
+        logger.debug("gathered \(candidate)", metadata: ["turn": "\(server.host):\(server.port)", "transport": "\(server.transport)"])
         input(.localCandidate(candidate))
       }
     }

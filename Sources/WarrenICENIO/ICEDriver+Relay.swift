@@ -1,20 +1,53 @@
 internal import Logging
 internal import NIOCore
+internal import NIOPosix
+internal import NIOSSL
 internal import Synchronization
 public import WarrenICE
 public import WarrenSTUN
 internal import WarrenTURN
 
-/// Relay candidates (RFC 8445 §5.1.1.2, RFC 8656): a TURN allocation made from a host socket. The
-/// agent's datagrams from the relayed address go through the TURN client to the server; what the
-/// server relays back is handed to the agent as if it had arrived at the relayed address.
+/// How the driver talks to a TURN server (RFC 8656 §3.1); the relayed transport is UDP in all
+/// three (RFC 6062 TCP allocations are out of scope).
+public enum RelayTransport: Sendable, Hashable, CustomStringConvertible {
+  /// From a host candidate's socket.
+  case udp
+  /// Over a TCP connection of its own.
+  case tcp
+  /// Over TLS; `serverName` for SNI and the certificate check (the URL's host when it is a name),
+  /// `verify` false only for testing against a self-signed server.
+  case tls(serverName: String?, verify: Bool)
+
+  public var description: String {
+    switch self {
+    case .udp: "udp"
+    case .tcp: "tcp"
+    case .tls: "tls"
+    }
+  }
+}
+
+/// Relay candidates (RFC 8445 §5.1.1.2, RFC 8656): a TURN allocation made from a host socket, or
+/// over TCP or TLS. The agent's datagrams from the relayed address go through the TURN client to
+/// the server; what the server relays back is handed to the agent as if it had arrived at the
+/// relayed address.
 extension ICEDriver {
-  /// One allocation: the TURN client, the host socket it talks from, and whoever waits for it.
+  /// One allocation: the TURN client, how it reaches the server, and whoever waits for it.
   struct Relay {
+    enum Link {
+      /// A host socket, and its address.
+      case datagram(any Channel, base: TransportAddress)
+      /// A TCP or TLS connection of its own.
+      case stream(any Channel)
+    }
+
     var client: TURNClient
-    let channel: any Channel
-    let base: TransportAddress
+    let link: Link
     var waiter: CheckedContinuation<Candidate?, Never>?
+
+    /// The host socket's address, for a relay over UDP.
+    var base: TransportAddress? { if case .datagram(_, let base) = link { base } else { nil } }
+    var stream: (any Channel)? { if case .stream(let channel) = link { channel } else { nil } }
   }
 
   /// What the TURN clients reported under the lock, to log and deliver after it.
@@ -23,17 +56,35 @@ extension ICEDriver {
     var notes: [(level: Logger.Level, message: String, server: TransportAddress)] = []
   }
 
-  /// Allocates a relayed address on the TURN server at `server` (UDP, long-term credentials)
-  /// from the first host socket of the same family, and adds it as a relay candidate. `nil` when
-  /// the server refuses or does not answer within `timeout` (the reason is logged).
-  public func gatherRelay(server: TransportAddress, username: String, password: String, timeout: Duration = .seconds(5)) async -> Candidate? {
-    let host = state.withLock { state in
-      state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.min { $0.key.port < $1.key.port }
+  /// Allocates a relayed address on the TURN server at `server` (long-term credentials), from
+  /// the first host socket of the same family or over a TCP/TLS connection, and adds it as a relay
+  /// candidate. `nil` when the server refuses, cannot be reached or does not answer within
+  /// `timeout` (the reason is logged).
+  public func gatherRelay(
+    server: TransportAddress, username: String, password: String, transport: RelayTransport = .udp,
+    timeout: Duration = .seconds(5)
+  ) async -> Candidate? {
+    let link: Relay.Link
+    switch transport {
+    case .udp:
+      let host = state.withLock { state in
+        state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.min { $0.key.port < $1.key.port }
+      }
+      guard let (base, channel) = host else {
+        logger.warning("no host socket of the TURN server's address family; no relay candidate", metadata: ["turn": "\(server)"])
+        return nil
+      }
+      link = .datagram(channel, base: base)
+    case .tcp, .tls:
+      do {
+        link = .stream(try await connectStream(to: server, transport: transport, timeout: timeout))
+      } catch {
+        logger.warning("cannot reach the TURN server over \(transport); no relay candidate", metadata: ["turn": "\(server)", "error": "\(error)"])
+        return nil
+      }
     }
-    guard let (base, channel) = host else {
-      logger.warning("no host socket of the TURN server's address family; no relay candidate", metadata: ["server": "\(server)"])
-      return nil
-    }
+    var configuration = TURNClient.Configuration(username: username, password: password)
+    configuration.reliable = transport != .udp
     let timer = Task {
       guard (try? await Task.sleep(for: timeout)) != nil else { return }
       self.expireRelayWaiters(server: server)
@@ -43,19 +94,55 @@ extension ICEDriver {
       var started = false
       update { state, now in
         guard state.relays[server] == nil else { return }
-        var client = TURNClient(
-          configuration: .init(username: username, password: password), seed: UInt64.random(in: 0...UInt64.max))
+        var client = TURNClient(configuration: configuration, seed: UInt64.random(in: 0...UInt64.max))
         client.allocate(now: now)
-        state.relays[server] = Relay(client: client, channel: channel, base: base, waiter: continuation)
+        state.relays[server] = Relay(client: client, link: link, waiter: continuation)
         started = true
       }
       if !started { continuation.resume(returning: nil) }
     }
+    if case .stream(let channel) = link, candidate == nil { channel.close(promise: nil) }
     if candidate == nil {
       logger.warning("no relay candidate from this TURN server (refused, or no answer in \(timeout))", metadata: ["turn": "\(server)"])
       update { state, now in state.relays[server]?.client.close(now: now) }
     }
     return candidate
+  }
+
+  /// A TCP or TLS connection to `server` that hands each STUN message or ChannelData it carries
+  /// to the driver.
+  private func connectStream(to server: TransportAddress, transport: RelayTransport, timeout: Duration) async throws -> any Channel {
+    let tls: (context: NIOSSLContext, serverName: String?)?
+    if case .tls(let name, let verify) = transport {
+      var configuration = TLSConfiguration.makeClientConfiguration()
+      if !verify { configuration.certificateVerification = .none }
+      tls = (try NIOSSLContext(configuration: configuration), name)
+    } else {
+      tls = nil
+    }
+    let seconds = timeout.components.seconds
+    return try await ClientBootstrap(group: eventLoop)
+      .connectTimeout(.seconds(max(1, seconds)))
+      .channelInitializer { [self] channel in
+        channel.eventLoop.makeCompletedFuture {
+          if let tls {
+            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+          }
+          try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TURNStreamFramer()))
+          try channel.pipeline.syncOperations.addHandler(RelayStreamHandler(driver: self, server: server))
+        }
+      }
+      .connect(host: "\(server.ip)", port: Int(server.port)).get()
+  }
+
+  /// One message from a TURN server's TCP or TLS connection.
+  fileprivate func receivedFromRelayStream(_ bytes: [UInt8], server: TransportAddress) {
+    update { state, now in _ = state.relays[server]?.client.handleReceive(bytes, now: now) }
+  }
+
+  /// The connection to a TURN server closed: its allocation is gone.
+  fileprivate func relayStreamClosed(server: TransportAddress) {
+    update { state, _ in state.relays[server]?.client.transportClosed() }
   }
 
   /// Gives up on allocations still waiting after `timeout`.
@@ -78,7 +165,7 @@ extension ICEDriver.State {
   /// Moves every TURN client's datagrams to the writes and its events to the agent; true when
   /// anything moved.
   mutating func drainRelays(
-    now: ContinuousClock.Instant, onData: Bool, into writes: inout [(any Channel, SocketAddress, [UInt8])],
+    now: ContinuousClock.Instant, onData: Bool, into writes: inout [ICEDriver.Write],
     _ output: inout ICEDriver.RelayOutput
   ) -> Bool {
     var moved = false
@@ -112,10 +199,17 @@ extension ICEDriver.State {
           break
         }
       }
-      if let destination = destination(server) {
+      switch relay.link {
+      case .datagram(let channel, _):
+        guard let destination = destination(server) else { break }
         while let bytes = relay.client.pollTransmit() {
           moved = true
-          writes.append((relay.channel, destination, bytes))
+          writes.append(.datagram(channel, destination, bytes))
+        }
+      case .stream(let channel):
+        while let bytes = relay.client.pollTransmit() {
+          moved = true
+          writes.append(.stream(channel, bytes))
         }
       }
       if relay.client.state == .closed || relay.client.state == .failed, relay.waiter == nil, relay.client.pollTimeout() == nil {
@@ -125,5 +219,52 @@ extension ICEDriver.State {
       }
     }
     return moved
+  }
+}
+
+/// Splits a TURN server's TCP or TLS byte stream into STUN messages and ChannelData messages
+/// (RFC 8656 §12.5: over streams ChannelData is padded to a multiple of 4).
+struct TURNStreamFramer: ByteToMessageDecoder {
+  typealias InboundOut = [UInt8]
+
+  mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+      let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self)
+    else { return .needMoreData }
+    let total: Int
+    switch first >> 6 {
+    case 0: total = 20 + Int(length)  // STUN: header and attributes
+    case 1: total = 4 + (Int(length) + 3) & ~3  // ChannelData, padded
+    default: throw TURNError.malformed("the TURN server's stream is out of sync (first byte 0x\(String(first, radix: 16)))")
+    }
+    guard let bytes = buffer.readBytes(length: total) else { return .needMoreData }
+    context.fireChannelRead(wrapInboundOut(bytes))
+    return .continue
+  }
+}
+
+/// Hands each framed message of a TURN server's connection to the driver.
+private final class RelayStreamHandler: ChannelInboundHandler {
+  typealias InboundIn = [UInt8]
+  private let driver: ICEDriver
+  private let server: TransportAddress
+
+  init(driver: ICEDriver, server: TransportAddress) {
+    self.driver = driver
+    self.server = server
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    driver.receivedFromRelayStream(unwrapInboundIn(data), server: server)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    driver.relayStreamClosed(server: server)
+    context.fireChannelInactive()
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    driver.logger.warning("TURN connection failed", metadata: ["turn": "\(server)", "error": "\(error)"])
+    context.close(promise: nil)
   }
 }

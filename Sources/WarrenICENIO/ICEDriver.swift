@@ -36,6 +36,12 @@ public final class ICEDriver: Sendable {
     }
   }
 
+  /// A datagram to send from a socket, or bytes for a TURN server's TCP or TLS connection.
+  enum Write {
+    case datagram(any Channel, SocketAddress, [UInt8])
+    case stream(any Channel, [UInt8])
+  }
+
   /// Everything the agent reports: state changes, selected pairs, role changes, received data.
   public let events: AsyncStream<ICEEvent>
   private let continuation: AsyncStream<ICEEvent>.Continuation
@@ -44,7 +50,7 @@ public final class ICEDriver: Sendable {
   private let pendingBindings = Mutex<[STUNTransactionID: CheckedContinuation<TransportAddress?, Never>]>([:])
   /// Probes waiting for their answer, by token.
   private let pendingProbes = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<ProbeResult, Never>])>((0, [:]))
-  private let eventLoop: any EventLoop
+  let eventLoop: any EventLoop
   let logger: Logger
   let onData: (@Sendable ([UInt8]) -> Void)?
 
@@ -218,8 +224,9 @@ public final class ICEDriver: Sendable {
       state.agent.close()
       state.timer?.cancel()
       for relay in state.relays.values { relay.waiter?.resume(returning: nil) }
+      let streams = state.relays.values.compactMap(\.stream)
       state.relays = [:]
-      return Array(state.channels.values)
+      return Array(state.channels.values) + streams
     }
     for channel in channels { try? await channel.close() }
     let probes = pendingProbes.withLock { pending in defer { pending.waiting = [:] }; return pending.waiting.values }
@@ -257,7 +264,7 @@ public final class ICEDriver: Sendable {
     enum Route { case drop, deliver, relay, agent }
     let route: Route = state.withLock { state in
       if state.closed { return .drop }
-      if state.relays[remote]?.base == local { return .relay }
+      if let relay = state.relays[remote], relay.base == local { return .relay }
       if onData != nil && !isSTUN {
         return state.agent.acceptData(count: bytes.count, from: remote, to: local) ? .deliver : .drop
       }
@@ -284,9 +291,9 @@ public final class ICEDriver: Sendable {
   func update(_ change: (inout State, ContinuousClock.Instant) -> Void) {
     let now = ContinuousClock.now
     let (writes, events, relayed) = state.withLock { state in
-      guard !state.closed else { return ([(any Channel, SocketAddress, [UInt8])](), [ICEEvent](), RelayOutput()) }
+      guard !state.closed else { return ([Write](), [ICEEvent](), RelayOutput()) }
       change(&state, now)
-      var writes: [(any Channel, SocketAddress, [UInt8])] = []
+      var writes: [Write] = []
       var events: [ICEEvent] = []
       var relayed = RelayOutput()
       // The agent and the TURN clients feed each other (a check over a relay answered, data
@@ -296,7 +303,7 @@ public final class ICEDriver: Sendable {
         while let transmit = state.agent.pollTransmit() {
           moved = true
           if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
-            writes.append((channel, destination, transmit.bytes))
+            writes.append(.datagram(channel, destination, transmit.bytes))
           } else if let server = state.relayedBases[transmit.from] {
             state.relays[server]?.client.send(transmit.bytes, to: transmit.to, now: now)
           }
@@ -324,8 +331,13 @@ public final class ICEDriver: Sendable {
       return (writes, events, relayed)
     }
     report(relayed)
-    for (channel, destination, bytes) in writes {
-      channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
+    for write in writes {
+      switch write {
+      case .datagram(let channel, let destination, let bytes):
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
+      case .stream(let channel, let bytes):
+        channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+      }
     }
     for event in events {
       switch event {

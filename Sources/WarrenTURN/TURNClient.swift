@@ -28,6 +28,10 @@ public struct TURNClient: Sendable {
     public var queueLimit = 64
     /// SOFTWARE attribute on requests; empty leaves it out.
     public var software = "warren"
+    /// Over TCP or TLS (RFC 8656 §3.1): requests are sent once and answered within
+    /// `reliableTimeout` (RFC 8489 §6.2.2), and ChannelData is padded to a multiple of 4 (§12.5).
+    public var reliable = false
+    public var reliableTimeout: Duration = .milliseconds(39_500)
 
     public init(username: String, password: String) {
       self.username = username
@@ -127,7 +131,7 @@ public struct TURNClient: Sendable {
   public mutating func send(_ data: [UInt8], to peer: STUNAddress, now: Instant) -> Bool {
     guard state == .allocated else { return false }
     if let channel = channels[peer], channel.bound {
-      transmits.append(ChannelData(channel: channel.number, data: data).encoded())
+      transmits.append(ChannelData(channel: channel.number, data: data).encoded(padded: configuration.reliable))
       return true
     }
     if permissions[peer.ip]?.installed == true {
@@ -168,6 +172,11 @@ public struct TURNClient: Sendable {
       state = .closed
       events.append(.closed)
     }
+  }
+
+  /// The connection to the server (TCP, TLS) closed: the allocation is gone with it (RFC 8656 §3.1).
+  public mutating func transportClosed() {
+    fail("the connection to the TURN server closed")
   }
 
   /// Feeds a datagram that came from the TURN server. Returns false when it is neither STUN nor
@@ -275,7 +284,8 @@ public struct TURNClient: Sendable {
       integrity = .sha1(key: key)
     }
     let bytes = message.encoded(integrity: integrity, fingerprint: true)
-    transactions[id] = Transaction(kind: kind, bytes: bytes, sent: 1, deadline: now + configuration.initialRTO)
+    let timeout = configuration.reliable ? configuration.reliableTimeout : configuration.initialRTO
+    transactions[id] = Transaction(kind: kind, bytes: bytes, sent: 1, deadline: now + timeout)
     transmits.append(bytes)
   }
 
@@ -288,7 +298,7 @@ public struct TURNClient: Sendable {
 
   private mutating func retransmit(now: Instant) {
     for (id, transaction) in transactions where transaction.deadline <= now {
-      guard transaction.sent < configuration.maxTransmissions else {
+      guard transaction.sent < configuration.maxTransmissions, !configuration.reliable else {
         transactions[id] = nil
         timedOut(transaction.kind)
         continue

@@ -19,6 +19,16 @@ struct TURNServerInteropTests {
     return TransportAddress(ip: STUNAddress.IP(text[..<colon])!, port: UInt16(text[text.index(after: colon)...])!)
   }
 
+  /// `$WARREN_TURN_TRANSPORT`: udp (default), tcp, or tls (the test server's certificate is
+  /// self-signed, so it is not verified).
+  var transport: RelayTransport {
+    switch environment["WARREN_TURN_TRANSPORT"] {
+    case "tcp": .tcp
+    case "tls": .tls(serverName: "turn.warren.test", verify: false)
+    default: .udp
+    }
+  }
+
   @Test("allocate, connect over the relay, and carry datagrams both ways", .timeLimit(.minutes(1)))
   func relay() async throws {
     var random = SystemRandomNumberGenerator()
@@ -36,9 +46,11 @@ struct TURNServerInteropTests {
     _ = try await a.bindHostCandidates([loopback])
     let hostB = try await b.bindHostCandidates([loopback])
     let relayed = try #require(
-      await a.gatherRelay(server: server, username: environment["WARREN_TURN_USERNAME"] ?? "", password: environment["WARREN_TURN_PASSWORD"] ?? ""))
+      await a.gatherRelay(
+        server: server, username: environment["WARREN_TURN_USERNAME"] ?? "", password: environment["WARREN_TURN_PASSWORD"] ?? "",
+        transport: transport))
     #expect(relayed.type == .relay && relayed.address != server)
-    print("turn-relay: coturn allocated \(relayed.address)")
+    print("turn-relay: coturn allocated \(relayed.address) over \(transport)")
 
     a.setRemoteCredentials(credentials.1)
     b.setRemoteCredentials(credentials.0)
@@ -74,7 +86,8 @@ struct TURNServerInteropTests {
       agent: ICEAgent(role: .controlling, localCredentials: .random(using: &random), seed: 3), logger: Logger(label: "warren.interop.turn"))
     _ = try await driver.bindHostCandidates([STUNAddress.IP("127.0.0.1")!])
     let started = ContinuousClock.now
-    let candidate = await driver.gatherRelay(server: server, username: environment["WARREN_TURN_USERNAME"] ?? "", password: "not-the-password")
+    let candidate = await driver.gatherRelay(
+      server: server, username: environment["WARREN_TURN_USERNAME"] ?? "", password: "not-the-password", transport: transport)
     #expect(candidate == nil)
     #expect(ContinuousClock.now - started < .seconds(3))  // refused, not timed out
     await driver.close()

@@ -105,9 +105,10 @@ struct Harness {
   var events: [TURNClient.Event] = []
   var sent = 0
 
-  init(password: String = "secret") {
+  init(password: String = "secret", reliable: Bool = false) {
     var configuration = TURNClient.Configuration(username: "alice", password: password)
     configuration.software = ""
+    configuration.reliable = reliable
     client = TURNClient(configuration: configuration, seed: 42)
   }
 
@@ -244,6 +245,25 @@ struct TURNClientTests {
     #expect(harness.sent - before == 7)
     #expect(harness.client.state == .failed)
     #expect(harness.events.last == .failed(reason: "the allocation expired: no successful Refresh in time"))
+  }
+
+  @Test("over TCP or TLS: requests are sent once and time out after 39.5 s; ChannelData is padded")
+  func reliableTransport() {
+    var harness = Harness(reliable: true)
+    harness.client.allocate(now: harness.now)
+    harness.exchange()
+    harness.client.bindChannel(to: peer, now: harness.now)
+    harness.exchange()
+    harness.client.send([1, 2, 3, 4, 5], to: peer, now: harness.now)
+    let padded = harness.client.pollTransmit()
+    #expect(padded == [0x40, 0x00, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0])
+    harness.server.silent = true
+    harness.advance(.seconds(540))  // the Refresh (and the channel's) go out once
+    let afterRefresh = harness.sent
+    harness.advance(.seconds(39))  // no retransmission over a stream
+    #expect(harness.sent == afterRefresh && harness.client.state == .allocated)
+    harness.advance(.seconds(1))
+    #expect(harness.events.last == .failed(reason: "the TURN server stopped answering Refresh requests"))
   }
 
   @Test("a granted lifetime shorter than asked is refreshed within it")
