@@ -22,6 +22,7 @@ let package = Package(
     .library(name: "WarrenTURN", targets: ["WarrenTURN"]),
     .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
     .library(name: "WarrenSession", targets: ["WarrenSession"]),
+    .library(name: "WarrenWireGuard", targets: ["WarrenWireGuard"]),
     .library(name: "WarrenDaemon", targets: ["WarrenDaemon"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
@@ -100,6 +101,16 @@ let package = Package(
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // WireGuard interfaces: the userspace configuration socket and the `wg` tool.
+    .target(
+      name: "WarrenWireGuard",
+      dependencies: [
+        "WarrenCrypto", "WarrenSTUN",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -200,6 +211,15 @@ let package = Package(
     .testTarget(
       name: "WarrenTURNTests",
       dependencies: ["WarrenTURN", "WarrenSTUN"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenWireGuardTests",
+      dependencies: [
+        "WarrenWireGuard", "WarrenCrypto", "WarrenSTUN",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -1,0 +1,53 @@
+internal import Foundation
+internal import NIOCore
+internal import NIOPosix
+public import WarrenCrypto
+public import WarrenSTUN
+
+/// A userspace WireGuard implementation (wireguard-go, boringtun) through its configuration
+/// socket, `/var/run/wireguard/<name>.sock`.
+public struct UAPIClient: WireGuardControl {
+  public let name: String
+  public let socketPath: String
+
+  public init(name: String, socketDirectory: String = "/var/run/wireguard") {
+    self.name = name
+    socketPath = "\(socketDirectory)/\(name).sock"
+  }
+
+  public func device() async throws(WireGuardError) -> WireGuardDevice {
+    try UAPIMessage.parseGet(try await exchange(UAPIMessage.getRequest), interface: name)
+  }
+
+  public func setEndpoint(_ endpoint: STUNAddress, peer: Key) async throws(WireGuardError) {
+    try UAPIMessage.parseSet(try await exchange(UAPIMessage.setEndpointRequest(endpoint, peer: peer)), interface: name)
+  }
+
+  /// Sends one request and reads the answer up to its closing empty line.
+  func exchange(_ request: String) async throws(WireGuardError) -> String {
+    do {
+      let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .connectTimeout(.seconds(2))
+        .connect(unixDomainSocketPath: socketPath) { channel in
+          channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+        }
+      return try await channel.executeThenClose { inbound, outbound in
+        try await outbound.write(ByteBuffer(string: request))
+        var answer: [UInt8] = []
+        for try await chunk in inbound {
+          answer += chunk.readableBytesView
+          if answer.count >= 2, answer.suffix(2) == [10, 10] { break }
+          if answer.count > 1 << 20 { throw WireGuardError(name, "answer over 1 MiB") }
+        }
+        return String(decoding: answer, as: UTF8.self)
+      }
+    } catch let error as WireGuardError {
+      throw error
+    } catch {
+      if !FileManager.default.fileExists(atPath: socketPath) {
+        throw WireGuardError(name, "no such interface: \(socketPath) does not exist (is wireguard-go running?)")
+      }
+      throw WireGuardError(name, "cannot talk to \(socketPath): \(error)")
+    }
+  }
+}

@@ -1,0 +1,116 @@
+public import WarrenCrypto
+public import WarrenSTUN
+
+/// The cross-platform userspace configuration protocol of WireGuard (wireguard.com/xplatform):
+/// `get=1` and `set=1` requests of `key=value` lines ending in an empty line; answers end with
+/// `errno=N` and an empty line. Keys are lowercase hex there.
+public enum UAPIMessage {
+  public static let getRequest = "get=1\n\n"
+
+  /// `set=1` changing only `peer`'s endpoint (`update_only`: never creates a peer).
+  public static func setEndpointRequest(_ endpoint: STUNAddress, peer: Key) -> String {
+    let host = endpoint.ip.isIPv4 ? "\(endpoint.ip)" : "[\(endpoint.ip)]"
+    return "set=1\npublic_key=\(hex(peer.bytes))\nupdate_only=true\nendpoint=\(host):\(endpoint.port)\n\n"
+  }
+
+  /// Reads a `get=1` answer. Keys this reader does not know are skipped (newer implementations add
+  /// some); a malformed value or a non-zero errno is an error naming the line.
+  public static func parseGet(_ text: String, interface: String) throws(WireGuardError) -> WireGuardDevice {
+    var device = WireGuardDevice(name: interface)
+    var peer: WireGuardDevice.Peer?
+    var sawErrno = false
+    for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      if line.isEmpty { continue }
+      guard let equals = line.firstIndex(of: "=") else {
+        throw WireGuardError(interface, "malformed answer, line \(number + 1): '\(line)' is not key=value")
+      }
+      let key = line[..<equals], value = String(line[line.index(after: equals)...])
+      func bad(_ what: String) -> WireGuardError {
+        WireGuardError(interface, "malformed answer, line \(number + 1): \(key)=\(value) is not \(what)")
+      }
+      switch key {
+      case "errno":
+        guard let code = Int(value) else { throw bad("a number") }
+        guard code == 0 else { throw WireGuardError(interface, "the device answered errno=\(code)") }
+        sawErrno = true
+      case "private_key":
+        guard let bytes = unhex(value), let key = try? Key(bytes: bytes) else { throw bad("a 32-byte hex key") }
+        device.privateKey = bytes.allSatisfy { $0 == 0 } ? nil : PrivateKey(key)
+      case "listen_port":
+        guard let port = UInt16(value) else { throw bad("a port") }
+        device.listenPort = port
+      case "public_key":
+        guard let bytes = unhex(value), let key = try? Key(bytes: bytes) else { throw bad("a 32-byte hex key") }
+        if let finished = peer { device.peers.append(finished) }
+        peer = WireGuardDevice.Peer(publicKey: key)
+      case "endpoint":
+        guard peer != nil, let endpoint = parseEndpoint(value) else { throw bad("an endpoint of a peer") }
+        peer?.endpoint = endpoint
+      case "allowed_ip":
+        guard peer != nil else { throw bad("part of a peer") }
+        peer?.allowedIPs.append(value)
+      case "last_handshake_time_sec":
+        guard peer != nil, let seconds = Int64(value) else { throw bad("a number of a peer") }
+        peer?.lastHandshake = seconds
+      case "rx_bytes":
+        guard peer != nil, let bytes = Int64(value) else { throw bad("a number of a peer") }
+        peer?.receivedBytes = bytes
+      case "tx_bytes":
+        guard peer != nil, let bytes = Int64(value) else { throw bad("a number of a peer") }
+        peer?.transmittedBytes = bytes
+      case "persistent_keepalive_interval":
+        guard peer != nil, let seconds = Int(value) else { throw bad("a number of a peer") }
+        peer?.persistentKeepalive = seconds
+      default:
+        continue
+      }
+    }
+    if let finished = peer { device.peers.append(finished) }
+    guard sawErrno else { throw WireGuardError(interface, "the answer ended without errno (cut short?)") }
+    return device
+  }
+
+  /// Reads a `set=1` answer: `errno=0`, or an error.
+  public static func parseSet(_ text: String, interface: String) throws(WireGuardError) {
+    let lines = text.split(separator: "\n")
+    guard let line = lines.first(where: { $0.hasPrefix("errno=") }), let code = Int(line.dropFirst(6)) else {
+      throw WireGuardError(interface, "malformed answer to set: '\(text.prefix(80))'")
+    }
+    guard code == 0 else { throw WireGuardError(interface, "setting the endpoint failed: errno=\(code)") }
+  }
+
+  /// `IP:PORT` or `[IPv6]:PORT`.
+  static func parseEndpoint(_ text: String) -> STUNAddress? {
+    guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+    var host = text[..<colon]
+    if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+    return STUNAddress.IP(host).map { STUNAddress(ip: $0, port: port) }
+  }
+
+  static func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef")
+    return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xf)]] })
+  }
+
+  static func unhex(_ text: String) -> [UInt8]? {
+    let characters = Array(text.utf8)
+    guard characters.count % 2 == 0 else { return nil }
+    func nibble(_ c: UInt8) -> UInt8? {
+      switch c {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+      default: nil
+      }
+    }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(characters.count / 2)
+    var index = 0
+    while index < characters.count {
+      guard let high = nibble(characters[index]), let low = nibble(characters[index + 1]) else { return nil }
+      bytes.append(high << 4 | low)
+      index += 2
+    }
+    return bytes
+  }
+}

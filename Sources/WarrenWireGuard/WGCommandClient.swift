@@ -1,0 +1,75 @@
+internal import Foundation
+public import WarrenCrypto
+public import WarrenSTUN
+
+/// The kernel's WireGuard through the `wg` tool (wireguard-tools): `wg show NAME dump` and
+/// `wg set NAME peer KEY endpoint IP:PORT`.
+public struct WGCommandClient: WireGuardControl {
+  public let name: String
+  public let executable: String
+
+  public init(name: String, executable: String = "wg") {
+    self.name = name
+    self.executable = executable
+  }
+
+  public func device() async throws(WireGuardError) -> WireGuardDevice {
+    try WGCommandClient.parseDump(try run(["show", name, "dump"]), interface: name)
+  }
+
+  public func setEndpoint(_ endpoint: STUNAddress, peer: Key) async throws(WireGuardError) {
+    let host = endpoint.ip.isIPv4 ? "\(endpoint.ip)" : "[\(endpoint.ip)]"
+    _ = try run(["set", name, "peer", peer.base64, "endpoint", "\(host):\(endpoint.port)"])
+  }
+
+  /// `wg show NAME dump`: the interface line (private key, public key, port, fwmark), then one
+  /// tab-separated line per peer (key, preshared key, endpoint, allowed IPs, latest handshake,
+  /// received, sent, keepalive).
+  public static func parseDump(_ text: String, interface: String) throws(WireGuardError) -> WireGuardDevice {
+    let lines = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    guard let first = lines.first, first.count == 4 else {
+      throw WireGuardError(interface, "malformed `wg show dump` output: the interface line has \(lines.first?.count ?? 0) fields, not 4")
+    }
+    var device = WireGuardDevice(name: interface)
+    device.privateKey = (try? Key(base64: first[0])).map(PrivateKey.init)
+    device.listenPort = UInt16(first[2])
+    for (index, fields) in lines.dropFirst().enumerated() {
+      guard fields.count == 8, let key = try? Key(base64: fields[0]) else {
+        throw WireGuardError(interface, "malformed `wg show dump` output, peer line \(index + 1): expected 8 fields and a key")
+      }
+      var peer = WireGuardDevice.Peer(publicKey: key, endpoint: fields[2] == "(none)" ? nil : UAPIMessage.parseEndpoint(fields[2]))
+      peer.allowedIPs = fields[3] == "(none)" ? [] : fields[3].split(separator: ",").map(String.init)
+      peer.lastHandshake = Int64(fields[4]) ?? 0
+      peer.receivedBytes = Int64(fields[5]) ?? 0
+      peer.transmittedBytes = Int64(fields[6]) ?? 0
+      peer.persistentKeepalive = Int(fields[7]) ?? 0
+      device.peers.append(peer)
+    }
+    return device
+  }
+
+  private func run(_ arguments: [String]) throws(WireGuardError) -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [executable] + arguments
+    let output = Pipe(), errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    do { try process.run() } catch { throw WireGuardError(name, "cannot run \(executable): \(error.localizedDescription)") }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+      throw WireGuardError(name, "`\(executable) \(arguments.joined(separator: " "))` failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+/// The right control for an interface: its userspace socket if there is one, else `wg`.
+public enum WireGuard {
+  public static func control(for name: String, socketDirectory: String = "/var/run/wireguard") -> any WireGuardControl {
+    FileManager.default.fileExists(atPath: "\(socketDirectory)/\(name).sock")
+      ? UAPIClient(name: name, socketDirectory: socketDirectory) : WGCommandClient(name: name)
+  }
+}

@@ -1,0 +1,55 @@
+public import WarrenCrypto
+public import WarrenSTUN
+
+/// What Warren reads of a WireGuard interface: its key and port, and its peers with what the
+/// status shows (the cross-platform configuration protocol's `get=1` fields).
+public struct WireGuardDevice: Sendable, Equatable {
+  public struct Peer: Sendable, Equatable {
+    public var publicKey: Key
+    public var endpoint: STUNAddress?
+    public var allowedIPs: [String] = []
+    /// Seconds since the Unix epoch of the latest handshake; 0 if none.
+    public var lastHandshake: Int64 = 0
+    public var receivedBytes: Int64 = 0
+    public var transmittedBytes: Int64 = 0
+    public var persistentKeepalive: Int = 0
+
+    public init(publicKey: Key, endpoint: STUNAddress? = nil) {
+      self.publicKey = publicKey
+      self.endpoint = endpoint
+    }
+  }
+
+  public var name: String
+  public var privateKey: PrivateKey?
+  public var listenPort: UInt16?
+  public var peers: [Peer] = []
+
+  public init(name: String, privateKey: PrivateKey? = nil, listenPort: UInt16? = nil, peers: [Peer] = []) {
+    self.name = name
+    self.privateKey = privateKey
+    self.listenPort = listenPort
+    self.peers = peers
+  }
+}
+
+/// Why talking to WireGuard failed: the interface, and what went wrong, in words for a log line.
+public struct WireGuardError: Error, Sendable, Equatable, CustomStringConvertible {
+  public let interface: String
+  public let message: String
+
+  public init(_ interface: String, _ message: String) {
+    self.interface = interface
+    self.message = message
+  }
+
+  public var description: String { "WireGuard interface \(interface): \(message)" }
+}
+
+/// A way to read and change a WireGuard interface: the userspace API socket, or the `wg` tool.
+public protocol WireGuardControl: Sendable {
+  var name: String { get }
+  func device() async throws(WireGuardError) -> WireGuardDevice
+  /// Points `peer` at `endpoint` (only that: keys, allowed IPs and keepalive stay as they are).
+  func setEndpoint(_ endpoint: STUNAddress, peer: Key) async throws(WireGuardError)
+}
