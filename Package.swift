@@ -125,7 +125,7 @@ let package = Package(
       name: "WarrenDaemon",
       dependencies: [
         "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN", "WarrenICE", "WarrenICENIO", "WarrenSession",
-        "WarrenGRPC",
+        "WarrenGRPC", "WarrenWireGuard",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "NIOCore", package: "swift-nio"),

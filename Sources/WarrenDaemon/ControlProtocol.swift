@@ -1,4 +1,5 @@
 internal import Foundation
+internal import WarrenWireGuard
 
 // The control socket's protocol (docs/control.md): the client writes one JSON request and a
 // newline; the daemon answers with one JSON object per line and closes the connection. Keys are
@@ -32,10 +33,11 @@ public struct ControlRequest: Codable, Sendable, Equatable {
 
 /// The answer to `status`: this daemon and each of its peers.
 public struct StatusReport: Codable, Sendable, Equatable {
-  public var publicKey: String
+  /// The key of the configured peers' sessions (absent when only WireGuard interfaces are used).
+  public var publicKey: String?
   public var peers: [PeerReport]
 
-  public init(publicKey: String, peers: [PeerReport]) {
+  public init(publicKey: String?, peers: [PeerReport]) {
     self.publicKey = publicKey
     self.peers = peers
   }
@@ -74,6 +76,18 @@ public struct PeerReport: Codable, Sendable, Equatable {
   public var bytesReceived: Int
   /// Datagrams from the application dropped because no path to the peer existed yet.
   public var droppedNoPath: Int
+  /// The WireGuard interface of the peer, and what WireGuard itself says about it.
+  public var interface: String?
+  public var wireguard: WireGuardPeerReport?
+}
+
+/// WireGuard's own view of a peer (`wg show`): endpoint, latest handshake, transfer.
+public struct WireGuardPeerReport: Codable, Sendable, Equatable {
+  public var endpoint: String?
+  /// Seconds since the Unix epoch; absent before the first handshake.
+  public var latestHandshake: Int64?
+  public var receivedBytes: Int64
+  public var transmittedBytes: Int64
 }
 
 /// One line of the answer to `ping`: a probe and what became of it.
@@ -131,5 +145,13 @@ public enum ControlCoding {
   public static func decodeReply<Value: Decodable>(_ type: Value.Type, from line: some Collection<UInt8>) throws -> Value {
     if let failure = try? decode(ControlFailure.self, from: line) { throw failure }
     return try decode(type, from: line)
+  }
+}
+
+extension WireGuardPeerReport {
+  init(_ peer: WireGuardDevice.Peer) {
+    self.init(
+      endpoint: peer.endpoint.map { "\($0)" }, latestHandshake: peer.lastHandshake == 0 ? nil : peer.lastHandshake,
+      receivedBytes: peer.receivedBytes, transmittedBytes: peer.transmittedBytes)
   }
 }

@@ -7,6 +7,8 @@ internal import WarrenICENIO
 internal import WarrenSTUN
 internal import WarrenCrypto
 internal import WarrenGRPC
+internal import WarrenSession
+internal import WarrenWireGuard
 
 /// `warren up`: one ``PeerLink`` per configured peer over the configured signaling backends, the
 /// control socket, and peers added or removed by ``reload(_:)``; a service that stops cleanly on
@@ -17,6 +19,8 @@ public final class Daemon: Service {
     let peer: DaemonConfiguration.Peer
     let link: PeerLink
     let task: Task<Void, Never>
+    /// The WireGuard interface the peer belongs to; `nil` for peers of the configuration file.
+    let interface: String?
   }
 
   /// What a reload changed, by peer name.
@@ -48,6 +52,9 @@ public final class Daemon: Service {
   private let registries: [String]
   private let running = Mutex<[String: Running]>([:])
   private let stopped = Mutex(false)
+  /// The latest reading of each WireGuard interface (for status), and the peers left alone.
+  private let devices = Mutex<[String: WireGuardDevice]>([:])
+  private let skippedPeers = Mutex<Set<Key>>([])
 
   public init(configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger) throws {
     self.configuration = configuration
@@ -83,7 +90,8 @@ public final class Daemon: Service {
     self.registries = registries
     logger.info(
       "warren up", metadata: [
-        "key": "\(configuration.privateKey.publicKey)", "backends": "\(configuration.backends)",
+        "key": "\(configuration.privateKey.map { "\($0.publicKey)" } ?? "-")", "backends": "\(configuration.backends)",
+        "wireguard": "\(configuration.wireguard.interfaces)",
         "peers": "\(configuration.peers.map(\.name))", "host_addresses": "\(hostAddresses.map { "\($0)" })",
       ])
   }
@@ -100,6 +108,7 @@ public final class Daemon: Service {
   /// cancellation. A control socket that cannot be bound stops the daemon before any peer starts.
   public func run() async throws {
     let control = try await ControlServer(path: controlSocketPath, logger: logger)
+    for interface in configuration.wireguard.interfaces { await pollInterface(interface) }
     // The first answer of each relay registry before any session gathers candidates.
     var firstRefresh: [String: ContinuousClock.Instant] = [:]
     for registry in registries { firstRefresh[registry] = await fetchRelays(registry) }
@@ -111,6 +120,9 @@ public final class Daemon: Service {
           group.addTask { try await control.run { request, reply in try await self.handle(request, reply: reply) } }
           for (registry, next) in refreshes {
             group.addTask { try await self.keepRelaysFresh(registry, from: next) }
+          }
+          for interface in self.configuration.wireguard.interfaces {
+            group.addTask { try await self.watchInterface(interface) }
           }
         }
       }
@@ -127,12 +139,13 @@ public final class Daemon: Service {
   public func reload(_ new: DaemonConfiguration) async -> ReloadSummary {
     var summary = ReloadSummary()
     let old = configuration
-    if new.privateKey.publicKey != old.privateKey.publicKey { summary.ignored.append("private_key") }
+    if new.privateKey?.publicKey != old.privateKey?.publicKey { summary.ignored.append("private_key") }
+    if new.wireguard != old.wireguard { summary.ignored.append("wireguard") }
     if new.backends != old.backends { summary.ignored.append("backends") }
     if new.iceURLs != old.iceURLs || new.portRange != old.portRange { summary.ignored.append("ice") }
     if new.controlSocket != old.controlSocket { summary.ignored.append("control_socket") }
 
-    let current = running.withLock { $0.mapValues(\.peer) }
+    let current = running.withLock { $0.filter { $0.value.interface == nil }.mapValues(\.peer) }
     let wanted = Dictionary(new.peers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     for (name, peer) in current where wanted[name] != peer {
       if wanted[name] == nil { summary.removed.append(name) } else { summary.restarted.append(name) }
@@ -169,7 +182,10 @@ public final class Daemon: Service {
   /// failure.
   private func fetchRelays(_ registry: String) async -> ContinuousClock.Instant {
     do {
-      let relays = try await RelayRegistryClient.fetch(url: registry, key: configuration.privateKey.publicKey)
+      // The registry names credentials after a key: ours, or the first WireGuard interface's.
+      let key = configuration.privateKey?.publicKey ?? devices.withLock { $0.values.compactMap(\.privateKey).first?.publicKey }
+      guard let key else { throw ControlFailure("no key to ask with yet") }
+      let relays = try await RelayRegistryClient.fetch(url: registry, key: key)
       var servers: [PeerLink.TURNServer] = []
       for relay in relays {
         guard let url = try? ICEServerURL(relay.url), let turn = PeerLink.TURNServer(url, username: relay.username, password: relay.password)
@@ -204,10 +220,10 @@ public final class Daemon: Service {
 
   // MARK: - Peers
 
-  private func start(_ peer: DaemonConfiguration.Peer) {
-    guard !stopped.withLock({ $0 }) else { return }
+  private func start(_ peer: DaemonConfiguration.Peer, ours: PrivateKey? = nil, interface: String? = nil) {
+    guard !stopped.withLock({ $0 }), let ours = ours ?? configuration.privateKey else { return }
     var options = PeerLink.Options(
-      name: peer.name, keys: .init(ours: configuration.privateKey, theirs: peer.publicKey), hostAddresses: hostAddresses,
+      name: peer.name, keys: .init(ours: ours, theirs: peer.publicKey), hostAddresses: hostAddresses,
       listen: peer.listen, forward: peer.forward)
     options.ice = configuration.ice
     options.stunServers = stunServers
@@ -218,15 +234,22 @@ public final class Daemon: Service {
     let logger = logger
     // Each peer runs on its own: one that fails (a listen port in use) does not stop the others.
     let task = Task {
-      do {
-        try await link.run()
-      } catch is CancellationError {
-      } catch {
-        logger.error("peer stopped", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+      await withDiscardingTaskGroup { group in
+        group.addTask {
+          do {
+            try await link.run()
+          } catch is CancellationError {
+          } catch {
+            logger.error("peer stopped", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+          }
+        }
+        if let interface {
+          group.addTask { await self.pointWireGuard(interface, peer: peer.publicKey, at: link) }
+        }
       }
       await link.close()
     }
-    running.withLock { $0[peer.name] = Running(peer: peer, link: link, task: task) }
+    running.withLock { $0[peer.name] = Running(peer: peer, link: link, task: task, interface: interface) }
   }
 
   private func stop(_ name: String) async {
@@ -239,6 +262,74 @@ public final class Daemon: Service {
     running.withLock { running in
       running[nameOrKey].map { ($0.peer, $0.link) }
         ?? running.values.first { "\($0.peer.publicKey)" == nameOrKey }.map { ($0.peer, $0.link) }
+    }
+  }
+
+  // MARK: - WireGuard interfaces
+
+  /// Reads `interface` every poll interval: new peers get a session, removed ones lose theirs.
+  private func watchInterface(_ interface: String) async throws {
+    while true {
+      try await Task.sleep(for: configuration.wireguard.pollInterval)
+      await pollInterface(interface)
+    }
+  }
+
+  private func pollInterface(_ interface: String) async {
+    let control = WireGuard.control(for: interface)
+    let device: WireGuardDevice
+    do {
+      device = try await control.device()
+    } catch {
+      logger.error("cannot read the WireGuard interface; trying again", metadata: ["error": "\(error)"])
+      return
+    }
+    guard let ours = device.privateKey, let port = device.listenPort else {
+      logger.error("the WireGuard interface has no private key or listen port yet", metadata: ["interface": "\(interface)"])
+      return
+    }
+    devices.withLock { $0[interface] = device }
+    let skipped = skippedPeers.withLock { $0 }
+    let wanted = device.peers.filter { !skipped.contains($0.publicKey) }
+    let current = running.withLock { $0.values.filter { $0.interface == interface }.map(\.peer) }
+    for peer in current where !wanted.contains(where: { $0.publicKey == peer.publicKey }) {
+      logger.notice("WireGuard peer removed; session stopped", metadata: ["interface": "\(interface)", "peer": "\(peer.publicKey)"])
+      await stop(peer.name)
+    }
+    for peer in wanted where !current.contains(where: { $0.publicKey == peer.publicKey }) {
+      if configuration.wireguard.skipStaticEndpoints, let endpoint = peer.endpoint {
+        skippedPeers.withLock { _ = $0.insert(peer.publicKey) }
+        logger.notice("WireGuard peer has an endpoint of its own; left alone", metadata: ["peer": "\(peer.publicKey)", "endpoint": "\(endpoint)"])
+        continue
+      }
+      // The proxy delivers the peer's datagrams to WireGuard's port; WireGuard sends to the proxy.
+      let name = "\(interface):\(peer.publicKey.base64.prefix(8))"
+      let entry = DaemonConfiguration.Peer(
+        name: name, publicKey: peer.publicKey, forward: STUNAddress(ip: .v4(0x7f00_0001), port: port),
+        listen: STUNAddress(ip: .v4(0x7f00_0001), port: 0))
+      logger.notice("WireGuard peer found; session started", metadata: ["interface": "\(interface)", "peer": "\(peer.publicKey)", "name": "\(name)"])
+      start(entry, ours: ours, interface: interface)
+    }
+  }
+
+  /// Whenever the session connects, points the WireGuard peer at its proxy (once per proxy
+  /// address; a changed selected pair needs nothing, the proxy follows it). A failed session
+  /// leaves the endpoint as it is.
+  private func pointWireGuard(_ interface: String, peer: Key, at link: PeerLink) async {
+    for await transition in link.transitions where [.connected, .completed].contains(transition.to) {
+      guard let listen = link.listenAddress else { continue }
+      if devices.withLock({ $0[interface]?.peers.first { $0.publicKey == peer }?.endpoint }) == listen { continue }
+      do {
+        try await WireGuard.control(for: interface).setEndpoint(listen, peer: peer)
+        devices.withLock { devices in
+          if let index = devices[interface]?.peers.firstIndex(where: { $0.publicKey == peer }) {
+            devices[interface]?.peers[index].endpoint = listen
+          }
+        }
+        logger.notice("WireGuard peer pointed at Warren's proxy", metadata: ["interface": "\(interface)", "peer": "\(peer)", "endpoint": "\(listen)"])
+      } catch {
+        logger.error("could not set the WireGuard peer's endpoint", metadata: ["error": "\(error)"])
+      }
     }
   }
 
@@ -257,9 +348,17 @@ public final class Daemon: Service {
   public func statusReport() -> StatusReport {
     let now = ContinuousClock.now
     let entries = running.withLock { $0.values.sorted { $0.peer.name < $1.peer.name } }
+    let devices = devices.withLock { $0 }
     return StatusReport(
-      publicKey: "\(configuration.privateKey.publicKey)",
-      peers: entries.map { PeerReport(peer: $0.peer, link: $0.link, now: now) })
+      publicKey: configuration.privateKey.map { "\($0.publicKey)" },
+      peers: entries.map { entry in
+        var report = PeerReport(peer: entry.peer, link: entry.link, now: now)
+        if let interface = entry.interface {
+          report.interface = interface
+          report.wireguard = devices[interface]?.peers.first { $0.publicKey == entry.peer.publicKey }.map(WireGuardPeerReport.init)
+        }
+        return report
+      })
   }
 
   private func ping(_ request: ControlRequest, reply: ControlReplyWriter) async throws {

@@ -24,6 +24,9 @@ internal import Yams
 ///   failed_timeout: 30s
 ///   keepalive_interval: 2s
 /// control_socket: /run/warren/warren.sock  # for warren status and warren ping
+/// wireguard:                       # sessions for the peers of these interfaces, with their keys
+///   interfaces: [wg0]
+///   skip_static_endpoints: false   # true: leave peers that have an endpoint alone
 /// peers:
 ///   bob:
 ///     public_key: <base64>
@@ -38,7 +41,24 @@ public struct DaemonConfiguration: Sendable {
     public var listen: STUNAddress
   }
 
-  public var privateKey: PrivateKey
+  /// The key of the configured `peers`' sessions; optional when WireGuard interfaces bring theirs.
+  public var privateKey: PrivateKey?
+  /// `wireguard:`: interfaces whose peers get sessions, their own key as the signaling key.
+  public var wireguard = WireGuardSettings()
+
+  public struct WireGuardSettings: Sendable, Equatable {
+    public var interfaces: [String] = []
+    /// Peers that already have an endpoint when first seen are left alone.
+    public var skipStaticEndpoints = false
+    /// How often the interfaces are read for added and removed peers and their counters.
+    public var pollInterval: Duration = .seconds(2)
+
+    public init(interfaces: [String] = [], skipStaticEndpoints: Bool = false, pollInterval: Duration = .seconds(2)) {
+      self.interfaces = interfaces
+      self.skipStaticEndpoints = skipStaticEndpoints
+      self.pollInterval = pollInterval
+    }
+  }
   public var backends: [String]
   public var iceURLs: [String] = []
   /// `iceURLs`, parsed.
@@ -189,7 +209,8 @@ private struct Reader {
     var portRange: ClosedRange<Int>?
     var peers: [DaemonConfiguration.Peer] = []
     var controlSocket: String?
-    let known: Set<String> = ["private_key", "private_key_file", "backends", "ice", "peers", "control_socket"]
+    var wireguard = DaemonConfiguration.WireGuardSettings()
+    let known: Set<String> = ["private_key", "private_key_file", "backends", "ice", "peers", "control_socket", "wireguard"]
     for (name, keyNode, value) in try mapping(root, "", known: known) {
       switch name {
       case "private_key":
@@ -206,6 +227,23 @@ private struct Reader {
         }
       case "backends":
         backends = try strings(value, name)
+      case "wireguard":
+        for (option, _, setting) in try mapping(value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval"]) {
+          let field = "wireguard.\(option)"
+          switch option {
+          case "interfaces":
+            wireguard.interfaces = try strings(setting, field)
+            for name in wireguard.interfaces where name.isEmpty || name.count > 15 || name.contains("/") {
+              throw error(setting, field, "'\(name)' is not an interface name")
+            }
+          case "skip_static_endpoints":
+            let text = try string(setting, field)
+            guard let flag = Bool(text) else { throw error(setting, field, "expected true or false, got '\(text)'") }
+            wireguard.skipStaticEndpoints = flag
+          case "poll_interval": wireguard.pollInterval = try duration(setting, field)
+          default: break
+          }
+        }
       case "control_socket":
         let path = try string(value, name)
         guard path.hasPrefix("/") else { throw error(value, name, "expected an absolute path, got '\(path)'") }
@@ -288,12 +326,15 @@ private struct Reader {
         break
       }
     }
-    guard let privateKey else { throw error(root, "private_key", "missing (or give private_key_file)") }
+    if privateKey == nil && (wireguard.interfaces.isEmpty || !peers.isEmpty) {
+      throw error(root, "private_key", "missing (or give private_key_file, or wireguard.interfaces instead of peers)")
+    }
     guard !backends.isEmpty else { throw error(root, "backends", "missing: at least one signaling backend URL") }
-    for peer in peers where peer.publicKey == privateKey.publicKey {
+    for peer in peers where peer.publicKey == privateKey?.publicKey {
       throw error(root, "peers.\(peer.name).public_key", "is our own public key")
     }
     var configuration = DaemonConfiguration(privateKey: privateKey, backends: backends)
+    configuration.wireguard = wireguard
     configuration.iceURLs = urls
     configuration.iceServers = servers
     configuration.candidateTypes = candidateTypes

@@ -130,7 +130,8 @@ public final class PeerLink: Sendable {
     self.logger = logger
     let role: ICERole = options.keys.weAreControlling ? .controlling : .controlled
     state = Mutex(State(session: PeerSession(role: role, configuration: options.session, seed: UInt64.random(in: 0...UInt64.max))))
-    (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self)
+    // Bounded: a daemon without a reader for a peer's transitions must not accumulate them.
+    (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self, bufferingPolicy: .bufferingNewest(256))
     (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
   }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import WarrenDaemon
 
 /// `warren status`: what the running daemon knows about each peer, through its control socket.
@@ -32,18 +33,27 @@ struct StatusTable {
   let report: StatusReport
 
   var text: String {
+    let wireguard = report.peers.contains { $0.interface != nil }
     var rows = [["PEER", "STATE", "ROLE", "PATH", "LOCAL", "REMOTE", "RTT", "SENT", "RECEIVED", "RESTARTS", "FOR"]]
+    if wireguard { rows[0] += ["WG HANDSHAKE", "WG RX / TX"] }
+    let now = Int64(Date().timeIntervalSince1970)
     for peer in report.peers {
+      var extra: [String] = []
+      if wireguard {
+        let handshake = peer.wireguard?.latestHandshake.map { Self.duration(Double(max(0, now - $0))) + " ago" } ?? "-"
+        let transfer = peer.wireguard.map { "\(Self.bytes(Int($0.receivedBytes))) / \(Self.bytes(Int($0.transmittedBytes)))" } ?? "-"
+        extra = [handshake, transfer]
+      }
       rows.append([
         peer.name, peer.state, peer.role, peer.path ?? "-",
         peer.local.map { "\($0.type) \($0.address)" } ?? "-", peer.remote.map { "\($0.type) \($0.address)" } ?? "-",
         peer.rttMs.map { Self.milliseconds($0) } ?? "-",
         "\(peer.packetsSent) / \(Self.bytes(peer.bytesSent))", "\(peer.packetsReceived) / \(Self.bytes(peer.bytesReceived))",
         "\(peer.restarts)", peer.secondsInState.map { Self.duration($0) } ?? "-",
-      ])
+      ] + extra)
     }
     let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-    var text = "warren \(report.publicKey)\n"
+    var text = report.publicKey.map { "warren \($0)\n" } ?? ""
     for row in rows {
       let cells = row.enumerated().map { column, cell in
         column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)

@@ -30,7 +30,7 @@ struct DaemonConfigurationTests {
   @Test("a full configuration reads into its values")
   func full() throws {
     let configuration = try DaemonConfiguration.parse(good, file: "warren.yaml")
-    #expect(configuration.privateKey.publicKey.base64 == "rhWiSL+tfG0Op7GeUYNw/1jCWfNdAWm5EgPGea8ibh4=")
+    #expect(configuration.privateKey?.publicKey.base64 == "rhWiSL+tfG0Op7GeUYNw/1jCWfNdAWm5EgPGea8ibh4=")
     #expect(configuration.backends == ["grpc://127.0.0.1:8080?insecure=true"])
     #expect(configuration.iceURLs == ["stun:198.51.100.10:3478"])
     #expect(configuration.interfaces.exclude == ["wg*"])
@@ -113,6 +113,21 @@ struct DaemonConfigurationTests {
     #expect(configuration.ice.relayOnly && configuration.candidateTypes == [.relay])
     #expect(configuration.turnUsername == "alice" && configuration.turnPassword == "secret")
     #expect(try !DaemonConfiguration.parse(good, file: "warren.yaml").ice.relayOnly)
+  }
+
+  @Test("wireguard.interfaces: no private key or peers needed; bad names and switches refused")
+  func wireguard() throws {
+    let text = "backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0, wg1]\n  skip_static_endpoints: true\n  poll_interval: 500ms"
+    let configuration = try DaemonConfiguration.parse(text, file: "warren.yaml")
+    #expect(configuration.privateKey == nil)
+    #expect(configuration.wireguard == .init(interfaces: ["wg0", "wg1"], skipStaticEndpoints: true, pollInterval: .milliseconds(500)))
+    #expect { try DaemonConfiguration.parse("backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [a/b]", file: "w.yaml") } throws: {
+      "\($0)".contains("w.yaml:3: wireguard.interfaces: 'a/b' is not an interface name")
+    }
+    #expect { try DaemonConfiguration.parse("backends: [\"inprocess:\"]\nwireguard:\n  skip_static_endpoints: maybe", file: "w.yaml") } throws: {
+      "\($0)".contains("expected true or false")
+    }
+    #expect { try DaemonConfiguration.parse("backends: [\"inprocess:\"]", file: "w.yaml") } throws: { "\($0)".contains("private_key: missing") }
   }
 
   @Test("a missing file is a clear error")
