@@ -62,7 +62,9 @@ public final class Daemon: Service {
     self.logger = logger
     var addresses = InterfaceAddresses()
     addresses.include = configuration.interfaces.include
-    addresses.exclude = configuration.interfaces.exclude
+    // Never the WireGuard interfaces themselves (session.md): a path through the tunnel it is
+    // meant to carry would be a loop.
+    addresses.exclude = configuration.interfaces.exclude + configuration.wireguard.interfaces
     addresses.ipv4 = configuration.interfaces.ipv4
     addresses.ipv6 = configuration.interfaces.ipv6
     hostAddresses = addresses.list().map(\.ip)
@@ -338,6 +340,10 @@ public final class Daemon: Service {
   private func handle(_ request: ControlRequest, reply: ControlReplyWriter) async throws {
     switch request.command {
     case .status:
+      // WireGuard's counters and handshake as of now, not as of the last poll.
+      for interface in configuration.wireguard.interfaces {
+        if let device = try? await WireGuard.control(for: interface).device() { devices.withLock { $0[interface] = device } }
+      }
       try await reply.send(statusReport())
     case .ping:
       try await ping(request, reply: reply)
