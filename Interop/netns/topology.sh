@@ -34,6 +34,14 @@ nat_router() { # namespace wan-cidr gateway lan-cidr
   in_ns "$ns" ip link set lan up
   in_ns "$ns" ip route add default via "$3"
   in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
+  nat_rules "$ns"
+}
+
+# The home-router rules: masquerade out of the WAN, forward only what the inside started, drop
+# unsolicited datagrams to the router. Replaces whatever rules the namespace had.
+nat_rules() { # namespace
+  local ns=$1
+  in_ns "$ns" nft flush ruleset
   in_ns "$ns" nft -f - <<'EOF'
 table ip nat {
   chain postrouting { type nat hook postrouting priority srcnat; oifname "wan" masquerade; }

@@ -177,23 +177,8 @@ in_ns "$pub" ip route del 10.2.0.0/24
 
 # 3. Symmetric NATs: only the relay carries the tunnel.
 for nat in "$nat_a" "$nat_b"; do
-  in_ns "$nat" nft -f - <<'EOF'
-table ip nat {
-  chain postrouting { type nat hook postrouting priority srcnat; oifname "wan" masquerade random; }
-}
-table ip filter {
-  chain forward {
-    type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    iifname "lan" oifname "wan" accept
-  }
-  chain input {
-    type filter hook input priority filter; policy accept;
-    iifname "wan" ct state established,related accept
-    iifname "wan" drop
-  }
-}
-EOF
+  nat_rules "$nat"
+  nat_symmetric "$nat"
 done
 start_up a
 start_up b
