@@ -110,12 +110,14 @@ public final class Daemon: Service {
   /// cancellation. A control socket that cannot be bound stops the daemon before any peer starts.
   public func run() async throws {
     let control = try await ControlServer(path: controlSocketPath, logger: logger)
-    for interface in configuration.wireguard.interfaces { await pollInterface(interface) }
-    // The first answer of each relay registry before any session gathers candidates.
+    // The first answer of each relay registry before any session gathers candidates (asked with
+    // a WireGuard interface's key when there is no private_key).
+    for interface in configuration.wireguard.interfaces { _ = try? await readInterface(interface) }
     var firstRefresh: [String: ContinuousClock.Instant] = [:]
     for registry in registries { firstRefresh[registry] = await fetchRelays(registry) }
     let refreshes = firstRefresh
     for peer in configuration.peers { start(peer) }
+    for interface in configuration.wireguard.interfaces { await pollInterface(interface) }
     do {
       try await cancelWhenGracefulShutdown {
         try await withThrowingDiscardingTaskGroup { group in
@@ -277,11 +279,17 @@ public final class Daemon: Service {
     }
   }
 
+  /// Reads an interface, and keeps the reading for `warren status`.
+  private func readInterface(_ interface: String) async throws(WireGuardError) -> WireGuardDevice {
+    let device = try await WireGuard.control(for: interface).device()
+    devices.withLock { $0[interface] = device }
+    return device
+  }
+
   private func pollInterface(_ interface: String) async {
-    let control = WireGuard.control(for: interface)
     let device: WireGuardDevice
     do {
-      device = try await control.device()
+      device = try await readInterface(interface)
     } catch {
       logger.error("cannot read the WireGuard interface; trying again", metadata: ["error": "\(error)"])
       return
@@ -290,7 +298,6 @@ public final class Daemon: Service {
       logger.error("the WireGuard interface has no private key or listen port yet", metadata: ["interface": "\(interface)"])
       return
     }
-    devices.withLock { $0[interface] = device }
     let skipped = skippedPeers.withLock { $0 }
     let wanted = device.peers.filter { !skipped.contains($0.publicKey) }
     let current = running.withLock { $0.values.filter { $0.interface == interface }.map(\.peer) }
@@ -341,9 +348,7 @@ public final class Daemon: Service {
     switch request.command {
     case .status:
       // WireGuard's counters and handshake as of now, not as of the last poll.
-      for interface in configuration.wireguard.interfaces {
-        if let device = try? await WireGuard.control(for: interface).device() { devices.withLock { $0[interface] = device } }
-      }
+      for interface in configuration.wireguard.interfaces { _ = try? await readInterface(interface) }
       try await reply.send(statusReport())
     case .ping:
       try await ping(request, reply: reply)
