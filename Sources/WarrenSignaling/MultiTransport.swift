@@ -6,8 +6,10 @@ public import WarrenWire
 /// one registry, so a message published on two backends reaches its handlers twice (session
 /// handlers are idempotent).
 ///
-/// One failing backend never stops the others: publishing goes on everywhere and reports all
-/// failures together; subscribing succeeds when at least one backend subscribed.
+/// One failing or hanging backend never holds up the others: subscribing and publishing run on
+/// every backend at once and succeed as soon as one backend succeeded; the others carry on in the
+/// background and their failures are logged. Only when every backend fails is it an error, naming
+/// each failure.
 public final class MultiTransport: EnvelopeTransport {
   public let transports: [any EnvelopeTransport]
   private let logger: Logger
@@ -20,17 +22,7 @@ public final class MultiTransport: EnvelopeTransport {
   public var type: BackendType { .multi }
 
   public func subscribe(_ key: Key) async throws {
-    let failures = await forEach { try await $0.subscribe(key) }
-    guard failures.count < transports.count else {
-      throw SignalingError(
-        .subscribeFailed, "subscribing \(key) failed on every backend: \(Self.describe(failures))",
-        causes: failures.map(\.error))
-    }
-    for failure in failures {
-      logger.warning(
-        "subscribing failed on one backend; the others carry on",
-        metadata: ["backend": "\(failure.type)", "key": "\(key)", "error": "\(failure.error)"])
-    }
+    try await firstSuccess("subscribing \(key)", code: .subscribeFailed) { try await $0.subscribe(key) }
   }
 
   public func unsubscribe(_ key: Key) {
@@ -38,13 +30,7 @@ public final class MultiTransport: EnvelopeTransport {
   }
 
   public func publish(_ envelope: Cunicu_Signaling_Envelope) async throws {
-    let failures = await forEach { try await $0.publish(envelope) }
-    guard failures.isEmpty else {
-      throw SignalingError(
-        .publishFailed,
-        "publishing failed on \(failures.count) of \(transports.count) backends: \(Self.describe(failures))",
-        causes: failures.map(\.error))
-    }
+    try await firstSuccess("publishing", code: .publishFailed) { try await $0.publish(envelope) }
   }
 
   public func close() async {
@@ -58,25 +44,33 @@ public final class MultiTransport: EnvelopeTransport {
     let error: any Error
   }
 
-  /// Runs `operation` on every transport concurrently and returns the failures.
-  private func forEach(
-    _ operation: @escaping @Sendable (any EnvelopeTransport) async throws -> Void
-  ) async -> [Failure] {
-    await withTaskGroup(of: Failure?.self) { group in
-      for transport in transports {
-        group.addTask {
-          do {
-            try await operation(transport)
-            return nil
-          } catch {
-            return Failure(type: transport.type, error: error)
-          }
+  /// Runs `operation` on every transport at once and returns when the first one succeeds (a gRPC
+  /// subscription to a server that is down waits for it forever; that must not hold up multicast).
+  /// Failures after that are logged; if every transport fails, the error names each failure.
+  private func firstSuccess(
+    _ what: String, code: SignalingError.Code, _ operation: @escaping @Sendable (any EnvelopeTransport) async throws -> Void
+  ) async throws {
+    let (outcomes, sink) = AsyncStream.makeStream(of: Failure?.self)
+    for transport in transports {
+      Task { [logger] in
+        do {
+          try await operation(transport)
+          sink.yield(nil)
+        } catch {
+          logger.warning(
+            "\(what) failed on one backend; the others carry on", metadata: ["backend": "\(transport.type)", "error": "\(error)"])
+          sink.yield(Failure(type: transport.type, error: error))
         }
       }
-      var failures: [Failure] = []
-      for await failure in group { if let failure { failures.append(failure) } }
-      return failures
     }
+    var failures: [Failure] = []
+    for await outcome in outcomes {
+      guard let failure = outcome else { return }
+      failures.append(failure)
+      if failures.count == transports.count { break }
+    }
+    sink.finish()
+    throw SignalingError(code, "\(what) failed on every backend: \(Self.describe(failures))", causes: failures.map(\.error))
   }
 
   private static func describe(_ failures: [Failure]) -> String {

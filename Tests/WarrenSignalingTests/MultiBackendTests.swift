@@ -21,20 +21,33 @@ struct MultiBackendTests {
     #expect(b.registry.counters.delivered == 2)
   }
 
-  @Test("publishing goes on to the second backend when the first fails, and reports the failure")
+  @Test("publishing succeeds through the backend that works; it fails only when every backend fails")
   func publishSurvivesAFailure() async throws {
     let hub = InProcessHub()
     let a = backend(on: [hub], extra: [FailingTransport()])
     let b = backend(on: [hub])
     var inbox = Inbox(try await b.subscribe(KeyPair(ours: bob, theirs: alice.publicKey)))
+    try await a.publish(credentials("still"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    #expect(await inbox.next()?.message == credentials("still"))
+
+    let broken = backend(on: [], extra: [FailingTransport(), FailingTransport()])
     await #expect {
-      try await a.publish(credentials("still"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+      try await broken.publish(credentials("lost"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
     } throws: { error in
       guard let error = error as? SignalingError else { return false }
-      return error.code == .publishFailed && error.causes.count == 1
-        && error.message.contains("1 of 2 backends") && error.message.contains("unreachable (test)")
+      return error.code == .publishFailed && error.causes.count == 2 && error.message.contains("failed on every backend")
+        && error.message.contains("unreachable (test)")
     }
-    #expect(await inbox.next()?.message == credentials("still"))
+  }
+
+  @Test("a backend that never answers (a gRPC server that is down) holds up neither subscribing nor publishing")
+  func hangingBackend() async throws {
+    let hub = InProcessHub()
+    let b = backend(on: [hub], extra: [HangingTransport()])
+    var inbox = Inbox(try await b.subscribe(KeyPair(ours: bob, theirs: alice.publicKey)))
+    let a = backend(on: [hub], extra: [HangingTransport()])
+    try await a.publish(credentials("through"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    #expect(await inbox.next()?.message == credentials("through"))
   }
 
   @Test("subscribing succeeds while one backend works, and fails when none does")

@@ -37,6 +37,15 @@ final class FailingTransport: EnvelopeTransport {
   func close() async {}
 }
 
+/// A transport whose subscribe and publish never return (until cancelled): a server that is down.
+final class HangingTransport: EnvelopeTransport {
+  var type: BackendType { .grpc }
+  func subscribe(_ key: Key) async throws { try await Task.sleep(for: .seconds(3600)) }
+  func unsubscribe(_ key: Key) {}
+  func publish(_ envelope: Cunicu_Signaling_Envelope) async throws { try await Task.sleep(for: .seconds(3600)) }
+  func close() async {}
+}
+
 /// A backend on `hubs`: one in-process transport per hub, several make a multi-backend.
 func backend(on hubs: [InProcessHub], bufferLimit: Int = 1024, extra: [any EnvelopeTransport] = []) -> TransportBackend {
   let sealer = EnvelopeSealer()
