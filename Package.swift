@@ -25,6 +25,7 @@ let package = Package(
     .library(name: "WarrenWireGuard", targets: ["WarrenWireGuard"]),
     .library(name: "WarrenDaemon", targets: ["WarrenDaemon"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
+    .library(name: "WarrenMulticast", targets: ["WarrenMulticast"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
   ],
@@ -134,6 +135,18 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Layer 3: the `multicast://` backend for LANs.
+    .target(
+      name: "WarrenMulticast",
+      dependencies: [
+        "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
     .target(
       name: "WarrenGRPC",
@@ -176,7 +189,7 @@ let package = Package(
         "WarrenWire",
         "WarrenSTUN",
         "WarrenSession",
-        "WarrenDaemon",
+        "WarrenDaemon", "WarrenMulticast",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -211,6 +224,13 @@ let package = Package(
     .testTarget(
       name: "WarrenTURNTests",
       dependencies: ["WarrenTURN", "WarrenSTUN"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenMulticastTests",
+      dependencies: [
+        "WarrenMulticast", "WarrenSignaling", "WarrenCrypto", "WarrenWire", .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import UnixSignals
 import WarrenDaemon
 import WarrenGRPC
+import WarrenMulticast
 import WarrenSignaling
 
 /// `warren up --config FILE`: the daemon.
@@ -32,6 +33,7 @@ struct Up: AsyncParsableCommand {
     }
     var factory = BackendFactory(logger: logger)
     factory.registerGRPC()
+    factory.registerMulticast()
     let daemon = try Daemon(configuration: configuration, factory: factory, logger: logger)
     let group = ServiceGroup(
       configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
