@@ -40,10 +40,20 @@ final class FailingTransport: EnvelopeTransport {
 /// A transport whose subscribe and publish never return (until cancelled): a server that is down.
 final class HangingTransport: EnvelopeTransport {
   var type: BackendType { .grpc }
-  func subscribe(_ key: Key) async throws { try await Task.sleep(for: .seconds(3600)) }
+  func subscribe(_ key: Key) async throws { await hang() }
   func unsubscribe(_ key: Key) {}
-  func publish(_ envelope: Cunicu_Signaling_Envelope) async throws { try await Task.sleep(for: .seconds(3600)) }
+  func publish(_ envelope: Cunicu_Signaling_Envelope) async throws { await hang() }
   func close() async {}
+
+  /// Waits on a stream nothing is ever sent on, until the task is cancelled.
+  private func hang() async {
+    let (never, end) = AsyncStream.makeStream(of: Never.self)
+    await withTaskCancellationHandler {
+      for await _ in never {}
+    } onCancel: {
+      end.finish()
+    }
+  }
 }
 
 /// A backend on `hubs`: one in-process transport per hub, several make a multi-backend.
