@@ -172,19 +172,10 @@ private struct Reader {
 
   func address(_ node: Node, _ field: String) throws(ConfigurationError) -> STUNAddress {
     let text = try string(node, field)
-    var host = Substring(text)
-    var port = Substring("")
-    if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-      host = text[text.index(after: text.startIndex)..<close]
-      port = text[text.index(after: close)...].dropFirst()
-    } else if let colon = text.lastIndex(of: ":") {
-      host = text[..<colon]
-      port = text[text.index(after: colon)...]
-    }
-    guard let ip = STUNAddress.IP(host), let number = UInt16(port) else {
+    guard let address = STUNAddress(parsing: text) else {
       throw error(node, field, "expected IP:PORT (like 127.0.0.1:51820 or [::1]:51820), got '\(text)'")
     }
-    return STUNAddress(ip: ip, port: number)
+    return address
   }
 
   func duration(_ node: Node, _ field: String) throws(ConfigurationError) -> Duration {

@@ -54,7 +54,7 @@ public final class MulticastTransport: EnvelopeTransport {
   private let logger: Logger
   private let group: SocketAddress
   private let subscriptions = Mutex<Set<Key>>([])
-  private let channel = Mutex<(any Channel)?>(nil)
+  /// Opens the socket once; its value is the socket.
   private let opening = Mutex<Task<any Channel, any Error>?>(nil)
   private let undecodable = Atomic<Int>(0)
 
@@ -99,7 +99,6 @@ public final class MulticastTransport: EnvelopeTransport {
   public func close() async {
     let open = opening.withLock { task in defer { task = nil }; return task }
     if let channel = try? await open?.value { try? await channel.close() }
-    channel.withLock { $0 = nil }
   }
 
   /// The socket: bound to the group's port, joined to the group, sending on the interface.
@@ -156,7 +155,6 @@ public final class MulticastTransport: EnvelopeTransport {
       if device != nil { try await options.setIPv6MulticastIF(CUnsignedInt(index)).get() }
       try await options.unsafeSetSocketOption(level: .ipv6, name: .ipv6_join_group, value: IPv6Membership(groupBytes, index: index)).get()
     }
-    self.channel.withLock { $0 = channel }
     logger.debug("joined the multicast group", metadata: ["interface": "\(settings.interface ?? "default")"])
     return channel
   }

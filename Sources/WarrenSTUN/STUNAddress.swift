@@ -118,6 +118,19 @@ public struct STUNAddress: Hashable, Sendable, CustomStringConvertible {
     self.port = port
   }
 
+  /// Parses `IP:PORT`, with IPv6 in brackets (`[::1]:51820`): the form `description` writes.
+  public init?(parsing text: some StringProtocol) {
+    let text = Substring(text)
+    guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+    var host = text[..<colon]
+    if host.hasPrefix("[") {
+      guard host.hasSuffix("]") else { return nil }
+      host = host.dropFirst().dropLast()
+    }
+    guard let ip = IP(host) else { return nil }
+    self.init(ip: ip, port: port)
+  }
+
   public var description: String {
     ip.isIPv4 ? "\(ip):\(port)" : "[\(ip)]:\(port)"
   }

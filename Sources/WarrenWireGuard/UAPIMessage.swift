@@ -9,8 +9,7 @@ public enum UAPIMessage {
 
   /// `set=1` changing only `peer`'s endpoint (`update_only`: never creates a peer).
   public static func setEndpointRequest(_ endpoint: STUNAddress, peer: Key) -> String {
-    let host = endpoint.ip.isIPv4 ? "\(endpoint.ip)" : "[\(endpoint.ip)]"
-    return "set=1\npublic_key=\(hex(peer.bytes))\nupdate_only=true\nendpoint=\(host):\(endpoint.port)\n\n"
+    "set=1\npublic_key=\(hex(peer.bytes))\nupdate_only=true\nendpoint=\(endpoint)\n\n"
   }
 
   /// Reads a `get=1` answer. Keys this reader does not know are skipped (newer implementations add
@@ -44,7 +43,7 @@ public enum UAPIMessage {
         if let finished = peer { device.peers.append(finished) }
         peer = WireGuardDevice.Peer(publicKey: key)
       case "endpoint":
-        guard peer != nil, let endpoint = parseEndpoint(value) else { throw bad("an endpoint of a peer") }
+        guard peer != nil, let endpoint = STUNAddress(parsing: value) else { throw bad("an endpoint of a peer") }
         peer?.endpoint = endpoint
       case "allowed_ip":
         guard peer != nil else { throw bad("part of a peer") }
@@ -77,14 +76,6 @@ public enum UAPIMessage {
       throw WireGuardError(interface, "malformed answer to set: '\(text.prefix(80))'")
     }
     guard code == 0 else { throw WireGuardError(interface, "setting the endpoint failed: errno=\(code)") }
-  }
-
-  /// `IP:PORT` or `[IPv6]:PORT`.
-  static func parseEndpoint(_ text: String) -> STUNAddress? {
-    guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
-    var host = text[..<colon]
-    if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-    return STUNAddress.IP(host).map { STUNAddress(ip: $0, port: port) }
   }
 
   static func hex(_ bytes: [UInt8]) -> String {

@@ -18,8 +18,7 @@ public struct WGCommandClient: WireGuardControl {
   }
 
   public func setEndpoint(_ endpoint: STUNAddress, peer: Key) async throws(WireGuardError) {
-    let host = endpoint.ip.isIPv4 ? "\(endpoint.ip)" : "[\(endpoint.ip)]"
-    _ = try run(["set", name, "peer", peer.base64, "endpoint", "\(host):\(endpoint.port)"])
+    _ = try run(["set", name, "peer", peer.base64, "endpoint", "\(endpoint)"])
   }
 
   /// `wg show NAME dump`: the interface line (private key, public key, port, fwmark), then one
@@ -37,7 +36,7 @@ public struct WGCommandClient: WireGuardControl {
       guard fields.count == 8, let key = try? Key(base64: fields[0]) else {
         throw WireGuardError(interface, "malformed `wg show dump` output, peer line \(index + 1): expected 8 fields and a key")
       }
-      var peer = WireGuardDevice.Peer(publicKey: key, endpoint: fields[2] == "(none)" ? nil : UAPIMessage.parseEndpoint(fields[2]))
+      var peer = WireGuardDevice.Peer(publicKey: key, endpoint: fields[2] == "(none)" ? nil : STUNAddress(parsing: fields[2]))
       peer.allowedIPs = fields[3] == "(none)" ? [] : fields[3].split(separator: ",").map(String.init)
       peer.lastHandshake = Int64(fields[4]) ?? 0
       peer.receivedBytes = Int64(fields[5]) ?? 0

@@ -12,8 +12,7 @@ struct STUNServerInteropTests {
   @Test("coturn reports the socket's address", .timeLimit(.minutes(1)))
   func gather() async throws {
     let server = ProcessInfo.processInfo.environment["WARREN_STUN_SERVER"]!
-    let colon = server.lastIndex(of: ":")!
-    let address = TransportAddress(ip: STUNAddress.IP(server[..<colon])!, port: UInt16(server[server.index(after: colon)...])!)
+    let address = TransportAddress(parsing: server)!
     var random = SystemRandomNumberGenerator()
     let driver = ICEDriver(
       agent: ICEAgent(role: .controlling, localCredentials: .random(using: &random), seed: 1),

@@ -255,8 +255,5 @@ final class SimulatedNetwork {
 }
 
 extension TransportAddress {
-  init(_ text: String) {
-    let colon = text.lastIndex(of: ":")!
-    self.init(ip: .init(text[..<colon])!, port: UInt16(text[text.index(after: colon)...])!)
-  }
+  init(_ text: String) { self.init(parsing: text)! }
 }

@@ -14,9 +14,7 @@ struct TURNServerInteropTests {
   let environment = ProcessInfo.processInfo.environment
 
   var server: TransportAddress {
-    let text = environment["WARREN_TURN_SERVER"]!
-    let colon = text.lastIndex(of: ":")!
-    return TransportAddress(ip: STUNAddress.IP(text[..<colon])!, port: UInt16(text[text.index(after: colon)...])!)
+    TransportAddress(parsing: environment["WARREN_TURN_SERVER"]!)!
   }
 
   /// `$WARREN_TURN_TRANSPORT`: udp (default), tcp, or tls (the test server's certificate is

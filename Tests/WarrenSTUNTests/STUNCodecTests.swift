@@ -179,4 +179,14 @@ struct STUNCodecTests {
     }
     #expect(parsed > 50_000)
   }
+
+  @Test("IP:PORT text reads back what description writes, IPv6 in brackets")
+  func addressText() {
+    for text in ["198.51.100.7:3478", "[2001:db8::1]:51820", "[::1]:9"] {
+      #expect(STUNAddress(parsing: text).map { "\($0)" } == text)
+    }
+    for bad in ["198.51.100.7", "198.51.100.7:70000", "[::1:9", "host:80", ""] {
+      #expect(STUNAddress(parsing: bad) == nil, "\(bad)")
+    }
+  }
 }
