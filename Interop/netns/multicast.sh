@@ -77,6 +77,17 @@ connected_count() { # index: how many of its sessions are connected
   "$warren" status --json --socket "$work/$1.sock" 2>/dev/null |
     "$python" -c 'import json,sys; print(sum(p["state"] in ("connected","completed") for p in json.load(sys.stdin)["peers"]))' 2>/dev/null || echo 0
 }
+# Polls until the hosts' connected-session counts read `want` (e.g. "2 2 2") or `tries` tenths of
+# a second pass; prints the last reading.
+wait_counts() { # want tries host-index...
+  local want=$1 tries=$2 reading=""; shift 2
+  for _ in $(seq "$tries"); do
+    reading=$(for index in "$@"; do connected_count "$index"; done | paste -sd ' ')
+    [ "$reading" = "$want" ] && break
+    sleep 0.1
+  done
+  echo "$reading"
+}
 
 # 1. Three hosts, multicast only.
 write_config 0 "[ \"$group\" ]" 1 2
@@ -93,12 +104,7 @@ except socket.timeout:
     print("nothing received")' >"$work/outsider.txt" 2>&1 &
 outsider=$!
 for index in 0 1 2; do start "$index"; done
-all=""
-for _ in $(seq 150); do
-  all="$(connected_count 0) $(connected_count 1) $(connected_count 2)"
-  [ "$all" = "2 2 2" ] && break
-  sleep 0.1
-done
+all=$(wait_counts "2 2 2" 150 0 1 2)
 if [ "$all" = "2 2 2" ]; then
   pass "three hosts on one LAN: every session connected through multicast signaling alone"
 else
@@ -120,12 +126,7 @@ write_config 1 "[ \"grpc://10.50.0.250:8443?insecure=true\", \"$group\" ]" 0
 rm -f "$work"/*.sock
 start 0
 start 1
-both=""
-for _ in $(seq 200); do
-  both="$(connected_count 0) $(connected_count 1)"
-  [ "$both" = "1 1" ] && break
-  sleep 0.1
-done
+both=$(wait_counts "1 1" 200 0 1)
 if [ "$both" = "1 1" ]; then pass "multi-backend with gRPC down and multicast up: connected"
 else fail "multi-backend with gRPC down: connected sessions '$both'"; tail -n 20 "$work"/up-*.log; fi
 
