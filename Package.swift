@@ -115,6 +115,12 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // YAML files read with the line and field of every error: the daemon's configuration, kubeconfig.
+    .target(
+      name: "WarrenYAML",
+      dependencies: [.product(name: "Yams", package: "Yams")],
+      swiftSettings: swiftSettings
+    ),
     // The per-peer session state machine of session.md: pure, driven by its owner.
     .target(
       name: "WarrenSession",
@@ -126,7 +132,7 @@ let package = Package(
       name: "WarrenDaemon",
       dependencies: [
         "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN", "WarrenICE", "WarrenICENIO", "WarrenSession",
-        "WarrenGRPC", "WarrenWireGuard",
+        "WarrenGRPC", "WarrenWireGuard", "WarrenYAML",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -250,7 +256,7 @@ let package = Package(
     .testTarget(
       name: "WarrenDaemonTests",
       dependencies: [
-        "WarrenDaemon", "WarrenCrypto", "WarrenICE", "WarrenSTUN", "WarrenSignaling",
+        "WarrenDaemon", "WarrenCrypto", "WarrenICE", "WarrenSTUN", "WarrenSignaling", "WarrenYAML",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings

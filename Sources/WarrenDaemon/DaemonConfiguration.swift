@@ -2,6 +2,7 @@ internal import Foundation
 public import WarrenCrypto
 public import WarrenICE
 public import WarrenSTUN
+public import WarrenYAML
 internal import Yams
 
 /// `warren up --config FILE` (YAML). Unknown keys and bad values are errors naming the file, the
@@ -86,91 +87,27 @@ public struct DaemonConfiguration: Sendable {
 
   /// Reads and checks a configuration file.
   public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw ConfigurationError(file: path, line: nil, field: "", message: "cannot read the file: no such file")
-    }
-    let text: String
-    do {
-      text = try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-      throw ConfigurationError(
-        file: path, line: nil, field: "", message: "cannot read the file: \(error.localizedDescription)")
-    }
-    return try parse(text, file: path)
+    let (reader, root) = try YAMLReader.load(path: path)
+    return try reader.configuration(root)
   }
 
   /// Checks a configuration given as text; `file` names it in errors.
   public static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
-    let reader = Reader(file: file)
-    let root: Node
-    do {
-      guard let node = try Yams.compose(yaml: text) else { throw reader.error(nil, "", "the file is empty") }
-      root = node
-    } catch let error as ConfigurationError {
-      throw error
-    } catch {
-      throw ConfigurationError(file: file, line: nil, field: "", message: "not valid YAML: \(error)")
-    }
-    return try reader.configuration(root)
+    let reader = YAMLReader(file: file)
+    return try reader.configuration(try reader.parse(text))
   }
 }
 
-/// A configuration problem: where it is and what is wrong.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-  public let file: String
-  public let line: Int?
-  public let field: String
-  public let message: String
-
-  public var description: String {
-    let place = line.map { "\(file):\($0)" } ?? file
-    return field.isEmpty ? "\(place): \(message)" : "\(place): \(field): \(message)"
-  }
-}
-
-/// Walks the YAML tree with the line of every node at hand.
-private struct Reader {
-  let file: String
-
-  func error(_ node: Node?, _ field: String, _ message: String) -> ConfigurationError {
-    ConfigurationError(file: file, line: node?.mark?.line, field: field, message: message)
-  }
-
-  func mapping(_ node: Node, _ field: String, known: Set<String>) throws(ConfigurationError) -> [(String, Node, Node)] {
-    guard let mapping = node.mapping else { throw error(node, field, "expected a mapping of keys to values") }
-    var entries: [(String, Node, Node)] = []
-    for (key, value) in mapping {
-      guard let name = key.string else { throw error(key, field, "keys must be text") }
-      let path = field.isEmpty ? name : "\(field).\(name)"
-      guard known.isEmpty || known.contains(name) else {
-        throw error(key, path, "unknown key (known here: \(known.sorted().joined(separator: ", ")))")
-      }
-      entries.append((name, key, value))
-    }
-    return entries
-  }
-
-  func string(_ node: Node, _ field: String) throws(ConfigurationError) -> String {
-    guard let text = node.scalar?.string else { throw error(node, field, "expected a single value") }
-    return text
-  }
-
-  func strings(_ node: Node, _ field: String) throws(ConfigurationError) -> [String] {
-    if node.scalar != nil { return [try string(node, field)] }
-    guard let sequence = node.sequence else { throw error(node, field, "expected a list") }
-    var values: [String] = []
-    for item in sequence { values.append(try string(item, field)) }
-    return values
-  }
-
-  func key(_ node: Node, _ field: String) throws(ConfigurationError) -> Key {
+/// The daemon's own kinds of values, and the walk over its configuration.
+extension YAMLReader {
+  fileprivate func key(_ node: Node, _ field: String) throws(ConfigurationError) -> Key {
     let text = try string(node, field)
     do { return try Key(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
       throw self.error(node, field, "not a WireGuard key: \(error.message)")
     }
   }
 
-  func address(_ node: Node, _ field: String) throws(ConfigurationError) -> STUNAddress {
+  fileprivate func address(_ node: Node, _ field: String) throws(ConfigurationError) -> STUNAddress {
     let text = try string(node, field)
     guard let address = STUNAddress(parsing: text) else {
       throw error(node, field, "expected IP:PORT (like 127.0.0.1:51820 or [::1]:51820), got '\(text)'")
@@ -178,16 +115,7 @@ private struct Reader {
     return address
   }
 
-  func duration(_ node: Node, _ field: String) throws(ConfigurationError) -> Duration {
-    let text = try string(node, field)
-    let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60))]
-    for (suffix, unit) in units where text.hasSuffix(suffix) {
-      if let value = Double(text.dropLast(suffix.count)), value > 0 { return unit * value }
-    }
-    throw error(node, field, "expected a positive duration like 50ms, 2s or 1m, got '\(text)'")
-  }
-
-  func configuration(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
+  fileprivate func configuration(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
     var privateKey: PrivateKey?
     var backends: [String] = []
     var ice = ICEConfiguration()
@@ -228,9 +156,7 @@ private struct Reader {
               throw error(setting, field, "'\(name)' is not an interface name")
             }
           case "skip_static_endpoints":
-            let text = try string(setting, field)
-            guard let flag = Bool(text) else { throw error(setting, field, "expected true or false, got '\(text)'") }
-            wireguard.skipStaticEndpoints = flag
+            wireguard.skipStaticEndpoints = try bool(setting, field)
           case "poll_interval": wireguard.pollInterval = try duration(setting, field)
           default: break
           }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WarrenCrypto
 import WarrenDaemon
+import WarrenYAML
 import WarrenICE
 import WarrenSTUN
 

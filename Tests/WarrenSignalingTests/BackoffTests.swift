@@ -1,5 +1,5 @@
 import Testing
-import WarrenGRPC
+import WarrenSignaling
 
 @Suite("Reconnect back-off")
 struct BackoffTests {

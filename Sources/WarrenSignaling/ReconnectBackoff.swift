@@ -1,5 +1,5 @@
-/// Exponential back-off with jitter for re-establishing a broken Subscribe stream. It never gives
-/// up: a signaling server that comes back is used again.
+/// Exponential back-off with jitter for re-establishing a broken stream (a gRPC subscription, a
+/// Kubernetes watch). It never gives up: a server that comes back is used again.
 public struct ReconnectBackoff: Sendable {
   public var initial: Duration
   public var multiplier: Double
