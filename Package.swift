@@ -26,6 +26,7 @@ let package = Package(
     .library(name: "WarrenDaemon", targets: ["WarrenDaemon"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenMulticast", targets: ["WarrenMulticast"]),
+    .library(name: "WarrenKubernetes", targets: ["WarrenKubernetes"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .executable(name: "warren", targets: ["warren"]),
   ],
@@ -42,6 +43,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+    .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+    // Only the Kubernetes test API server uses it (certificates made for each test run).
+    .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
   ],
   targets: [
     // Layer 0: the wire format. Generated from Protos/ by scripts/generate-protos.sh; nothing else.
@@ -153,6 +158,36 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Layer 3: the `k8s://` backend (SignalingEnvelope objects on a Kubernetes API server).
+    .target(
+      name: "WarrenKubernetes",
+      dependencies: [
+        "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenYAML",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // For tests only: the part of the Kubernetes API the `k8s://` backend uses, with its semantics
+    // (discovery, generateName, list, chunked watch with bookmarks, 410 Gone, delete, bearer tokens,
+    // client certificates, TLS).
+    .target(
+      name: "KubernetesTestAPIServer",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // Layer 3: the `grpc://` backend (a client of cunicu's Signaling service).
     .target(
       name: "WarrenGRPC",
@@ -195,7 +230,7 @@ let package = Package(
         "WarrenWire",
         "WarrenSTUN",
         "WarrenSession",
-        "WarrenDaemon", "WarrenMulticast",
+        "WarrenDaemon", "WarrenMulticast", "WarrenKubernetes",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -240,6 +275,15 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "WarrenKubernetesTests",
+      dependencies: [
+        "WarrenKubernetes", "KubernetesTestAPIServer", "WarrenSignaling", "WarrenCrypto", "WarrenWire", "WarrenYAML",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "WarrenWireGuardTests",
       dependencies: [
         "WarrenWireGuard", "WarrenCrypto", "WarrenSTUN",
@@ -257,6 +301,7 @@ let package = Package(
       name: "WarrenDaemonTests",
       dependencies: [
         "WarrenDaemon", "WarrenCrypto", "WarrenICE", "WarrenSTUN", "WarrenSignaling", "WarrenYAML",
+        "WarrenKubernetes", "KubernetesTestAPIServer",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings

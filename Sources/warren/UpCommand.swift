@@ -4,6 +4,7 @@ import ServiceLifecycle
 import UnixSignals
 import WarrenDaemon
 import WarrenGRPC
+import WarrenKubernetes
 import WarrenMulticast
 import WarrenSignaling
 
@@ -34,7 +35,15 @@ struct Up: AsyncParsableCommand {
     var factory = BackendFactory(logger: logger)
     factory.registerGRPC()
     factory.registerMulticast()
-    let daemon = try Daemon(configuration: configuration, factory: factory, logger: logger)
+    factory.registerKubernetes()
+    let daemon: Daemon
+    do {
+      daemon = try Daemon(configuration: configuration, factory: factory, logger: logger)
+    } catch {
+      // A backend that cannot be made (a bad URL, an unreadable kubeconfig) is a configuration error.
+      StandardStreams.printError("warren: \(config): backends: \(error)\n")
+      throw ExitCode(1)
+    }
     let group = ServiceGroup(
       configuration: .init(services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await withThrowingTaskGroup { tasks in

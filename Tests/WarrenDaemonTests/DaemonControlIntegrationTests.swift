@@ -8,7 +8,7 @@ import WarrenSignaling
 /// Two daemons in one process over the in-process backend and real loopback sockets, asked
 /// through their control sockets the way `warren status` and `warren ping` ask.
 @Suite("daemon control socket and reload (integration)", .timeLimit(.minutes(1)))
-struct DaemonControlTests {
+struct DaemonControlTests: DaemonSocketTesting {
   let directory: String
   let alice = PrivateKey.generate()
   let bob = PrivateKey.generate()
@@ -16,52 +16,6 @@ struct DaemonControlTests {
 
   init() throws {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-control-\(UUID())").path
-  }
-
-  func configuration(_ ours: PrivateKey, peers: [(name: String, key: Key, forward: String)], socket: String) throws -> DaemonConfiguration {
-    var text = """
-      private_key: \(ours.key.base64)
-      backends: [ "inprocess:" ]
-      control_socket: \(directory)/\(socket)
-      ice:
-        interfaces_include: [ lo ]
-        network_types: [ udp4 ]
-      peers:
-
-      """
-    for peer in peers {
-      text += "  \(peer.name):\n    public_key: \(peer.key.base64)\n    forward: \(peer.forward)\n"
-    }
-    return try DaemonConfiguration.parse(text, file: "\(socket).yaml")
-  }
-
-  func status(_ socket: String) async throws -> StatusReport {
-    var lines: [ArraySlice<UInt8>] = []
-    try await ControlSocket.request(ControlRequest(command: .status), path: "\(directory)/\(socket)") { lines.append($0) }
-    #expect(lines.count == 1)
-    return try ControlCoding.decodeReply(StatusReport.self, from: try #require(lines.first))
-  }
-
-  func replies<Reply: Decodable>(_ request: ControlRequest, _ socket: String, as type: Reply.Type) async throws -> [Reply] {
-    var replies: [Reply] = []
-    try await ControlSocket.request(request, path: "\(directory)/\(socket)") {
-      replies.append(try ControlCoding.decodeReply(type, from: $0))
-    }
-    return replies
-  }
-
-  /// Polls `socket` until `peer` is connected (a few seconds at most on loopback); the socket may
-  /// not exist yet at first.
-  func waitConnected(_ socket: String, peer: String) async throws -> PeerReport {
-    for _ in 0..<200 {
-      if let report = try? await status(socket).peers.first(where: { $0.name == peer }),
-        ["connected", "completed"].contains(report.state), report.path != nil
-      {
-        return report
-      }
-      try await Task.sleep(for: .milliseconds(25))
-    }
-    throw ControlFailure("\(peer) did not connect")
   }
 
   @Test("status and ping answer through the socket; reload adds, restarts and removes only the peers that changed")

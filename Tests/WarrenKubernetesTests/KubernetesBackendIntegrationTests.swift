@@ -1,0 +1,201 @@
+import Foundation
+import KubernetesTestAPIServer
+import Logging
+import Testing
+import WarrenCrypto
+import WarrenKubernetes
+import WarrenSignaling
+import WarrenWire
+
+/// The `k8s://` backend against the test API server on loopback, over TLS. A message that never
+/// arrives fails the test at the suite's time limit.
+@Suite("Kubernetes backend against the test API server (integration)", .timeLimit(.minutes(1)))
+struct KubernetesBackendTests {
+  let alice = testKey(1), bob = testKey(2)
+
+  @Test("two peers exchange sealed messages through SignalingEnvelope objects")
+  func exchange() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let url = try fixture.url()
+    let a = try fixture.factory.makeBackend(url: url), b = try fixture.factory.makeBackend(url: url)
+    #expect(a.type == .k8S)
+    var atAlice = try await a.subscribe(KeyPair(ours: alice, theirs: bob.publicKey)).makeAsyncIterator()
+    var atBob = try await b.subscribe(KeyPair(ours: bob, theirs: alice.publicKey)).makeAsyncIterator()
+    try await a.publish(testMessage("to-bob"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    try await b.publish(testMessage("to-alice"), keys: KeyPair(ours: bob, theirs: alice.publicKey))
+    let atB = await atBob.next(), atA = await atAlice.next()
+    #expect(atB?.message == testMessage("to-bob") && atB?.sender == alice.publicKey)
+    #expect(atA?.message == testMessage("to-alice") && atA?.sender == bob.publicKey)
+
+    // What is stored is wire.md's object: generateName cunicu-, base64 keys, contents.
+    let objects = fixture.server.objects().map { try! JSONSerialization.jsonObject(with: $0) as! [String: Any] }
+    #expect(objects.count == 2)
+    let toBob = try #require(objects.first { $0["recipient"] as? String == bob.publicKey.base64 })
+    let metadata = try #require(toBob["metadata"] as? [String: Any])
+    #expect((metadata["name"] as? String)?.hasPrefix("cunicu-") == true && metadata["generateName"] as? String == "cunicu-")
+    #expect(toBob["apiVersion"] as? String == "cunicu.li/v1" && toBob["kind"] as? String == "SignalingEnvelope")
+    #expect(toBob["sender"] as? String == alice.publicKey.base64)
+    let contents = try #require(toBob["contents"] as? [String: String])
+    #expect(Data(base64Encoded: contents["nonce"] ?? "")?.count == 24)
+    // Both watched with bookmarks from their list's resource version.
+    #expect(fixture.server.requestLog.contains { $0.contains("watch=true") && $0.contains("allowWatchBookmarks=true") })
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
+  @Test("envelopes waiting before a subscription are delivered to it, oldest first")
+  func waitingEnvelopes() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let url = try fixture.url()
+    let a = try fixture.factory.makeBackend(url: url)
+    for n in 0..<3 { try await a.publish(testMessage("early-\(n)"), keys: KeyPair(ours: alice, theirs: bob.publicKey)) }
+    let b = try fixture.factory.makeBackend(url: url)
+    var atBob = try await b.subscribeAll(bob).makeAsyncIterator()
+    for n in 0..<3 { #expect(await atBob.next()?.message == testMessage("early-\(n)")) }
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
+  /// Publishes `range` to bob and returns what bob received once the marker message arrived.
+  func collect(
+    _ atBob: inout SignalingSubscription.AsyncIterator, until marker: String
+  ) async -> [String] {
+    var seen: [String] = []
+    while let received = await atBob.next() {
+      seen.append(received.message.credentials.ufrag)
+      if received.message.credentials.ufrag == marker { break }
+    }
+    return seen
+  }
+
+  /// The lists of the collection (not watches) the server answered.
+  func lists(_ fixture: KubernetesFixture) -> Int {
+    fixture.server.requestLog.filter { $0.hasPrefix("GET") && $0.contains("signalingenvelopes") && !$0.contains("watch=") }.count
+  }
+
+  @Test("broken watches are resumed from the last resource version: nothing lost, nothing twice")
+  func watchInterruption() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let a = try fixture.factory.makeBackend(url: try fixture.url())
+    let b = try fixture.factory.makeBackend(url: try fixture.url(parameters: "cleanup_interval=off"))
+    var atBob = try await b.subscribeAll(bob).makeAsyncIterator()
+    let keys = KeyPair(ours: alice, theirs: bob.publicKey)
+    for n in 0..<30 {
+      if n % 5 == 0 {
+        while fixture.server.openWatches == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        fixture.server.interruptWatches()
+      }
+      try await a.publish(testMessage("m\(n)"), keys: keys)
+    }
+    try await a.publish(testMessage("end"), keys: keys)
+    let seen = await collect(&atBob, until: "end")
+    #expect(seen == (0..<30).map { "m\($0)" } + ["end"])
+    // Resumed, not relisted: one list for the subscription only, and one watch per interruption.
+    #expect(lists(fixture) == 1)
+    #expect(fixture.server.requestLog.filter { $0.contains("watch=true") }.count == 7)
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
+  @Test("410 Gone after compaction: listed again, nothing lost, nothing twice")
+  func expiredResourceVersion() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let url = try fixture.url()
+    let a = try fixture.factory.makeBackend(url: url), b = try fixture.factory.makeBackend(url: url)
+    var atBob = try await b.subscribeAll(bob).makeAsyncIterator()
+    let keys = KeyPair(ours: alice, theirs: bob.publicKey)
+    for n in 0..<5 { try await a.publish(testMessage("before-\(n)"), keys: keys) }
+    // Bob's next watch starts from a version etcd has compacted away.
+    fixture.server.compact()
+    fixture.server.interruptWatches()
+    for n in 0..<5 { try await a.publish(testMessage("after-\(n)"), keys: keys) }
+    try await a.publish(testMessage("end"), keys: keys)
+    let seen = await collect(&atBob, until: "end")
+    #expect(Set(seen).count == seen.count)
+    #expect(Set(seen) == Set((0..<5).map { "before-\($0)" } + (0..<5).map { "after-\($0)" } + ["end"]))
+    #expect(lists(fixture) >= 2)
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
+  @Test("bookmarks carry the watch past changes elsewhere, so a compaction does not force a new list")
+  func bookmarks() async throws {
+    var options = KubernetesTestAPIServer.Options()
+    options.bookmarkInterval = .milliseconds(50)
+    let fixture = try await KubernetesFixture.start(options)
+    let sink = RecordingSink()
+    let transport = try KubernetesTransport(
+      url: BackendURL(try fixture.url(parameters: "cleanup_interval=off")), sink: sink, logger: Logger(label: "test"))
+    try await transport.subscribe(bob.publicKey)
+    // Changes in another namespace move the (cluster-wide) resource version on.
+    let other = try fixture.factory.makeBackend(url: try fixture.url(parameters: "namespace=default"))
+    for n in 0..<5 { try await other.publish(testMessage("elsewhere-\(n)"), keys: KeyPair(ours: alice, theirs: bob.publicKey)) }
+    let latest = String(fixture.server.resourceVersion)
+    while transport.resourceVersion != latest { try await Task.sleep(for: .milliseconds(10)) }
+    fixture.server.compact()
+    fixture.server.interruptWatches()
+    let a = try fixture.factory.makeBackend(url: try fixture.url())
+    try await a.publish(testMessage("here"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    while sink.received.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+    #expect(lists(fixture) == 1)
+    #expect(fixture.server.requestLog.contains { $0.contains("watch=true") && $0.contains("resourceVersion=\(latest)&") })
+    await transport.close(); await other.close(); await a.close(); await fixture.stop()
+  }
+
+  @Test("a watch the server ends after timeoutSeconds is renewed from its resource version")
+  func watchTimeout() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let a = try fixture.factory.makeBackend(url: try fixture.url())
+    let b = try fixture.factory.makeBackend(url: try fixture.url(parameters: "cleanup_interval=off&watch_timeout=1s"))
+    var atBob = try await b.subscribeAll(bob).makeAsyncIterator()
+    try await a.publish(testMessage("first"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    #expect(await atBob.next()?.message == testMessage("first"))
+    while fixture.server.requestLog.filter({ $0.contains("timeoutSeconds=1") }).count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+    try await a.publish(testMessage("second"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    #expect(await atBob.next()?.message == testMessage("second"))
+    #expect(lists(fixture) == 1)
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
+  @Test("cleanup deletes only the envelopes older than max_age")
+  func cleanup() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let sink = RecordingSink()
+    let transport = try KubernetesTransport(
+      url: BackendURL(try fixture.url(parameters: "cleanup_interval=off&max_age=10m")), sink: sink, logger: Logger(label: "test"))
+    let a = try fixture.factory.makeBackend(url: try fixture.url())
+    let keys = KeyPair(ours: alice, theirs: bob.publicKey)
+    fixture.server.clockOffset = .seconds(-11 * 60)
+    for n in 0..<3 { try await a.publish(testMessage("old-\(n)"), keys: keys) }
+    fixture.server.clockOffset = .seconds(-9 * 60)
+    for n in 0..<2 { try await a.publish(testMessage("recent-\(n)"), keys: keys) }
+    fixture.server.clockOffset = .zero
+    try await a.publish(testMessage("new"), keys: keys)
+    #expect(try await transport.deleteOldEnvelopes() == 3)
+    #expect(fixture.server.objects().count == 3)
+    #expect(try await transport.deleteOldEnvelopes() == 0)
+    await transport.close(); await a.close(); await fixture.stop()
+  }
+
+  @Test("a client certificate from the kubeconfig authenticates over TLS")
+  func clientCertificate() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let a = try fixture.factory.makeBackend(url: try fixture.url("cert", useClientCertificate: true))
+    let b = try fixture.factory.makeBackend(url: try fixture.url())
+    var atBob = try await b.subscribeAll(bob).makeAsyncIterator()
+    try await a.publish(testMessage("by-certificate"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    #expect(await atBob.next()?.message == testMessage("by-certificate"))
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
+  @Test("a refused token and a missing namespace are errors naming the API's answer")
+  func refused() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let keys = KeyPair(ours: alice, theirs: bob.publicKey)
+    let wrong = try fixture.factory.makeBackend(url: try fixture.url("wrong", token: "not-the-token"))
+    await #expect { try await wrong.publish(testMessage("x"), keys: keys) } throws: {
+      "\($0)".contains("401 Unauthorized")
+    }
+    let elsewhere = try fixture.factory.makeBackend(url: try fixture.url(parameters: "namespace=nowhere"))
+    await #expect { try await elsewhere.publish(testMessage("x"), keys: keys) } throws: {
+      "\($0)".contains("404 NotFound: namespaces \"nowhere\" not found")
+    }
+    await wrong.close(); await elsewhere.close(); await fixture.stop()
+  }
+}
