@@ -72,17 +72,30 @@ enum APIDocuments {
   static let bodyPattern = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
   static let noncePattern = "^[A-Za-z0-9+/]{32}$"
 
+  /// One reason an object is invalid, as `Status.details.causes` lists it.
+  struct Cause {
+    var field: String
+    var reason: String
+    var message: String
+
+    var document: [String: Any] { ["field": field, "reason": reason, "message": message] }
+    var description: String { "\(field): \(message)" }
+  }
+
   /// Checks an object against the CRD's schema; returns the causes of an Invalid answer.
-  static func validate(_ object: [String: Any]) -> [String] {
-    var causes: [String] = []
+  static func validate(_ object: [String: Any]) -> [Cause] {
+    var causes: [Cause] = []
     func check(_ value: Any?, _ field: String, _ pattern: String) {
-      guard let value else { causes.append("\(field): Required value"); return }
+      guard let value else {
+        causes.append(Cause(field: field, reason: "FieldValueRequired", message: "Required value"))
+        return
+      }
       guard let text = value as? String else {
-        causes.append("\(field): Invalid value: \"\(type(of: value))\": \(field) in body must be of type string")
+        causes.append(Cause(field: field, reason: "FieldValueTypeInvalid", message: "Invalid value: \"\(type(of: value))\": \(field) in body must be of type string"))
         return
       }
       if text.range(of: pattern, options: .regularExpression) == nil {
-        causes.append("\(field): Invalid value: \"\(text)\": \(field) in body should match '\(pattern)'")
+        causes.append(Cause(field: field, reason: "FieldValueInvalid", message: "Invalid value: \"\(text)\": \(field) in body should match '\(pattern)'"))
       }
     }
     check(object["sender"], "sender", keyPattern)
@@ -91,7 +104,7 @@ enum APIDocuments {
       check(contents["body"], "contents.body", bodyPattern)
       check(contents["nonce"], "contents.nonce", noncePattern)
     } else {
-      causes.append("contents: Required value")
+      causes.append(Cause(field: "contents", reason: "FieldValueRequired", message: "Required value"))
     }
     return causes
   }

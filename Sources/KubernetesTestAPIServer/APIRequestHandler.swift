@@ -133,14 +133,16 @@ final class APIRequestHandler: ChannelInboundHandler {
       name = prefix + String((0..<5).map { _ in alphabet.randomElement()! })
     }
     var causes = APIDocuments.validate(object)
-    if name.isEmpty { causes.insert("metadata.name: Required value: name or generateName is required", at: 0) }
+    if name.isEmpty {
+      causes.insert(.init(field: "metadata.name", reason: "FieldValueRequired", message: "Required value: name or generateName is required"), at: 0)
+    }
     guard causes.isEmpty else {
       return respond(
         context, head, .unprocessableEntity,
         APIDocuments.status(
           code: 422, reason: "Invalid",
-          message: "\(APIDocuments.kind).\(APIDocuments.group) \"\(name)\" is invalid: [\(causes.joined(separator: ", "))]",
-          details: ["name": name, "group": APIDocuments.group, "kind": APIDocuments.kind]))
+          message: "\(APIDocuments.kind).\(APIDocuments.group) \"\(name)\" is invalid: [\(causes.map(\.description).joined(separator: ", "))]",
+          details: ["name": name, "group": APIDocuments.group, "kind": APIDocuments.kind, "causes": causes.map(\.document)]))
     }
     guard server.options.namespaces.contains(namespace) else {
       return respond(
