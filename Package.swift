@@ -319,7 +319,7 @@ let package = Package(
     ),
     .testTarget(
       name: "WarrenCLITests",
-      dependencies: ["warren", "WarrenCrypto", "WarrenDaemon"],
+      dependencies: ["warren", "WarrenCrypto", "WarrenDaemon", "KubernetesTestAPIServer"],
       swiftSettings: swiftSettings
     ),
   ]

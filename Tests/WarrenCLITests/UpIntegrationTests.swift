@@ -1,4 +1,5 @@
 import Foundation
+import KubernetesTestAPIServer
 import Testing
 import WarrenCrypto
 import WarrenDaemon
@@ -24,6 +25,73 @@ struct UpIntegrationTests {
     return socket.port
   }
 
+  /// Writes `warren up`'s configuration for one peer, named after that peer.
+  func writeConfig(
+    in directory: URL, _ ours: PrivateKey, _ name: String, _ theirs: Key, forward: UInt16, listen: UInt16, backend: String,
+    extra: String = ""
+  ) throws -> String {
+    let path = directory.appendingPathComponent("\(name).yaml").path
+    try """
+      private_key: \(ours.key.base64)
+      backends: [ "\(backend)" ]
+      control_socket: \(directory.path)/\(name).sock
+      ice:
+        interfaces_include: [ lo ]
+        network_types: [ udp4 ]
+      peers:
+        \(name):
+          public_key: \(theirs.base64)
+          forward: 127.0.0.1:\(forward)
+          listen: 127.0.0.1:\(listen)
+      \(extra)
+      """.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  /// Sends `bytes` to `listen` (a proxy) from `from` until `to` receives them, up to 10 s.
+  func sendUntilReceived(_ bytes: [UInt8], from: UDPSocket, via listen: UInt16, to: UDPSocket) -> (bytes: [UInt8], from: UInt16)? {
+    var received: (bytes: [UInt8], from: UInt16)?
+    for _ in 0..<100 where received == nil {
+      from.send(bytes, to: listen)
+      received = to.receive(timeout: .milliseconds(100))
+    }
+    return received
+  }
+
+  @Test("two warren up connect with a k8s:// backend alone and carry a datagram both ways")
+  func kubernetesBackend() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-up-k8s-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let server = try await KubernetesTestAPIServer.start()
+    let kubeconfig = directory.appendingPathComponent("kubeconfig").path
+    try server.kubeconfig().write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+    let backend = "k8s://\(kubeconfig)?namespace=cunicu"
+    let alice = PrivateKey.generate(), bob = PrivateKey.generate()
+    let application = try UDPSocket(port: 0), echo = try UDPSocket(port: 0)
+    defer {
+      application.close()
+      echo.close()
+    }
+    let aliceListen = try freeUDPPort(), bobListen = try freeUDPPort()
+    let up = [
+      try start(["up", "--config", try writeConfig(in: directory, alice, "bob", bob.publicKey, forward: application.port, listen: aliceListen, backend: backend)]),
+      try start(["up", "--config", try writeConfig(in: directory, bob, "alice", alice.publicKey, forward: echo.port, listen: bobListen, backend: backend)]),
+    ]
+    defer {
+      for process in up where process.isRunning { process.terminate() }
+    }
+    let hello = Array("hello through the Kubernetes API".utf8)
+    #expect(sendUntilReceived(hello, from: application, via: aliceListen, to: echo)?.bytes == hello)
+    echo.send(Array(hello.reversed()), to: bobListen)
+    #expect(application.receive(timeout: .seconds(2))?.bytes == Array(hello.reversed()))
+    #expect(server.requestLog.contains { $0.hasPrefix("POST /apis/cunicu.li/v1/namespaces/cunicu/signalingenvelopes") })
+    for process in up { process.terminate() }
+    for process in up { process.waitUntilExit() }
+    #expect(up.allSatisfy { $0.terminationStatus == 0 && $0.terminationReason == .exit })
+    await server.stop()
+  }
+
   @Test("two daemons connect through warren signal and carry a datagram both ways")
   func twoDaemons() async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-up-\(UUID())")
@@ -38,22 +106,9 @@ struct UpIntegrationTests {
     }
     let aliceListen = try freeUDPPort(), bobListen = try freeUDPPort()
     func config(_ ours: PrivateKey, _ name: String, _ theirs: Key, forward: UInt16, listen: UInt16, extra: String = "") throws -> String {
-      let path = directory.appendingPathComponent("\(name).yaml").path
-      try """
-        private_key: \(ours.key.base64)
-        backends: [ "grpc://127.0.0.1:\(signalPort)?insecure=true" ]
-        control_socket: \(directory.path)/\(name).sock
-        ice:
-          interfaces_include: [ lo ]
-          network_types: [ udp4 ]
-        peers:
-          \(name):
-            public_key: \(theirs.base64)
-            forward: 127.0.0.1:\(forward)
-            listen: 127.0.0.1:\(listen)
-        \(extra)
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-      return path
+      try writeConfig(
+        in: directory, ours, name, theirs, forward: forward, listen: listen, backend: "grpc://127.0.0.1:\(signalPort)?insecure=true",
+        extra: extra)
     }
     let signal = try start(["signal", "--listen", "127.0.0.1:\(signalPort)", "--log-level", "warning"])
     let up = [
@@ -66,11 +121,7 @@ struct UpIntegrationTests {
 
     // Until the session is up, datagrams to the proxy go nowhere: keep sending.
     let hello = [UInt8]([4, 0, 0, 0]) + Array("hello through warren up".utf8)
-    var received: (bytes: [UInt8], from: UInt16)?
-    for _ in 0..<100 where received == nil {
-      application.send(hello, to: aliceListen)
-      received = echo.receive(timeout: .milliseconds(100))
-    }
+    let received = sendUntilReceived(hello, from: application, via: aliceListen, to: echo)
     #expect(received?.bytes == hello)
     #expect(received?.from == bobListen)
     echo.send(Array(hello.reversed()), to: bobListen)
