@@ -20,6 +20,8 @@ public final class KubernetesAPIClient: Sendable {
       // No read timeout: a watch can rightly stay quiet for minutes. Requests are bounded by
       // `requestTimeout`, and watches by the `timeoutSeconds` they ask for.
       timeout: .init(connect: .seconds(10), read: nil))
+    // HTTP/1.1, as tested (the test API server speaks nothing else); a watch is one long response
+    // on its own connection, and requests share the pool's other connections.
     configuration.httpVersion = .http1Only
     http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
   }
