@@ -92,13 +92,17 @@ public final class KubernetesTransport: EnvelopeTransport {
     var subscriptions: Set<Key> = []
     /// UIDs of the objects delivered and still listed: never delivered again.
     var delivered: Set<String> = []
+    /// The receive and cleanup loops, once the first subscription started them.
+    var started = false
     var tasks: [Task<Void, Never>] = []
     /// The watch running now; cancelled to make the loop list again.
     var watch: Task<Result<WatchEnd, KubernetesError>, Never>?
     /// Bumped by each subscribe; the loop's lists catch up with it.
     var wanted = 0
     var listed = 0
-    var waiters: [(generation: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+    /// Subscribers waiting for a list at least as new as their generation, by id.
+    var waiters: [Int: Waiter] = [:]
+    var nextWaiter = 0
     var closed = false
     /// The last resource version listed or watched.
     var resourceVersion: String?
@@ -107,6 +111,11 @@ public final class KubernetesTransport: EnvelopeTransport {
   /// The resource version the next watch would start from (the last one listed, watched or
   /// bookmarked); `nil` before the first list.
   public var resourceVersion: String? { state.withLock { $0.resourceVersion } }
+
+  private struct Waiter {
+    var generation: Int
+    var continuation: CheckedContinuation<Void, any Error>
+  }
 
   /// Objects received that were not well-formed envelopes.
   public var invalidCount: Int { invalid.load(ordering: .relaxed) }
@@ -144,23 +153,30 @@ public final class KubernetesTransport: EnvelopeTransport {
 
   /// Returns once a list made after the subscription has been delivered.
   public func subscribe(_ key: Key) async throws {
-    let (generation, start, watch) = try state.withLock { state throws(SignalingError) in
+    let (generation, start, watch, id) = try state.withLock { state throws(SignalingError) in
       guard !state.closed else { throw SignalingError(.closed, "the k8s backend is closed") }
       state.subscriptions.insert(key)
       state.wanted += 1
-      let start = state.tasks.isEmpty
-      if start { state.tasks = [Task {}] }  // claimed; replaced below
-      return (state.wanted, start, state.watch)
+      state.nextWaiter += 1
+      defer { state.started = true }
+      return (state.wanted, !state.started, state.watch, state.nextWaiter)
     }
     if start { startTasks() }
     watch?.cancel()  // list again, so that envelopes already waiting for `key` are delivered
-    try await withCheckedThrowingContinuation { continuation in
-      let ready = state.withLock { state in
-        if state.listed >= generation || state.closed { return true }
-        state.waiters.append((generation, continuation))
-        return false
+    // Cancellable: with the API server down, a daemon that stops must not wait for it.
+    try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { continuation in
+        let outcome: Result<Void, any Error>? = state.withLock { state in
+          if state.closed { return .failure(SignalingError(.closed, "the k8s backend is closed")) }
+          if Task.isCancelled { return .failure(CancellationError()) }
+          if state.listed >= generation { return .success(()) }
+          state.waiters[id] = Waiter(generation: generation, continuation: continuation)
+          return nil
+        }
+        if let outcome { continuation.resume(with: outcome) }
       }
-      if ready { continuation.resume() }
+    } onCancel: {
+      state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
     }
   }
 
@@ -180,11 +196,11 @@ public final class KubernetesTransport: EnvelopeTransport {
   public func close() async {
     let (tasks, waiters) = state.withLock { state in
       state.closed = true
-      defer { state.tasks = []; state.waiters = [] }
+      defer { state.tasks = []; state.waiters = [:] }
       return (state.tasks, state.waiters)
     }
     for task in tasks { task.cancel() }
-    for waiter in waiters { waiter.continuation.resume(throwing: SignalingError(.closed, "the k8s backend is closed")) }
+    for waiter in waiters.values { waiter.continuation.resume(throwing: SignalingError(.closed, "the k8s backend is closed")) }
     for task in tasks { await task.value }
     await client.shutdown()
   }
@@ -252,9 +268,9 @@ public final class KubernetesTransport: EnvelopeTransport {
       state.delivered.formIntersection(present)
       state.resourceVersion = list.metadata.resourceVersion
       state.listed = max(state.listed, generation)
-      let ready = state.waiters.filter { $0.generation <= generation }
-      state.waiters.removeAll { $0.generation <= generation }
-      return ready
+      let ready = state.waiters.filter { $0.value.generation <= generation }
+      for id in ready.keys { state.waiters[id] = nil }
+      return ready.values
     }
     for waiter in waiters { waiter.continuation.resume() }
     logger.debug("listed", metadata: ["objects": "\(items.count)", "resource_version": "\(list.metadata.resourceVersion ?? "")"])

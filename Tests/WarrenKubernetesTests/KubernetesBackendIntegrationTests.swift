@@ -184,6 +184,22 @@ struct KubernetesBackendTests {
     await a.close(); await b.close(); await fixture.stop()
   }
 
+  @Test("with the API server unreachable, a waiting subscription ends when cancelled, and close does not wait")
+  func unreachable() async throws {
+    let transport = try KubernetesTransport(
+      settings: try .init(BackendURL("k8s://incluster?cleanup_interval=off")),
+      connection: KubernetesConnection(server: "http://127.0.0.1:1", authentication: .token("t")),
+      sink: RecordingSink(), logger: Logger(label: "test"))
+    let bob = self.bob
+    let waiting = Task { try await transport.subscribe(bob.publicKey) }
+    try await Task.sleep(for: .milliseconds(300))  // a few failed lists
+    waiting.cancel()
+    await #expect(throws: CancellationError.self) { try await waiting.value }
+    let second = Task { try await transport.subscribe(bob.publicKey) }
+    await transport.close()
+    await #expect { try await second.value } throws: { ($0 as? SignalingError)?.code == .closed }
+  }
+
   @Test("a refused token and a missing namespace are errors naming the API's answer")
   func refused() async throws {
     let fixture = try await KubernetesFixture.start()
