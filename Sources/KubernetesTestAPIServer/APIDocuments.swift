@@ -47,7 +47,7 @@ enum APIDocuments {
     "resources": [
       [
         "name": plural, "singularName": "signalingenvelope", "namespaced": true, "kind": kind,
-        "verbs": ["create", "delete", "get", "list", "watch"], "shortNames": ["env"], "storageVersionHash": "warren-test",
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"], "shortNames": ["env"], "storageVersionHash": "warren-test",
       ]
     ],
   ] }

@@ -65,6 +65,7 @@ final class APIRequestHandler: ChannelInboundHandler {
         guard let object = server.store.get(namespace: namespace, name: name) else { return notFound(context, head, name) }
         respond(context, head, .ok, json: object)
       case (.DELETE, let name?): delete(context, head, namespace: namespace, name: name)
+      case (.PUT, let name?), (.PATCH, let name?): update(context, head, namespace: namespace, name: name)
       default: notAllowed(context, head)
       }
       return
@@ -170,6 +171,76 @@ final class APIRequestHandler: ChannelInboundHandler {
         APIDocuments.status(
           code: 409, reason: "AlreadyExists", message: "\(APIDocuments.plural).\(APIDocuments.group) \"\(name)\" already exists"))
     }
+  }
+
+  /// `PUT` (the whole object, with an optional resourceVersion precondition) and `PATCH` with a
+  /// JSON merge patch (RFC 7386), which kubectl sends for custom resources. Identity and
+  /// creation fields stay the server's; the result must still satisfy the schema.
+  private func update(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, namespace: String, name: String) {
+    let patch = head.method == .PATCH
+    if patch, head.headers.first(name: "Content-Type")?.hasPrefix("application/merge-patch+json") != true {
+      return respond(
+        context, head, .unsupportedMediaType,
+        APIDocuments.status(
+          code: 415, reason: "UnsupportedMediaType",
+          message: "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json"))
+    }
+    guard let body = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
+      return respond(context, head, .badRequest, APIDocuments.status(code: 400, reason: "BadRequest", message: "the body is not a JSON object"))
+    }
+    /// Why `change` refused an update.
+    enum Refusal: Error {
+      case stale
+      case invalid([APIDocuments.Cause])
+    }
+    do {
+      let updated = try server.store.update(namespace: namespace, name: name) { version, json in
+        let stored = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] ?? [:]
+        let storedMetadata = stored["metadata"] as? [String: Any] ?? [:]
+        if let precondition = (body["metadata"] as? [String: Any])?["resourceVersion"] as? String,
+          precondition != storedMetadata["resourceVersion"] as? String
+        {
+          throw Refusal.stale
+        }
+        var object = patch ? Self.mergePatch(stored, body) as? [String: Any] ?? [:] : body
+        let causes = APIDocuments.validate(object)
+        guard causes.isEmpty else { throw Refusal.invalid(causes) }
+        var metadata = object["metadata"] as? [String: Any] ?? [:]
+        for key in ["name", "namespace", "uid", "creationTimestamp", "generateName"] { metadata[key] = storedMetadata[key] }
+        metadata["resourceVersion"] = String(version)
+        metadata["generation"] = (storedMetadata["generation"] as? Int ?? 1) + 1
+        object["metadata"] = metadata
+        object["apiVersion"] = APIDocuments.groupVersion
+        object["kind"] = APIDocuments.kind
+        return APIDocuments.json(object)
+      }
+      respond(context, head, .ok, json: updated)
+    } catch Refusal.invalid(let invalid) {
+      respond(
+        context, head, .unprocessableEntity,
+        APIDocuments.status(
+          code: 422, reason: "Invalid",
+          message: "\(APIDocuments.kind).\(APIDocuments.group) \"\(name)\" is invalid: [\(invalid.map(\.description).joined(separator: ", "))]",
+          details: ["name": name, "group": APIDocuments.group, "kind": APIDocuments.kind, "causes": invalid.map(\.document)]))
+    } catch Refusal.stale {
+      respond(
+        context, head, .conflict,
+        APIDocuments.status(
+          code: 409, reason: "Conflict",
+          message: "Operation cannot be fulfilled on \(APIDocuments.plural).\(APIDocuments.group) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again"))
+    } catch {
+      notFound(context, head, name)
+    }
+  }
+
+  /// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
+  static func mergePatch(_ target: Any, _ patch: Any) -> Any {
+    guard let patch = patch as? [String: Any] else { return patch }
+    var result = target as? [String: Any] ?? [:]
+    for (key, value) in patch {
+      if value is NSNull { result[key] = nil } else { result[key] = mergePatch(result[key] as Any, value) }
+    }
+    return result
   }
 
   private func delete(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, namespace: String, name: String) {

@@ -71,6 +71,20 @@ final class EnvelopeStore: Sendable {
     }
   }
 
+  /// Replaces an object: `change` gets the next resource version and the stored JSON and returns
+  /// the new JSON (or throws to refuse). Watches see `MODIFIED`.
+  func update(namespace: String, name: String, _ change: (Int, Data) throws -> Data) throws -> Data {
+    try state.withLock { state in
+      guard let stored = state.objects[namespace]?[name] else { throw Failure.notFound(name) }
+      let version = state.resourceVersion + 1
+      let json = try change(version, stored.json)
+      state.resourceVersion = version
+      state.objects[namespace]?[name] = Stored(json: json, name: name, resourceVersion: version)
+      record(&state, Event(type: "MODIFIED", namespace: namespace, resourceVersion: version, object: json))
+      return json
+    }
+  }
+
   /// Removes an object: `finalize` gets the deletion's resource version and the stored JSON and
   /// returns the JSON of the deleted object.
   func delete(namespace: String, name: String, _ finalize: (Int, Data) throws -> Data) throws -> Data {

@@ -118,6 +118,15 @@ public final class KubernetesTestAPIServer: Sendable {
   /// Forgets the event history: watches from any resource version before now get 410 Gone.
   public func compact() { store.compact() }
 
+  /// Sets an annotation on an object, as `kubectl annotate` would: watches see `MODIFIED`.
+  public func annotate(namespace: String = "cunicu", name: String, key: String, value: String) throws {
+    _ = try store.update(namespace: namespace, name: name) { version, json in
+      let stored = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] ?? [:]
+      let patch: [String: Any] = ["metadata": ["annotations": [key: value], "resourceVersion": String(version)]]
+      return APIDocuments.json(APIRequestHandler.mergePatch(stored, patch))
+    }
+  }
+
   /// The namespace's objects as JSON, as a list would return them.
   public func objects(namespace: String = "cunicu") -> [Data] { store.list(namespace: namespace).items }
 

@@ -42,6 +42,24 @@ struct KubernetesBackendTests {
     await a.close(); await b.close(); await fixture.stop()
   }
 
+  @Test("an envelope modified after it was delivered (an annotation) is not delivered again")
+  func modified() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let url = try fixture.url()
+    let a = try fixture.factory.makeBackend(url: url), b = try fixture.factory.makeBackend(url: url)
+    var atBob = try await b.subscribeAll(bob).makeAsyncIterator()
+    let keys = KeyPair(ours: alice, theirs: bob.publicKey)
+    try await a.publish(testMessage("once"), keys: keys)
+    #expect(await atBob.next()?.message == testMessage("once"))
+    let name = try #require(fixture.server.objects().first.flatMap { object in
+      ((try? JSONSerialization.jsonObject(with: object)) as? [String: Any])?["metadata"] as? [String: Any]
+    }?["name"] as? String)
+    try fixture.server.annotate(name: name, key: "warren.test/seen", value: "yes")
+    try await a.publish(testMessage("next"), keys: keys)
+    #expect(await atBob.next()?.message == testMessage("next"))
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
   @Test("envelopes waiting before a subscription are delivered to it, oldest first")
   func waitingEnvelopes() async throws {
     let fixture = try await KubernetesFixture.start()

@@ -57,6 +57,12 @@ struct KubectlInteropTests {
     let table = try await kubectl(fixture, ["get", "env", "-n", "cunicu"], kubeconfig: "cert")
     #expect(table.contains(name))
 
+    // An update (a JSON merge patch) goes through, and shows in what kubectl reads back.
+    let annotated = try await kubectl(fixture, ["annotate", "signalingenvelope", name, "-n", "cunicu", "warren.test/note=kubectl"])
+    #expect(annotated.contains("\(name) annotated"))
+    let read = try await kubectl(fixture, ["get", "signalingenvelope", name, "-n", "cunicu", "-o", "jsonpath={.metadata.annotations}"])
+    #expect(read.contains("warren.test/note") && read.contains("kubectl"))
+
     let deleted = try await kubectl(fixture, ["delete", "signalingenvelope", name, "-n", "cunicu"])
     #expect(deleted.contains("\"\(name)\" deleted"))
     #expect(fixture.server.objects().isEmpty)
