@@ -218,6 +218,49 @@ struct KubernetesBackendTests {
     await #expect { try await second.value } throws: { ($0 as? SignalingError)?.code == .closed }
   }
 
+  @Test("TLS: insecure-skip-tls-verify connects without the CA; a CA that did not sign the server is refused")
+  func tlsVerification() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let keys = KeyPair(ours: alice, theirs: bob.publicKey)
+    let kubeconfig = fixture.server.kubeconfig()
+    let caLine = try #require(kubeconfig.split(separator: "\n").first { $0.contains("certificate-authority-data") })
+    let insecure = "\(fixture.directory)/insecure"
+    try kubeconfig.replacingOccurrences(of: caLine, with: "    insecure-skip-tls-verify: true").write(toFile: insecure, atomically: true, encoding: .utf8)
+    let a = try fixture.factory.makeBackend(url: "k8s://\(insecure)")
+    try await a.publish(testMessage("unverified"), keys: keys)
+    let otherCA = Data(try TestCertificateAuthority().certificatePEM.utf8).base64EncodedString()
+    let wrong = "\(fixture.directory)/wrong-ca"
+    try kubeconfig.replacingOccurrences(of: caLine, with: "    certificate-authority-data: \(otherCA)").write(toFile: wrong, atomically: true, encoding: .utf8)
+    let b = try fixture.factory.makeBackend(url: "k8s://\(wrong)")
+    await #expect { try await b.publish(testMessage("x"), keys: keys) } throws: {
+      "\($0)".contains("cannot reach the API server") && "\($0)".lowercased().contains("certificate")
+    }
+    #expect(fixture.server.objects().count == 1)
+    await a.close(); await b.close(); await fixture.stop()
+  }
+
+  @Test("in-cluster credentials (service account files and environment) against the test server")
+  func inCluster() async throws {
+    let fixture = try await KubernetesFixture.start()
+    let account = "\(fixture.directory)/serviceaccount"
+    try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: true)
+    try "warren-test-token\n".write(toFile: "\(account)/token", atomically: true, encoding: .utf8)
+    try fixture.server.certificateAuthority.certificatePEM.write(toFile: "\(account)/ca.crt", atomically: true, encoding: .utf8)
+    try "cunicu".write(toFile: "\(account)/namespace", atomically: true, encoding: .utf8)
+    let connection = try KubernetesConnection.inCluster(
+      environment: ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "\(fixture.server.port)"], directory: account)
+    let sink = RecordingSink()
+    let transport = try KubernetesTransport(
+      settings: try .init(BackendURL("k8s://incluster?cleanup_interval=off")), connection: connection, sink: sink,
+      logger: Logger(label: "test"))
+    try await transport.subscribe(bob.publicKey)
+    let a = try fixture.factory.makeBackend(url: try fixture.url())
+    try await a.publish(testMessage("in-cluster"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    while sink.received.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+    #expect(sink.received.first?.recipient == Data(bob.publicKey.bytes))
+    await transport.close(); await a.close(); await fixture.stop()
+  }
+
   @Test("a refused token and a missing namespace are errors naming the API's answer")
   func refused() async throws {
     let fixture = try await KubernetesFixture.start()
