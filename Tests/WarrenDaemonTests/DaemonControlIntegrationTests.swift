@@ -31,7 +31,7 @@ struct DaemonControlTests: DaemonSocketTesting {
     defer { for task in tasks { task.cancel() } }
 
     // Status: the peer, its role by key order, a direct path on loopback and the socket's mode.
-    let bobAtAlice = try await waitConnected("alice.sock", peer: "bob")
+    let bobAtAlice = try await waitConnected("alice.sock", peer: "bob", path: "direct")
     #expect(bobAtAlice.publicKey == bob.publicKey.base64)
     #expect(bobAtAlice.role == (alice.publicKey < bob.publicKey ? "controlling" : "controlled"))
     #expect(bobAtAlice.path == "direct")

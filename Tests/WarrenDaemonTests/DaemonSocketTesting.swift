@@ -46,10 +46,12 @@ extension DaemonSocketTesting {
 
   /// Polls `socket` until `peer` is connected (a few seconds at most on loopback); the socket may
   /// not exist yet at first.
-  func waitConnected(_ socket: String, peer: String) async throws -> PeerReport {
+  /// With `path`, waits for that path too: a pair can be selected with the peer's address learned
+  /// from its check (peer-reflexive, shown as srflx) before its candidate arrives by signaling.
+  func waitConnected(_ socket: String, peer: String, path: String? = nil) async throws -> PeerReport {
     for _ in 0..<200 {
       if let report = try? await status(socket).peers.first(where: { $0.name == peer }),
-        ["connected", "completed"].contains(report.state), report.path != nil
+        ["connected", "completed"].contains(report.state), report.path != nil, path == nil || report.path == path
       {
         return report
       }

@@ -32,9 +32,10 @@ struct KubernetesSessionTests: DaemonSocketTesting {
       configuration: try configuration(bob, peers: [("alice", alice.publicKey, "127.0.0.1:9")], socket: "bob.sock", backend: backend),
       factory: factory, logger: Logger(label: "bob"))
     let tasks = [Task { try await a.run() }, Task { try await b.run() }]
-    let atAlice = try await waitConnected("alice.sock", peer: "bob")
-    let atBob = try await waitConnected("bob.sock", peer: "alice")
-    #expect(atAlice.path == "direct" && atBob.path == "direct")
+    // Direct once each side's host candidate arrived through the API server.
+    let atAlice = try await waitConnected("alice.sock", peer: "bob", path: "direct")
+    let atBob = try await waitConnected("bob.sock", peer: "alice", path: "direct")
+    #expect(atAlice.remote?.type == "host" && atBob.remote?.type == "host")
     // The messages went through the API server: envelopes from each to the other.
     let objects = server.objects().compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
     let senders = Set(objects.compactMap { $0["sender"] as? String })
