@@ -54,7 +54,7 @@ public final class KubernetesTransport: EnvelopeTransport {
         guard Self.isName(namespace) else {
           throw SignalingError(.invalidURL, "\(url): namespace '\(namespace)' is not a Kubernetes name (a DNS label)")
         }
-        namespace.isEmpty ? () : (self.namespace = namespace)
+        if !namespace.isEmpty { self.namespace = namespace }
       }
       if let text = url.query["cleanup_interval"] {
         cleanupInterval = ["0", "off", "never"].contains(text) ? nil : try Self.duration(text, "cleanup_interval", url)
