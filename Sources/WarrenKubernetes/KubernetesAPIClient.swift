@@ -3,27 +3,51 @@ internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOSSL
+internal import Synchronization
 
 /// The few calls of the Kubernetes API the backend makes on `SignalingEnvelope` objects: create,
 /// list, watch and delete, over AsyncHTTPClient with the connection's TLS and credentials.
 public final class KubernetesAPIClient: Sendable {
   public let connection: KubernetesConnection
-  private let http: HTTPClient
   /// The longest an ordinary request (not a watch) may take, answer included.
   private let requestTimeout: Duration
+  private let tls: TLSConfiguration
+  /// The HTTP client, made at the first request: a backend that is made and dropped unused (its
+  /// multi-backend failed on another URL) must not leave a client that was never shut down.
+  private let http = Mutex<HTTPState>(.idle)
 
+  private enum HTTPState {
+    case idle
+    case running(HTTPClient)
+    case shutDown
+  }
+
+  /// Checks the connection's TLS material; nothing is opened until the first request.
   public init(connection: KubernetesConnection, requestTimeout: Duration = .seconds(30)) throws(KubernetesError) {
     self.connection = connection
     self.requestTimeout = requestTimeout
-    var configuration = HTTPClient.Configuration(
-      tlsConfiguration: try Self.tlsConfiguration(connection),
-      // No read timeout: a watch can rightly stay quiet for minutes. Requests are bounded by
-      // `requestTimeout`, and watches by the `timeoutSeconds` they ask for.
-      timeout: .init(connect: .seconds(10), read: nil))
-    // HTTP/1.1, as tested (the test API server speaks nothing else); a watch is one long response
-    // on its own connection, and requests share the pool's other connections.
-    configuration.httpVersion = .http1Only
-    http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    tls = try Self.tlsConfiguration(connection)
+  }
+
+  private func client() throws(KubernetesError) -> HTTPClient {
+    try http.withLock { state throws(KubernetesError) in
+      switch state {
+      case .running(let client): return client
+      case .shutDown: throw KubernetesError(.unreachable, "the client of \(connection.server) is shut down")
+      case .idle:
+        var configuration = HTTPClient.Configuration(
+          tlsConfiguration: tls,
+          // No read timeout: a watch can rightly stay quiet for minutes. Requests are bounded by
+          // `requestTimeout`, and watches by the `timeoutSeconds` they ask for.
+          timeout: .init(connect: .seconds(10), read: nil))
+        // HTTP/1.1, as tested (the test API server speaks nothing else); a watch is one long
+        // response on its own connection, and requests share the pool's other connections.
+        configuration.httpVersion = .http1Only
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        state = .running(client)
+        return client
+      }
+    }
   }
 
   private static func tlsConfiguration(_ connection: KubernetesConnection) throws(KubernetesError) -> TLSConfiguration {
@@ -44,7 +68,12 @@ public final class KubernetesAPIClient: Sendable {
   }
 
   public func shutdown() async {
-    try? await http.shutdown()
+    let running = http.withLock { state -> HTTPClient? in
+      defer { state = .shutDown }
+      if case .running(let client) = state { return client }
+      return nil
+    }
+    try? await running?.shutdown()
   }
 
   /// `/apis/cunicu.li/v1/namespaces/NAMESPACE/signalingenvelopes`.
@@ -148,6 +177,7 @@ public final class KubernetesAPIClient: Sendable {
       request.body = .bytes(ByteBuffer(bytes: body))
     }
     let timeout = TimeAmount.nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000)
+    let http = try client()
     do {
       return try await http.execute(request, timeout: timeout)
     } catch {

@@ -163,5 +163,11 @@ struct KubeConfigTests {
     #expect { try factory.makeBackend(url: "k8s://\(path)") } throws: {
       "\($0)".contains("\(path):16: users[u].user.exec: exec credential plugins are not supported")
     }
+    // A good k8s URL next to a bad one: the k8s transport made first is dropped unused, which
+    // must not trip AsyncHTTPClient's check that every client is shut down (a crash in debug).
+    try config(cluster: ["server: https://127.0.0.1:1"], user: ["token: t"]).write(toFile: path, atomically: true, encoding: .utf8)
+    #expect { try factory.makeBackend(urls: ["k8s://\(path)", "bogus://x"]) } throws: {
+      ($0 as? SignalingError)?.code == .unknownScheme
+    }
   }
 }
