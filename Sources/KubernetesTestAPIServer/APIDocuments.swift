@@ -67,6 +67,15 @@ enum APIDocuments {
     return status
   }
 
+  /// The 422 `Status` for an object that breaks the schema, with one cause per field (kubectl
+  /// prints them as a list).
+  static func invalid(_ name: String, _ causes: [Cause]) -> [String: Any] {
+    status(
+      code: 422, reason: "Invalid",
+      message: "\(kind).\(group) \"\(name)\" is invalid: [\(causes.map(\.description).joined(separator: ", "))]",
+      details: ["name": name, "group": group, "kind": kind, "causes": causes.map(\.document)])
+  }
+
   /// The patterns of deploy/kubernetes/crd.yaml (a test checks that the file has the same).
   static let keyPattern = "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"
   static let bodyPattern = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"

@@ -137,14 +137,7 @@ final class APIRequestHandler: ChannelInboundHandler {
     if name.isEmpty {
       causes.insert(.init(field: "metadata.name", reason: "FieldValueRequired", message: "Required value: name or generateName is required"), at: 0)
     }
-    guard causes.isEmpty else {
-      return respond(
-        context, head, .unprocessableEntity,
-        APIDocuments.status(
-          code: 422, reason: "Invalid",
-          message: "\(APIDocuments.kind).\(APIDocuments.group) \"\(name)\" is invalid: [\(causes.map(\.description).joined(separator: ", "))]",
-          details: ["name": name, "group": APIDocuments.group, "kind": APIDocuments.kind, "causes": causes.map(\.document)]))
-    }
+    guard causes.isEmpty else { return respond(context, head, .unprocessableEntity, APIDocuments.invalid(name, causes)) }
     guard server.options.namespaces.contains(namespace) else {
       return respond(
         context, head, .notFound,
@@ -215,13 +208,8 @@ final class APIRequestHandler: ChannelInboundHandler {
         return APIDocuments.json(object)
       }
       respond(context, head, .ok, json: updated)
-    } catch Refusal.invalid(let invalid) {
-      respond(
-        context, head, .unprocessableEntity,
-        APIDocuments.status(
-          code: 422, reason: "Invalid",
-          message: "\(APIDocuments.kind).\(APIDocuments.group) \"\(name)\" is invalid: [\(invalid.map(\.description).joined(separator: ", "))]",
-          details: ["name": name, "group": APIDocuments.group, "kind": APIDocuments.kind, "causes": invalid.map(\.document)]))
+    } catch Refusal.invalid(let causes) {
+      respond(context, head, .unprocessableEntity, APIDocuments.invalid(name, causes))
     } catch Refusal.stale {
       respond(
         context, head, .conflict,
