@@ -2,17 +2,51 @@ import Foundation
 import Synchronization
 
 /// A program from outside the project (kubectl, the Python client) run by a test, its output
-/// collected as it comes; killed when the test no longer needs it.
+/// collected as it comes; killed when the test no longer needs it. Waits end on the program's
+/// own events (output, end of output, exit), not on timers.
 final class ExternalProcess: Sendable {
-  /// Shared with the pipes' handlers.
-  private final class Collected: Sendable {
-    let output = Mutex(Data())
-    let errors = Mutex(Data())
-    let exit = Mutex<Int32?>(nil)
+  private struct State {
+    var output = Data()
+    var errors = Data()
+    var status: Int32?
+    /// Standard output and error until each reaches its end.
+    var openPipes = 2
+    var waiters: [(condition: @Sendable (State) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+    var lines: [String] { String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init) }
+    /// Exited, and everything it wrote has been read.
+    var ended: Bool { status != nil && openPipes == 0 }
+  }
+
+  /// Shared with the pipes' and the process's handlers.
+  private final class Shared: Sendable {
+    let state = Mutex(State())
+
+    func update(_ change: (inout State) -> Void) {
+      let ready = state.withLock { state in
+        change(&state)
+        let current = state
+        let ready = state.waiters.filter { $0.condition(current) }
+        state.waiters.removeAll { $0.condition(current) }
+        return ready
+      }
+      for waiter in ready { waiter.continuation.resume() }
+    }
+
+    func wait(until condition: @escaping @Sendable (State) -> Bool) async {
+      await withCheckedContinuation { continuation in
+        let met = state.withLock { state in
+          if condition(state) { return true }
+          state.waiters.append((condition, continuation))
+          return false
+        }
+        if met { continuation.resume() }
+      }
+    }
   }
 
   private let process: Process
-  private let collected = Collected()
+  private let shared = Shared()
 
   init(_ executable: String, _ arguments: [String]) throws {
     process = Process()
@@ -22,39 +56,41 @@ final class ExternalProcess: Sendable {
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
-    let collected = self.collected
-    out.fileHandleForReading.readabilityHandler = { handle in
-      let data = handle.availableData
-      collected.output.withLock { $0.append(data) }
+    let shared = self.shared
+    // A thread per pipe reads until the end of the output. (A readabilityHandler cleared at the
+    // end of the output crashed libdispatch on Linux.)
+    func collect(_ pipe: Pipe, into keyPath: any WritableKeyPath<State, Data> & Sendable) {
+      let handle = pipe.fileHandleForReading
+      Thread.detachNewThread {
+        while case let data = handle.availableData, !data.isEmpty {
+          shared.update { $0[keyPath: keyPath].append(data) }
+        }
+        shared.update { $0.openPipes -= 1 }
+      }
     }
-    err.fileHandleForReading.readabilityHandler = { handle in
-      let data = handle.availableData
-      collected.errors.withLock { $0.append(data) }
+    collect(out, into: \.output)
+    collect(err, into: \.errors)
+    process.terminationHandler = { process in
+      let status = process.terminationStatus
+      shared.update { $0.status = status }
     }
-    process.terminationHandler = { process in collected.exit.withLock { $0 = process.terminationStatus } }
     try process.run()
   }
 
-  var standardOutput: String { String(decoding: collected.output.withLock { $0 }, as: UTF8.self) }
-  var standardError: String { String(decoding: collected.errors.withLock { $0 }, as: UTF8.self) }
-  var lines: [String] { standardOutput.split(separator: "\n").map(String.init) }
-  var status: Int32? { collected.exit.withLock { $0 } }
+  var standardOutput: String { String(decoding: shared.state.withLock { $0.output }, as: UTF8.self) }
+  var standardError: String { String(decoding: shared.state.withLock { $0.errors }, as: UTF8.self) }
+  var lines: [String] { shared.state.withLock { $0.lines } }
 
-  /// Waits for the program to end and returns its status.
+  /// Waits for the program to end and for all its output, and returns its status.
   @discardableResult
-  func wait() async throws -> Int32 {
-    while true {
-      if let status {
-        try await Task.sleep(for: .milliseconds(20))  // the last output may still be in the pipe
-        return status
-      }
-      try await Task.sleep(for: .milliseconds(10))
-    }
+  func wait() async -> Int32 {
+    await shared.wait { $0.ended }
+    return shared.state.withLock { $0.status ?? -1 }
   }
 
   /// Waits until the program has printed `count` lines (or ended).
-  func waitForLines(_ count: Int) async throws {
-    while lines.count < count && status == nil { try await Task.sleep(for: .milliseconds(10)) }
+  func waitForLines(_ count: Int) async {
+    await shared.wait { $0.lines.count >= count || $0.ended }
   }
 
   func kill() { if process.isRunning { process.terminate() } }
@@ -62,7 +98,7 @@ final class ExternalProcess: Sendable {
   /// Runs a program to its end.
   static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
     let process = try ExternalProcess(executable, arguments)
-    let status = try await process.wait()
+    let status = await process.wait()
     return (status, process.standardOutput, process.standardError)
   }
 }
