@@ -257,9 +257,18 @@ let package = Package(
       dependencies: ["WarrenSTUN"],
       swiftSettings: swiftSettings
     ),
+    // For tests only: ICE agents on a simulated network with NATs, in virtual time.
+    .target(
+      name: "WarrenSimulation",
+      dependencies: ["WarrenICE", "WarrenSTUN"],
+      path: "Tests/WarrenSimulation",
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "WarrenICETests",
-      dependencies: ["WarrenICE", "WarrenSTUN", "WarrenICENIO", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "WarrenICE", "WarrenSTUN", "WarrenICENIO", "WarrenSimulation", .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
@@ -294,7 +303,10 @@ let package = Package(
     ),
     .testTarget(
       name: "WarrenSessionTests",
-      dependencies: ["WarrenSession", "WarrenICE", "WarrenWire"],
+      dependencies: [
+        "WarrenSession", "WarrenICE", "WarrenSTUN", "WarrenWire", "WarrenSimulation",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -1,4 +1,5 @@
 internal import Foundation
+internal import WarrenSession
 internal import WarrenWireGuard
 
 // The control socket's protocol (docs/control.md): the client writes one JSON request and a
@@ -65,6 +66,10 @@ public struct PeerReport: Codable, Sendable, Equatable {
   public var rttMs: Double?
   /// Sessions started over (the peer restarted, or the path failed).
   public var restarts: Int
+  /// The same, by cause: an operator can tell a restarting peer from a failing path.
+  public var restartCauses: RestartCounts
+  /// Messages from the peer dropped before they could change the session (late copies, replays).
+  public var droppedMessages: DroppedMessageCounts
   public var secondsInState: Double?
   /// Where the application sends datagrams for this peer, and where the peer's datagrams go.
   public var listen: String?
@@ -79,6 +84,54 @@ public struct PeerReport: Codable, Sendable, Equatable {
   /// The WireGuard interface of the peer, and what WireGuard itself says about it.
   public var interface: String?
   public var wireguard: WireGuardPeerReport?
+}
+
+/// A peer's session restarts by cause (docs/session.md, "Restarts that converge").
+public struct RestartCounts: Codable, Sendable, Equatable {
+  /// The peer's new credentials arrived.
+  public var peerRestarted = 0
+  /// Our ICE agent failed.
+  public var agentFailed = 0
+  /// The selected pair stayed disconnected for the restart timeout.
+  public var disconnected = 0
+  /// No connectivity checks began in time after the peer's credentials.
+  public var stalled = 0
+
+  public init() {}
+
+  init(_ counts: [RestartCause: Int]) {
+    peerRestarted = counts[.peerRestarted] ?? 0
+    agentFailed = counts[.agentFailed] ?? 0
+    disconnected = counts[.disconnected] ?? 0
+    stalled = counts[.stalled] ?? 0
+  }
+}
+
+/// Messages from a peer dropped before they reached its session, by reason (docs/session.md).
+public struct DroppedMessageCounts: Codable, Sendable, Equatable {
+  /// From an agent older than the peer's newest one.
+  public var staleAgent = 0
+  /// Credentials the peer used before its current ones.
+  public var oldCredentials = 0
+  /// Unknown credentials that did not ask for ours, while the peer's current ones are known.
+  public var unannouncedCredentials = 0
+  /// Other credentials with the current agent generation.
+  public var conflictingCredentials = 0
+  /// Candidates beyond those kept while their credentials had not arrived.
+  public var tooManyEarlyCandidates = 0
+
+  public init() {}
+
+  init(_ counts: [DroppedMessageReason: Int]) {
+    staleAgent = counts[.staleAgent] ?? 0
+    oldCredentials = counts[.oldCredentials] ?? 0
+    unannouncedCredentials = counts[.unannouncedCredentials] ?? 0
+    conflictingCredentials = counts[.conflictingCredentials] ?? 0
+    tooManyEarlyCandidates = counts[.tooManyEarlyCandidates] ?? 0
+  }
+
+  /// Every message dropped, whatever the reason.
+  public var total: Int { staleAgent + oldCredentials + unannouncedCredentials + conflictingCredentials + tooManyEarlyCandidates }
 }
 
 /// WireGuard's own view of a peer (`wg show`): endpoint, latest handshake, transfer.

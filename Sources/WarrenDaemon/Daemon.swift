@@ -413,6 +413,7 @@ extension PeerReport {
       local: pair.map { Endpoint(type: "\($0.local.type)", address: "\($0.local.base)") },
       remote: pair.map { Endpoint(type: "\($0.remote.type)", address: "\($0.remote.address)") },
       rttMs: status.roundTripTime?.milliseconds, restarts: status.restarts,
+      restartCauses: RestartCounts(status.restartCauses), droppedMessages: DroppedMessageCounts(status.droppedMessages),
       secondsInState: status.since.map { (now - $0).seconds }, listen: link.listenAddress.map { "\($0)" },
       forward: "\(peer.forward)",
       packetsSent: status.proxy.packetsToPeer, bytesSent: status.proxy.bytesToPeer, packetsReceived: status.proxy.packetsToApplication,

@@ -1,6 +1,11 @@
 public import Logging
 internal import NIOPosix
 internal import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
 public import WarrenCrypto
 public import WarrenICE
 public import WarrenICENIO
@@ -89,6 +94,10 @@ public final class PeerLink: Sendable {
     /// The selected pair's last measured round-trip time (consent checks and probes).
     public var roundTripTime: Duration?
     public var restarts: Int
+    /// Restarts by cause (the peer's new credentials, a failed agent, …).
+    public var restartCauses: [RestartCause: Int]
+    /// Messages from the peer dropped before they reached the session, by reason.
+    public var droppedMessages: [DroppedMessageReason: Int]
     public var since: ContinuousClock.Instant?
     public var proxy: UDPProxy.Statistics
   }
@@ -145,7 +154,8 @@ public final class PeerLink: Sendable {
     let selected = agent?.selectedPair.flatMap { agent?.pair($0) }
     return Status(
       state: snapshot.state, role: snapshot.role, selectedPair: selected,
-      roundTripTime: selected?.statistics.currentRoundTripTime, restarts: snapshot.restarts, since: snapshot.stateSince,
+      roundTripTime: selected?.statistics.currentRoundTripTime, restarts: snapshot.restarts,
+      restartCauses: snapshot.restartCounts, droppedMessages: snapshot.droppedCounts, since: snapshot.stateSince,
       proxy: proxy?.statistics ?? UDPProxy.Statistics())
   }
 
@@ -197,7 +207,7 @@ public final class PeerLink: Sendable {
     let now = ContinuousClock.now
     let actions: [PeerSession.Action] = state.withLock { state in
       switch input {
-      case .start: state.session.start(now: now)
+      case .start: state.session.start(now: now, unixNanoseconds: Self.unixNanoseconds())
       case .message(let message): state.session.receive(message.message, now: now)
       case .localCandidate(let candidate): state.session.localCandidate(Cunicu_Epdisc_Candidate(candidate), now: now)
       case .agentState(let agentState, let generation):
@@ -267,7 +277,16 @@ public final class PeerLink: Sendable {
     case .transition(let from, let to, let reason):
       logger.info("\(from) -> \(to): \(reason)")
       transitionSink.yield(Transition(at: ContinuousClock.now, from: from, to: to, reason: reason))
+    case .dropped(let reason):
+      logger.debug("dropped a message from the peer", metadata: ["reason": "\(reason)"])
     }
+  }
+
+  /// The wall clock, which orders our agents across restarts of the daemon (docs/session.md).
+  private static func unixNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_REALTIME, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
   }
 
   /// Server-reflexive candidates from each STUN server (RFC 8445 §5.1.1.2).

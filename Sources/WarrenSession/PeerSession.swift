@@ -8,14 +8,18 @@ public import WarrenWire
 ///
 /// ```
 /// Unknown → Idle → New → Connecting → Checking → Connected/Completed → Disconnected/Failed
-///   → Closed → Idle (new agent, new credentials)
+///   → Closed → Idle (new agent) → …
 /// ```
+///
+/// Restarts converge (docs/session.md, "Restarts that converge"): late or replayed credentials
+/// never replace newer ones, answering the peer's restart keeps our credentials (so it is not a
+/// restart the peer could see), and restarts in quick succession are paced with back-off.
 public struct PeerSession: Sendable {
   public typealias Instant = ContinuousClock.Instant
 
   /// What the owner must do, in order.
   public enum Action: Hashable, Sendable {
-    /// Create a fresh ICE agent with these local credentials and role.
+    /// Create a fresh ICE agent with these local credentials and role (closing any earlier one).
     case createAgent(ICECredentials, ICERole)
     /// Close the current agent.
     case closeAgent
@@ -29,27 +33,41 @@ public struct PeerSession: Sendable {
     case addRemoteCandidate(Cunicu_Epdisc_Candidate)
     /// The state changed; log it with the peer's name and the reason.
     case transition(from: SessionState, to: SessionState, reason: String)
+    /// A message from the peer was dropped; count it (and log it at debug level).
+    case dropped(DroppedMessageReason)
   }
 
   public let role: ICERole
   public let configuration: SessionConfiguration
   public private(set) var state: SessionState = .unknown
   public private(set) var localCredentials: ICECredentials?
-  public private(set) var remoteCredentials: ICECredentials?
-  /// How many times the session restarted (either side).
-  public private(set) var restarts = 0
+  /// The generation of our current agent, sent with every message (``Warren_Freshness``).
+  public private(set) var agentGeneration: UInt64 = 0
+  /// Restarts so far, by cause.
+  public private(set) var restartCounts: [RestartCause: Int] = [:]
+  /// Messages from the peer dropped so far, by reason.
+  public private(set) var droppedCounts: [DroppedMessageReason: Int] = [:]
   /// When the state last changed.
   public private(set) var stateSince: Instant?
+  /// The peer's credentials and agents as far as we know them.
+  public private(set) var peer: RemotePeerCredentials
 
   private var random: SplitMix64
   private var actions: [Action] = []
+  /// The wall clock when the session started, for agent generations.
+  private var clock: (instant: Instant, unixNanoseconds: UInt64)?
+  private var pacer = RestartPacer()
+  /// A restart the pacer holds back: the session is Closed until `due`.
+  private var pendingRestart: (cause: RestartCause, due: Instant)?
   private var nextCredentials: Instant?
   private var credentialsInterval: Duration
   private var disconnectedSince: Instant?
+  private var establishDeadline: Instant?
   private var hasLocalCandidate = false
   private var hasRemoteCandidate = false
-  /// Candidates that arrived before the credentials they belong with (signaling may reorder).
-  private var earlyCandidates: [Cunicu_Epdisc_Candidate] = []
+  /// Candidates that overtook the credentials they belong with (signaling may reorder), with
+  /// their agent generation.
+  private var earlyCandidates: [(candidate: Cunicu_Epdisc_Candidate, generation: UInt64?)] = []
   private var seenRemoteCandidates: Set<Cunicu_Epdisc_Candidate> = []
 
   /// - Parameter seed: seeds credentials and back-off jitter (a random one in production).
@@ -58,21 +76,38 @@ public struct PeerSession: Sendable {
     self.configuration = configuration
     random = SplitMix64(seed: seed)
     credentialsInterval = configuration.credentialsInitialInterval
+    peer = RemotePeerCredentials(capacity: configuration.credentialsMemory)
   }
+
+  /// The peer's current credentials, once known.
+  public var remoteCredentials: ICECredentials? { peer.current }
+
+  /// How many times the session restarted (every cause).
+  public var restarts: Int { restartCounts.values.reduce(0, +) }
 
   // MARK: - Inputs
 
   /// Unknown → Idle: a new agent, and our credentials to the peer.
-  public mutating func start(now: Instant) {
+  /// - Parameter unixNanoseconds: the wall clock at `now` (nanoseconds since the Unix epoch). Agent
+  ///   generations count from it, so they keep growing across restarts of the process.
+  public mutating func start(now: Instant, unixNanoseconds: UInt64) {
     guard state == .unknown else { return }
+    clock = (now, unixNanoseconds)
+    agentGeneration = unixNanoseconds
     becomeIdle(now: now, reason: "session started")
   }
 
-  /// A message from the peer (already opened and authenticated). Duplicates do no harm.
+  /// A message from the peer (already opened and authenticated). Duplicates, late copies and
+  /// replays change nothing.
   public mutating func receive(_ message: Cunicu_Signaling_Message, now: Instant) {
     guard state != .unknown else { return }
-    if message.hasCredentials { receiveCredentials(message.credentials, now: now) }
-    if message.hasCandidate { receiveCandidate(message.candidate, now: now) }
+    let generation = message.hasFreshness ? message.freshness.agentGeneration : nil
+    if peer.isStale(generation: generation) {
+      drop(.staleAgent)
+      return
+    }
+    if message.hasCredentials, !receiveCredentials(message.credentials, generation: generation, now: now) { return }
+    if message.hasCandidate { receiveCandidate(message.candidate, generation: generation, now: now) }
   }
 
   /// A local candidate the agent gathered: trickled to the peer as its own message.
@@ -80,7 +115,7 @@ public struct PeerSession: Sendable {
     guard state != .unknown, state != .idle, state != .closed else { return }
     var message = Cunicu_Signaling_Message()
     message.candidate = candidate
-    actions.append(.send(message))
+    send(message)
     hasLocalCandidate = true
     connectIfReady(now: now)
   }
@@ -89,9 +124,11 @@ public struct PeerSession: Sendable {
   public mutating func agentStateChanged(_ agentState: ICEConnectionState, now: Instant) {
     switch agentState {
     case .checking where state == .connecting || state == .new:
+      establishDeadline = nil
       transition(to: .checking, now: now, reason: "connectivity checks started")
     case .connected, .completed:
       disconnectedSince = nil
+      establishDeadline = nil
       let target: SessionState = agentState == .connected ? .connected : .completed
       if state != target { transition(to: target, now: now, reason: "a candidate pair was selected") }
     case .disconnected where state == .connected || state == .completed:
@@ -99,7 +136,7 @@ public struct PeerSession: Sendable {
       transition(to: .disconnected, now: now, reason: "consent lost on the selected pair")
     case .failed where state != .closed && state != .idle:
       transition(to: .failed, now: now, reason: "ICE failed")
-      restart(now: now, reason: "the agent failed")
+      restart(.agentFailed, now: now, reason: "the agent failed")
     default:
       break
     }
@@ -107,13 +144,19 @@ public struct PeerSession: Sendable {
 
   /// Runs the timers due at `now`.
   public mutating func handleTimeout(now: Instant) {
+    if let pending = pendingRestart, now >= pending.due {
+      runRestart(pending.cause, now: now)
+    }
     if state == .idle, let due = nextCredentials, now >= due {
       sendCredentials(needCreds: true)
       credentialsInterval = min(credentialsInterval * configuration.credentialsMultiplier, configuration.credentialsMaxInterval)
       nextCredentials = now + jittered(credentialsInterval)
     }
     if state == .disconnected, let since = disconnectedSince, now - since >= configuration.restartTimeout {
-      restart(now: now, reason: "disconnected for \(configuration.restartTimeout)")
+      restart(.disconnected, now: now, reason: "disconnected for \(configuration.restartTimeout)")
+    }
+    if state == .new || state == .connecting, let deadline = establishDeadline, now >= deadline {
+      restart(.stalled, now: now, reason: "no connectivity checks \(configuration.establishTimeout) after the peer's credentials")
     }
   }
 
@@ -124,43 +167,87 @@ public struct PeerSession: Sendable {
   }
 
   public func pollTimeout() -> Instant? {
+    if let pendingRestart { return pendingRestart.due }
     switch state {
-    case .idle: nextCredentials
-    case .disconnected: disconnectedSince.map { $0 + configuration.restartTimeout }
-    default: nil
+    case .idle: return nextCredentials
+    case .disconnected: return disconnectedSince.map { $0 + configuration.restartTimeout }
+    case .new, .connecting: return establishDeadline
+    default: return nil
     }
   }
 
-  // MARK: - Transitions
+  // MARK: - Credentials
 
-  private mutating func receiveCredentials(_ credentials: Cunicu_Epdisc_Credentials, now: Instant) {
+  /// Returns false when the message was dropped (its candidate, if any, goes with it).
+  private mutating func receiveCredentials(_ credentials: Cunicu_Epdisc_Credentials, generation: UInt64?, now: Instant) -> Bool {
     let theirs = ICECredentials(ufrag: credentials.ufrag, pwd: credentials.pwd)
-    guard !theirs.ufrag.isEmpty, !theirs.pwd.isEmpty else { return }
-    if let known = remoteCredentials, known != theirs {
-      // Different credentials: the peer restarted (session.md, "Restart").
-      restart(now: now, reason: "the peer restarted with new credentials")
+    guard !theirs.ufrag.isEmpty, !theirs.pwd.isEmpty else { return true }
+    let verdict = peer.judge(theirs, needCreds: credentials.needCreds, generation: generation)
+    // While a restart waits for the pacer there is no agent: remember what arrived, answer later.
+    if pendingRestart != nil {
+      switch verdict {
+      case .drop(let reason):
+        drop(reason)
+        return false
+      case .current(renewed: true): peer.renew(generation: generation)
+      case .current(renewed: false): break
+      case .adopt, .peerRestarted: peer.take(theirs, generation: generation)
+      }
+      return true
     }
-    if credentials.needCreds { sendCredentials(needCreds: false) }
-    guard remoteCredentials == nil else { return }  // the same credentials again: nothing to do
-    remoteCredentials = theirs
-    actions.append(.setRemoteCredentials(theirs))
-    nextCredentials = nil
-    transition(to: .new, now: now, reason: "received the peer's credentials")
-    actions.append(.startGathering)
-    let early = earlyCandidates
-    earlyCandidates = []
-    for candidate in early { receiveCandidate(candidate, now: now) }
+    switch verdict {
+    case .drop(let reason):
+      drop(reason)
+      return false
+    case .current(let renewed):
+      if renewed {
+        peer.renew(generation: generation)
+        flushEarlyCandidates(now: now)
+      }
+      if credentials.needCreds { sendCredentials(needCreds: false) }
+    case .adopt:
+      peer.take(theirs, generation: generation)
+      actions.append(.setRemoteCredentials(theirs))
+      nextCredentials = nil
+      // Answered before the candidates, so the peer can take them at once.
+      if credentials.needCreds { sendCredentials(needCreds: false) }
+      beginEstablishing(now: now, reason: "received the peer's credentials")
+    case .peerRestarted:
+      peer.take(theirs, generation: generation)
+      restart(.peerRestarted, now: now, reason: "the peer restarted with new credentials")
+    }
+    return true
   }
 
-  private mutating func receiveCandidate(_ candidate: Cunicu_Epdisc_Candidate, now: Instant) {
-    guard remoteCredentials != nil else {
-      if !earlyCandidates.contains(candidate) { earlyCandidates.append(candidate) }
+  // MARK: - Candidates
+
+  private mutating func receiveCandidate(_ candidate: Cunicu_Epdisc_Candidate, generation: UInt64?, now: Instant) {
+    guard pendingRestart == nil, peer.current != nil, !peer.isAhead(generation: generation) else {
+      keepEarly(candidate, generation: generation)
       return
     }
     guard seenRemoteCandidates.insert(candidate).inserted else { return }
     actions.append(.addRemoteCandidate(candidate))
     hasRemoteCandidate = true
     connectIfReady(now: now)
+  }
+
+  private mutating func keepEarly(_ candidate: Cunicu_Epdisc_Candidate, generation: UInt64?) {
+    guard !earlyCandidates.contains(where: { $0.candidate == candidate && $0.generation == generation }) else { return }
+    if earlyCandidates.count >= configuration.earlyCandidatesLimit {
+      earlyCandidates.removeFirst()
+      drop(.tooManyEarlyCandidates)
+    }
+    earlyCandidates.append((candidate, generation))
+  }
+
+  /// Adds the kept candidates of the peer's current agent, forgets those of older agents.
+  private mutating func flushEarlyCandidates(now: Instant) {
+    let early = earlyCandidates
+    earlyCandidates = []
+    for (candidate, generation) in early where !peer.isStale(generation: generation) {
+      receiveCandidate(candidate, generation: generation, now: now)
+    }
   }
 
   /// New → Connecting once a remote candidate exists (the controlling side dials, the controlled
@@ -170,28 +257,81 @@ public struct PeerSession: Sendable {
     transition(to: .connecting, now: now, reason: role == .controlling ? "dialing the peer" : "accepting the peer")
   }
 
-  private mutating func restart(now: Instant, reason: String) {
+  // MARK: - Restarts
+
+  /// Closes the agent and starts over, at once or when the pacer allows.
+  private mutating func restart(_ cause: RestartCause, now: Instant, reason: String) {
     actions.append(.closeAgent)
-    transition(to: .closed, now: now, reason: reason)
-    restarts += 1
-    becomeIdle(now: now, reason: "restart: new agent and credentials")
+    disconnectedSince = nil
+    establishDeadline = nil
+    nextCredentials = nil
+    let due = pacer.earliest(after: now, configuration: configuration)
+    if due > now {
+      pendingRestart = (cause, due)
+      transition(to: .closed, now: now, reason: "\(reason); restarting in \(due - now) (restart back-off)")
+    } else {
+      transition(to: .closed, now: now, reason: reason)
+      runRestart(cause, now: now)
+    }
+  }
+
+  private mutating func runRestart(_ cause: RestartCause, now: Instant) {
+    pendingRestart = nil
+    restartCounts[cause, default: 0] += 1
+    pacer.record(now: now, configuration: configuration)
+    agentGeneration = nextGeneration(at: now)
+    if cause == .peerRestarted, let theirs = peer.current, let local = localCredentials {
+      // The peer restarted: a new agent for its new credentials, with our credentials unchanged,
+      // so the peer sees our answer as the credentials it already may have, not as a restart.
+      resetAgentState()
+      actions.append(.createAgent(local, role))
+      transition(to: .idle, now: now, reason: "restart: new agent, same credentials")
+      actions.append(.setRemoteCredentials(theirs))
+      // Always answered: the peer may have taken a late copy of older credentials of ours.
+      sendCredentials(needCreds: false)
+      beginEstablishing(now: now, reason: "took the peer's new credentials")
+    } else {
+      earlyCandidates = []
+      peer.forgetCurrent()
+      becomeIdle(now: now, reason: "restart: new agent and credentials")
+    }
+  }
+
+  /// Idle → New: gather, and add the candidates that came early.
+  private mutating func beginEstablishing(now: Instant, reason: String) {
+    transition(to: .new, now: now, reason: reason)
+    establishDeadline = now + configuration.establishTimeout
+    actions.append(.startGathering)
+    flushEarlyCandidates(now: now)
   }
 
   private mutating func becomeIdle(now: Instant, reason: String) {
-    let credentials = ICECredentials.random(using: &random)
-    localCredentials = credentials
-    remoteCredentials = nil
-    earlyCandidates = []
-    seenRemoteCandidates = []
-    hasLocalCandidate = false
-    hasRemoteCandidate = false
-    disconnectedSince = nil
-    actions.append(.createAgent(credentials, role))
+    localCredentials = ICECredentials.random(using: &random)
+    resetAgentState()
+    actions.append(.createAgent(localCredentials!, role))
     transition(to: .idle, now: now, reason: reason)
     sendCredentials(needCreds: true)
     credentialsInterval = configuration.credentialsInitialInterval
     nextCredentials = now + jittered(credentialsInterval)
   }
+
+  private mutating func resetAgentState() {
+    seenRemoteCandidates = []
+    hasLocalCandidate = false
+    hasRemoteCandidate = false
+    disconnectedSince = nil
+    establishDeadline = nil
+  }
+
+  /// The wall clock at `now`, and always more than the last generation.
+  private func nextGeneration(at now: Instant) -> UInt64 {
+    guard let clock else { return agentGeneration + 1 }
+    let elapsed = (now - clock.instant).components
+    let nanoseconds = max(0, elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+    return max(clock.unixNanoseconds &+ UInt64(nanoseconds), agentGeneration + 1)
+  }
+
+  // MARK: - Sending
 
   private mutating func sendCredentials(needCreds: Bool) {
     guard let local = localCredentials else { return }
@@ -199,7 +339,19 @@ public struct PeerSession: Sendable {
     message.credentials.ufrag = local.ufrag
     message.credentials.pwd = local.pwd
     message.credentials.needCreds = needCreds
+    send(message)
+  }
+
+  /// Every message carries our agent's generation (a field cunicu skips).
+  private mutating func send(_ message: Cunicu_Signaling_Message) {
+    var message = message
+    message.freshness.agentGeneration = agentGeneration
     actions.append(.send(message))
+  }
+
+  private mutating func drop(_ reason: DroppedMessageReason) {
+    droppedCounts[reason, default: 0] += 1
+    actions.append(.dropped(reason))
   }
 
   private mutating func transition(to newState: SessionState, now: Instant, reason: String) {

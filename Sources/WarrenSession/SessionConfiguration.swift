@@ -1,4 +1,4 @@
-/// The timers of a peer session (session.md, "Details").
+/// The timers of a peer session (session.md, "Details"; docs/session.md).
 public struct SessionConfiguration: Sendable {
   /// Credentials re-sent while Idle: first after this, …
   public var credentialsInitialInterval: Duration = .milliseconds(500)
@@ -10,6 +10,20 @@ public struct SessionConfiguration: Sendable {
   public var credentialsMaxInterval: Duration = .seconds(60)
   /// Disconnected this long without recovering: restart.
   public var restartTimeout: Duration = .seconds(5)
+  /// New or Connecting this long after the peer's credentials, with no connectivity check begun:
+  /// restart (the peer's candidates never came, or it never restarted at all).
+  public var establishTimeout: Duration = .seconds(30)
+  /// Restarts in a row that run at once; later ones of the same streak are delayed …
+  public var restartBurst = 3
+  /// … first by this, doubling with each further restart, …
+  public var restartDelayInitial: Duration = .seconds(1)
+  /// … up to this. A streak ends after this long without a restart:
+  public var restartDelayMax: Duration = .seconds(30)
+  public var restartStreakReset: Duration = .seconds(60)
+  /// Remote credentials remembered per peer to recognise late copies of old ones.
+  public var credentialsMemory = 32
+  /// Candidates kept while the credentials they belong with have not arrived.
+  public var earlyCandidatesLimit = 64
 
   public init() {}
 }

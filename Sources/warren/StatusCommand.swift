@@ -49,7 +49,7 @@ struct StatusTable {
         peer.local.map { "\($0.type) \($0.address)" } ?? "-", peer.remote.map { "\($0.type) \($0.address)" } ?? "-",
         peer.rttMs.map { Self.milliseconds($0) } ?? "-",
         "\(peer.packetsSent) / \(Self.bytes(peer.bytesSent))", "\(peer.packetsReceived) / \(Self.bytes(peer.bytesReceived))",
-        "\(peer.restarts)", peer.secondsInState.map { Self.duration($0) } ?? "-",
+        Self.restarts(peer), peer.secondsInState.map { Self.duration($0) } ?? "-",
       ] + extra)
     }
     let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -62,6 +62,16 @@ struct StatusTable {
     }
     if report.peers.isEmpty { text += "(no peers configured)\n" }
     return text
+  }
+
+  /// The total, and its causes when there were any: "3 (peer 2, failed 1)".
+  static func restarts(_ peer: PeerReport) -> String {
+    let causes = peer.restartCauses
+    let parts = [
+      ("peer", causes.peerRestarted), ("failed", causes.agentFailed), ("disconnected", causes.disconnected),
+      ("stalled", causes.stalled),
+    ].filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
+    return parts.isEmpty ? "\(peer.restarts)" : "\(peer.restarts) (\(parts.joined(separator: ", ")))"
   }
 
   static func milliseconds(_ value: Double) -> String {

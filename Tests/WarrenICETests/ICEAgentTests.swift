@@ -1,6 +1,7 @@
 import Testing
 import WarrenICE
 import WarrenSTUN
+import WarrenSimulation
 
 /// Two agents in a simulated network, credentials and candidates exchanged the way signaling
 /// would (directly here).

@@ -1,6 +1,7 @@
 import Testing
 import WarrenICE
 import WarrenSTUN
+import WarrenSimulation
 
 @Suite("ICE prefers direct pairs over relayed ones")
 struct ICERelayPreferenceTests {

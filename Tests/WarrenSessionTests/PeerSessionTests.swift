@@ -54,7 +54,7 @@ final class SessionPair {
         added[index].append(candidate)
       case .createAgent:
         agentsCreated[index] += 1
-      case .closeAgent, .setRemoteCredentials:
+      case .closeAgent, .setRemoteCredentials, .dropped:
         break
       }
     }
@@ -89,8 +89,8 @@ final class SessionPair {
 
   /// Starts both sessions and delivers what follows (they reach Connecting).
   func startBoth() {
-    sessions[0].start(now: now)
-    sessions[1].start(now: now)
+    sessions[0].start(now: now, unixNanoseconds: PeerSessionTests.epoch)
+    sessions[1].start(now: now, unixNanoseconds: PeerSessionTests.epoch)
     settle()
   }
 
@@ -109,6 +109,9 @@ final class SessionPair {
 
 @Suite("Peer session state machine in virtual time")
 struct PeerSessionTests {
+  /// The wall clock at the start of a test (2026-12-01, in nanoseconds since the Unix epoch).
+  static let epoch: UInt64 = 1_796_083_200_000_000_000
+
   @Test("both roles walk Unknown → Idle → New → Connecting → Checking → Connected/Completed")
   func happyPath() {
     let pair = SessionPair()
@@ -133,7 +136,7 @@ struct PeerSessionTests {
     var configuration = SessionConfiguration()
     configuration.credentialsRandomization = 0
     let pair = SessionPair(configuration: configuration)
-    pair.sessions[0].start(now: pair.now)  // the peer never answers
+    pair.sessions[0].start(now: pair.now, unixNanoseconds: PeerSessionTests.epoch)  // the peer never answers
     pair.run(until: .seconds(600))
     let times = pair.sendTimes(0)
     let intervals = zip(times.dropFirst(), times).map { $0 - $1 }
@@ -153,7 +156,7 @@ struct PeerSessionTests {
   @Test("the back-off is randomised within ±50 %")
   func backoffJitter() {
     let pair = SessionPair()
-    pair.sessions[0].start(now: pair.now)
+    pair.sessions[0].start(now: pair.now, unixNanoseconds: PeerSessionTests.epoch)
     pair.run(until: .seconds(120))
     let times = pair.sendTimes(0)
     var nominal = 0.5
@@ -173,8 +176,8 @@ struct PeerSessionTests {
       lost += 1
       return true
     }
-    pair.sessions[1].start(now: pair.now)
-    pair.sessions[0].start(now: pair.now)
+    pair.sessions[1].start(now: pair.now, unixNanoseconds: PeerSessionTests.epoch)
+    pair.sessions[0].start(now: pair.now, unixNanoseconds: PeerSessionTests.epoch)
     pair.run(until: .seconds(10))
     #expect(pair.sessions.map(\.state) == [.connecting, .connecting])
   }
@@ -194,7 +197,7 @@ struct PeerSessionTests {
   func reordered() {
     var session = PeerSession(role: .controlled, seed: 3)
     let now = ContinuousClock.now
-    session.start(now: now)
+    session.start(now: now, unixNanoseconds: PeerSessionTests.epoch)
     var candidateMessage = Cunicu_Signaling_Message()
     candidateMessage.candidate = SessionPair.candidate(7000)
     session.receive(candidateMessage, now: now)
@@ -211,15 +214,19 @@ struct PeerSessionTests {
     #expect(session.state == .new)
   }
 
-  @Test("either side restarting with new credentials restarts the other", arguments: [0, 1])
+  @Test("either side restarting costs the other one restart, which keeps its credentials", arguments: [0, 1])
   func peerRestart(restarting: Int) {
     let pair = SessionPair()
     pair.connectBoth()
     let before = pair.sessions[1 - restarting].remoteCredentials
+    let othersOwn = pair.sessions[1 - restarting].localCredentials
     pair.agent(restarting, .failed)  // its agent failed: it restarts with new credentials
-    #expect(pair.sessions[restarting].restarts == 1)
-    #expect(pair.sessions[1 - restarting].restarts == 1)
+    #expect(pair.sessions[restarting].restartCounts == [.agentFailed: 1])
+    #expect(pair.sessions[1 - restarting].restartCounts == [.peerRestarted: 1])
     #expect(pair.sessions[1 - restarting].remoteCredentials != before)
+    // Answering the restart is not a restart the first side could see.
+    #expect(pair.sessions[1 - restarting].localCredentials == othersOwn)
+    #expect(pair.sessions[restarting].remoteCredentials == othersOwn)
     #expect(pair.transitions[restarting].suffix(5) == [.failed, .closed, .idle, .new, .connecting])
     #expect(pair.transitions[1 - restarting].suffix(4) == [.closed, .idle, .new, .connecting])
     #expect(pair.agentsCreated == [2, 2])
@@ -249,7 +256,7 @@ struct PeerSessionTests {
     credentials.credentials.pwd = "def"
     session.receive(credentials, now: ContinuousClock.now)
     #expect(session.state == .unknown && session.pollAction() == nil)
-    session.start(now: ContinuousClock.now)
+    session.start(now: ContinuousClock.now, unixNanoseconds: PeerSessionTests.epoch)
     while session.pollAction() != nil {}
     session.receive(Cunicu_Signaling_Message(), now: ContinuousClock.now)
     var empty = Cunicu_Signaling_Message()

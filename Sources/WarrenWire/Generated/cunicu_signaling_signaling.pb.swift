@@ -142,12 +142,24 @@ public nonisolated struct Cunicu_Signaling_Message: Sendable {
   /// Clears the value of `candidate`. Subsequent reads from it will return its default value.
   public mutating func clearCandidate() {self._candidate = nil}
 
+  /// Warren's extension (a number cunicu does not use, so cunicu skips it): which of the sender's
+  /// ICE agents this message belongs with.
+  public var freshness: Warren_Freshness {
+    get {_freshness ?? Warren_Freshness()}
+    set {_freshness = newValue}
+  }
+  /// Returns true if `freshness` has been explicitly set.
+  public var hasFreshness: Bool {self._freshness != nil}
+  /// Clears the value of `freshness`. Subsequent reads from it will return its default value.
+  public mutating func clearFreshness() {self._freshness = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _credentials: Cunicu_Epdisc_Credentials? = nil
   fileprivate var _candidate: Cunicu_Epdisc_Candidate? = nil
+  fileprivate var _freshness: Warren_Freshness? = nil
 }
 
 public nonisolated struct Cunicu_Signaling_SubscribeParams: Sendable {
@@ -251,7 +263,7 @@ nonisolated extension Cunicu_Signaling_EncryptedMessage: SwiftProtobuf.Message, 
 
 nonisolated extension Cunicu_Signaling_Message: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Message"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}credentials\0\u{1}candidate\0\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}credentials\0\u{1}candidate\0\u{2}b\u{1}freshness\0\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -261,6 +273,7 @@ nonisolated extension Cunicu_Signaling_Message: SwiftProtobuf.Message, SwiftProt
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._credentials) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._candidate) }()
+      case 100: try { try decoder.decodeSingularMessageField(value: &self._freshness) }()
       default: break
       }
     }
@@ -277,12 +290,16 @@ nonisolated extension Cunicu_Signaling_Message: SwiftProtobuf.Message, SwiftProt
     try { if let v = self._candidate {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    try { if let v = self._freshness {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 100)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Cunicu_Signaling_Message, rhs: Cunicu_Signaling_Message) -> Bool {
     if lhs._credentials != rhs._credentials {return false}
     if lhs._candidate != rhs._candidate {return false}
+    if lhs._freshness != rhs._freshness {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,13 +1,23 @@
-import Testing
-import WarrenICE
-import WarrenSTUN
+internal import Testing
+public import WarrenICE
+public import WarrenSTUN
+
+/// Something that runs in a ``SimulatedNetwork``'s virtual time next to its agents — signaling
+/// and sessions, in the session tests. It runs after every step of the network, where it may read
+/// the agents' events and replace agents, and says when it must run next.
+public protocol SimulationCompanion: AnyObject {
+  /// When the companion must run next at the latest, if it waits for a time.
+  func nextDeadline() -> SimulatedNetwork.Instant?
+  /// Runs at `network.now`.
+  func step(_ network: SimulatedNetwork)
+}
 
 /// A network in virtual time for ICE agents: datagrams take `latency`, may be lost or reordered,
 /// and may cross NATs. Nothing sleeps: the loop jumps to the next delivery or agent deadline.
-final class SimulatedNetwork {
-  typealias Instant = ContinuousClock.Instant
+public final class SimulatedNetwork {
+  public typealias Instant = ContinuousClock.Instant
 
-  enum NATBehaviour {
+  public enum NATBehaviour: Sendable {
     /// Endpoint-independent mapping and filtering ("full cone").
     case endpointIndependent
     /// Endpoint-independent mapping, address-dependent filtering.
@@ -18,15 +28,20 @@ final class SimulatedNetwork {
     case symmetric
   }
 
-  struct NAT {
-    let publicIP: STUNAddress.IP
-    let behaviour: NATBehaviour
-    var mappings: [String: UInt16] = [:]  // key -> public port
-    var reverse: [UInt16: (internal: TransportAddress, allowed: Set<String>)] = [:]
-    var nextPort: UInt16 = 40000
+  public struct NAT {
+    public let publicIP: STUNAddress.IP
+    public let behaviour: NATBehaviour
+    public var mappings: [String: UInt16] = [:]  // key -> public port
+    public var reverse: [UInt16: (internal: TransportAddress, allowed: Set<String>)] = [:]
+    public var nextPort: UInt16 = 40000
+
+    public init(publicIP: STUNAddress.IP, behaviour: NATBehaviour) {
+      self.publicIP = publicIP
+      self.behaviour = behaviour
+    }
 
     /// Maps an outgoing datagram's source.
-    mutating func outbound(from source: TransportAddress, to destination: TransportAddress) -> TransportAddress {
+    public mutating func outbound(from source: TransportAddress, to destination: TransportAddress) -> TransportAddress {
       let key = behaviour == .symmetric ? "\(source)>\(destination)" : "\(source)"
       let port: UInt16
       if let existing = mappings[key] {
@@ -42,7 +57,7 @@ final class SimulatedNetwork {
     }
 
     /// The internal destination of an incoming datagram, if the filter lets it in.
-    func inbound(to destination: TransportAddress, from source: TransportAddress) -> TransportAddress? {
+    public func inbound(to destination: TransportAddress, from source: TransportAddress) -> TransportAddress? {
       guard destination.ip == publicIP, let entry = reverse[destination.port] else { return nil }
       switch behaviour {
       case .endpointIndependent: return entry.internal
@@ -58,12 +73,19 @@ final class SimulatedNetwork {
     }
   }
 
-  struct Host {
-    var agent: ICEAgent
-    let address: TransportAddress
-    var nat: NAT?
-    var received: [[UInt8]] = []
-    var events: [ICEEvent] = []
+  public struct Host {
+    public var agent: ICEAgent
+    /// Where the agent's socket is; a new agent may get a new port, like a new socket would.
+    public var address: TransportAddress
+    public var nat: NAT?
+    public var received: [[UInt8]] = []
+    public var events: [ICEEvent] = []
+
+    public init(agent: ICEAgent, address: TransportAddress, nat: NAT? = nil) {
+      self.agent = agent
+      self.address = address
+      self.nat = nat
+    }
   }
 
   struct Packet {
@@ -74,47 +96,50 @@ final class SimulatedNetwork {
     let bytes: [UInt8]
   }
 
-  var hosts: [Host]
-  var now: Instant
-  let start: Instant
-  var latency: Duration = .milliseconds(10)
-  var lossRate = 0.0
-  var reorderJitter: Duration = .zero
+  public var hosts: [Host]
+  public var now: Instant
+  public let start: Instant
+  public var latency: Duration = .milliseconds(10)
+  public var lossRate = 0.0
+  public var reorderJitter: Duration = .zero
   /// While true, every datagram is dropped (a cut cable, a NAT that lost its state).
-  var blackhole = false
+  public var blackhole = false
   /// Drops datagrams for which this returns true (source as sent, destination).
-  var drop: ((TransportAddress, TransportAddress) -> Bool)?
+  public var drop: ((TransportAddress, TransportAddress) -> Bool)?
   /// TURN allocations: a relayed address and the host that owns it. Datagrams the host sends from
   /// it leave from it; datagrams to it reach the host (what a TURN server does, without the
   /// TURN framing, which is the TURN client's business).
-  var relays: [TransportAddress: Int] = [:]
+  public var relays: [TransportAddress: Int] = [:]
   /// STUN servers on the public side: they answer Binding requests with the source address they
   /// saw (RFC 8489 §14.2), as encoded by the real codec.
-  var stunServers: Set<TransportAddress> = []
+  public var stunServers: Set<TransportAddress> = []
   /// Binding requests a host sent to a STUN server, by transaction, until the answer arrives.
   private var gathering: [STUNTransactionID: (host: Int, mapped: TransportAddress?)] = [:]
   private var inFlight: [Packet] = []
   private var sequence = 0
   private var random = SplitMix64(seed: 99)
 
-  init(hosts: [Host]) {
+  public init(hosts: [Host]) {
     self.hosts = hosts
     start = ContinuousClock.now
     now = start
   }
 
-  var elapsed: Duration { now - start }
+  /// Runs next to the agents in the same virtual time (see ``SimulationCompanion``).
+  public weak var companion: (any SimulationCompanion)?
+
+  public var elapsed: Duration { now - start }
 
   /// The address other hosts see for host `index` talking to `peer` (its NAT mapping, if any);
   /// what a STUN server would report as server-reflexive.
-  func reflexiveAddress(of index: Int, towards peer: TransportAddress) -> TransportAddress {
+  public func reflexiveAddress(of index: Int, towards peer: TransportAddress) -> TransportAddress {
     guard hosts[index].nat != nil else { return hosts[index].address }
     return hosts[index].nat!.outbound(from: hosts[index].address, to: peer)
   }
 
   /// Runs until `done` holds or `limit` of virtual time passes; returns whether `done` held.
   @discardableResult
-  func run(for limit: Duration, until done: (SimulatedNetwork) -> Bool = { _ in false }) -> Bool {
+  public func run(for limit: Duration, until done: (SimulatedNetwork) -> Bool = { _ in false }) -> Bool {
     let end = now + limit
     var steps = 0
     var stalled = 0
@@ -123,10 +148,15 @@ final class SimulatedNetwork {
       let before = now
       var delivered = false
       flushTransmits()
+      if let companion {
+        companion.step(self)
+        flushTransmits()
+      }
       if done(self) { return true }
       let nextPacket = inFlight.min { ($0.deliverAt, $0.sequence) < ($1.deliverAt, $1.sequence) }
       let nextTimeout = hosts.indices.compactMap { hosts[$0].agent.pollTimeout() }.min()
-      guard let next = [nextPacket?.deliverAt, nextTimeout].compactMap({ $0 }).min(), next <= end else {
+      let nextCompanion = companion?.nextDeadline()
+      guard let next = [nextPacket?.deliverAt, nextTimeout, nextCompanion].compactMap({ $0 }).min(), next <= end else {
         now = end
         return done(self)
       }
@@ -145,7 +175,7 @@ final class SimulatedNetwork {
       // An agent whose deadline stays in the past would spin its driver's timer.
       stalled = now == before && !delivered ? stalled + 1 : 0
       if stalled > 100 {
-        Issue.record("an agent keeps asking for a timeout that handleTimeout does not clear")
+        Issue.record("an agent or the companion keeps asking for a timeout that it does not clear")
         return false
       }
     }
@@ -155,7 +185,7 @@ final class SimulatedNetwork {
   /// Server-reflexive gathering (RFC 8445 §5.1.1.2) the way the driver does it: a Binding request
   /// from host `index`'s socket to `server`, through its NAT, answered by the STUN server in this
   /// network. The candidate, or nil when no answer came within a second of virtual time.
-  func gatherServerReflexive(host index: Int, server: TransportAddress) -> Candidate? {
+  public func gatherServerReflexive(host index: Int, server: TransportAddress) -> Candidate? {
     var random = SplitMix64(seed: UInt64(sequence) &+ 77)
     let request = STUNMessage(type: .init(.binding, .request), transactionID: .random(using: &random))
     gathering[request.transactionID] = (index, nil)
@@ -166,7 +196,7 @@ final class SimulatedNetwork {
   }
 
   /// Sends application data from host `index` over its selected pair.
-  func sendData(from index: Int, _ bytes: [UInt8]) -> Bool {
+  public func sendData(from index: Int, _ bytes: [UInt8]) -> Bool {
     guard let transmit = hosts[index].agent.send(bytes, now: now) else { return false }
     route(transmit, from: index)
     return true
@@ -255,5 +285,5 @@ final class SimulatedNetwork {
 }
 
 extension TransportAddress {
-  init(_ text: String) { self.init(parsing: text)! }
+  public init(_ text: String) { self.init(parsing: text)! }
 }

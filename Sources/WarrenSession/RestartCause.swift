@@ -1,0 +1,34 @@
+/// Why a session started over with a new agent (counted per cause in `warren status`, so that an
+/// operator can tell a peer that keeps restarting from a path that keeps failing).
+public enum RestartCause: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+  /// The peer's new credentials arrived: it restarted, so our agent must start over with it. Our
+  /// own credentials stay, so answering this is not a restart the peer could see.
+  case peerRestarted = "peer_restarted"
+  /// Our ICE agent failed (no pair worked, or consent was lost for good).
+  case agentFailed = "agent_failed"
+  /// The selected pair stayed disconnected for the restart timeout.
+  case disconnected
+  /// No connectivity checks began within the establish timeout after the peer's credentials
+  /// (no candidate came, or none could be paired).
+  case stalled
+
+  public var description: String { rawValue }
+}
+
+/// Why a received signaling message was dropped before it could change the session
+/// (docs/session.md, "Restarts that converge").
+public enum DroppedMessageReason: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+  /// It belongs with an older agent of the peer than the newest one known (Warren peers).
+  case staleAgent = "stale_agent"
+  /// Credentials the peer used before its current ones (a late or replayed copy).
+  case oldCredentials = "old_credentials"
+  /// Unknown credentials without `need_creds` while the peer's current ones are known: a peer that
+  /// restarts announces its new credentials with `need_creds`, so this is a late answer.
+  case unannouncedCredentials = "unannounced_credentials"
+  /// Other credentials with the agent generation of the current ones (no honest peer sends this).
+  case conflictingCredentials = "conflicting_credentials"
+  /// A candidate that arrived while its agent's credentials had not, beyond what is kept.
+  case tooManyEarlyCandidates = "too_many_early_candidates"
+
+  public var description: String { rawValue }
+}
