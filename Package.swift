@@ -264,6 +264,12 @@ let package = Package(
       path: "Tests/WarrenSimulation",
       swiftSettings: swiftSettings
     ),
+    // For tests only: blocking sockets that play the application, and a plain HTTP GET.
+    .target(
+      name: "WarrenTestSupport",
+      path: "Tests/WarrenTestSupport",
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "WarrenICETests",
       dependencies: [
@@ -321,7 +327,7 @@ let package = Package(
     .testTarget(
       name: "WarrenGRPCTests",
       dependencies: [
-        "WarrenGRPC", "WarrenSignalServer", "WarrenSignaling", "WarrenCrypto", "WarrenWire",
+        "WarrenGRPC", "WarrenSignalServer", "WarrenSignaling", "WarrenCrypto", "WarrenWire", "WarrenTestSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -331,7 +337,10 @@ let package = Package(
     ),
     .testTarget(
       name: "WarrenCLITests",
-      dependencies: ["warren", "WarrenCrypto", "WarrenDaemon", "KubernetesTestAPIServer"],
+      dependencies: [
+        "warren", "WarrenCrypto", "WarrenDaemon", "KubernetesTestAPIServer", "WarrenGRPC", "WarrenSignaling", "WarrenWire",
+        "WarrenTestSupport",
+      ],
       swiftSettings: swiftSettings
     ),
   ]

@@ -97,7 +97,12 @@ public struct RestartCounts: Codable, Sendable, Equatable {
   /// No connectivity checks began in time after the peer's credentials.
   public var stalled = 0
 
-  public init() {}
+  public init(peerRestarted: Int = 0, agentFailed: Int = 0, disconnected: Int = 0, stalled: Int = 0) {
+    self.peerRestarted = peerRestarted
+    self.agentFailed = agentFailed
+    self.disconnected = disconnected
+    self.stalled = stalled
+  }
 
   init(_ counts: [RestartCause: Int]) {
     peerRestarted = counts[.peerRestarted] ?? 0

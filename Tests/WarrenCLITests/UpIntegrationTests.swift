@@ -3,61 +3,13 @@ import KubernetesTestAPIServer
 import Testing
 import WarrenCrypto
 import WarrenDaemon
+import WarrenTestSupport
 
 /// `warren signal` and two `warren up` processes on loopback: a datagram sent to one daemon's
 /// proxy reaches the application behind the other, and the answer comes back; `warren status`
 /// and `warren ping` report the session; SIGHUP applies a changed peer list; SIGTERM stops both.
 @Suite("warren up across processes (integration)", .timeLimit(.minutes(1)))
-struct UpIntegrationTests {
-  func start(_ arguments: [String]) throws -> Process {
-    let process = Process()
-    process.executableURL = try warrenExecutable()
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    return process
-  }
-
-  func freeUDPPort() throws -> UInt16 {
-    let socket = try UDPSocket(port: 0)
-    defer { socket.close() }
-    return socket.port
-  }
-
-  /// Writes `warren up`'s configuration for one peer, named after that peer.
-  func writeConfig(
-    in directory: URL, _ ours: PrivateKey, _ name: String, _ theirs: Key, forward: UInt16, listen: UInt16, backend: String,
-    extra: String = ""
-  ) throws -> String {
-    let path = directory.appendingPathComponent("\(name).yaml").path
-    try """
-      private_key: \(ours.key.base64)
-      backends: [ "\(backend)" ]
-      control_socket: \(directory.path)/\(name).sock
-      ice:
-        interfaces_include: [ lo ]
-        network_types: [ udp4 ]
-      peers:
-        \(name):
-          public_key: \(theirs.base64)
-          forward: 127.0.0.1:\(forward)
-          listen: 127.0.0.1:\(listen)
-      \(extra)
-      """.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
-  }
-
-  /// Sends `bytes` to `listen` (a proxy) from `from` until `to` receives them, up to 10 s.
-  func sendUntilReceived(_ bytes: [UInt8], from: UDPSocket, via listen: UInt16, to: UDPSocket) -> (bytes: [UInt8], from: UInt16)? {
-    var received: (bytes: [UInt8], from: UInt16)?
-    for _ in 0..<100 where received == nil {
-      from.send(bytes, to: listen)
-      received = to.receive(timeout: .milliseconds(100))
-    }
-    return received
-  }
-
+struct UpIntegrationTests: WarrenProcessTesting {
   @Test("two warren up connect with a k8s:// backend alone and carry a datagram both ways")
   func kubernetesBackend() async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-up-k8s-\(UUID())")
@@ -164,62 +116,4 @@ struct UpIntegrationTests {
     for process in up { process.waitUntilExit() }
     #expect(up.allSatisfy { $0.terminationStatus == 0 && $0.terminationReason == .exit })
   }
-}
-
-/// A blocking UDP socket on 127.0.0.1, for playing the application in tests.
-final class UDPSocket {
-  let descriptor: Int32
-  let port: UInt16
-
-  init(port: UInt16) throws {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0 else {
-      Glibc.close(fd)
-      throw POSIXError(.EADDRINUSE)
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    descriptor = fd
-    self.port = UInt16(bigEndian: address.sin_port)
-  }
-
-  func send(_ bytes: [UInt8], to port: UInt16) {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = bytes.withUnsafeBytes { buffer in
-      withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-          sendto(descriptor, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-      }
-    }
-  }
-
-  func receive(timeout: Duration) -> (bytes: [UInt8], from: UInt16)? {
-    var wait = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-    var buffer = [UInt8](repeating: 0, count: 2048)
-    var source = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let count = buffer.withUnsafeMutableBytes { raw in
-      withUnsafeMutablePointer(to: &source) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, raw.baseAddress, raw.count, 0, $0, &length) }
-      }
-    }
-    guard count > 0 else { return nil }
-    return (Array(buffer[0..<count]), UInt16(bigEndian: source.sin_port))
-  }
-
-  func close() { Glibc.close(descriptor) }
 }

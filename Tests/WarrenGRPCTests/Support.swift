@@ -6,6 +6,7 @@ import ServiceLifecycle
 import WarrenCrypto
 import WarrenGRPC
 import WarrenSignalServer
+import WarrenTestSupport
 import WarrenSignaling
 import WarrenWire
 
@@ -81,31 +82,4 @@ func withRawClient<T: Sendable>(
   ) { client in
     try await body(Cunicu_Signaling_Signaling.Client(wrapping: client))
   }
-}
-
-/// A plain HTTP/1.1 GET on 127.0.0.1 over a blocking socket: the body, as text.
-func httpGet(port: Int, path: String) throws -> String {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  guard fd >= 0 else { throw POSIXError(.EIO) }
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_port = in_port_t(UInt16(port).bigEndian)
-  address.sin_addr.s_addr = inet_addr("127.0.0.1")
-  let connected = withUnsafePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-  }
-  guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-  let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-  _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-  var response = [UInt8]()
-  var buffer = [UInt8](repeating: 0, count: 65536)
-  while true {
-    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-    if n <= 0 { break }
-    response += buffer[0..<n]
-  }
-  let text = String(decoding: response, as: UTF8.self)
-  guard let split = text.range(of: "\r\n\r\n") else { return "" }
-  return String(text[split.upperBound...])
 }

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import WarrenCrypto
+import WarrenDaemon
+import WarrenGRPC
+import WarrenSignaling
+import WarrenTestSupport
+import WarrenWire
+
+/// Records every envelope the signal server hands to the keys it subscribed to, as any client
+/// may (`Subscribe` asks no proof of the key).
+final class EnvelopeRecorder: EnvelopeSink {
+  private let envelopes = Mutex<[Cunicu_Signaling_Envelope]>([])
+
+  func deliver(_ envelope: Cunicu_Signaling_Envelope) {
+    envelopes.withLock { $0.append(envelope) }
+  }
+
+  var recorded: [Cunicu_Signaling_Envelope] { envelopes.withLock { $0 } }
+}
+
+/// A stream of numbered datagrams from the application through both daemons to an echo and
+/// back, at `rate` per second, counting which came back.
+final class EchoStream: Sendable {
+  private let sent = Atomic<Int>(0)
+  private let echoed = Mutex<Set<Int>>([])
+  private let running = Atomic<Bool>(true)
+
+  /// Echoes on `echo`, sends from `application` to `listen`, receives on `application`.
+  init(application: UDPSocket, listen: UInt16, echo: UDPSocket, rate: Int) {
+    Thread.detachNewThread { [self] in
+      while running.load(ordering: .relaxed) {
+        if let datagram = echo.receive(timeout: .milliseconds(100)) { echo.send(datagram.bytes, to: datagram.from) }
+      }
+    }
+    Thread.detachNewThread { [self] in
+      while running.load(ordering: .relaxed) {
+        guard let datagram = application.receive(timeout: .milliseconds(100)), datagram.bytes.count >= 5 else { continue }
+        let sequence = datagram.bytes[1..<5].reduce(0) { $0 << 8 | Int($1) }
+        echoed.withLock { _ = $0.insert(sequence) }
+      }
+    }
+    Thread.detachNewThread { [self] in
+      let interval = 1.0 / Double(rate)
+      let started = Date()
+      var sequence = 0
+      while running.load(ordering: .relaxed) {
+        // WireGuard's transport-data type, a sequence number, and padding to a small packet.
+        let bytes = [4] + (0..<4).map { UInt8(truncatingIfNeeded: sequence >> (24 - 8 * $0)) } + [UInt8](repeating: 0x5a, count: 59)
+        application.send(bytes, to: listen)
+        sequence += 1
+        sent.store(sequence, ordering: .relaxed)
+        Thread.sleep(until: started.addingTimeInterval(Double(sequence) * interval))
+      }
+    }
+  }
+
+  /// Stops sending, waits `drain` for the last answers, and returns (sent, echoed).
+  func stop(drain: Duration) async throws -> (sent: Int, echoed: Int) {
+    let total = sent.load(ordering: .relaxed)
+    try await Task.sleep(for: drain)
+    running.store(false, ordering: .relaxed)
+    return (total, echoed.withLock { set in set.filter { $0 < total }.count })
+  }
+}
+
+/// Issue 13's attack, across processes on loopback: `warren signal`, two `warren up`, and an
+/// attacker that subscribes to both keys and records every envelope. One daemon restarts; then
+/// the attacker replays a recorded credentials answer from before the restart once, and then
+/// 100 recorded envelopes over 20 s, while 200 datagrams per second go through the session.
+@Suite("restarts converge across processes: recorded signaling replayed (integration)", .timeLimit(.minutes(2)))
+struct ReplayAttackIntegrationTests: WarrenProcessTesting {
+  @Test("replayed envelopes move no restart counter, lose no datagram and cause no envelope storm")
+  func replayedSignaling() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-replay-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let alice = PrivateKey.generate(), bob = PrivateKey.generate()
+    let signalPort = try freeUDPPort(), metricsPort = try freeUDPPort()
+    let application = try UDPSocket(port: 0), echo = try UDPSocket(port: 0)
+    defer {
+      application.close()
+      echo.close()
+    }
+    let aliceListen = try freeUDPPort(), bobListen = try freeUDPPort()
+    let backend = "grpc://127.0.0.1:\(signalPort)?insecure=true"
+    let aliceConfig = try writeConfig(
+      in: directory, alice, "bob", bob.publicKey, forward: application.port, listen: aliceListen, backend: backend)
+    let bobConfig = try writeConfig(in: directory, bob, "alice", alice.publicKey, forward: echo.port, listen: bobListen, backend: backend)
+    let signal = try start(["signal", "--listen", "127.0.0.1:\(signalPort)", "--metrics", "127.0.0.1:\(metricsPort)", "--log-level", "warning"])
+    defer { signal.terminate() }
+    // The attacker, subscribed before the daemons start: any client may subscribe to any key.
+    let recorder = EnvelopeRecorder()
+    let attacker = try GRPCTransport(
+      endpoint: try GRPCEndpoint(try BackendURL(backend)), sink: recorder, logger: Logger(label: "attacker"))
+    for key in [alice.publicKey, bob.publicKey] { try await attacker.subscribe(key) }
+    var bobDaemon = try start(["up", "--config", bobConfig])
+    let aliceDaemon = try start(["up", "--config", aliceConfig])
+    defer {
+      for process in [aliceDaemon, bobDaemon] where process.isRunning { process.terminate() }
+    }
+    let aliceSocket = "\(directory.path)/bob.sock", bobSocket = "\(directory.path)/alice.sock"
+    _ = try await waitConnected(aliceSocket, peer: "bob")
+    _ = try await waitConnected(bobSocket, peer: "alice")
+
+    // Bob's daemon restarts; the sessions reconnect.
+    bobDaemon.terminate()
+    bobDaemon.waitUntilExit()
+    let beforeRestart = recorder.recorded
+    bobDaemon = try start(["up", "--config", bobConfig])
+    let restartedAt = ContinuousClock.now
+    _ = try await waitConnected(bobSocket, peer: "alice")
+    let bobAtAlice = try await waitConnected(aliceSocket, peer: "bob")
+    print("reconnected \(ContinuousClock.now - restartedAt) after bob's daemon restarted")
+    #expect(bobAtAlice.restartCauses == RestartCounts(peerRestarted: 1))
+    let aliceAtBob = try #require(statusReport(bobSocket)?.peers.first)
+    #expect(aliceAtBob.restarts == 0)
+
+    let stream = EchoStream(application: application, listen: aliceListen, echo: echo, rate: 200)
+    try await Task.sleep(for: .seconds(1))  // the last candidates of the reconnection trickle out
+    let published = try publishedEnvelopes(metricsPort)
+
+    // Once: the answer bob sent before his restart (credentials, need_creds false).
+    let sealer = EnvelopeSealer()
+    let answer = try #require(
+      beforeRestart.first { envelope in
+        guard let opened = try? sealer.open(envelope, as: alice) else { return false }
+        return opened.message.hasCredentials && !opened.message.credentials.needCreds
+      })
+    try await attacker.publish(answer)
+    try await Task.sleep(for: .seconds(2))
+    var states = try [statesNow(aliceSocket, bobSocket)]
+
+    // Then a hundred recorded envelopes over 20 s, both directions, every kind.
+    for index in 0..<100 {
+      try await attacker.publish(beforeRestart[index % beforeRestart.count])
+      try await Task.sleep(for: .milliseconds(200))
+      if index % 10 == 9 { states.append(try statesNow(aliceSocket, bobSocket)) }
+    }
+    try await Task.sleep(for: .seconds(1))
+    let traffic = try await stream.stop(drain: .milliseconds(500))
+    let storm = try publishedEnvelopes(metricsPort) - published
+
+    let bobAfter = try #require(statusReport(aliceSocket)?.peers.first)
+    let aliceAfter = try #require(statusReport(bobSocket)?.peers.first)
+    print(
+      "replayed \(beforeRestart.count) recorded envelopes 101 times; \(storm) envelopes published meanwhile; "
+        + "\(traffic.echoed) of \(traffic.sent) datagrams echoed; dropped at alice \(bobAfter.droppedMessages), at bob \(aliceAfter.droppedMessages)")
+    #expect(states.allSatisfy { $0 == [true, true] }, "a session left Connected: \(states)")
+    #expect(bobAfter.restartCauses == bobAtAlice.restartCauses && aliceAfter.restarts == 0)
+    #expect(bobAfter.droppedMessages.staleAgent + aliceAfter.droppedMessages.staleAgent == 101)
+    #expect(traffic.sent > 4000 && traffic.echoed == traffic.sent, "\(traffic.sent - traffic.echoed) datagrams lost")
+    // The server relayed the attacker's 101 envelopes and nothing else: no answers, no restarts.
+    #expect(storm == 101)
+
+    await attacker.close()
+    for process in [aliceDaemon, bobDaemon, signal] { process.terminate() }
+    for process in [aliceDaemon, bobDaemon, signal] { process.waitUntilExit() }
+  }
+
+  /// Whether each daemon's session with the other is connected right now.
+  func statesNow(_ sockets: String...) throws -> [Bool] {
+    sockets.map { statusReport($0)?.peers.first?.isConnected ?? false }
+  }
+
+  /// The signal server's count of envelopes accepted by Publish.
+  func publishedEnvelopes(_ port: UInt16) throws -> Int {
+    let metrics = try httpGet(port: Int(port), path: "/metrics")
+    let line = try #require(metrics.split(separator: "\n").first { $0.hasPrefix("warren_signal_envelopes_published_total ") })
+    return Int(Double(line.split(separator: " ").last!)!)
+  }
+}
