@@ -44,4 +44,69 @@ struct KubernetesSessionTests: DaemonSocketTesting {
     for task in tasks { _ = await task.result }
     await server.stop()
   }
+
+  @Test("a daemon restarted while its peer's older credentials are still stored connects and stays connected")
+  func restartWithStoredCredentials() async throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let server = try await KubernetesTestAPIServer.start()
+    let kubeconfig = "\(directory)/kubeconfig"
+    try server.kubeconfig().write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+    var factory = BackendFactory(logger: Logger(label: "test"))
+    factory.registerKubernetes()
+    let backend = "k8s://\(kubeconfig)?namespace=cunicu"
+    func daemon(_ ours: PrivateKey, _ name: String, _ theirs: Key) throws -> Task<Void, any Error> {
+      let daemon = try Daemon(
+        configuration: try configuration(ours, peers: [(name, theirs, "127.0.0.1:9")], socket: "\(name).sock", backend: backend),
+        factory: factory, logger: Logger(label: name))
+      return Task { try await daemon.run() }
+    }
+    func stop(_ task: Task<Void, any Error>) async {
+      task.cancel()
+      _ = await task.result
+    }
+    func senders() -> [String] {
+      server.objects().compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }.compactMap { $0["sender"] as? String }
+    }
+    // Alice's daemon holds a session with bob (socket "bob.sock"), bob's with alice.
+    var atAlice = try daemon(alice, "bob", bob.publicKey)
+    var atBob = try daemon(bob, "alice", alice.publicKey)
+    _ = try await waitConnected("bob.sock", peer: "bob")
+    _ = try await waitConnected("alice.sock", peer: "alice")
+    // Bob's daemon restarts once, so that two generations of his credentials are stored.
+    await stop(atBob)
+    atBob = try daemon(bob, "alice", alice.publicKey)
+    _ = try await waitConnected("alice.sock", peer: "alice")
+    _ = try await waitConnected("bob.sock", peer: "bob")
+    let bobRestarts = try await status("alice.sock").peers[0].restarts
+
+    // Alice's daemon restarts: its new subscription is handed everything stored for it, oldest
+    // first — bob's credentials and candidates of both generations among them.
+    await stop(atAlice)
+    let stored = senders().filter { $0 == bob.publicKey.base64 }.count
+    #expect(stored >= 4)
+    let restartedAt = ContinuousClock.now
+    atAlice = try daemon(alice, "bob", bob.publicKey)
+    _ = try await waitConnected("bob.sock", peer: "bob")
+    _ = try await waitConnected("alice.sock", peer: "alice")
+    let connectedAfter = ContinuousClock.now - restartedAt
+    // And it stays connected: sample both sides for three seconds.
+    var samples: [Bool] = []
+    for _ in 0..<30 {
+      try await Task.sleep(for: .milliseconds(100))
+      let here = try await status("bob.sock").peers[0], there = try await status("alice.sock").peers[0]
+      samples.append([here.state, there.state].allSatisfy { ["connected", "completed"].contains($0) })
+    }
+    let bobAtAlice = try await status("bob.sock").peers[0]
+    let aliceAtBob = try await status("alice.sock").peers[0]
+    print("restarted with \(stored) of bob's envelopes stored; connected after \(connectedAfter); alice \(bobAtAlice.restartCauses), dropped \(bobAtAlice.droppedMessages); bob \(aliceAtBob.restartCauses)")
+    #expect(samples.allSatisfy { $0 })
+    // Bob restarts once for alice's restart; alice catches up at most once (bob had one older
+    // generation stored), and drops the rest of the older generation's messages.
+    #expect(aliceAtBob.restarts == bobRestarts + 1 && aliceAtBob.restartCauses.peerRestarted == aliceAtBob.restarts)
+    #expect(bobAtAlice.restartCauses == RestartCounts(peerRestarted: bobAtAlice.restarts) && bobAtAlice.restarts <= 1)
+    await stop(atAlice)
+    await stop(atBob)
+    await server.stop()
+  }
 }
