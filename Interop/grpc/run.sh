@@ -2,7 +2,10 @@
 # gRPC signaling interop with an independent implementation (Interop/grpc/signaling.py: grpcio +
 # PyNaCl, written from the wire facts):
 #   1. the Python peer and Warren's grpc:// backend exchange sealed credentials through `warren signal`;
-#   2. the same two peers exchange through the Python server.
+#   2. the same two peers exchange through the Python server;
+#   3. through each server, `warren up` and a peer that follows cunicu's session rules
+#      (Interop/grpc/cunicu_peer.py: aioice, cunicu's schema without Warren's field 100) connect,
+#      and each side's restart costs the other exactly one restart before they reconnect.
 # Usage: run.sh PYTHON WARREN_BINARY   (PYTHON has grpcio, grpcio-tools and PyNaCl)
 set -uo pipefail
 python=$1
@@ -39,17 +42,78 @@ exchange() { # label server-address
   fi
 }
 
+# warren up and the cunicu-rules peer, with a restart on each side.
+cunicu_restarts() { # label server-address
+  local label=$1 address=$2
+  local dir echo_port listen
+  dir=$(mktemp -d)
+  echo_port=$(free_port)
+  listen=$(free_port)
+  cat >"$dir/warren.yaml" <<EOF
+private_key: $warren_private
+backends: [ "grpc://$address?insecure=true" ]
+control_socket: $dir/warren.sock
+ice:
+  interfaces_include: [ lo ]
+  network_types: [ udp4 ]
+peers:
+  cunicu:
+    public_key: $python_public
+    forward: 127.0.0.1:$echo_port
+    listen: 127.0.0.1:$listen
+EOF
+  "$warren" up --config "$dir/warren.yaml" >"$dir/warren-1.log" 2>&1 &
+  local up=$!
+  timeout 150 "$python" "$here/cunicu_peer.py" --server "$address" --key "$python_private" --peer "$warren_public" \
+    --echo-port "$echo_port" --ready-file "$dir/ready" --report "$dir/report.json" &
+  local peer=$!
+  local problems=""
+  for _ in $(seq 1200); do { [ -f "$dir/ready" ] || ! kill -0 "$peer" 2>/dev/null; } && break; sleep 0.1; done
+  if [ -f "$dir/ready" ]; then
+    # The cunicu peer restarted once: Warren must have answered with exactly one restart of its own.
+    local before
+    before=$("$warren" status --json --socket "$dir/warren.sock")
+    "$python" -c 'import json,sys; p=json.loads(sys.argv[1])["peers"][0]; c=p["restart_causes"]
+sys.exit(0 if p["restarts"] == 1 and c["peer_restarted"] == 1 else 1)' "$before" ||
+      problems="$problems; warren restarted other than once for the peer's restart: $before"
+    kill -TERM "$up"; wait "$up"
+    "$warren" up --config "$dir/warren.yaml" >"$dir/warren-2.log" 2>&1 &
+    up=$!
+  fi
+  wait "$peer"
+  local peer_rc=$?
+  local after
+  after=$("$warren" status --json --socket "$dir/warren.sock" 2>&1)
+  # The restarted daemon took the peer's new credentials as its first: no restart at all.
+  "$python" -c 'import json,sys; p=json.loads(sys.argv[1])["peers"][0]
+sys.exit(0 if p["restarts"] == 0 and p["state"] in ("connected", "completed") else 1)' "$after" ||
+    problems="$problems; the restarted warren is not connected without restarts: $after"
+  kill -TERM "$up"; wait "$up"
+  [ "$peer_rc" -eq 0 ] || problems="$problems; the cunicu peer failed ($(cat "$dir/report.json" 2>/dev/null))"
+  if [ -z "$problems" ]; then
+    passed=$((passed + 1)); echo "PASS: $label: $(cat "$dir/report.json")"
+  else
+    failed=$((failed + 1)); echo "FAIL: $label${problems}"
+    tail -n 20 "$dir"/warren-*.log
+  fi
+  rm -rf "$dir"
+}
+
 port=$(free_port)
 "$warren" signal --listen "127.0.0.1:$port" --log-level warning &
 pids+=($!)
-if wait_port "$port"; then exchange "python peer <-> warren peer through warren signal" "127.0.0.1:$port"
-else failed=$((failed + 1)); echo "FAIL: warren signal did not listen on $port"; fi
+if wait_port "$port"; then
+  exchange "python peer <-> warren peer through warren signal" "127.0.0.1:$port"
+  cunicu_restarts "cunicu-rules peer <-> warren up, restarts both ways, through warren signal" "127.0.0.1:$port"
+else failed=$((failed + 2)); echo "FAIL: warren signal did not listen on $port"; fi
 
 port=$(free_port)
 "$python" "$here/signaling.py" server "$port" &
 pids+=($!)
-if wait_port "$port"; then exchange "python peer <-> warren grpc:// backend through the python server" "127.0.0.1:$port"
-else failed=$((failed + 1)); echo "FAIL: python server did not listen on $port"; fi
+if wait_port "$port"; then
+  exchange "python peer <-> warren grpc:// backend through the python server" "127.0.0.1:$port"
+  cunicu_restarts "cunicu-rules peer <-> warren up, restarts both ways, through the python server" "127.0.0.1:$port"
+else failed=$((failed + 2)); echo "FAIL: python server did not listen on $port"; fi
 
 echo "grpc-interop: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
