@@ -120,6 +120,15 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Listening sockets served as NIOAsyncChannels, safe to shut down whatever clients do.
+    .target(
+      name: "WarrenListener",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // YAML files read with the line and field of every error: the daemon's configuration, kubeconfig.
     .target(
       name: "WarrenYAML",
@@ -137,7 +146,7 @@ let package = Package(
       name: "WarrenDaemon",
       dependencies: [
         "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN", "WarrenICE", "WarrenICENIO", "WarrenSession",
-        "WarrenGRPC", "WarrenWireGuard", "WarrenYAML",
+        "WarrenGRPC", "WarrenWireGuard", "WarrenYAML", "WarrenListener",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -207,6 +216,7 @@ let package = Package(
       dependencies: [
         "WarrenWire",
         "WarrenCrypto",
+        "WarrenListener",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Crypto", package: "swift-crypto"),

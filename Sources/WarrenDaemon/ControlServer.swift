@@ -1,7 +1,7 @@
 internal import Foundation
 public import Logging
 internal import NIOCore
-internal import NIOPosix
+internal import WarrenListener
 
 /// The daemon's end of the control socket: a Unix domain socket only its owner may use (mode
 /// 0600, in a directory of its own), one request per connection (``ControlRequest``), answered in
@@ -10,7 +10,7 @@ public final class ControlServer: Sendable {
   public typealias Handler = @Sendable (ControlRequest, ControlReplyWriter) async throws -> Void
 
   public let path: String
-  private let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+  private let listener: ConnectionListener
   private let logger: Logger
 
   /// The longest request line accepted.
@@ -24,25 +24,17 @@ public final class ControlServer: Sendable {
     if FileManager.default.fileExists(atPath: path), await ControlSocket.answers(path) {
       throw ControlFailure("another warren daemon is already answering on \(path); stop it or set control_socket")
     }
-    server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-      .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
-        channel.eventLoop.makeCompletedFuture {
-          try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-        }
-      }
+    listener = try await ConnectionListener.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
     try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     logger.info("control socket ready", metadata: ["path": "\(path)"])
   }
 
-  /// Serves connections until cancelled, then removes the socket file.
+  /// Serves connections until cancelled (SIGTERM included, whatever clients are doing; see
+  /// ``ConnectionListener``), then removes the socket file.
   public func run(handler: @escaping Handler) async throws {
     defer { try? FileManager.default.removeItem(atPath: path) }
-    try await server.executeThenClose { connections in
-      try await withThrowingDiscardingTaskGroup { group in
-        for try await connection in connections {
-          group.addTask { await self.serve(connection, handler: handler) }
-        }
-      }
+    try await listener.run { (connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) in
+      await self.serve(connection, handler: handler)
     }
   }
 

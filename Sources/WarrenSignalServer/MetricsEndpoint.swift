@@ -1,8 +1,8 @@
 internal import NIOCore
 internal import NIOHTTP1
-internal import NIOPosix
 internal import Logging
 internal import Synchronization
+internal import WarrenListener
 
 /// A minimal HTTP/1.1 endpoint that serves `GET /metrics` (Prometheus text format) and nothing
 /// else. Runs until ``close()``.
@@ -11,7 +11,8 @@ final class MetricsEndpoint: Sendable {
   private let port: Int
   private let metrics: SignalMetrics
   private let logger: Logger
-  private let channel = Mutex<(any Channel)?>(nil)
+  private let listener = Mutex<ConnectionListener?>(nil)
+  private let closed = Mutex(false)
   private let bound = BoundPort()
 
   init(host: String, port: Int, metrics: SignalMetrics, logger: Logger) {
@@ -24,37 +25,35 @@ final class MetricsEndpoint: Sendable {
   /// The port the endpoint listens on, once it does.
   var listeningPort: Int { get async throws { try await bound.value } }
 
+  /// Serves until ``close()`` (or cancellation), whatever clients are doing (``ConnectionListener``).
   func run() async throws {
-    let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+    let listener: ConnectionListener
     do {
-      server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        .bind(host: host, port: port) { channel in
-          channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-            return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-              wrappingChannelSynchronously: channel)
-          }
-        }
+      listener = try await ConnectionListener.bind(host: host, port: port)
     } catch {
       bound.fail(error)
       throw error
     }
-    channel.withLock { $0 = server.channel }
-    let port = server.channel.localAddress?.port ?? port
+    // A close() that came while binding applies now.
+    let closedAlready = closed.withLock { closed in
+      self.listener.withLock { $0 = listener }
+      return closed
+    }
+    if closedAlready { listener.close() }
+    let port = listener.localAddress?.port ?? port
     bound.resolve(port)
     logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(port)/metrics"])
-    try await withThrowingDiscardingTaskGroup { group in
-      try await server.executeThenClose { connections in
-        for try await connection in connections {
-          group.addTask { await self.serve(connection) }
-        }
-      }
+    try await listener.run(configure: { try $0.pipeline.syncOperations.configureHTTPServerPipeline() }) {
+      (connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) in
+      await self.serve(connection)
     }
   }
 
   func close() {
-    channel.withLock { $0?.close(promise: nil) }
+    closed.withLock { closed in
+      closed = true
+      listener.withLock { $0?.close() }
+    }
   }
 
   private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
