@@ -107,7 +107,8 @@ public final class PeerLink: Sendable {
     case message(SignaledMessage)
     case localCandidate(Candidate)
     case agentState(ICEConnectionState, generation: Int)
-    case tick
+    /// The session's deadline (``PeerSession/pollTimeout()``) has passed.
+    case timeout
   }
 
   private struct State {
@@ -126,12 +127,21 @@ public final class PeerLink: Sendable {
   private let state: Mutex<State>
   private let work: AsyncStream<PeerSession.Action>
   private let workSink: AsyncStream<PeerSession.Action>.Continuation
+  /// Each new agent's driver, for the task that follows its events.
+  private let drivers: AsyncStream<(ICEDriver, generation: Int)>
+  private let driverSink: AsyncStream<(ICEDriver, generation: Int)>.Continuation
+  private let clock: any SessionClock
+  /// Wakes the session when its deadline passes; nothing runs while it has none.
+  private let timer: DeadlineTimer
   /// The proxy's socket and every agent's sockets share this loop: a datagram crosses from one to
   /// the other without a thread hop.
   private let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
 
-  public init(options: Options, backend: any SignalingBackend, logger: Logger) {
+  /// - Parameter clock: the session's timers run on it (a manual clock in tests).
+  public init(options: Options, backend: any SignalingBackend, logger: Logger, clock: any SessionClock = ContinuousClock()) {
     self.options = options
+    self.clock = clock
+    timer = DeadlineTimer(clock: clock)
     self.backend = backend
     var logger = logger
     logger[metadataKey: "peer"] = "\(options.name)"
@@ -142,6 +152,7 @@ public final class PeerLink: Sendable {
     // Bounded: a daemon without a reader for a peer's transitions must not accumulate them.
     (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self, bufferingPolicy: .bufferingNewest(256))
     (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
+    (drivers, driverSink) = AsyncStream.makeStream(of: (ICEDriver, generation: Int).self)
   }
 
   /// The proxy's listen address, once running.
@@ -183,9 +194,13 @@ public final class PeerLink: Sendable {
         for await action in self.work { await self.perform(action) }
       }
       group.addTask {
-        while !Task.isCancelled {
-          try await Task.sleep(for: .milliseconds(50))
-          self.input(.tick)
+        await self.timer.run(deadline: { self.state.withLock { $0.session.pollTimeout() } }, fire: { self.input(.timeout) })
+      }
+      group.addTask {
+        await withDiscardingTaskGroup { followers in
+          for await (driver, generation) in self.drivers {
+            followers.addTask { await self.follow(driver, generation: generation) }
+          }
         }
       }
       input(.start)
@@ -198,13 +213,14 @@ public final class PeerLink: Sendable {
     await driver?.close()
     await proxy?.close()
     workSink.finish()
+    driverSink.finish()
     transitionSink.finish()
   }
 
   // MARK: - Inputs to the session
 
   private func input(_ input: Input) {
-    let now = ContinuousClock.now
+    let now = clock.now
     let actions: [PeerSession.Action] = state.withLock { state in
       switch input {
       case .start: state.session.start(now: now, unixNanoseconds: Self.unixNanoseconds())
@@ -212,13 +228,14 @@ public final class PeerLink: Sendable {
       case .localCandidate(let candidate): state.session.localCandidate(Cunicu_Epdisc_Candidate(candidate), now: now)
       case .agentState(let agentState, let generation):
         if generation == state.generation { state.session.agentStateChanged(agentState, now: now) }
-      case .tick: state.session.handleTimeout(now: now)
+      case .timeout: state.session.handleTimeout(now: now)
       }
       var actions: [PeerSession.Action] = []
       while let action = state.session.pollAction() { actions.append(action) }
       return actions
     }
     for action in actions { workSink.yield(action) }
+    timer.deadlineMoved()
   }
 
   // MARK: - Carrying out actions
@@ -237,7 +254,7 @@ public final class PeerLink: Sendable {
         state.driver = driver
         return state.generation
       }
-      Task { await self.follow(driver, generation: generation) }
+      driverSink.yield((driver, generation))
     case .closeAgent:
       let driver = state.withLock { state in defer { state.driver = nil }; return state.driver }
       await driver?.close()
@@ -276,7 +293,7 @@ public final class PeerLink: Sendable {
       state.withLock { $0.driver }?.addRemoteCandidate(candidate)
     case .transition(let from, let to, let reason):
       logger.info("\(from) -> \(to): \(reason)")
-      transitionSink.yield(Transition(at: ContinuousClock.now, from: from, to: to, reason: reason))
+      transitionSink.yield(Transition(at: clock.now, from: from, to: to, reason: reason))
     case .dropped(let reason):
       logger.debug("dropped a message from the peer", metadata: ["reason": "\(reason)"])
     }

@@ -1,0 +1,75 @@
+internal import Synchronization
+
+/// The clocks a ``PeerLink`` can run on: the continuous clock, or a manual one in tests. The
+/// session state machine measures time in `ContinuousClock.Instant`s, so its clock must too.
+public protocol SessionClock: Clock, Sendable where Instant == ContinuousClock.Instant, Duration == Swift.Duration {}
+
+extension ContinuousClock: SessionClock {}
+
+/// Waits for a deadline that moves: ``run(deadline:fire:)`` sleeps until `deadline()` has passed
+/// and then calls `fire`, again and again, and sleeps without end while there is no deadline;
+/// ``deadlineMoved()`` makes it look again. A state machine that says when it wants to be woken
+/// (`pollTimeout`) is woken exactly then, and an idle one not at all.
+final class DeadlineTimer: Sendable {
+  private struct State {
+    var moved = false
+    var waiter: CheckedContinuation<Void, Never>?
+  }
+
+  private let clock: any SessionClock
+  private let state = Mutex(State())
+
+  init(clock: any SessionClock) {
+    self.clock = clock
+  }
+
+  /// The deadline may have changed (call after every input of the state machine).
+  func deadlineMoved() {
+    let waiter = state.withLock { state in
+      state.moved = true
+      defer { state.waiter = nil }
+      return state.waiter
+    }
+    waiter?.resume()
+  }
+
+  /// Runs until cancelled.
+  func run(deadline: @escaping @Sendable () -> ContinuousClock.Instant?, fire: @escaping @Sendable () -> Void) async {
+    while !Task.isCancelled {
+      let due = deadline()
+      if let due, clock.now >= due {
+        fire()
+        continue
+      }
+      // Sleep until the deadline, or until it moves, whichever is first.
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask { await self.waitForMove() }
+        if let due { group.addTask { [clock] in try? await clock.sleep(until: due, tolerance: nil) } }
+        await group.next()
+        group.cancelAll()
+      }
+    }
+  }
+
+  private func waitForMove() async {
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let now: Bool = state.withLock { state in
+          if state.moved || Task.isCancelled {
+            state.moved = false
+            return true
+          }
+          state.waiter = continuation
+          return false
+        }
+        if now { continuation.resume() }
+      }
+    } onCancel: {
+      let waiter = state.withLock { state in
+        defer { state.waiter = nil }
+        return state.waiter
+      }
+      waiter?.resume()
+    }
+  }
+}
