@@ -17,6 +17,7 @@ let package = Package(
     .library(name: "WarrenWire", targets: ["WarrenWire"]),
     .library(name: "WarrenCrypto", targets: ["WarrenCrypto"]),
     .library(name: "WarrenSignaling", targets: ["WarrenSignaling"]),
+    .library(name: "WarrenPrimitives", targets: ["WarrenPrimitives"]),
     .library(name: "WarrenSTUN", targets: ["WarrenSTUN"]),
     .library(name: "WarrenICE", targets: ["WarrenICE"]),
     .library(name: "WarrenTURN", targets: ["WarrenTURN"]),
@@ -74,35 +75,53 @@ let package = Package(
     .target(
       name: "WarrenSignaling",
       dependencies: [
-        "WarrenWire",
         "WarrenCrypto",
+        "WarrenWire",
         .product(name: "Logging", package: "swift-log"),
       ],
+      swiftSettings: swiftSettings
+    ),
+    // The value types every layer shares: TransportAddress (an IP address and a port) and
+    // SplitMix64 (the seeded generator of the pure cores). No dependencies.
+    .target(
+      name: "WarrenPrimitives",
       swiftSettings: swiftSettings
     ),
     // The STUN codec (RFC 8489) shared by the ICE agent and the TURN client: no I/O.
     .target(
       name: "WarrenSTUN",
-      dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+      dependencies: [
+        "WarrenPrimitives",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       swiftSettings: swiftSettings
     ),
     // The sans-IO TURN client (RFC 8656): allocations, permissions, channels; no I/O.
     .target(
       name: "WarrenTURN",
-      dependencies: ["WarrenSTUN"],
+      dependencies: [
+        "WarrenPrimitives",
+        "WarrenSTUN",
+      ],
       swiftSettings: swiftSettings
     ),
     // The sans-IO ICE agent (RFC 8445, 8838, 7675): no sockets, no clock reads.
     .target(
       name: "WarrenICE",
-      dependencies: ["WarrenSTUN"],
+      dependencies: [
+        "WarrenPrimitives",
+        "WarrenSTUN",
+      ],
       swiftSettings: swiftSettings
     ),
     // The SwiftNIO driver of the ICE agent: UDP sockets, timers, TURN allocations.
     .target(
       name: "WarrenICENIO",
       dependencies: [
-        "WarrenICE", "WarrenSTUN", "WarrenTURN",
+        "WarrenICE",
+        "WarrenPrimitives",
+        "WarrenSTUN",
+        "WarrenTURN",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -114,7 +133,8 @@ let package = Package(
     .target(
       name: "WarrenWireGuard",
       dependencies: [
-        "WarrenCrypto", "WarrenSTUN",
+        "WarrenCrypto",
+        "WarrenPrimitives",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ],
@@ -132,21 +152,36 @@ let package = Package(
     // YAML files read with the line and field of every error: the daemon's configuration, kubeconfig.
     .target(
       name: "WarrenYAML",
-      dependencies: [.product(name: "Yams", package: "Yams")],
+      dependencies: [
+        .product(name: "Yams", package: "Yams"),
+      ],
       swiftSettings: swiftSettings
     ),
     // The per-peer session state machine of session.md: pure, driven by its owner.
     .target(
       name: "WarrenSession",
-      dependencies: ["WarrenWire", "WarrenICE", "WarrenSTUN"],
+      dependencies: [
+        "WarrenICE",
+        "WarrenPrimitives",
+        "WarrenWire",
+      ],
       swiftSettings: swiftSettings
     ),
     // The runtime that joins signaling, sessions, ICE drivers and proxies (`warren demo`, later `up`).
     .target(
       name: "WarrenDaemon",
       dependencies: [
-        "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN", "WarrenICE", "WarrenICENIO", "WarrenSession",
-        "WarrenGRPC", "WarrenWireGuard", "WarrenYAML", "WarrenListener",
+        "WarrenCrypto",
+        "WarrenGRPC",
+        "WarrenICE",
+        "WarrenICENIO",
+        "WarrenListener",
+        "WarrenPrimitives",
+        "WarrenSession",
+        "WarrenSignaling",
+        "WarrenWire",
+        "WarrenWireGuard",
+        "WarrenYAML",
         .product(name: "Yams", package: "Yams"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -159,7 +194,10 @@ let package = Package(
     .target(
       name: "WarrenMulticast",
       dependencies: [
-        "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenSTUN",
+        "WarrenCrypto",
+        "WarrenPrimitives",
+        "WarrenSignaling",
+        "WarrenWire",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -171,7 +209,10 @@ let package = Package(
     .target(
       name: "WarrenKubernetes",
       dependencies: [
-        "WarrenWire", "WarrenCrypto", "WarrenSignaling", "WarrenYAML",
+        "WarrenCrypto",
+        "WarrenSignaling",
+        "WarrenWire",
+        "WarrenYAML",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -201,9 +242,9 @@ let package = Package(
     .target(
       name: "WarrenGRPC",
       dependencies: [
-        "WarrenWire",
         "WarrenCrypto",
         "WarrenSignaling",
+        "WarrenWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Logging", package: "swift-log"),
@@ -214,9 +255,9 @@ let package = Package(
     .target(
       name: "WarrenSignalServer",
       dependencies: [
-        "WarrenWire",
         "WarrenCrypto",
         "WarrenListener",
+        "WarrenWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -234,13 +275,15 @@ let package = Package(
       name: "warren",
       dependencies: [
         "WarrenCrypto",
-        "WarrenSignaling",
+        "WarrenDaemon",
         "WarrenGRPC",
-        "WarrenSignalServer",
-        "WarrenWire",
-        "WarrenSTUN",
+        "WarrenKubernetes",
+        "WarrenMulticast",
+        "WarrenPrimitives",
         "WarrenSession",
-        "WarrenDaemon", "WarrenMulticast", "WarrenKubernetes",
+        "WarrenSignalServer",
+        "WarrenSignaling",
+        "WarrenWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -253,24 +296,38 @@ let package = Package(
 
     .testTarget(
       name: "WarrenCryptoTests",
-      dependencies: ["WarrenCrypto", "WarrenWire"],
+      dependencies: [
+        "WarrenCrypto",
+        "WarrenWire",
+      ],
       resources: [.copy("Vectors")],
       swiftSettings: swiftSettings
     ),
     .testTarget(
       name: "WarrenSignalingTests",
-      dependencies: ["WarrenSignaling", "WarrenCrypto", "WarrenWire"],
+      dependencies: [
+        "WarrenCrypto",
+        "WarrenSignaling",
+        "WarrenWire",
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
       name: "WarrenSTUNTests",
-      dependencies: ["WarrenSTUN"],
+      dependencies: [
+        "WarrenPrimitives",
+        "WarrenSTUN",
+      ],
       swiftSettings: swiftSettings
     ),
     // For tests only: ICE agents on a simulated network with NATs, in virtual time.
     .target(
       name: "WarrenSimulation",
-      dependencies: ["WarrenICE", "WarrenSTUN"],
+      dependencies: [
+        "WarrenICE",
+        "WarrenPrimitives",
+        "WarrenSTUN",
+      ],
       path: "Tests/WarrenSimulation",
       swiftSettings: swiftSettings
     ),
@@ -283,26 +340,44 @@ let package = Package(
     .testTarget(
       name: "WarrenICETests",
       dependencies: [
-        "WarrenICE", "WarrenSTUN", "WarrenICENIO", "WarrenSimulation", .product(name: "Logging", package: "swift-log"),
+        "WarrenICE",
+        "WarrenICENIO",
+        "WarrenPrimitives",
+        "WarrenSTUN",
+        "WarrenSimulation",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
       name: "WarrenTURNTests",
-      dependencies: ["WarrenTURN", "WarrenSTUN"],
+      dependencies: [
+        "WarrenPrimitives",
+        "WarrenSTUN",
+        "WarrenTURN",
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
       name: "WarrenMulticastTests",
       dependencies: [
-        "WarrenMulticast", "WarrenSignaling", "WarrenCrypto", "WarrenWire", .product(name: "Logging", package: "swift-log"),
+        "WarrenCrypto",
+        "WarrenMulticast",
+        "WarrenSignaling",
+        "WarrenWire",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
       name: "WarrenKubernetesTests",
       dependencies: [
-        "WarrenKubernetes", "KubernetesTestAPIServer", "WarrenSignaling", "WarrenCrypto", "WarrenWire", "WarrenYAML",
+        "KubernetesTestAPIServer",
+        "WarrenCrypto",
+        "WarrenKubernetes",
+        "WarrenSignaling",
+        "WarrenWire",
+        "WarrenYAML",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
@@ -311,7 +386,9 @@ let package = Package(
     .testTarget(
       name: "WarrenWireGuardTests",
       dependencies: [
-        "WarrenWireGuard", "WarrenCrypto", "WarrenSTUN",
+        "WarrenCrypto",
+        "WarrenPrimitives",
+        "WarrenWireGuard",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ],
@@ -320,7 +397,11 @@ let package = Package(
     .testTarget(
       name: "WarrenSessionTests",
       dependencies: [
-        "WarrenSession", "WarrenICE", "WarrenSTUN", "WarrenWire", "WarrenSimulation",
+        "WarrenICE",
+        "WarrenPrimitives",
+        "WarrenSession",
+        "WarrenSimulation",
+        "WarrenWire",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: swiftSettings
@@ -328,8 +409,14 @@ let package = Package(
     .testTarget(
       name: "WarrenDaemonTests",
       dependencies: [
-        "WarrenDaemon", "WarrenCrypto", "WarrenICE", "WarrenSTUN", "WarrenSignaling", "WarrenYAML",
-        "WarrenKubernetes", "KubernetesTestAPIServer",
+        "KubernetesTestAPIServer",
+        "WarrenCrypto",
+        "WarrenDaemon",
+        "WarrenICE",
+        "WarrenKubernetes",
+        "WarrenPrimitives",
+        "WarrenSignaling",
+        "WarrenYAML",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
@@ -337,7 +424,12 @@ let package = Package(
     .testTarget(
       name: "WarrenGRPCTests",
       dependencies: [
-        "WarrenGRPC", "WarrenSignalServer", "WarrenSignaling", "WarrenCrypto", "WarrenWire", "WarrenTestSupport",
+        "WarrenCrypto",
+        "WarrenGRPC",
+        "WarrenSignalServer",
+        "WarrenSignaling",
+        "WarrenTestSupport",
+        "WarrenWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -348,8 +440,14 @@ let package = Package(
     .testTarget(
       name: "WarrenCLITests",
       dependencies: [
-        "warren", "WarrenCrypto", "WarrenDaemon", "KubernetesTestAPIServer", "WarrenGRPC", "WarrenSignaling", "WarrenWire",
+        "warren",
+        "KubernetesTestAPIServer",
+        "WarrenCrypto",
+        "WarrenDaemon",
+        "WarrenGRPC",
+        "WarrenSignaling",
         "WarrenTestSupport",
+        "WarrenWire",
       ],
       swiftSettings: swiftSettings
     ),

@@ -4,11 +4,11 @@ public import WarrenSignaling
 internal import Synchronization
 internal import WarrenICE
 internal import WarrenICENIO
-internal import WarrenSTUN
 internal import WarrenCrypto
 internal import WarrenGRPC
 internal import WarrenSession
 internal import WarrenWireGuard
+internal import WarrenPrimitives
 
 /// `warren up`: one ``PeerLink`` per configured peer over the configured signaling backends, the
 /// control socket, and peers added or removed by ``reload(_:)``; a service that stops cleanly on
@@ -44,7 +44,7 @@ public final class Daemon: Service {
   public let configuration: DaemonConfiguration
   private let backend: any SignalingBackend
   private let logger: Logger
-  private let hostAddresses: [STUNAddress.IP]
+  private let hostAddresses: [TransportAddress.IP]
   private let stunServers: [(host: String, port: UInt16)]
   private let turnServers: [PeerLink.TURNServer]
   /// TURN servers handed out by relay registries (`grpc://` in `ice.urls`), by registry URL.
@@ -314,8 +314,8 @@ public final class Daemon: Service {
       // The proxy delivers the peer's datagrams to WireGuard's port; WireGuard sends to the proxy.
       let name = "\(interface):\(peer.publicKey.base64.prefix(8))"
       let entry = DaemonConfiguration.Peer(
-        name: name, publicKey: peer.publicKey, forward: STUNAddress(ip: .v4(0x7f00_0001), port: port),
-        listen: STUNAddress(ip: .v4(0x7f00_0001), port: 0))
+        name: name, publicKey: peer.publicKey, forward: TransportAddress(ip: .v4(0x7f00_0001), port: port),
+        listen: TransportAddress(ip: .v4(0x7f00_0001), port: 0))
       logger.notice("WireGuard peer found; session started", metadata: ["interface": "\(interface)", "peer": "\(peer.publicKey)", "name": "\(name)"])
       start(entry, ours: ours, interface: interface)
     }

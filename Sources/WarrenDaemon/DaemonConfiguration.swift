@@ -1,9 +1,9 @@
 internal import Foundation
 public import WarrenCrypto
 public import WarrenICE
-public import WarrenSTUN
 public import WarrenYAML
 internal import Yams
+public import WarrenPrimitives
 
 /// `warren up --config FILE` (YAML). Unknown keys and bad values are errors naming the file, the
 /// line and the field:
@@ -38,8 +38,8 @@ public struct DaemonConfiguration: Sendable {
   public struct Peer: Sendable, Equatable {
     public var name: String
     public var publicKey: Key
-    public var forward: STUNAddress
-    public var listen: STUNAddress
+    public var forward: TransportAddress
+    public var listen: TransportAddress
   }
 
   /// The key of the configured `peers`' sessions; optional when WireGuard interfaces bring theirs.
@@ -107,9 +107,9 @@ extension YAMLReader {
     }
   }
 
-  fileprivate func address(_ node: Node, _ field: String) throws(ConfigurationError) -> STUNAddress {
+  fileprivate func address(_ node: Node, _ field: String) throws(ConfigurationError) -> TransportAddress {
     let text = try string(node, field)
-    guard let address = STUNAddress(parsing: text) else {
+    guard let address = TransportAddress(parsing: text) else {
       throw error(node, field, "expected IP:PORT (like 127.0.0.1:51820 or [::1]:51820), got '\(text)'")
     }
     return address
@@ -222,8 +222,8 @@ extension YAMLReader {
         for (peerName, _, peerNode) in try mapping(value, "peers", known: []) {
           let field = "peers.\(peerName)"
           var publicKey: Key?
-          var forward: STUNAddress?
-          var listen = STUNAddress(ip: .v4(0x7f00_0001), port: 0)
+          var forward: TransportAddress?
+          var listen = TransportAddress(ip: .v4(0x7f00_0001), port: 0)
           for (option, _, setting) in try mapping(peerNode, field, known: ["public_key", "forward", "listen"]) {
             switch option {
             case "public_key": publicKey = try key(setting, "\(field).public_key")

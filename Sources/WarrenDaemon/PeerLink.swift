@@ -9,10 +9,10 @@ internal import Darwin
 public import WarrenCrypto
 public import WarrenICE
 public import WarrenICENIO
-public import WarrenSTUN
 public import WarrenSession
 public import WarrenSignaling
 internal import WarrenWire
+public import WarrenPrimitives
 
 /// Everything Warren runs for one remote peer: the signaling subscription, the ``PeerSession``
 /// state machine, the current ICE agent with its driver, and the UDP proxy. The session decides;
@@ -22,13 +22,13 @@ public final class PeerLink: Sendable {
     public var name: String
     public var keys: KeyPair
     /// Addresses to gather host candidates on.
-    public var hostAddresses: [STUNAddress.IP]
+    public var hostAddresses: [TransportAddress.IP]
     public var ice = ICEConfiguration()
     public var session = SessionConfiguration()
     /// Where the application sends datagrams for this peer (port 0 picks one).
-    public var listen: STUNAddress
+    public var listen: TransportAddress
     /// Where datagrams from this peer are delivered.
-    public var forward: STUNAddress
+    public var forward: TransportAddress
     /// STUN servers asked for server-reflexive candidates (names are resolved at each gathering).
     public var stunServers: [(host: String, port: UInt16)] = []
     /// TURN servers (UDP) to allocate relayed addresses on, with their long-term credentials;
@@ -40,7 +40,7 @@ public final class PeerLink: Sendable {
     /// Ports host candidates may bind (any free port when `nil`).
     public var portRange: ClosedRange<Int>?
 
-    public init(name: String, keys: KeyPair, hostAddresses: [STUNAddress.IP], listen: STUNAddress, forward: STUNAddress) {
+    public init(name: String, keys: KeyPair, hostAddresses: [TransportAddress.IP], listen: TransportAddress, forward: TransportAddress) {
       self.name = name
       self.keys = keys
       self.hostAddresses = hostAddresses
@@ -71,7 +71,7 @@ public final class PeerLink: Sendable {
       switch (url.scheme, url.transport) {
       case (.turn, "tcp"): transport = .tcp
       case (.turn, _): transport = .udp
-      case (.turns, _): transport = .tls(serverName: STUNAddress.IP(url.host) == nil ? url.host : nil, verify: !url.skipVerify)
+      case (.turns, _): transport = .tls(serverName: TransportAddress.IP(url.host) == nil ? url.host : nil, verify: !url.skipVerify)
       default: return nil
       }
       self.init(host: url.host, port: UInt16(url.port), username: username, password: password, transport: transport)
@@ -156,7 +156,7 @@ public final class PeerLink: Sendable {
   }
 
   /// The proxy's listen address, once running.
-  public var listenAddress: STUNAddress? { state.withLock { $0.proxy?.listen } }
+  public var listenAddress: TransportAddress? { state.withLock { $0.proxy?.listen } }
 
   public var status: Status {
     let (snapshot, driver, proxy) = state.withLock { ($0.session, $0.driver, $0.proxy) }
@@ -337,7 +337,7 @@ public final class PeerLink: Sendable {
 
   /// The first IPv4 and the first IPv6 address of a server (the same server behind several
   /// addresses maps or relays us alike); nothing, with a log line, when the name does not resolve.
-  private func resolve(_ host: String, _ port: UInt16, what: String) async -> [STUNAddress] {
+  private func resolve(_ host: String, _ port: UInt16, what: String) async -> [TransportAddress] {
     do {
       let addresses = try await HostResolver.resolve(host, port: port)
       return [addresses.first(where: \.ip.isIPv4), addresses.first { !$0.ip.isIPv4 }].compactMap { $0 }

@@ -2,7 +2,7 @@ public import Logging
 public import NIOCore
 internal import NIOPosix
 internal import Synchronization
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// The application side of a peer's path (session.md, "Carrying traffic"): the application
 /// (WireGuard) sends to `listen`; those datagrams go to the peer over the selected pair, and what
@@ -13,7 +13,7 @@ public final class UDPProxy: Sendable {
   private let counters = Counters()
 
   /// The address the application sends to.
-  public let listen: STUNAddress
+  public let listen: TransportAddress
 
   /// Datagrams and bytes each way, and datagrams dropped because no path to the peer existed yet.
   public struct Statistics: Sendable, Hashable {
@@ -31,7 +31,7 @@ public final class UDPProxy: Sendable {
   /// - Parameter eventLoop: the loop for the socket; the peer's ICE sockets on the same loop save
   ///   a thread hop per datagram.
   public init(
-    listen: STUNAddress, forward: STUNAddress, logger: Logger, eventLoop: (any EventLoop)? = nil,
+    listen: TransportAddress, forward: TransportAddress, logger: Logger, eventLoop: (any EventLoop)? = nil,
     toPeer: @escaping @Sendable ([UInt8]) -> Bool
   ) async throws {
     self.forward = try SocketAddress(packedIPAddress: ByteBuffer(bytes: forward.ip.bytes), port: Int(forward.port))
@@ -54,7 +54,7 @@ public final class UDPProxy: Sendable {
       }
       .bind(host: "\(listen.ip)", port: Int(listen.port)).get()
     guard let port = channel.localAddress?.port else { throw ChannelError.unknownLocalAddress }
-    self.listen = STUNAddress(ip: listen.ip, port: UInt16(port))
+    self.listen = TransportAddress(ip: listen.ip, port: UInt16(port))
     logger.debug("proxy listening", metadata: ["listen": "\(self.listen)", "forward": "\(forward)"])
   }
 

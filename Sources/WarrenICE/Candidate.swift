@@ -1,7 +1,6 @@
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// A transport address: IP and port. ICE runs over UDP only here.
-public typealias TransportAddress = STUNAddress
 
 /// The kind of a candidate and its type preference (RFC 8445 §5.1.2.1, recommended values).
 public enum CandidateType: Int, Hashable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+public import WarrenPrimitives
 /// The state of a pair on the checklist (RFC 8445 §6.1.2.6). This agent has one data stream with
 /// one component, so pairs start Waiting: freezing only orders checks across streams.
 public enum CandidatePairState: Hashable, Sendable {

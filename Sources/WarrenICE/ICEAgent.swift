@@ -1,4 +1,5 @@
-public import WarrenSTUN
+internal import WarrenSTUN
+public import WarrenPrimitives
 
 /// A sans-IO ICE agent for one data stream with one component (RFC 8445, with trickle per
 /// RFC 8838 and consent freshness per RFC 7675).

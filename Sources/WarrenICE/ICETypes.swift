@@ -1,4 +1,4 @@
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// Which side drives nomination (RFC 8445 §6.1.1). Between Warren peers the smaller public key
 /// controls; a foreign peer may disagree, which role-conflict resolution settles.

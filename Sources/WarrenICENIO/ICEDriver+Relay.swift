@@ -4,8 +4,9 @@ internal import NIOPosix
 internal import NIOSSL
 internal import Synchronization
 public import WarrenICE
-public import WarrenSTUN
+internal import WarrenSTUN
 internal import WarrenTURN
+public import WarrenPrimitives
 
 /// How the driver talks to a TURN server (RFC 8656 §3.1); the relayed transport is UDP in all
 /// three (RFC 6062 TCP allocations are out of scope).

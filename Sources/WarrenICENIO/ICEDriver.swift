@@ -3,8 +3,9 @@ public import NIOCore
 internal import NIOPosix
 internal import Synchronization
 public import WarrenICE
-public import WarrenSTUN
+internal import WarrenSTUN
 internal import WarrenTURN
+public import WarrenPrimitives
 
 /// The thin SwiftNIO driver of an ``ICEAgent``: one UDP socket per local host candidate, and a
 /// timer that fires at the agent's `pollTimeout`. Every input (datagram, candidate, credentials,
@@ -72,7 +73,7 @@ public final class ICEDriver: Sendable {
 
   /// Binds a UDP socket on each address (port 0: any free port, or the first free one of
   /// `ports`), and adds each as a host candidate.
-  public func bindHostCandidates(_ addresses: [STUNAddress.IP], ports: ClosedRange<Int>? = nil) async throws -> [Candidate] {
+  public func bindHostCandidates(_ addresses: [TransportAddress.IP], ports: ClosedRange<Int>? = nil) async throws -> [Candidate] {
     var candidates: [Candidate] = []
     for (index, ip) in addresses.enumerated() {
       let channel = try await bind(ip, ports: ports)
@@ -236,7 +237,7 @@ public final class ICEDriver: Sendable {
 
   // MARK: - Plumbing
 
-  private func bind(_ ip: STUNAddress.IP, ports: ClosedRange<Int>?) async throws -> any Channel {
+  private func bind(_ ip: TransportAddress.IP, ports: ClosedRange<Int>?) async throws -> any Channel {
     let bootstrap = DatagramBootstrap(group: eventLoop)
       .channelOption(.socketOption(.so_reuseaddr), value: 1)
       .channelInitializer { [self] channel in
@@ -392,7 +393,7 @@ private final class DatagramHandler: ChannelInboundHandler {
 
 extension TransportAddress {
   init?(_ address: SocketAddress) {
-    guard let text = address.ipAddress, let port = address.port, let ip = STUNAddress.IP(text) else { return nil }
+    guard let text = address.ipAddress, let port = address.port, let ip = TransportAddress.IP(text) else { return nil }
     self.init(ip: ip, port: UInt16(port))
   }
 }

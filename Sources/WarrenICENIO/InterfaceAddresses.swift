@@ -3,7 +3,7 @@
 #elseif canImport(Darwin)
   internal import Darwin
 #endif
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// The addresses host candidates are gathered on (RFC 8445 §5.1.1.1): every address of every
 /// interface that is up, except link-local ones and loopback (unless asked for or named in
@@ -12,7 +12,7 @@ public import WarrenSTUN
 public struct InterfaceAddresses: Sendable {
   public struct Entry: Sendable, Hashable {
     public let interface: String
-    public let ip: STUNAddress.IP
+    public let ip: TransportAddress.IP
   }
 
   /// Glob patterns (`*`, `?`) of interface names to use; `["*"]` uses all.
@@ -46,10 +46,10 @@ public struct InterfaceAddresses: Sendable {
       let raw = UnsafeRawPointer(address)
       switch Int32(address.pointee.sa_family) {
       case AF_INET where ipv4:
-        entries.append(Entry(interface: name, ip: STUNAddress.IP(bytes: UnsafeRawBufferPointer(start: raw + 4, count: 4))!))
+        entries.append(Entry(interface: name, ip: TransportAddress.IP(bytes: UnsafeRawBufferPointer(start: raw + 4, count: 4))!))
       case AF_INET6 where ipv6:
         let bytes = Array(UnsafeRawBufferPointer(start: raw + 8, count: 16))
-        guard let ip = STUNAddress.IP(bytes: bytes), !(bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80) else { continue }
+        guard let ip = TransportAddress.IP(bytes: bytes), !(bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80) else { continue }
         entries.append(Entry(interface: name, ip: ip))
       default:
         continue

@@ -2,11 +2,11 @@ public import Logging
 internal import NIOCore
 internal import NIOPosix
 internal import SwiftProtobuf
-internal import WarrenSTUN
 internal import Synchronization
 public import WarrenCrypto
 public import WarrenSignaling
 public import WarrenWire
+internal import WarrenPrimitives
 
 /// The `multicast://GROUP:PORT?interface=NAME&loopback=true` backend (wire.md): one serialized
 /// envelope per datagram to the group, on a LAN. Receivers keep what is addressed to one of their
@@ -182,7 +182,7 @@ private final class MulticastReceiver: ChannelInboundHandler, Sendable {
 }
 
 /// An address's bytes in network order (the STUN codec's parser).
-private func addressBytes(_ text: String) -> [UInt8]? { STUNAddress.IP(text)?.bytes }
+private func addressBytes(_ text: String) -> [UInt8]? { TransportAddress.IP(text)?.bytes }
 
 extension BackendFactory {
   /// Makes this factory build `multicast://` backends.

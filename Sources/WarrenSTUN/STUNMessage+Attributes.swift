@@ -1,3 +1,4 @@
+public import WarrenPrimitives
 /// Typed reading and writing of the attributes ICE and TURN use. Readers return `nil` when the
 /// attribute is absent and throw ``STUNError`` when it is present but malformed.
 extension STUNMessage {
@@ -12,28 +13,28 @@ extension STUNMessage {
 
   // MARK: Addresses
 
-  public var xorMappedAddress: STUNAddress? {
+  public var xorMappedAddress: TransportAddress? {
     get throws(STUNError) { try address(.xorMappedAddress, xor: true) }
   }
 
-  public var mappedAddress: STUNAddress? {
+  public var mappedAddress: TransportAddress? {
     get throws(STUNError) { try address(.mappedAddress, xor: false) }
   }
 
-  public var xorRelayedAddress: STUNAddress? {
+  public var xorRelayedAddress: TransportAddress? {
     get throws(STUNError) { try address(.xorRelayedAddress, xor: true) }
   }
 
-  public var xorPeerAddress: STUNAddress? {
+  public var xorPeerAddress: TransportAddress? {
     get throws(STUNError) { try address(.xorPeerAddress, xor: true) }
   }
 
-  public func address(_ type: STUNAttributeType, xor: Bool) throws(STUNError) -> STUNAddress? {
+  public func address(_ type: STUNAttributeType, xor: Bool) throws(STUNError) -> TransportAddress? {
     guard let attribute = attribute(type) else { return nil }
-    return try STUNAddress.decode(attribute.value[...], xor: xor ? transactionID : nil, name: "\(type)")
+    return try TransportAddress.decode(attribute.value[...], xor: xor ? transactionID : nil, name: "\(type)")
   }
 
-  public mutating func append(_ type: STUNAttributeType, address: STUNAddress, xor: Bool) {
+  public mutating func append(_ type: STUNAttributeType, address: TransportAddress, xor: Bool) {
     append(type, address.encoded(xor: xor ? transactionID : nil))
   }
 

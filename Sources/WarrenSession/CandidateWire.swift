@@ -1,6 +1,6 @@
 public import WarrenICE
-internal import WarrenSTUN
 public import WarrenWire
+internal import WarrenPrimitives
 
 /// ICE candidates to and from wire.md's `cunicu.epdisc.Candidate` (RFC 8839 §5.1 attributes).
 extension Cunicu_Epdisc_Candidate {
@@ -31,7 +31,7 @@ extension Candidate {
   /// bad addresses or ports).
   public init?(_ wire: Cunicu_Epdisc_Candidate) {
     guard wire.networkType == .udp4 || wire.networkType == .udp6 || wire.networkType == .unspecifiedNetworkType,
-      let ip = STUNAddress.IP(wire.address), (1...65535).contains(wire.port)
+      let ip = TransportAddress.IP(wire.address), (1...65535).contains(wire.port)
     else { return nil }
     let type: CandidateType
     switch wire.type {
@@ -43,7 +43,7 @@ extension Candidate {
     }
     let address = TransportAddress(ip: ip, port: UInt16(wire.port))
     var base: TransportAddress?
-    if wire.hasRelatedAddress, let relatedIP = STUNAddress.IP(wire.relatedAddress.address),
+    if wire.hasRelatedAddress, let relatedIP = TransportAddress.IP(wire.relatedAddress.address),
       (0...65535).contains(wire.relatedAddress.port)
     {
       base = TransportAddress(ip: relatedIP, port: UInt16(wire.relatedAddress.port))

@@ -1,6 +1,6 @@
 public import WarrenICE
-internal import WarrenSTUN
 public import WarrenWire
+internal import WarrenPrimitives
 
 /// One remote peer's session as a pure state machine (session.md): it takes signaling messages,
 /// the ICE agent's state and the time, and returns actions for its owner to carry out. It owns no

@@ -1,4 +1,5 @@
-public import WarrenSTUN
+internal import WarrenSTUN
+public import WarrenPrimitives
 
 /// A sans-IO TURN client for one allocation (RFC 8656) over UDP.
 ///
@@ -49,22 +50,22 @@ public struct TURNClient: Sendable {
   }
 
   public enum Event: Hashable, Sendable {
-    case allocated(relayed: STUNAddress, mapped: STUNAddress?, lifetime: Duration)
+    case allocated(relayed: TransportAddress, mapped: TransportAddress?, lifetime: Duration)
     case refreshed(lifetime: Duration)
     case failed(reason: String)
-    case permissionCreated(STUNAddress.IP)
-    case permissionFailed(STUNAddress.IP, reason: String)
-    case channelBound(peer: STUNAddress, channel: UInt16)
+    case permissionCreated(TransportAddress.IP)
+    case permissionFailed(TransportAddress.IP, reason: String)
+    case channelBound(peer: TransportAddress, channel: UInt16)
     /// A datagram a peer sent to the relayed address.
-    case data([UInt8], from: STUNAddress)
+    case data([UInt8], from: TransportAddress)
     case closed
   }
 
   private enum Kind: Hashable, Sendable {
     case allocate
     case refresh(closing: Bool)
-    case createPermission(STUNAddress.IP)
-    case channelBind(peer: STUNAddress, channel: UInt16)
+    case createPermission(TransportAddress.IP)
+    case channelBind(peer: TransportAddress, channel: UInt16)
   }
 
   private struct Transaction: Sendable {
@@ -78,7 +79,7 @@ public struct TURNClient: Sendable {
     var installed = false
     var pending = false
     var refreshAt: Instant?
-    var queue: [(peer: STUNAddress, data: [UInt8])] = []
+    var queue: [(peer: TransportAddress, data: [UInt8])] = []
   }
 
   private struct Channel: Sendable {
@@ -90,8 +91,8 @@ public struct TURNClient: Sendable {
 
   public let configuration: Configuration
   public private(set) var state: State = .idle
-  public private(set) var relayedAddress: STUNAddress?
-  public private(set) var mappedAddress: STUNAddress?
+  public private(set) var relayedAddress: TransportAddress?
+  public private(set) var mappedAddress: TransportAddress?
 
   private var realm: String?
   private var nonce: String?
@@ -100,9 +101,9 @@ public struct TURNClient: Sendable {
   private var staleNonces = 0
   private var refreshAt: Instant?
   private var expiresAt: Instant?
-  private var permissions: [STUNAddress.IP: Permission] = [:]
-  private var channels: [STUNAddress: Channel] = [:]
-  private var channelPeers: [UInt16: STUNAddress] = [:]
+  private var permissions: [TransportAddress.IP: Permission] = [:]
+  private var channels: [TransportAddress: Channel] = [:]
+  private var channelPeers: [UInt16: TransportAddress] = [:]
   private var nextChannel = ChannelData.numbers.lowerBound
   private var transactions: [STUNTransactionID: Transaction] = [:]
   private var transmits: [[UInt8]] = []
@@ -128,7 +129,7 @@ public struct TURNClient: Sendable {
   /// Send indication once a permission for the peer's address exists (created on first use,
   /// with the data held meanwhile). False when there is no allocation.
   @discardableResult
-  public mutating func send(_ data: [UInt8], to peer: STUNAddress, now: Instant) -> Bool {
+  public mutating func send(_ data: [UInt8], to peer: TransportAddress, now: Instant) -> Bool {
     guard state == .allocated else { return false }
     if let channel = channels[peer], channel.bound {
       transmits.append(ChannelData(channel: channel.number, data: data).encoded(padded: configuration.reliable))
@@ -150,7 +151,7 @@ public struct TURNClient: Sendable {
 
   /// Binds a channel to `peer` (RFC 8656 §12), after which data to and from it travels as
   /// ChannelData. Meant for the pair ICE selected.
-  public mutating func bindChannel(to peer: STUNAddress, now: Instant) {
+  public mutating func bindChannel(to peer: TransportAddress, now: Instant) {
     guard state == .allocated, channels[peer] == nil else { return }
     var number = nextChannel
     while channelPeers[number] != nil {
@@ -269,7 +270,7 @@ public struct TURNClient: Sendable {
       message.append(.lifetime, uint32: closing ? 0 : UInt32(configuration.requestedLifetime.components.seconds))
     case .createPermission(let ip):
       message = STUNMessage(type: .init(.createPermission, .request), transactionID: id)
-      message.append(.xorPeerAddress, address: STUNAddress(ip: ip, port: 0), xor: true)
+      message.append(.xorPeerAddress, address: TransportAddress(ip: ip, port: 0), xor: true)
     case .channelBind(let peer, let channel):
       message = STUNMessage(type: .init(.channelBind, .request), transactionID: id)
       message.append(.channelNumber, [UInt8(channel >> 8), UInt8(channel & 0xff), 0, 0])
@@ -289,7 +290,7 @@ public struct TURNClient: Sendable {
     transmits.append(bytes)
   }
 
-  private mutating func sendIndication(_ data: [UInt8], to peer: STUNAddress) -> [UInt8] {
+  private mutating func sendIndication(_ data: [UInt8], to peer: TransportAddress) -> [UInt8] {
     var message = STUNMessage(type: .init(.send, .indication), transactionID: .random(using: &random))
     message.append(.xorPeerAddress, address: peer, xor: true)
     message.append(.data, data)
@@ -440,13 +441,13 @@ public struct TURNClient: Sendable {
   }
 
   /// Drops the permission and the data held for it.
-  private mutating func permissionFailed(_ ip: STUNAddress.IP, reason: String) {
+  private mutating func permissionFailed(_ ip: TransportAddress.IP, reason: String) {
     permissions[ip] = nil
     events.append(.permissionFailed(ip, reason: reason))
   }
 
   /// A channel that could not be bound or refreshed: data to the peer goes as Send indications.
-  private mutating func unbind(_ peer: STUNAddress, _ channel: UInt16) {
+  private mutating func unbind(_ peer: TransportAddress, _ channel: UInt16) {
     channels[peer] = nil
     channelPeers[channel] = nil
   }

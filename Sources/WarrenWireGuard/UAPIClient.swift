@@ -2,7 +2,7 @@ internal import Foundation
 internal import NIOCore
 internal import NIOPosix
 public import WarrenCrypto
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// A userspace WireGuard implementation (wireguard-go, boringtun) through its configuration
 /// socket, `/var/run/wireguard/<name>.sock`.
@@ -19,7 +19,7 @@ public struct UAPIClient: WireGuardControl {
     try UAPIMessage.parseGet(try await exchange(UAPIMessage.getRequest), interface: name)
   }
 
-  public func setEndpoint(_ endpoint: STUNAddress, peer: Key) async throws(WireGuardError) {
+  public func setEndpoint(_ endpoint: TransportAddress, peer: Key) async throws(WireGuardError) {
     try UAPIMessage.parseSet(try await exchange(UAPIMessage.setEndpointRequest(endpoint, peer: peer)), interface: name)
   }
 

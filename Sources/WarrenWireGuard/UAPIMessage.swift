@@ -1,5 +1,5 @@
 public import WarrenCrypto
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// The cross-platform userspace configuration protocol of WireGuard (wireguard.com/xplatform):
 /// `get=1` and `set=1` requests of `key=value` lines ending in an empty line; answers end with
@@ -8,7 +8,7 @@ public enum UAPIMessage {
   public static let getRequest = "get=1\n\n"
 
   /// `set=1` changing only `peer`'s endpoint (`update_only`: never creates a peer).
-  public static func setEndpointRequest(_ endpoint: STUNAddress, peer: Key) -> String {
+  public static func setEndpointRequest(_ endpoint: TransportAddress, peer: Key) -> String {
     "set=1\npublic_key=\(hex(peer.bytes))\nupdate_only=true\nendpoint=\(endpoint)\n\n"
   }
 
@@ -43,7 +43,7 @@ public enum UAPIMessage {
         if let finished = peer { device.peers.append(finished) }
         peer = WireGuardDevice.Peer(publicKey: key)
       case "endpoint":
-        guard peer != nil, let endpoint = STUNAddress(parsing: value) else { throw bad("an endpoint of a peer") }
+        guard peer != nil, let endpoint = TransportAddress(parsing: value) else { throw bad("an endpoint of a peer") }
         peer?.endpoint = endpoint
       case "allowed_ip":
         guard peer != nil else { throw bad("part of a peer") }

@@ -1,6 +1,6 @@
 internal import Foundation
 public import WarrenCrypto
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// The kernel's WireGuard through the `wg` tool (wireguard-tools): `wg show NAME dump` and
 /// `wg set NAME peer KEY endpoint IP:PORT`.
@@ -17,7 +17,7 @@ public struct WGCommandClient: WireGuardControl {
     try WGCommandClient.parseDump(try run(["show", name, "dump"]), interface: name)
   }
 
-  public func setEndpoint(_ endpoint: STUNAddress, peer: Key) async throws(WireGuardError) {
+  public func setEndpoint(_ endpoint: TransportAddress, peer: Key) async throws(WireGuardError) {
     _ = try run(["set", name, "peer", peer.base64, "endpoint", "\(endpoint)"])
   }
 
@@ -36,7 +36,7 @@ public struct WGCommandClient: WireGuardControl {
       guard fields.count == 8, let key = try? Key(base64: fields[0]) else {
         throw WireGuardError(interface, "malformed `wg show dump` output, peer line \(index + 1): expected 8 fields and a key")
       }
-      var peer = WireGuardDevice.Peer(publicKey: key, endpoint: fields[2] == "(none)" ? nil : STUNAddress(parsing: fields[2]))
+      var peer = WireGuardDevice.Peer(publicKey: key, endpoint: fields[2] == "(none)" ? nil : TransportAddress(parsing: fields[2]))
       peer.allowedIPs = fields[3] == "(none)" ? [] : fields[3].split(separator: ",").map(String.init)
       peer.lastHandshake = Int64(fields[4]) ?? 0
       peer.receivedBytes = Int64(fields[5]) ?? 0

@@ -1,12 +1,12 @@
 public import WarrenCrypto
-public import WarrenSTUN
+public import WarrenPrimitives
 
 /// What Warren reads of a WireGuard interface: its key and port, and its peers with what the
 /// status shows (the cross-platform configuration protocol's `get=1` fields).
 public struct WireGuardDevice: Sendable, Equatable {
   public struct Peer: Sendable, Equatable {
     public var publicKey: Key
-    public var endpoint: STUNAddress?
+    public var endpoint: TransportAddress?
     public var allowedIPs: [String] = []
     /// Seconds since the Unix epoch of the latest handshake; 0 if none.
     public var lastHandshake: Int64 = 0
@@ -14,7 +14,7 @@ public struct WireGuardDevice: Sendable, Equatable {
     public var transmittedBytes: Int64 = 0
     public var persistentKeepalive: Int = 0
 
-    public init(publicKey: Key, endpoint: STUNAddress? = nil) {
+    public init(publicKey: Key, endpoint: TransportAddress? = nil) {
       self.publicKey = publicKey
       self.endpoint = endpoint
     }
@@ -51,5 +51,5 @@ public protocol WireGuardControl: Sendable {
   var name: String { get }
   func device() async throws(WireGuardError) -> WireGuardDevice
   /// Points `peer` at `endpoint` (only that: keys, allowed IPs and keepalive stay as they are).
-  func setEndpoint(_ endpoint: STUNAddress, peer: Key) async throws(WireGuardError)
+  func setEndpoint(_ endpoint: TransportAddress, peer: Key) async throws(WireGuardError)
 }

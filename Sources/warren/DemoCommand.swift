@@ -7,10 +7,10 @@ import Synchronization
 import WarrenCrypto
 import WarrenDaemon
 import WarrenGRPC
-import WarrenSTUN
 import WarrenSignalServer
 import WarrenSession
 import WarrenSignaling
+internal import WarrenPrimitives
 
 /// `warren demo`: the whole system in one process, no configuration, no root. An embedded
 /// signaling server on loopback and two peers with fresh keys run the full session (credentials,
@@ -34,7 +34,7 @@ struct Demo: AsyncParsableCommand {
   func run() async throws {
     let logger = LogSetup.bootstrap(level: logLevel, label: "warren.demo")
     let clock = DemoClock()
-    let loopback = STUNAddress.IP("127.0.0.1")!
+    let loopback = TransportAddress.IP("127.0.0.1")!
 
     var serverConfiguration = SignalServerConfiguration()
     serverConfiguration.host = "127.0.0.1"
@@ -63,12 +63,12 @@ struct Demo: AsyncParsableCommand {
       PeerLink(
         options: .init(
           name: "bob", keys: KeyPair(ours: alice, theirs: bob.publicKey), hostAddresses: [loopback],
-          listen: STUNAddress(ip: loopback, port: 0), forward: probe.address),
+          listen: TransportAddress(ip: loopback, port: 0), forward: probe.address),
         backend: backends[0], logger: logger),
       PeerLink(
         options: .init(
           name: "alice", keys: KeyPair(ours: bob, theirs: alice.publicKey), hostAddresses: [loopback],
-          listen: STUNAddress(ip: loopback, port: 0), forward: echo.address),
+          listen: TransportAddress(ip: loopback, port: 0), forward: echo.address),
         backend: backends[1], logger: logger),
     ]
     let owners = ["alice", "bob"]
@@ -120,7 +120,7 @@ struct Demo: AsyncParsableCommand {
 
   /// Sends `count` WireGuard-like datagrams (type 4, 200 bytes) through alice's proxy; bob's
   /// application echoes them; prints round-trip percentiles, throughput and loss.
-  static func pushTraffic(count: Int, from probe: DemoSocket, to listen: STUNAddress, clock: DemoClock) async throws {
+  static func pushTraffic(count: Int, from probe: DemoSocket, to listen: TransportAddress, clock: DemoClock) async throws {
     let rtts = Mutex<[Double]>([])
     probe.onReceive = { bytes, _ in
       guard bytes.count >= 16 else { return }
@@ -184,7 +184,7 @@ final class DemoClock: Sendable {
 final class DemoSocket: Sendable {
   private let channel: any Channel
   private let handler = Mutex<(@Sendable ([UInt8], SocketAddress) -> Void)?>(nil)
-  let address: STUNAddress
+  let address: TransportAddress
 
   init(logger: Logger) async throws {
     let box = HandlerBox()
@@ -193,7 +193,7 @@ final class DemoSocket: Sendable {
         channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Receiver(box: box)) }
       }
       .bind(host: "127.0.0.1", port: 0).get()
-    address = STUNAddress(ip: STUNAddress.IP("127.0.0.1")!, port: UInt16(channel.localAddress?.port ?? 0))
+    address = TransportAddress(ip: TransportAddress.IP("127.0.0.1")!, port: UInt16(channel.localAddress?.port ?? 0))
     box.socket.withLock { $0 = self }
   }
 

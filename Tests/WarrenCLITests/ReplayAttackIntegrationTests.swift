@@ -70,7 +70,7 @@ final class EchoStream: Sendable {
 /// attacker that subscribes to both keys and records every envelope. One daemon restarts; then
 /// the attacker replays a recorded credentials answer from before the restart once, and then
 /// 100 recorded envelopes over 20 s, while 200 datagrams per second go through the session.
-@Suite("restarts converge across processes: recorded signaling replayed (integration)", .timeLimit(.minutes(2)))
+@Suite("restarts converge across processes: recorded signaling replayed (integration)", .timeLimit(.minutes(2)), .enabled(if: processTestsEnabled))
 struct ReplayAttackIntegrationTests: WarrenProcessTesting {
   @Test("replayed envelopes move no restart counter, lose no datagram and cause no envelope storm")
   func replayedSignaling() async throws {
@@ -78,7 +78,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let alice = PrivateKey.generate(), bob = PrivateKey.generate()
-    let signalPort = try freeUDPPort(), metricsPort = try freeUDPPort()
+    let signalPort = try freeTCPPort(), metricsPort = try freeTCPPort()
     let application = try UDPSocket(port: 0), echo = try UDPSocket(port: 0)
     defer {
       application.close()
@@ -96,18 +96,24 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     let attacker = try GRPCTransport(
       endpoint: try GRPCEndpoint(try BackendURL(backend)), sink: recorder, logger: Logger(label: "attacker"))
     for key in [alice.publicKey, bob.publicKey] { try await attacker.subscribe(key) }
+    // Bob first, and Alice once Bob is subscribed and waiting (Idle): Alice's request then
+    // reaches him, so that an answer of his (need_creds false) is on record.
     var bobDaemon = try start(["up", "--config", bobConfig])
+    let aliceSocket = "\(directory.path)/bob.sock", bobSocket = "\(directory.path)/alice.sock"
+    let bobWaits = ContinuousClock.now + .seconds(10)
+    while await statusReport(bobSocket)?.peers.first?.state != "idle" && ContinuousClock.now < bobWaits {
+      try await Task.sleep(for: .milliseconds(20))
+    }
     let aliceDaemon = try start(["up", "--config", aliceConfig])
     defer {
       for process in [aliceDaemon, bobDaemon] where process.isRunning { process.terminate() }
     }
-    let aliceSocket = "\(directory.path)/bob.sock", bobSocket = "\(directory.path)/alice.sock"
     _ = try await waitConnected(aliceSocket, peer: "bob")
     _ = try await waitConnected(bobSocket, peer: "alice")
 
     // Bob's daemon restarts; the sessions reconnect.
     bobDaemon.terminate()
-    bobDaemon.waitUntilExit()
+    #expect(try await waitForExit(bobDaemon, within: .seconds(10)))
     let beforeRestart = recorder.recorded
     bobDaemon = try start(["up", "--config", bobConfig])
     let restartedAt = ContinuousClock.now
@@ -115,7 +121,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     let bobAtAlice = try await waitConnected(aliceSocket, peer: "bob")
     print("reconnected \(ContinuousClock.now - restartedAt) after bob's daemon restarted")
     #expect(bobAtAlice.restartCauses == RestartCounts(peerRestarted: 1))
-    let aliceAtBob = try #require(statusReport(bobSocket)?.peers.first)
+    let aliceAtBob = try #require(await statusReport(bobSocket)?.peers.first)
     #expect(aliceAtBob.restarts == 0)
 
     let stream = EchoStream(application: application, listen: aliceListen, echo: echo, rate: 200)
@@ -131,20 +137,20 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
       })
     try await attacker.publish(answer)
     try await Task.sleep(for: .seconds(2))
-    var states = try [statesNow(aliceSocket, bobSocket)]
+    var states = [await statesNow(aliceSocket, bobSocket)]
 
     // Then a hundred recorded envelopes over 20 s, both directions, every kind.
     for index in 0..<100 {
       try await attacker.publish(beforeRestart[index % beforeRestart.count])
       try await Task.sleep(for: .milliseconds(200))
-      if index % 10 == 9 { states.append(try statesNow(aliceSocket, bobSocket)) }
+      if index % 10 == 9 { states.append(await statesNow(aliceSocket, bobSocket)) }
     }
     try await Task.sleep(for: .seconds(1))
     let traffic = try await stream.stop(drain: .milliseconds(500))
     let storm = try publishedEnvelopes(metricsPort) - published
 
-    let bobAfter = try #require(statusReport(aliceSocket)?.peers.first)
-    let aliceAfter = try #require(statusReport(bobSocket)?.peers.first)
+    let bobAfter = try #require(await statusReport(aliceSocket)?.peers.first)
+    let aliceAfter = try #require(await statusReport(bobSocket)?.peers.first)
     print(
       "replayed \(beforeRestart.count) recorded envelopes 101 times; \(storm) envelopes published meanwhile; "
         + "\(traffic.echoed) of \(traffic.sent) datagrams echoed; dropped at alice \(bobAfter.droppedMessages), at bob \(aliceAfter.droppedMessages)")
@@ -157,12 +163,14 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
 
     await attacker.close()
     for process in [aliceDaemon, bobDaemon, signal] { process.terminate() }
-    for process in [aliceDaemon, bobDaemon, signal] { process.waitUntilExit() }
+    for process in [aliceDaemon, bobDaemon, signal] { #expect(try await waitForExit(process, within: .seconds(10))) }
   }
 
   /// Whether each daemon's session with the other is connected right now.
-  func statesNow(_ sockets: String...) throws -> [Bool] {
-    sockets.map { statusReport($0)?.peers.first?.isConnected ?? false }
+  func statesNow(_ sockets: String...) async -> [Bool] {
+    var states: [Bool] = []
+    for socket in sockets { states.append(await statusReport(socket)?.peers.first?.isConnected ?? false) }
+    return states
   }
 
   /// The signal server's count of envelopes accepted by Publish.

@@ -34,12 +34,12 @@ struct UpIntegrationTests: WarrenProcessTesting {
       for process in up where process.isRunning { process.terminate() }
     }
     let hello = Array("hello through the Kubernetes API".utf8)
-    #expect(sendUntilReceived(hello, from: application, via: aliceListen, to: echo)?.bytes == hello)
+    #expect(await sendUntilReceived(hello, from: application, via: aliceListen, to: echo)?.bytes == hello)
     echo.send(Array(hello.reversed()), to: bobListen)
-    #expect(application.receive(timeout: .seconds(2))?.bytes == Array(hello.reversed()))
+    #expect(try await offThePool { application.receive(timeout: .seconds(2)) }?.bytes == Array(hello.reversed()))
     #expect(server.requestLog.contains { $0.hasPrefix("POST /apis/cunicu.li/v1/namespaces/cunicu/signalingenvelopes") })
     for process in up { process.terminate() }
-    for process in up { process.waitUntilExit() }
+    for process in up { #expect(try await waitForExit(process, within: .seconds(10))) }
     #expect(up.allSatisfy { $0.terminationStatus == 0 && $0.terminationReason == .exit })
     await server.stop()
   }
@@ -73,29 +73,29 @@ struct UpIntegrationTests: WarrenProcessTesting {
 
     // Until the session is up, datagrams to the proxy go nowhere: keep sending.
     let hello = [UInt8]([4, 0, 0, 0]) + Array("hello through warren up".utf8)
-    let received = sendUntilReceived(hello, from: application, via: aliceListen, to: echo)
+    let received = await sendUntilReceived(hello, from: application, via: aliceListen, to: echo)
     #expect(received?.bytes == hello)
     #expect(received?.from == bobListen)
     echo.send(Array(hello.reversed()), to: bobListen)
-    #expect(application.receive(timeout: .seconds(2))?.bytes == Array(hello.reversed()))
+    #expect(try await offThePool { application.receive(timeout: .seconds(2)) }?.bytes == Array(hello.reversed()))
 
     // What the daemon behind the application says about bob, as a script would read it.
     let socket = "\(directory.path)/bob.sock"
-    let status = try runWarren(["status", "--json", "--socket", socket])
+    let status = try await offThePool { try runWarren(["status", "--json", "--socket", socket]) }
     #expect(status.status == 0, "\(status.stderr)")
     let report = try ControlCoding.decode(StatusReport.self, from: Array(status.stdout.utf8))
     let bobReport = try #require(report.peers.first)
     #expect(report.publicKey == alice.publicKey.base64 && bobReport.name == "bob")
     #expect(["connected", "completed"].contains(bobReport.state) && bobReport.path == "direct")
     #expect(bobReport.packetsSent >= 1 && bobReport.packetsReceived == 1 && bobReport.listen == "127.0.0.1:\(aliceListen)")
-    let table = try runWarren(["status", "--socket", socket])
+    let table = try await offThePool { try runWarren(["status", "--socket", socket]) }
     #expect(table.stdout.contains("PEER") && table.stdout.contains("bob") && table.stdout.contains("direct"))
 
-    let ping = try runWarren(["ping", "bob", "-c", "3", "--interval", "0.05", "--socket", socket])
+    let ping = try await offThePool { try runWarren(["ping", "bob", "-c", "3", "--interval", "0.05", "--socket", socket]) }
     #expect(ping.status == 0, "\(ping.stdout)\(ping.stderr)")
     #expect(ping.stdout.components(separatedBy: "pong from bob via direct host 127.0.0.1:").count == 4)
     #expect(ping.stdout.contains("3 probes, 3 answered, 0% lost"))
-    let unknown = try runWarren(["ping", "carol", "--socket", socket])
+    let unknown = try await offThePool { try runWarren(["ping", "carol", "--socket", socket]) }
     #expect(unknown.status == 1 && unknown.stderr.contains("no peer named 'carol'"))
 
     // SIGHUP: a second peer appears; bob's session carries on.
@@ -106,14 +106,14 @@ struct UpIntegrationTests: WarrenProcessTesting {
     var peers: [PeerReport] = []
     for _ in 0..<100 where peers.count < 2 {
       try await Task.sleep(for: .milliseconds(20))
-      let output = try runWarren(["status", "--json", "--socket", socket]).stdout
+      let output = try await offThePool { try runWarren(["status", "--json", "--socket", socket]) }.stdout
       peers = (try? ControlCoding.decode(StatusReport.self, from: Array(output.utf8)).peers) ?? []
     }
     #expect(peers.map(\.name) == ["bob", "carol"])
     #expect(peers.first?.restarts == 0 && ["connected", "completed"].contains(peers.first?.state ?? ""))
 
     for process in up { process.terminate() }
-    for process in up { process.waitUntilExit() }
+    for process in up { #expect(try await waitForExit(process, within: .seconds(10))) }
     #expect(up.allSatisfy { $0.terminationStatus == 0 && $0.terminationReason == .exit })
   }
 }

@@ -4,17 +4,30 @@ import WarrenCrypto
 import WarrenDaemon
 import WarrenTestSupport
 
+/// Whether the tests that run many `warren` processes at once (restarts and shutdowns under load,
+/// replayed signaling with a datagram stream) are on: `WARREN_PROCESS_TESTS=1`, which `.ci/run`
+/// sets when it runs them in a stage of their own. They need the machine to themselves: next to
+/// the rest of the suite, two cores are not enough for their zero-loss and timing claims, and
+/// their load makes other tests' timeouts fire.
+let processTestsEnabled = ProcessInfo.processInfo.environment["WARREN_PROCESS_TESTS"] == "1"
+
 /// Tests that run `warren` processes on loopback: start them, write their configuration, play
 /// the application, and ask a daemon for its status the way a script would.
 protocol WarrenProcessTesting {}
 
 extension WarrenProcessTesting {
-  func start(_ arguments: [String]) throws -> Process {
+  /// Starts `warren` with `arguments`; its standard error goes to `stderr` (a file) when given.
+  func start(_ arguments: [String], stderr: String? = nil) throws -> Process {
     let process = Process()
     process.executableURL = try warrenExecutable()
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    if let stderr {
+      _ = FileManager.default.createFile(atPath: stderr, contents: nil)
+      process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+    } else {
+      process.standardError = FileHandle.nullDevice
+    }
     try process.run()
     return process
   }
@@ -49,29 +62,44 @@ extension WarrenProcessTesting {
   }
 
   /// Sends `bytes` to `listen` (a proxy) from `from` until `to` receives them, up to 10 s.
-  func sendUntilReceived(_ bytes: [UInt8], from: UDPSocket, via listen: UInt16, to: UDPSocket) -> (bytes: [UInt8], from: UInt16)? {
-    var received: (bytes: [UInt8], from: UInt16)?
-    for _ in 0..<100 where received == nil {
+  func sendUntilReceived(_ bytes: [UInt8], from: UDPSocket, via listen: UInt16, to: UDPSocket) async -> (bytes: [UInt8], from: UInt16)? {
+    for _ in 0..<100 {
       from.send(bytes, to: listen)
-      received = to.receive(timeout: .milliseconds(100))
+      if let received = try? await offThePool({ to.receive(timeout: .milliseconds(100)) }) { return received }
     }
-    return received
+    return nil
   }
 
-  /// `warren status --json` of the daemon at `socket`, or nil while it does not answer.
-  func statusReport(_ socket: String) -> StatusReport? {
-    guard let result = try? runWarren(["status", "--json", "--socket", socket]), result.status == 0 else { return nil }
-    return try? ControlCoding.decode(StatusReport.self, from: Array(result.stdout.utf8))
+  /// The status report of the daemon at `socket` (what `warren status --json` prints), or nil
+  /// while it does not answer. Asked over the socket without blocking a thread: tests that run
+  /// alongside share the cooperative pool.
+  func statusReport(_ socket: String) async -> StatusReport? {
+    var lines: [ArraySlice<UInt8>] = []
+    guard (try? await ControlSocket.request(ControlRequest(command: .status), path: socket) { lines.append($0) }) != nil,
+      let line = lines.first
+    else { return nil }
+    return try? ControlCoding.decodeReply(StatusReport.self, from: line)
   }
 
   /// Polls the daemon at `socket` until its peer `name` is connected, up to `limit`.
   func waitConnected(_ socket: String, peer name: String, within limit: Duration = .seconds(15)) async throws -> PeerReport {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
-      if let peer = statusReport(socket)?.peers.first(where: { $0.name == name }), peer.isConnected { return peer }
+      if let peer = await statusReport(socket)?.peers.first(where: { $0.name == name }), peer.isConnected { return peer }
       try await Task.sleep(for: .milliseconds(50))
     }
     throw ControlFailure("\(name) did not connect within \(limit) (socket \(socket))")
+  }
+
+  /// Whether `process` exited within `limit`, polled without blocking a thread (and bounded: a
+  /// crashing process can spend seconds in its backtracer).
+  func waitForExit(_ process: Process, within limit: Duration) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while process.isRunning {
+      guard ContinuousClock.now < deadline else { return false }
+      try await Task.sleep(for: .milliseconds(5))
+    }
+    return true
   }
 }
 

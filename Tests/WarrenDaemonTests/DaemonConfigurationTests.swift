@@ -4,7 +4,7 @@ import WarrenCrypto
 import WarrenDaemon
 import WarrenYAML
 import WarrenICE
-import WarrenSTUN
+import WarrenPrimitives
 
 @Suite("warren up configuration")
 struct DaemonConfigurationTests {

@@ -1,7 +1,7 @@
 import Testing
 import WarrenICE
-import WarrenSTUN
 import WarrenSimulation
+import WarrenPrimitives
 
 /// Two agents in a simulated network, credentials and candidates exchanged the way signaling
 /// would (directly here).

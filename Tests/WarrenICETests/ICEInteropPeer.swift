@@ -3,7 +3,7 @@ import Logging
 import Testing
 import WarrenICE
 import WarrenICENIO
-import WarrenSTUN
+import WarrenPrimitives
 
 /// Warren's half of the ICE interop check (Interop/ice/run.sh): credentials and candidates are
 /// exchanged through files in `$WARREN_ICE_EXCHANGE_DIR`, then both agents connect over real
@@ -33,7 +33,7 @@ struct ICEInteropPeer {
     let driver = ICEDriver(
       agent: ICEAgent(role: role, localCredentials: credentials, seed: random.next()),
       logger: Logger(label: "warren.interop.ice"))
-    let candidates = try await driver.bindHostCandidates([STUNAddress.IP("127.0.0.1")!])
+    let candidates = try await driver.bindHostCandidates([TransportAddress.IP("127.0.0.1")!])
     let ours = Description(
       ufrag: credentials.ufrag, pwd: credentials.pwd,
       candidates: candidates.map {
@@ -53,7 +53,7 @@ struct ICEInteropPeer {
     let started = ContinuousClock.now
     driver.setRemoteCredentials(ICECredentials(ufrag: peer.ufrag, pwd: peer.pwd))
     for entry in peer.candidates {
-      guard let ip = STUNAddress.IP(entry.ip) else { continue }
+      guard let ip = TransportAddress.IP(entry.ip) else { continue }
       driver.addRemoteCandidate(Candidate(
         type: .host, address: TransportAddress(ip: ip, port: UInt16(entry.port)), priority: entry.priority,
         foundation: entry.foundation))

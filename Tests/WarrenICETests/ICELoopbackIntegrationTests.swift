@@ -2,7 +2,7 @@ import Logging
 import Testing
 import WarrenICE
 import WarrenICENIO
-import WarrenSTUN
+import WarrenPrimitives
 
 /// Two Warren agents with real UDP sockets on loopback, driven by the SwiftNIO driver.
 @Suite("ICE over real sockets on loopback (integration)", .timeLimit(.minutes(1)))
@@ -14,7 +14,7 @@ struct ICELoopbackIntegrationTests {
     let logger = Logger(label: "warren.test.ice")
     let a = ICEDriver(agent: ICEAgent(role: .controlling, localCredentials: credentials.0, seed: random.next()), logger: logger)
     let b = ICEDriver(agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: random.next()), logger: logger)
-    let loopback = STUNAddress.IP(address)!
+    let loopback = TransportAddress.IP(address)!
     let candidatesA = try await a.bindHostCandidates([loopback])
     let candidatesB = try await b.bindHostCandidates([loopback])
     let started = ContinuousClock.now
@@ -79,12 +79,12 @@ struct InterfaceAddressTests {
   @Test("this machine's loopback address is listed only when asked for or named")
   func loopback() {
     var addresses = InterfaceAddresses()
-    #expect(!addresses.list().contains { $0.ip == STUNAddress.IP("127.0.0.1")! })
+    #expect(!addresses.list().contains { $0.ip == TransportAddress.IP("127.0.0.1")! })
     addresses.includeLoopback = true
-    #expect(addresses.list().contains { $0.ip == STUNAddress.IP("127.0.0.1")! })
+    #expect(addresses.list().contains { $0.ip == TransportAddress.IP("127.0.0.1")! })
     // Naming the interface asks for it too.
     var named = InterfaceAddresses()
     named.include = ["lo"]
-    #expect(named.list().contains { $0.ip == STUNAddress.IP("127.0.0.1")! })
+    #expect(named.list().contains { $0.ip == TransportAddress.IP("127.0.0.1")! })
   }
 }

@@ -1,7 +1,7 @@
 import Testing
 import WarrenICE
-import WarrenSTUN
 import WarrenSimulation
+import WarrenPrimitives
 
 @Suite("ICE prefers direct pairs over relayed ones")
 struct ICERelayPreferenceTests {

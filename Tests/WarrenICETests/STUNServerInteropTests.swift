@@ -4,6 +4,7 @@ import Testing
 import WarrenICE
 import WarrenICENIO
 import WarrenSTUN
+import WarrenPrimitives
 
 /// Server-reflexive gathering against a real STUN server (coturn, started by CI on
 /// `$WARREN_STUN_SERVER`). On loopback the mapped address is the socket's own address.
@@ -17,14 +18,14 @@ struct STUNServerInteropTests {
     let driver = ICEDriver(
       agent: ICEAgent(role: .controlling, localCredentials: .random(using: &random), seed: 1),
       logger: Logger(label: "warren.interop.stun"))
-    let hosts = try await driver.bindHostCandidates([STUNAddress.IP("127.0.0.1")!])
+    let hosts = try await driver.bindHostCandidates([TransportAddress.IP("127.0.0.1")!])
     let reflexive = await driver.gatherServerReflexive(server: address)
     #expect(reflexive.count == 1)
     #expect(reflexive.first?.address == hosts.first?.address)
     #expect(reflexive.first?.base == hosts.first?.address)
     print("stun-gathering: coturn mapped \(hosts[0].address) to \(reflexive.first.map { "\($0.address)" } ?? "nothing")")
     // Nobody listens on this port: nothing comes back, and nothing is gathered.
-    let silent = await driver.gatherServerReflexive(server: TransportAddress(ip: STUNAddress.IP("127.0.0.1")!, port: 9), timeout: .milliseconds(100), attempts: 2)
+    let silent = await driver.gatherServerReflexive(server: TransportAddress(ip: TransportAddress.IP("127.0.0.1")!, port: 9), timeout: .milliseconds(100), attempts: 2)
     #expect(silent.isEmpty)
     await driver.close()
   }

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 import WarrenICE
 import WarrenICENIO
-import WarrenSTUN
+import WarrenPrimitives
 
 /// Relay candidates against a real TURN server (coturn, started by Interop/turn/run.sh on
 /// `$WARREN_TURN_SERVER` with the credentials in `$WARREN_TURN_USERNAME`/`$WARREN_TURN_PASSWORD`).
@@ -40,7 +40,7 @@ struct TURNServerInteropTests {
       onData: { inboxA.append($0) })
     let b = ICEDriver(
       agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: 2), logger: logger, onData: { inboxB.append($0) })
-    let loopback = STUNAddress.IP("127.0.0.1")!
+    let loopback = TransportAddress.IP("127.0.0.1")!
     _ = try await a.bindHostCandidates([loopback])
     let hostB = try await b.bindHostCandidates([loopback])
     let relayed = try #require(
@@ -82,7 +82,7 @@ struct TURNServerInteropTests {
     var random = SystemRandomNumberGenerator()
     let driver = ICEDriver(
       agent: ICEAgent(role: .controlling, localCredentials: .random(using: &random), seed: 3), logger: Logger(label: "warren.interop.turn"))
-    _ = try await driver.bindHostCandidates([STUNAddress.IP("127.0.0.1")!])
+    _ = try await driver.bindHostCandidates([TransportAddress.IP("127.0.0.1")!])
     let started = ContinuousClock.now
     let candidate = await driver.gatherRelay(
       server: server, username: environment["WARREN_TURN_USERNAME"] ?? "", password: "not-the-password", transport: transport)

@@ -1,5 +1,6 @@
 import Testing
 import WarrenSTUN
+import WarrenPrimitives
 
 /// Hex with spaces and line breaks, as RFC 5769 prints it.
 func hex(_ text: String) -> [UInt8] {
@@ -79,7 +80,7 @@ struct RFC5769Tests {
   func ipv4() throws {
     let message = try STUNMessage(parsing: RFC5769.ipv4Response)
     #expect(message.type == STUNMessageType(.binding, .successResponse))
-    let address = STUNAddress(ip: STUNAddress.IP("192.0.2.1")!, port: 32853)
+    let address = TransportAddress(ip: TransportAddress.IP("192.0.2.1")!, port: 32853)
     #expect(try message.xorMappedAddress == address)
     #expect(message.verifyIntegrity(key: RFC5769.password))
     #expect(message.fingerprintMatches == true)
@@ -93,7 +94,7 @@ struct RFC5769Tests {
   @Test("§2.3 IPv6 response: XOR-MAPPED-ADDRESS [2001:db8:1234:5678:11:2233:4455:6677]:32853")
   func ipv6() throws {
     let message = try STUNMessage(parsing: RFC5769.ipv6Response)
-    let address = STUNAddress(ip: STUNAddress.IP("2001:db8:1234:5678:11:2233:4455:6677")!, port: 32853)
+    let address = TransportAddress(ip: TransportAddress.IP("2001:db8:1234:5678:11:2233:4455:6677")!, port: 32853)
     #expect(try message.xorMappedAddress == address)
     #expect(address.description == "[2001:db8:1234:5678:11:2233:4455:6677]:32853")
     #expect(message.verifyIntegrity(key: RFC5769.password))

@@ -1,5 +1,6 @@
 import Testing
 import WarrenSTUN
+import WarrenPrimitives
 
 @Suite("STUN codec")
 struct STUNCodecTests {
@@ -31,8 +32,8 @@ struct STUNCodecTests {
     var random = Seeded(state: 1)
     let transaction = STUNTransactionID.random(using: &random)
     var message = STUNMessage(type: .init(.allocate, .errorResponse), transactionID: transaction)
-    let v6 = STUNAddress(ip: .init("2001:db8::1")!, port: 3478)
-    let v4 = STUNAddress(ip: .init("203.0.113.9")!, port: 65535)
+    let v6 = TransportAddress(ip: .init("2001:db8::1")!, port: 3478)
+    let v4 = TransportAddress(ip: .init("203.0.113.9")!, port: 65535)
     message.append(.xorPeerAddress, address: v6, xor: true)
     message.append(.mappedAddress, address: v4, xor: false)
     message.append(.xorRelayedAddress, address: v4, xor: true)
@@ -132,12 +133,12 @@ struct STUNCodecTests {
     ("::ffff:192.0.2.9", "::ffff:c000:209"),
   ])
   func ipv6Text(text: String, canonical: String) {
-    #expect(STUNAddress.IP(text)?.description == canonical)
+    #expect(TransportAddress.IP(text)?.description == canonical)
   }
 
   @Test("bad IP text is rejected", arguments: ["", "1.2.3", "1.2.3.256", "1::2::3", "12345::", "g::1", "1:2:3:4:5:6:7:8:9"])
   func badIPText(text: String) {
-    #expect(STUNAddress.IP(text) == nil)
+    #expect(TransportAddress.IP(text) == nil)
   }
 
   @Test("fuzzing: 300,000 random, truncated and mutated inputs never crash")
@@ -183,10 +184,10 @@ struct STUNCodecTests {
   @Test("IP:PORT text reads back what description writes, IPv6 in brackets")
   func addressText() {
     for text in ["198.51.100.7:3478", "[2001:db8::1]:51820", "[::1]:9"] {
-      #expect(STUNAddress(parsing: text).map { "\($0)" } == text)
+      #expect(TransportAddress(parsing: text).map { "\($0)" } == text)
     }
     for bad in ["198.51.100.7", "198.51.100.7:70000", "[::1:9", "host:80", ""] {
-      #expect(STUNAddress(parsing: bad) == nil, "\(bad)")
+      #expect(TransportAddress(parsing: bad) == nil, "\(bad)")
     }
   }
 }

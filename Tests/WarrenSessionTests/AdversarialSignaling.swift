@@ -1,8 +1,8 @@
 import WarrenICE
-import WarrenSTUN
 import WarrenSession
 import WarrenSimulation
 import WarrenWire
+import WarrenPrimitives
 
 /// Two peers, each a ``PeerSession`` with real ``ICEAgent``s on a ``SimulatedNetwork``, whose
 /// signaling goes through an adversarial channel: every message is delayed at random (so they
@@ -94,13 +94,13 @@ final class AdversarialSignaling: SimulationCompanion {
     }
   }
 
-  /// Random triggers for one run: 1 to `maxCount`, between 3 s and 15 s after `start`, on either side.
+  /// Random triggers for one run: 1 to `maxCount`, between 2 s and 10 s after `start`, on either side.
   static func randomTriggers(seed: UInt64, start: Instant, maxCount: Int = 3) -> [Trigger] {
     var random = SplitMix64(seed: seed ^ 0x5eed)
     let count = 1 + Int(random.next() % UInt64(maxCount))
     return (0..<count).map { _ in
       Trigger(
-        at: start + .milliseconds(3000 + Int(random.next() % 12_000)), side: Int(random.next() % 2),
+        at: start + .milliseconds(2000 + Int(random.next() % 8_000)), side: Int(random.next() % 2),
         kind: TriggerKind.allCases[Int(random.next() % 2)])
     }
   }
@@ -124,7 +124,7 @@ final class AdversarialSignaling: SimulationCompanion {
   func nextDeadline() -> Instant? {
     var deadlines = [nextInjection]
     if let first = inFlight.min(by: { ($0.at, $0.sequence) < ($1.at, $1.sequence) }) { deadlines.append(first.at) }
-    deadlines += sessions.compactMap { $0.pollTimeout() }
+    for side in 0..<2 { if let due = sessions[side].pollTimeout() { deadlines.append(due) } }
     if nextTrigger < triggers.count { deadlines.append(triggers[nextTrigger].at) }
     return deadlines.min()
   }
@@ -236,12 +236,14 @@ final class AdversarialSignaling: SimulationCompanion {
 
   /// Adds a session instance's counters to the side's tally (before a daemon restart replaces it).
   private func accumulate(_ side: Int) {
+    restartsOfReplacedSessions += sessions[side].restarts
     tallies[side].restarts.merge(sessions[side].restartCounts, uniquingKeysWith: +)
     tallies[side].dropped += sessions[side].droppedCounts.values.reduce(0, +)
   }
 
-  /// Restarts of both sides so far.
-  var totalRestarts: Int { finalTallies.map { $0.restarts.values.reduce(0, +) }.reduce(0, +) }
+  /// Restarts of both sides so far (cheap: checked after every step of the network).
+  var totalRestarts: Int { restartsOfReplacedSessions + sessions[0].restarts + sessions[1].restarts }
+  private var restartsOfReplacedSessions = 0
 
   /// The tallies with the current session instances' counters included.
   var finalTallies: [Tally] {

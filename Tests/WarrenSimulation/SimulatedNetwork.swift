@@ -1,6 +1,7 @@
 internal import Testing
 public import WarrenICE
-public import WarrenSTUN
+internal import WarrenSTUN
+public import WarrenPrimitives
 
 /// Something that runs in a ``SimulatedNetwork``'s virtual time next to its agents — signaling
 /// and sessions, in the session tests. It runs after every step of the network, where it may read
@@ -29,13 +30,13 @@ public final class SimulatedNetwork {
   }
 
   public struct NAT {
-    public let publicIP: STUNAddress.IP
+    public let publicIP: TransportAddress.IP
     public let behaviour: NATBehaviour
     public var mappings: [String: UInt16] = [:]  // key -> public port
     public var reverse: [UInt16: (internal: TransportAddress, allowed: Set<String>)] = [:]
     public var nextPort: UInt16 = 40000
 
-    public init(publicIP: STUNAddress.IP, behaviour: NATBehaviour) {
+    public init(publicIP: TransportAddress.IP, behaviour: NATBehaviour) {
       self.publicIP = publicIP
       self.behaviour = behaviour
     }

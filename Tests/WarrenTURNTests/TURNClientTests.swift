@@ -1,6 +1,7 @@
 import Testing
 import WarrenSTUN
 import WarrenTURN
+import WarrenPrimitives
 
 /// A TURN server reduced to what RFC 8656 asks of it for one client, built on the real codec:
 /// long-term credentials with realm and nonce (401, 438), Allocate, Refresh, CreatePermission,
@@ -9,16 +10,16 @@ final class FakeTURNServer {
   let realm = "warren.test"
   var nonce = "nonce-1"
   var password = "secret"
-  let relayed = STUNAddress(ip: .init("203.0.113.50")!, port: 50000)
-  let mapped = STUNAddress(ip: .init("198.51.100.7")!, port: 40000)
+  let relayed = TransportAddress(ip: .init("203.0.113.50")!, port: 50000)
+  let mapped = TransportAddress(ip: .init("198.51.100.7")!, port: 40000)
   var grantedLifetime: UInt32 = 600
   /// While true, requests get no answer.
   var silent = false
   var allocated = false
-  var permissions: Set<STUNAddress.IP> = []
-  var channels: [UInt16: STUNAddress] = [:]
+  var permissions: Set<TransportAddress.IP> = []
+  var channels: [UInt16: TransportAddress] = [:]
   /// Datagrams the relay sent to peers.
-  var relayedToPeers: [(peer: STUNAddress, data: [UInt8])] = []
+  var relayedToPeers: [(peer: TransportAddress, data: [UInt8])] = []
   var requests: [STUNMethod] = []
   var lifetimes: [UInt32] = []
 
@@ -73,7 +74,7 @@ final class FakeTURNServer {
   }
 
   /// What a peer sending `data` to the relayed address causes the server to send the client.
-  func fromPeer(_ peer: STUNAddress, _ data: [UInt8]) -> [UInt8]? {
+  func fromPeer(_ peer: TransportAddress, _ data: [UInt8]) -> [UInt8]? {
     guard permissions.contains(peer.ip) else { return nil }
     if let channel = channels.first(where: { $0.value == peer })?.key {
       return ChannelData(channel: channel, data: data).encoded()
@@ -133,7 +134,7 @@ struct Harness {
     now = end
   }
 
-  mutating func deliverFromPeer(_ peer: STUNAddress, _ data: [UInt8]) {
+  mutating func deliverFromPeer(_ peer: TransportAddress, _ data: [UInt8]) {
     if let bytes = server.fromPeer(peer, data) { client.handleReceive(bytes, now: now) }
     exchange()
   }
@@ -141,7 +142,7 @@ struct Harness {
 
 @Suite("TURN client in virtual time")
 struct TURNClientTests {
-  let peer = STUNAddress(ip: .init("198.51.100.20")!, port: 6000)
+  let peer = TransportAddress(ip: .init("198.51.100.20")!, port: 6000)
 
   @Test("allocate: 401 challenge, then credentials; the relayed and mapped addresses and the lifetime")
   func allocate() {
@@ -192,7 +193,7 @@ struct TURNClientTests {
     harness.client.allocate(now: harness.now)
     harness.exchange()
     harness.client.bindChannel(to: peer, now: harness.now)
-    harness.client.send([1], to: STUNAddress(ip: .init("198.51.100.30")!, port: 1), now: harness.now)
+    harness.client.send([1], to: TransportAddress(ip: .init("198.51.100.30")!, port: 1), now: harness.now)
     harness.exchange()
     harness.server.requests = []
     harness.advance(.seconds(239))

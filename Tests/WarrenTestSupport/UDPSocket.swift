@@ -61,3 +61,21 @@ public final class UDPSocket: Sendable {
 
   public func close() { Glibc.close(descriptor) }
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (for a server started next; another
+/// process may still take it in between, so callers retry when binding fails).
+public func freeTCPPort() throws -> UInt16 {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw POSIXError(.EMFILE) }
+  defer { Glibc.close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+  let bound = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+  }
+  guard bound else { throw POSIXError(.EADDRINUSE) }
+  return UInt16(bigEndian: address.sin_port)
+}
+

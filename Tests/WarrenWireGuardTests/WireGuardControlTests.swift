@@ -4,8 +4,8 @@ import NIOPosix
 import Synchronization
 import Testing
 import WarrenCrypto
-import WarrenSTUN
 import WarrenWireGuard
+import WarrenPrimitives
 
 /// Exchanges recorded from wireguard-go 0.0.20220316 (Debian) and `wg` from wireguard-tools.
 enum Recorded {
@@ -39,7 +39,7 @@ enum Recorded {
 @Suite("WireGuard interfaces: userspace API and wg")
 struct WireGuardControlTests {
   func expected() throws -> WireGuardDevice {
-    var peer = WireGuardDevice.Peer(publicKey: try Key(base64: Recorded.peer), endpoint: STUNAddress(ip: .init("127.0.0.1")!, port: 51821))
+    var peer = WireGuardDevice.Peer(publicKey: try Key(base64: Recorded.peer), endpoint: TransportAddress(ip: .init("127.0.0.1")!, port: 51821))
     peer.allowedIPs = ["10.9.0.2/32", "fd00::2/128"]
     peer.transmittedBytes = 148
     peer.persistentKeepalive = 25
@@ -59,9 +59,9 @@ struct WireGuardControlTests {
   @Test("set=1 changes only the endpoint of an existing peer; IPv6 endpoints in brackets")
   func setRequest() throws {
     let peer = try Key(base64: Recorded.peer)
-    #expect(UAPIMessage.setEndpointRequest(STUNAddress(ip: .init("127.0.0.1")!, port: 40001), peer: peer) ==
+    #expect(UAPIMessage.setEndpointRequest(TransportAddress(ip: .init("127.0.0.1")!, port: 40001), peer: peer) ==
       "set=1\npublic_key=f7c5e4f356d4e85c67a03f04db93e012f82466252e6c600f3d3af6934cd91124\nupdate_only=true\nendpoint=127.0.0.1:40001\n\n")
-    #expect(UAPIMessage.setEndpointRequest(STUNAddress(ip: .init("::1")!, port: 9), peer: peer).contains("endpoint=[::1]:9\n"))
+    #expect(UAPIMessage.setEndpointRequest(TransportAddress(ip: .init("::1")!, port: 9), peer: peer).contains("endpoint=[::1]:9\n"))
     #expect(throws: Never.self) { try UAPIMessage.parseSet("errno=0\n\n", interface: "wg0") }
     #expect(throws: WireGuardError("wg0", "setting the endpoint failed: errno=-22")) { try UAPIMessage.parseSet("errno=-22\n\n", interface: "wg0") }
   }
@@ -92,8 +92,8 @@ struct WireGuardControlTests {
     let server = try await FakeUAPIServer(path: "\(directory)/wg0.sock", answers: [Recorded.get, "errno=0\n\n"])
     let client = UAPIClient(name: "wg0", socketDirectory: directory)
     #expect(try await client.device() == expected())
-    try await client.setEndpoint(STUNAddress(ip: .init("127.0.0.1")!, port: 40001), peer: try Key(base64: Recorded.peer))
-    #expect(server.requests == [UAPIMessage.getRequest, UAPIMessage.setEndpointRequest(STUNAddress(ip: .init("127.0.0.1")!, port: 40001), peer: try Key(base64: Recorded.peer))])
+    try await client.setEndpoint(TransportAddress(ip: .init("127.0.0.1")!, port: 40001), peer: try Key(base64: Recorded.peer))
+    #expect(server.requests == [UAPIMessage.getRequest, UAPIMessage.setEndpointRequest(TransportAddress(ip: .init("127.0.0.1")!, port: 40001), peer: try Key(base64: Recorded.peer))])
     try await server.close()
     // No socket: an error that says so.
     await #expect(throws: WireGuardError("wg1", "no such interface: \(directory)/wg1.sock does not exist (is wireguard-go running?)")) {

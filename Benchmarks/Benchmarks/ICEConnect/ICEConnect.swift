@@ -26,7 +26,7 @@ struct ICEConnect {
     logger.logLevel = .error
     let a = ICEDriver(agent: ICEAgent(role: .controlling, localCredentials: credentials.0, seed: random.next()), logger: logger)
     let b = ICEDriver(agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: random.next()), logger: logger)
-    let ip = STUNAddress.IP("127.0.0.1")!
+    let ip = TransportAddress.IP("127.0.0.1")!
     let ca = try await a.bindHostCandidates([ip])
     let cb = try await b.bindHostCandidates([ip])
     let start = ContinuousClock.now
@@ -55,8 +55,8 @@ struct ICEConnect {
   static func checksCPU() -> Double {
     let before = cpuSeconds()
     var checks = 0
-    let a1 = TransportAddress(ip: STUNAddress.IP("198.51.100.1")!, port: 1000)
-    let b1 = TransportAddress(ip: STUNAddress.IP("198.51.100.2")!, port: 2000)
+    let a1 = TransportAddress(ip: TransportAddress.IP("198.51.100.1")!, port: 1000)
+    let b1 = TransportAddress(ip: TransportAddress.IP("198.51.100.2")!, port: 2000)
     var random = SplitMix64(seed: 1)
     for round in 0..<2000 {
       let now = ContinuousClock.now
