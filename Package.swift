@@ -15,6 +15,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .library(name: "WarrenWire", targets: ["WarrenWire"]),
+    .library(name: "WarrenWireGRPC", targets: ["WarrenWireGRPC"]),
     .library(name: "WarrenCrypto", targets: ["WarrenCrypto"]),
     .library(name: "WarrenSignaling", targets: ["WarrenSignaling"]),
     .library(name: "WarrenPrimitives", targets: ["WarrenPrimitives"]),
@@ -50,11 +51,21 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
   ],
   targets: [
-    // Layer 0: the wire format. Generated from Protos/ by scripts/generate-protos.sh; nothing else.
+    // Layer 0: the wire format's messages. Generated from Protos/ by scripts/generate-protos.sh;
+    // nothing else.
     .target(
       name: "WarrenWire",
       dependencies: [
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The gRPC service stubs of the same protos (Signaling, RelayRegistry), apart, so that what
+    // is built on the messages alone never links gRPC. Generated too.
+    .target(
+      name: "WarrenWireGRPC",
+      dependencies: [
+        "WarrenWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
       ],
@@ -245,6 +256,7 @@ let package = Package(
         "WarrenCrypto",
         "WarrenSignaling",
         "WarrenWire",
+        "WarrenWireGRPC",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Logging", package: "swift-log"),
@@ -258,6 +270,7 @@ let package = Package(
         "WarrenCrypto",
         "WarrenListener",
         "WarrenWire",
+        "WarrenWireGRPC",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -430,6 +443,8 @@ let package = Package(
         "WarrenSignaling",
         "WarrenTestSupport",
         "WarrenWire",
+        "WarrenWireGRPC",
+        "WarrenWireGRPC",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

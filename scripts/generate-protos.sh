@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/WarrenWire/Generated from Protos/.
+# Regenerates Sources/WarrenWire/Generated (messages) and Sources/WarrenWireGRPC/Generated (gRPC
+# service stubs) from Protos/.
 #
 # Needs Debian's protobuf-compiler (protoc). The two plugins are built in release mode from the
 # package mirror at the versions Package.swift uses, in .build-protoc/ (ignored by git), so running
@@ -26,9 +27,13 @@ build_plugin() { # repository version product
 protoc_gen_swift=$(build_plugin apple/swift-protobuf "$protobuf_version" protoc-gen-swift)
 protoc_gen_grpc=$(build_plugin grpc/grpc-swift-protobuf "$grpc_protobuf_version" protoc-gen-grpc-swift-2)
 
+# Messages go to WarrenWire (SwiftProtobuf only), service stubs to WarrenWireGRPC (which links
+# gRPC and imports the messages from WarrenWire), so that the pure modules built on the
+# messages never link gRPC.
 out="$root/Sources/WarrenWire/Generated"
-rm -rf "$out"
-mkdir -p "$out"
+grpc_out="$root/Sources/WarrenWireGRPC/Generated"
+rm -rf "$out" "$grpc_out"
+mkdir -p "$out" "$grpc_out"
 cd "$root/Protos"
 protos=$(find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
 
@@ -45,10 +50,11 @@ services=$(grep -l '^service ' $protos)
 # shellcheck disable=SC2086
 protoc \
   --plugin=protoc-gen-grpc-swift-2="$protoc_gen_grpc" \
-  --grpc-swift-2_out="$out" \
+  --grpc-swift-2_out="$grpc_out" \
   --grpc-swift-2_opt=Visibility=Public \
+  --grpc-swift-2_opt=ExtraModuleImports=WarrenWire \
   --grpc-swift-2_opt=FileNaming=PathToUnderscores \
   --grpc-swift-2_opt=UseAccessLevelOnImports=true \
   $services
 
-echo "generated $(ls "$out" | wc -l) files in ${out#"$root"/}"
+echo "generated $(ls "$out" | wc -l) files in ${out#"$root"/} and $(ls "$grpc_out" | wc -l) in ${grpc_out#"$root"/}"

@@ -10,6 +10,7 @@ internal import Synchronization
 public import WarrenCrypto
 public import WarrenSignaling
 public import WarrenWire
+internal import WarrenWireGRPC
 
 /// The transport of the `grpc://` backend: a client of a `cunicu.signaling.Signaling` server
 /// (`warren signal` or cunicu's).

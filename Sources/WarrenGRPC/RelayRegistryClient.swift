@@ -8,6 +8,7 @@ internal import GRPCNIOTransportHTTP2
 public import WarrenCrypto
 internal import WarrenSignaling
 internal import WarrenWire
+internal import WarrenWireGRPC
 
 /// Asks a signaling server's RelayRegistry (wire.md: `grpc://…` in the ICE URL list) for the
 /// STUN/TURN servers and credentials it hands to our key.

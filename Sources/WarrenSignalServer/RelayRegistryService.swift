@@ -7,6 +7,7 @@ internal import Crypto
 public import GRPCCore
 internal import WarrenCrypto
 public import WarrenWire
+public import WarrenWireGRPC
 
 /// `cunicu.signaling.RelayRegistry`: the STUN/TURN servers a peer should use, with credentials
 /// minted for the asking key where the server was given a shared secret (the TURN REST API

@@ -9,6 +9,7 @@ internal import SwiftProtobuf
 internal import Synchronization
 internal import WarrenCrypto
 public import WarrenWire
+public import WarrenWireGRPC
 
 /// `cunicu.signaling.Signaling`, served by Warren (wire.md, "gRPC services").
 public struct SignalingService: Cunicu_Signaling_Signaling.SimpleServiceProtocol {

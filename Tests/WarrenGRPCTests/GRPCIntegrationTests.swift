@@ -7,6 +7,7 @@ import WarrenGRPC
 import WarrenSignalServer
 import WarrenSignaling
 import WarrenWire
+import WarrenWireGRPC
 
 /// `warren signal` and the `grpc://` backend over the real HTTP/2 transport on loopback.
 @Suite("gRPC signaling on loopback (integration)", .serialized, .timeLimit(.minutes(2)))

@@ -9,6 +9,7 @@ import WarrenSignalServer
 import WarrenTestSupport
 import WarrenSignaling
 import WarrenWire
+import WarrenWireGRPC
 
 let testLogger = Logger(label: "warren.test")
 

@@ -12,6 +12,7 @@
 
 public import GRPCCore
 internal import GRPCProtobuf
+public import WarrenWire
 
 // MARK: - cunicu.signaling.RelayRegistry
 

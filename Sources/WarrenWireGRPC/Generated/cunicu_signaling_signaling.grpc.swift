@@ -13,6 +13,7 @@
 
 public import GRPCCore
 internal import GRPCProtobuf
+public import WarrenWire
 
 // MARK: - cunicu.signaling.Signaling
 
