@@ -183,7 +183,6 @@ let package = Package(
       name: "WarrenDaemon",
       dependencies: [
         "WarrenCrypto",
-        "WarrenGRPC",
         "WarrenICE",
         "WarrenICENIO",
         "WarrenListener",

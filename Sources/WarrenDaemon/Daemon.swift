@@ -5,7 +5,6 @@ internal import Synchronization
 internal import WarrenICE
 internal import WarrenICENIO
 internal import WarrenCrypto
-internal import WarrenGRPC
 internal import WarrenSession
 internal import WarrenWireGuard
 internal import WarrenPrimitives
@@ -43,6 +42,8 @@ public final class Daemon: Service {
   /// The configuration the daemon started with; reloads change its peers only.
   public let configuration: DaemonConfiguration
   private let backend: any SignalingBackend
+  /// Builds the backend and asks relay registries (schemes registered by the caller).
+  private let factory: BackendFactory
   private let logger: Logger
   private let hostAddresses: [TransportAddress.IP]
   private let stunServers: [(host: String, port: UInt16)]
@@ -58,6 +59,7 @@ public final class Daemon: Service {
 
   public init(configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger) throws {
     self.configuration = configuration
+    self.factory = factory
     backend = try factory.makeBackend(urls: configuration.backends)
     self.logger = logger
     var addresses = InterfaceAddresses()
@@ -189,7 +191,7 @@ public final class Daemon: Service {
       // The registry names credentials after a key: ours, or the first WireGuard interface's.
       let key = configuration.privateKey?.publicKey ?? devices.withLock { $0.values.compactMap(\.privateKey).first?.publicKey }
       guard let key else { throw ControlFailure("no key to ask with yet") }
-      let relays = try await RelayRegistryClient.fetch(url: registry, key: key)
+      let relays = try await factory.relays(from: registry, for: key)
       var servers: [PeerLink.TURNServer] = []
       for relay in relays {
         guard let url = try? ICEServerURL(relay.url), let turn = PeerLink.TURNServer(url, username: relay.username, password: relay.password)

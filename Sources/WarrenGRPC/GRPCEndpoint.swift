@@ -49,10 +49,13 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
 }
 
 extension BackendFactory {
-  /// Makes this factory build `grpc://` backends.
+  /// Makes this factory build `grpc://` backends, and ask `grpc://` relay registries.
   public mutating func registerGRPC(backoff: ReconnectBackoff = ReconnectBackoff()) {
     register(scheme: "grpc") { url, sink, logger in
       try GRPCTransport(endpoint: GRPCEndpoint(url), sink: sink, backoff: backoff, logger: logger)
+    }
+    register(relayRegistryScheme: "grpc") { url, key, timeout in
+      try await RelayRegistryClient.fetch(url: url, key: key, timeout: timeout)
     }
   }
 }

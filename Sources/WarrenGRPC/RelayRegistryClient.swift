@@ -5,28 +5,19 @@
 #endif
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
-public import WarrenCrypto
+internal import WarrenCrypto
 internal import WarrenSignaling
 internal import WarrenWire
 internal import WarrenWireGRPC
 
 /// Asks a signaling server's RelayRegistry (wire.md: `grpc://…` in the ICE URL list) for the
-/// STUN/TURN servers and credentials it hands to our key.
-public enum RelayRegistryClient {
-  /// One relay as the registry describes it.
-  public struct Relay: Sendable, Hashable {
-    /// `stun:`, `turn:` or `turns:` URL.
-    public var url: String
-    public var username: String
-    public var password: String
-    /// When the credentials stop working (TURN REST credentials), if the registry says.
-    public var expires: ContinuousClock.Instant?
-  }
-
+/// STUN/TURN servers and credentials it hands to a key. Registered on a ``BackendFactory`` by
+/// ``BackendFactory/registerGRPC(backoff:)``.
+enum RelayRegistryClient {
   /// The relays for `key` from the registry at `url` (a `grpc://` URL, as for the backend);
   /// gives up after `timeout`.
-  public static func fetch(url: String, key: Key, timeout: Duration = .seconds(5)) async throws -> [Relay] {
-    let endpoint = try GRPCEndpoint(try BackendURL(url))
+  static func fetch(url: BackendURL, key: Key, timeout: Duration) async throws -> [Relay] {
+    let endpoint = try GRPCEndpoint(url)
     let transport = try HTTP2ClientTransport.Posix(target: endpoint.target, transportSecurity: endpoint.transportSecurity)
     return try await withGRPCClient(transport: transport) { client in
       var params = Cunicu_Signaling_GetRelaysParams()

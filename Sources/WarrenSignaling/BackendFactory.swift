@@ -10,11 +10,16 @@ public struct BackendFactory: Sendable {
   public typealias TransportMaker =
     @Sendable (_ url: BackendURL, _ sink: any EnvelopeSink, _ logger: Logger) throws -> any EnvelopeTransport
 
+  /// Asks the relay registry at a URL for the relays it hands to a key (`grpc://…` in the ICE
+  /// URL list), giving up after a timeout.
+  public typealias RelayRegistry = @Sendable (_ url: BackendURL, _ key: Key, _ timeout: Duration) async throws -> [Relay]
+
   /// The hub that `inprocess:` backends of this factory share.
   public let hub: InProcessHub
   private let sealer: EnvelopeSealer
   private let logger: Logger
   private var makers: [String: TransportMaker] = [:]
+  private var relayRegistries: [String: RelayRegistry] = [:]
 
   public init(hub: InProcessHub = InProcessHub(), sealer: EnvelopeSealer = EnvelopeSealer(), logger: Logger) {
     self.hub = hub
@@ -29,6 +34,22 @@ public struct BackendFactory: Sendable {
   /// Makes `scheme` (without the colon) build transports with `maker`.
   public mutating func register(scheme: String, _ maker: @escaping TransportMaker) {
     makers[scheme.lowercased()] = maker
+  }
+
+  /// Makes `scheme` URLs in the ICE URL list name relay registries asked with `registry`.
+  public mutating func register(relayRegistryScheme scheme: String, _ registry: @escaping RelayRegistry) {
+    relayRegistries[scheme.lowercased()] = registry
+  }
+
+  /// The relays the registry at `url` hands to `key`.
+  public func relays(from url: String, for key: Key, timeout: Duration = .seconds(5)) async throws -> [Relay] {
+    let url = try BackendURL(url)
+    guard let registry = relayRegistries[url.scheme] else {
+      throw SignalingError(
+        .unknownScheme,
+        "no relay registry for scheme '\(url.scheme)' in \(url) (known: \(relayRegistries.keys.sorted().map { "\($0):" }.joined(separator: ", ")))")
+    }
+    return try await registry(url, key, timeout)
   }
 
   /// The schemes this factory can build.

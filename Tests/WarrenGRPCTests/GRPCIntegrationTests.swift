@@ -304,13 +304,14 @@ struct RelayRegistryTests {
     try await server.stop()
   }
 
-  @Test("the daemon's registry client: the same credentials, and their expiry as a deadline")
+  @Test("the registry client registered by registerGRPC: the same credentials, and their expiry as a deadline")
   func client() async throws {
     let server = try await RunningServer {
       $0.relays = [try! RelayURL("turn:127.0.0.1:3478?secret=s3cret&ttl=1h")]
     }
     let asking = peer(78).publicKey
-    let relays = try await RelayRegistryClient.fetch(url: "grpc://127.0.0.1:\(server.port)?insecure=true", key: asking)
+    let factory = grpcFactory()
+    let relays = try await factory.relays(from: "grpc://127.0.0.1:\(server.port)?insecure=true", for: asking)
     let relay = try #require(relays.first)
     #expect(relays.count == 1 && relay.url == "turn:127.0.0.1:3478")
     #expect(relay.username.hasSuffix(":\(asking.base64)") && relay.password == hmacSHA1Base64(key: "s3cret", message: relay.username))
@@ -319,8 +320,10 @@ struct RelayRegistryTests {
     try await server.stop()
     // No registry there any more: an error, not a hang.
     await #expect(throws: (any Error).self) {
-      _ = try await RelayRegistryClient.fetch(url: "grpc://127.0.0.1:\(server.port)?insecure=true", key: asking, timeout: .seconds(2))
+      _ = try await factory.relays(from: "grpc://127.0.0.1:\(server.port)?insecure=true", for: asking, timeout: .seconds(2))
     }
+    // A scheme nobody registered a registry for: an error naming it.
+    await #expect(throws: SignalingError.self) { _ = try await factory.relays(from: "k8s://x", for: asking) }
   }
 }
 
