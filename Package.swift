@@ -187,6 +187,7 @@ let package = Package(
         "WarrenICENIO",
         "WarrenListener",
         "WarrenPrimitives",
+        "WarrenSTUN",
         "WarrenSession",
         "WarrenSignaling",
         "WarrenWire",
@@ -268,6 +269,7 @@ let package = Package(
       dependencies: [
         "WarrenCrypto",
         "WarrenListener",
+        "WarrenSTUN",
         "WarrenWire",
         "WarrenWireGRPC",
         .product(name: "GRPCCore", package: "grpc-swift-2"),

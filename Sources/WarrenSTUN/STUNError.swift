@@ -1,5 +1,5 @@
-/// Why bytes are not a usable STUN message or attribute. Parsing never traps and never reads out of
-/// bounds: every malformed input ends here.
+/// Why bytes are not a usable STUN message or attribute, or text not a STUN/TURN URI. Parsing
+/// never traps and never reads out of bounds: every malformed input ends here.
 public struct STUNError: Error, Hashable, Sendable, CustomStringConvertible {
   public struct Code: Hashable, Sendable, CustomStringConvertible {
     private let name: String
@@ -14,6 +14,8 @@ public struct STUNError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let malformedAttribute = Code("malformed attribute")
     /// A value cannot be encoded (for example, a reason phrase that is too long).
     public static let unencodable = Code("unencodable")
+    /// A STUN or TURN URI is malformed (RFC 7064, RFC 7065).
+    public static let invalidURI = Code("invalid URI")
   }
 
   public var code: Code

@@ -1,5 +1,7 @@
-/// A STUN/TURN server as `warren signal --relay` takes it (RFC 7064 / RFC 7065 URIs plus two
-/// Warren parameters): `stun:host:port`, `turn:user:pass@host:port?transport=udp`, `turns:…`, and
+internal import WarrenSTUN
+
+/// A STUN/TURN server as `warren signal --relay` takes it (a ``STUNURI`` plus two Warren
+/// parameters): `stun:host:port`, `turn:user:pass@host:port?transport=udp`, `turns:…`, and
 /// `?secret=S&ttl=1h` for TURN REST credentials minted per asking key.
 public struct RelayURL: Sendable, Equatable {
   public enum Credentials: Sendable, Equatable {
@@ -13,7 +15,7 @@ public struct RelayURL: Sendable, Equatable {
   public let scheme: String
   public let host: String
   public let port: Int?
-  /// Query parameters other than `secret` and `ttl` (such as `transport`), in their given order.
+  /// Query parameters handed to clients (`transport`).
   public let parameters: [(name: String, value: String)]
   public let credentials: Credentials
 
@@ -21,74 +23,31 @@ public struct RelayURL: Sendable, Equatable {
   public static let defaultTTL = 3600
 
   public init(_ text: String) throws(RelayURLError) {
-    guard let colon = text.firstIndex(of: ":") else { throw RelayURLError(text, "expected stun:, turn: or turns:") }
-    let scheme = text[..<colon].lowercased()
-    guard ["stun", "stuns", "turn", "turns"].contains(scheme) else {
-      throw RelayURLError(text, "scheme '\(scheme)' is not stun, stuns, turn or turns")
+    let uri: STUNURI
+    do {
+      uri = try STUNURI(text, parameters: ["secret", "ttl"])
+    } catch {
+      // STUNURI's message quotes the URL; RelayURLError adds its own prefix.
+      let reason = error.message.hasPrefix("'\(text)': ") ? String(error.message.dropFirst(text.count + 4)) : error.message
+      throw RelayURLError(text, reason)
     }
-    var rest = Substring(text[text.index(after: colon)...])
-    if rest.hasPrefix("//") { rest = rest.dropFirst(2) }
-    var query = Substring("")
-    if let question = rest.firstIndex(of: "?") {
-      query = rest[rest.index(after: question)...]
-      rest = rest[..<question]
-    }
-    var userinfo: Substring?
-    if let at = rest.lastIndex(of: "@") {
-      userinfo = rest[..<at]
-      rest = rest[rest.index(after: at)...]
-    }
-    // host, [v6]:port or host:port
-    var host = rest
-    var port: Int?
-    if rest.hasPrefix("[") {
-      guard let close = rest.firstIndex(of: "]") else { throw RelayURLError(text, "unclosed '[' in the host") }
-      host = rest[rest.index(after: rest.startIndex)..<close]
-      let after = rest[rest.index(after: close)...]
-      if after.hasPrefix(":") { port = Int(after.dropFirst()) ?? -1 } else if !after.isEmpty { port = -1 }
-    } else if let portColon = rest.lastIndex(of: ":") {
-      host = rest[..<portColon]
-      port = Int(rest[rest.index(after: portColon)...]) ?? -1
-    }
-    guard !host.isEmpty else { throw RelayURLError(text, "no host") }
-    if let port, !(1...65535).contains(port) { throw RelayURLError(text, "the port must be a number from 1 to 65535") }
-
-    var parameters: [(name: String, value: String)] = []
-    var secret: String?
-    var ttl = RelayURL.defaultTTL
-    for item in query.split(separator: "&") where !item.isEmpty {
-      let pair = item.split(separator: "=", maxSplits: 1)
-      let name = String(pair[0])
-      let value = pair.count > 1 ? String(pair[1]) : ""
-      switch name {
-      case "secret": secret = value
-      case "ttl": ttl = try RelayURL.seconds(value, in: text)
-      case "transport":
-        guard ["udp", "tcp"].contains(value.lowercased()) else {
-          throw RelayURLError(text, "transport must be udp or tcp, got '\(value)'")
-        }
-        parameters.append((name, value.lowercased()))
-      default: throw RelayURLError(text, "unknown parameter '\(name)' (known: secret, transport, ttl)")
-      }
-    }
-
-    switch (userinfo, secret) {
+    let secret = uri.parameter("secret")
+    let ttl = try uri.parameter("ttl").map { text throws(RelayURLError) in try RelayURL.seconds(text, in: uri.text) } ?? RelayURL.defaultTTL
+    switch (uri.username, secret) {
     case (.some, .some): throw RelayURLError(text, "give either user:pass@ or ?secret=, not both")
-    case (.some(let info), nil):
-      guard scheme.hasPrefix("turn"), let split = info.firstIndex(of: ":") else {
-        throw RelayURLError(text, "credentials must be user:pass@ on a turn: or turns: URL")
-      }
-      credentials = .static(username: String(info[..<split]), password: String(info[info.index(after: split)...]))
+    case (.some(let username), nil):
+      guard let password = uri.password else { throw RelayURLError(text, "credentials must be user:pass@") }
+      credentials = .static(username: username, password: password)
     case (nil, .some(let secret)):
-      guard scheme.hasPrefix("turn") else { throw RelayURLError(text, "?secret= only applies to turn: and turns:") }
+      guard uri.scheme.isTURN else { throw RelayURLError(text, "?secret= only applies to turn: and turns:") }
       guard !secret.isEmpty else { throw RelayURLError(text, "the secret is empty") }
       credentials = .shared(secret: secret, ttl: ttl)
     case (nil, nil): credentials = .none
     }
-    self.scheme = scheme
-    self.host = String(host)
-    self.port = port
-    self.parameters = parameters
+    scheme = uri.scheme.rawValue
+    host = uri.host
+    port = uri.explicitPort
+    parameters = uri.transport.map { [("transport", $0.rawValue)] } ?? []
   }
 
   /// The URL handed to clients: no credentials, no secret.

@@ -63,7 +63,7 @@ struct DaemonConfigurationTests {
     ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\npeers:\n  me:\n    public_key: rhWiSL+tfG0Op7GeUYNw/1jCWfNdAWm5EgPGea8ibh4=\n    forward: 127.0.0.1:1",
      "peers.me.public_key: is our own public key"),
     ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  urls: [\"stun://198.51.100.1\"]",
-     "warren.yaml:4: ice.urls: 'stun://198.51.100.1': stun: URLs have no '//'"),
+     "warren.yaml:4: ice.urls: 'stun://198.51.100.1': no '//' after 'stun:' (RFC 7064: stun:host:port)"),
     ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  urls: [\"http://x\"]",
      "warren.yaml:4: ice.urls: 'http://x': expected stun:, stuns:, turn:, turns: or grpc://"),
     ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  candidate_types: [host, magic]",
@@ -92,7 +92,10 @@ struct DaemonConfigurationTests {
     #expect(try ICEServerURL("turns:relay.example.net").port == 5349)
     let registry = try ICEServerURL("grpc://signal.example.net:8443?insecure=true")
     #expect(registry.scheme == .grpc && registry.host == "signal.example.net" && registry.port == 8443)
-    for bad in ["stun:", "stun:host:0", "stun:host:99999", "turn:host?transport=sctp", "stun:[2001:db8::1", "ftp:x"] {
+    for bad in [
+      "stun:", "stun:host:0", "stun:host:99999", "turn:host?transport=sctp", "stun:[2001:db8::1", "ftp:x", "turn:host?colour=red",
+      "stun:user:pass@host", "stun:host?transport=udp", "turn:a%zz:b@host",
+    ] {
       #expect(throws: ConfigurationProblem.self, "\(bad)") { try ICEServerURL(bad) }
     }
   }

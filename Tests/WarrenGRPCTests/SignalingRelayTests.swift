@@ -87,13 +87,14 @@ struct RelayURLTests {
   }
 
   @Test("bad relay URLs say what is wrong", arguments: [
-    ("http://x", "scheme 'http'"),
+    ("http://x", "expected stun:, stuns:, turn: or turns:"),
+    ("turn://h", "no '//'"),
     ("turn:h:99999", "port"),
     ("stun:h?secret=x", "only applies to turn"),
     ("turn:u:p@h?secret=x", "not both"),
     ("turn:h?ttl=soon&secret=x", "ttl must be"),
     ("turn:h?transport=sctp", "transport must be udp or tcp"),
-    ("turn:h?color=red", "unknown parameter 'color'"),
+    ("turn:h?color=red", "unknown parameter 'color' (known: secret, transport, ttl)"),
   ])
   func errors(text: String, reason: String) {
     #expect { try RelayURL(text) } throws: { "\($0)".contains(reason) }
