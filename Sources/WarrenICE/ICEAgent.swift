@@ -30,7 +30,8 @@ public struct ICEAgent: Sendable {
 
   private var nextCheck: Instant?
   private var checkingSince: Instant?
-  private var firstRelaySuccess: Instant?
+  /// Which pair the controlling side nominates (RFC 8445 §8.1.1).
+  private var nomination: any NominationPolicy
   private var nextConsent: Instant?
   private var lastConsent: Instant?
   private var lastSent: Instant?
@@ -54,14 +55,17 @@ public struct ICEAgent: Sendable {
   }
 
   /// - Parameters:
+  ///   - nomination: how the controlling side nominates (``RegularNomination`` with the
+  ///     configuration's relay grace period when `nil`).
   ///   - seed: seeds transaction ids and jitter (pass a random one in production).
   public init(
     role: ICERole, localCredentials: ICECredentials, configuration: ICEConfiguration = ICEConfiguration(),
-    seed: UInt64
+    nomination: (any NominationPolicy)? = nil, seed: UInt64
   ) {
     self.role = role
     self.localCredentials = localCredentials
     self.configuration = configuration
+    self.nomination = nomination ?? RegularNomination(relayGracePeriod: configuration.relayNominationDelay)
     var random = SplitMix64(seed: seed)
     tieBreaker = random.next()
     self.random = random
@@ -115,7 +119,7 @@ public struct ICEAgent: Sendable {
     selectedPair = nil
     nextCheck = nil
     checkingSince = nil
-    firstRelaySuccess = nil
+    nomination.reset()
     nextConsent = nil
     lastConsent = nil
     localCandidates.removeAll { $0.type == .peerReflexive }
@@ -216,10 +220,8 @@ public struct ICEAgent: Sendable {
     if let since = checkingSince, selectedPair == nil, !anySucceeded {
       deadlines.append(since + configuration.checkingTimeout)
     }
-    if let first = firstRelaySuccess, selectedPair == nil, role == .controlling,
-      !pairs.values.contains(where: \.nominated)
-    {
-      deadlines.append(first + configuration.relayNominationDelay)
+    if role == .controlling, let due = nomination.deadline(pairs: Array(pairs.values), selected: selectedPair.flatMap { pairs[$0] }) {
+      deadlines.append(due)
     }
     if selectedPair != nil {
       if let nextConsent { deadlines.append(nextConsent) }
@@ -433,7 +435,7 @@ public struct ICEAgent: Sendable {
     }
     let wasSucceeded = pairs[id]?.state == .succeeded
     pairs[id]?.state = .succeeded
-    if pairs[id]?.isRelayed == true, firstRelaySuccess == nil { firstRelaySuccess = now }
+    if !wasSucceeded, let pair = pairs[id] { nomination.pairSucceeded(pair, now: now) }
     if !wasSucceeded, role == .controlled, pairs[id]?.nominated == true { select(id, now: now) }
     if transaction.useCandidate && role == .controlling { select(id, now: now) }
     // Nominate as soon as a pair works rather than at the next pacing tick: the nominating check
@@ -441,23 +443,14 @@ public struct ICEAgent: Sendable {
     if !wasSucceeded, role == .controlling { nominateIfReady(now: now) }
   }
 
-  /// Controlling side, regular nomination (§8.1.1): once a pair works, check it again with
-  /// USE-CANDIDATE. A relayed pair waits `relayNominationDelay` for a direct one; a direct pair
-  /// that works later replaces a selected relayed pair.
+  /// Controlling side (§8.1.1): nominates what the policy names, with a check that carries
+  /// USE-CANDIDATE; the pair is selected when that check succeeds.
   private mutating func nominateIfReady(now: Instant) {
     guard role == .controlling, remoteCredentials != nil else { return }
-    let valid = checklist.filter { $0.state == .succeeded }
-    guard let best = valid.first(where: { !$0.isRelayed }) ?? valid.first else { return }
-    if let selected = selectedPair, let current = pairs[selected] {
-      guard current.isRelayed && !best.isRelayed else { return }
-    }
-    if pairs.values.contains(where: { $0.nominated && $0.state != .failed && $0.id != selectedPair }) { return }
-    if best.isRelayed {
-      let directPending = pairs.values.contains { !$0.isRelayed && ($0.state == .waiting || $0.state == .inProgress) }
-      if directPending, let first = firstRelaySuccess, now - first < configuration.relayNominationDelay { return }
-    }
-    pairs[best.id]?.nominated = true
-    sendCheck(on: best.id, useCandidate: true, now: now)
+    guard let id = nomination.pairToNominate(checklist: checklist, selected: selectedPair.flatMap { pairs[$0] }, now: now)
+    else { return }
+    pairs[id]?.nominated = true
+    sendCheck(on: id, useCandidate: true, now: now)
   }
 
   private mutating func select(_ id: CandidatePair.ID, now: Instant) {

@@ -1,0 +1,30 @@
+/// The agent's timers and limits. Every RFC timer is a named value here.
+public struct ICEConfiguration: Sendable {
+  /// Ta, the pacing of new checks (RFC 8445 §14.2).
+  public var checkInterval: Duration = .milliseconds(50)
+  /// First retransmission timeout of a check; doubles each time (RFC 8489 §6.2.1).
+  public var initialRTO: Duration = .milliseconds(250)
+  /// Transmissions of one check before its pair fails (cunicu: 7).
+  public var maxTransmissions = 7
+  /// A relayed pair is nominated only after this long without a direct pair succeeding.
+  public var relayNominationDelay: Duration = .seconds(1)
+  /// Checking with no valid pair for this long fails the agent.
+  public var checkingTimeout: Duration = .seconds(30)
+  /// Consent checks on the selected pair, about this often (RFC 7675 §5.1: 5 s, ±20 %), but at
+  /// most 40 % of `disconnectedTimeout` (2 s ± 20 % with the defaults), so that a healthy path
+  /// never looks disconnected.
+  public var consentInterval: Duration = .seconds(5)
+  /// No consent for this long: Disconnected.
+  public var disconnectedTimeout: Duration = .seconds(5)
+  /// No consent for this long: Failed (RFC 7675 §5.1 says 30 s).
+  public var failedTimeout: Duration = .seconds(30)
+  /// Binding indications keep NAT bindings open when nothing else was sent for this long.
+  public var keepaliveInterval: Duration = .seconds(2)
+  /// Only relayed local candidates form pairs and answer checks (WebRTC's `relay` transport
+  /// policy): the peer never learns a host or server-reflexive address.
+  public var relayOnly = false
+  /// SOFTWARE attribute on requests; empty leaves it out.
+  public var software = "warren"
+
+  public init() {}
+}

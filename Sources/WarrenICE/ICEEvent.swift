@@ -1,0 +1,14 @@
+public import WarrenPrimitives
+
+/// What the agent tells its owner.
+public enum ICEEvent: Hashable, Sendable {
+  case stateChanged(ICEConnectionState)
+  case selectedPairChanged(CandidatePair)
+  case roleChanged(ICERole)
+  /// An application datagram arrived over a valid pair.
+  case data([UInt8], from: TransportAddress)
+  /// The answer to `probe(_:timeout:now:)` with this token arrived over `pair`.
+  case probeAnswered(token: UInt64, roundTripTime: Duration, pair: CandidatePair.ID)
+  /// The probe with this token got no answer in time (or an error answer).
+  case probeLost(token: UInt64)
+}
