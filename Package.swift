@@ -445,7 +445,6 @@ let package = Package(
         "WarrenTestSupport",
         "WarrenWire",
         "WarrenWireGRPC",
-        "WarrenWireGRPC",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -12,47 +12,28 @@ public struct ICEAgent: Sendable {
   public typealias Instant = ContinuousClock.Instant
 
   public let configuration: ICEConfiguration
-  public private(set) var role: ICERole
+  public internal(set) var role: ICERole
   public let tieBreaker: UInt64
-  public private(set) var localCredentials: ICECredentials
-  public private(set) var remoteCredentials: ICECredentials?
-  public private(set) var state: ICEConnectionState = .new
-  public private(set) var localCandidates: [Candidate] = []
-  public private(set) var remoteCandidates: [Candidate] = []
-  public private(set) var selectedPair: CandidatePair.ID?
+  public internal(set) var localCredentials: ICECredentials
+  public internal(set) var remoteCredentials: ICECredentials?
+  public internal(set) var state: ICEConnectionState = .new
+  public internal(set) var localCandidates: [Candidate] = []
+  public internal(set) var remoteCandidates: [Candidate] = []
+  public internal(set) var selectedPair: CandidatePair.ID?
 
-  private var pairs: [CandidatePair.ID: CandidatePair] = [:]
-  private var triggered: [CandidatePair.ID] = []
-  private var transactions: [STUNTransactionID: Transaction] = [:]
-  private var transmits: [Transmit] = []
-  private var events: [ICEEvent] = []
-  private var random: SplitMix64
+  /// The pairs and the triggered-check queue (RFC 8445 §6.1.2).
+  var checkList = CheckList()
+  var transactions: [STUNTransactionID: Transaction] = [:]
+  var transmits: [Transmit] = []
+  var events: [ICEEvent] = []
+  var random: SplitMix64
 
-  private var nextCheck: Instant?
-  private var checkingSince: Instant?
+  var nextCheck: Instant?
+  var checkingSince: Instant?
   /// Which pair the controlling side nominates (RFC 8445 §8.1.1).
-  private var nomination: any NominationPolicy
-  private var nextConsent: Instant?
-  private var lastConsent: Instant?
-  private var lastSent: Instant?
-
-  private struct Transaction: Sendable {
-    enum Kind: Equatable {
-      case check
-      case consent
-      /// A `probe(_:timeout:now:)`: sent once, never retransmitted, answered or lost.
-      case probe(UInt64)
-    }
-    let kind: Kind
-    let pair: CandidatePair.ID
-    let bytes: [UInt8]
-    let useCandidate: Bool
-    let role: ICERole
-    let priority: UInt32
-    let firstSent: Instant
-    var sent: Int
-    var deadline: Instant
-  }
+  var nomination: any NominationPolicy
+  /// Consent freshness and keepalives on the selected pair (RFC 7675).
+  var consent = ConsentFreshness()
 
   /// - Parameters:
   ///   - nomination: how the controlling side nominates (``RegularNomination`` with the
@@ -96,7 +77,7 @@ public struct ICEAgent: Sendable {
       // A signaled candidate replaces the peer-reflexive one learned from a check.
       if remoteCandidates[index].type == .peerReflexive && candidate.type != .peerReflexive {
         remoteCandidates[index] = candidate
-        for id in pairs.keys where id.remote == candidate.address { pairs[id]?.remote = candidate }
+        checkList.replaceRemote(with: candidate)
       }
       return
     }
@@ -113,15 +94,13 @@ public struct ICEAgent: Sendable {
     self.localCredentials = localCredentials
     remoteCredentials = nil
     remoteCandidates = []
-    pairs = [:]
-    triggered = []
+    checkList.removeAll()
     transactions = [:]
     selectedPair = nil
     nextCheck = nil
     checkingSince = nil
     nomination.reset()
-    nextConsent = nil
-    lastConsent = nil
+    consent.forget()
     localCandidates.removeAll { $0.type == .peerReflexive }
     setState(.new)
   }
@@ -139,9 +118,9 @@ public struct ICEAgent: Sendable {
   /// Closes the agent: nothing more is sent.
   public mutating func close() {
     transactions = [:]
-    triggered = []
+    checkList.clearTriggered()
     nextCheck = nil
-    nextConsent = nil
+    consent.stopChecks()
     setState(.closed)
   }
 
@@ -168,7 +147,7 @@ public struct ICEAgent: Sendable {
     guard state != .closed && state != .failed else { return }
     retransmit(now: now)
     if state == .checking || state == .new, let since = checkingSince, selectedPair == nil,
-      now - since >= configuration.checkingTimeout, !pairs.values.contains(where: { $0.state == .succeeded })
+      now - since >= configuration.checkingTimeout, !checkList.anySucceeded
     {
       setState(.failed)
       return
@@ -187,9 +166,9 @@ public struct ICEAgent: Sendable {
   /// Sends an application datagram over the selected pair; `nil` before a pair is selected.
   public mutating func send(_ data: [UInt8], now: Instant) -> Transmit? {
     guard let id = selectedPair, state == .connected || state == .completed || state == .disconnected else { return nil }
-    pairs[id]?.statistics.packetsSent += 1
-    pairs[id]?.statistics.bytesSent += data.count
-    lastSent = now
+    checkList[id]?.statistics.packetsSent += 1
+    checkList[id]?.statistics.bytesSent += data.count
+    consent.sent(now: now)
     return Transmit(from: id.local, to: id.remote, bytes: data)
   }
 
@@ -216,278 +195,32 @@ public struct ICEAgent: Sendable {
     if let nextCheck { deadlines.append(nextCheck) }
     // Each deadline below is listed only while handleTimeout would act on it, so a deadline in
     // the past never makes the owner spin.
-    let anySucceeded = pairs.values.contains { $0.state == .succeeded }
-    if let since = checkingSince, selectedPair == nil, !anySucceeded {
+    if let since = checkingSince, selectedPair == nil, !checkList.anySucceeded {
       deadlines.append(since + configuration.checkingTimeout)
     }
-    if role == .controlling, let due = nomination.deadline(pairs: Array(pairs.values), selected: selectedPair.flatMap { pairs[$0] }) {
+    if role == .controlling, let due = nomination.deadline(pairs: Array(checkList.all), selected: selectedPair.flatMap { checkList[$0] }) {
       deadlines.append(due)
     }
     if selectedPair != nil {
-      if let nextConsent { deadlines.append(nextConsent) }
-      if let lastConsent {
-        if state == .connected || state == .completed { deadlines.append(lastConsent + configuration.disconnectedTimeout) }
-        deadlines.append(lastConsent + configuration.failedTimeout)
-      }
-      if let lastSent { deadlines.append(lastSent + configuration.keepaliveInterval) }
+      deadlines += consent.deadlines(connected: state == .connected || state == .completed, configuration: configuration)
     }
     return deadlines.min()
   }
 
   /// Every pair, best first.
-  public var checklist: [CandidatePair] {
-    pairs.values.sorted { $0.priority(controlling: role == .controlling) > $1.priority(controlling: role == .controlling) }
-  }
+  public var checklist: [CandidatePair] { checkList.ordered(controlling: role == .controlling) }
 
-  public func pair(_ id: CandidatePair.ID) -> CandidatePair? { pairs[id] }
+  public func pair(_ id: CandidatePair.ID) -> CandidatePair? { checkList[id] }
 
   // MARK: - Checks
 
-  private mutating func addPair(local: Candidate, remote: Candidate) {
-    guard local.address.ip.isIPv4 == remote.address.ip.isIPv4 else { return }
-    let pair = CandidatePair(local: local, remote: remote)
-    guard pairs[pair.id] == nil else { return }
-    pairs[pair.id] = pair
-    // Keep the checklist to 100 pairs (RFC 8445 §6.1.2.5): drop the lowest-priority waiting one.
-    if pairs.count > 100, let worst = checklist.last(where: { $0.state == .waiting }) { pairs[worst.id] = nil }
+  mutating func addPair(local: Candidate, remote: Candidate) {
+    checkList.add(local: local, remote: remote, controlling: role == .controlling)
   }
 
-  private mutating func startChecking(now: Instant) {
-    guard remoteCredentials != nil, !pairs.isEmpty, state != .closed, state != .failed else { return }
-    if state == .new {
-      setState(.checking)
-      checkingSince = now
-    }
-    if nextCheck == nil { nextCheck = now }
-  }
+  // MARK: - Shared by the parts
 
-  /// Sends one check: a triggered one first, else the best waiting pair (RFC 8445 §6.1.4.2).
-  private mutating func sendNextCheck(now: Instant) -> Bool {
-    guard remoteCredentials != nil else { return false }
-    while !triggered.isEmpty {
-      let id = triggered.removeFirst()
-      if let pair = pairs[id], pair.state != .failed || pair.nominated {
-        sendCheck(on: id, useCandidate: wantsNomination(id), now: now)
-        return true
-      }
-    }
-    if let next = checklist.first(where: { $0.state == .waiting }) {
-      sendCheck(on: next.id, useCandidate: false, now: now)
-      return true
-    }
-    return false
-  }
-
-  private func wantsNomination(_ id: CandidatePair.ID) -> Bool {
-    role == .controlling && pairs[id]?.nominated == true
-  }
-
-  private mutating func sendCheck(
-    on id: CandidatePair.ID, useCandidate: Bool, now: Instant, kind: Transaction.Kind = .check, timeout: Duration? = nil
-  ) {
-    guard let remote = remoteCredentials, let pair = pairs[id] else { return }
-    let transactionID = STUNTransactionID.random(using: &random)
-    var request = STUNMessage(type: .init(.binding, .request), transactionID: transactionID)
-    request.append(.username, text: "\(remote.ufrag):\(localCredentials.ufrag)")
-    // PRIORITY is what a peer-reflexive candidate learned from this check would have (§7.1.1).
-    let priority = Candidate.priority(type: .peerReflexive, localPreference: (pair.local.priority >> 8) & 0xffff, component: pair.local.component)
-    request.append(.priority, uint32: priority)
-    request.append(role == .controlling ? .iceControlling : .iceControlled, uint64: tieBreaker)
-    if useCandidate { request.append(.useCandidate, []) }
-    if !configuration.software.isEmpty { request.append(.software, text: configuration.software) }
-    let bytes = request.encoded(integrity: .sha1(key: Array(remote.pwd.utf8)), fingerprint: true)
-    transactions[transactionID] = Transaction(
-      kind: kind, pair: id, bytes: bytes, useCandidate: useCandidate, role: role, priority: priority,
-      firstSent: now, sent: 1, deadline: now + (timeout ?? configuration.initialRTO))
-    if kind == .check, pairs[id]?.state != .succeeded { pairs[id]?.state = .inProgress }
-    pairs[id]?.statistics.requestsSent += 1
-    transmit(Transmit(from: id.local, to: id.remote, bytes: bytes), now: now)
-  }
-
-  private mutating func retransmit(now: Instant) {
-    for (transactionID, transaction) in transactions where transaction.deadline <= now {
-      if case .probe(let token) = transaction.kind {
-        transactions[transactionID] = nil
-        events.append(.probeLost(token: token))
-        continue
-      }
-      if transaction.sent >= configuration.maxTransmissions {
-        transactions[transactionID] = nil
-        if transaction.kind == .check, pairs[transaction.pair]?.state == .inProgress {
-          pairs[transaction.pair]?.state = .failed
-        }
-        continue
-      }
-      var updated = transaction
-      updated.sent += 1
-      updated.deadline = now + configuration.initialRTO * (1 << min(updated.sent - 1, 6))
-      transactions[transactionID] = updated
-      pairs[transaction.pair]?.statistics.requestsSent += 1
-      transmit(Transmit(from: transaction.pair.local, to: transaction.pair.remote, bytes: transaction.bytes), now: now)
-    }
-  }
-
-  private mutating func handleRequest(_ request: STUNMessage, from remote: TransportAddress, to local: TransportAddress, now: Instant) {
-    // USERNAME is "<our ufrag>:<their ufrag>"; integrity uses our password (RFC 8445 §7.3).
-    guard let username = try? request.username, let colon = username.firstIndex(of: ":"),
-      username[..<colon] == localCredentials.ufrag,
-      request.verifyIntegrity(key: Array(localCredentials.pwd.utf8))
-    else { return }
-    let theirUfrag = username[username.index(after: colon)...]
-    if let credentials = remoteCredentials, credentials.ufrag != theirUfrag { return }
-    guard let localCandidate = localCandidates.first(where: { $0.base == local && pairsFrom($0) })
-    else { return }
-
-    // Role conflict (RFC 8445 §7.3.1.1).
-    if role == .controlling, let theirs = try? request.iceControlling {
-      if tieBreaker >= theirs {
-        respond(to: request, from: local, to: remote, error: 487, now: now)
-        return
-      }
-      switchRole(to: .controlled)
-    } else if role == .controlled, let theirs = try? request.iceControlled {
-      if tieBreaker >= theirs {
-        switchRole(to: .controlling)
-      } else {
-        respond(to: request, from: local, to: remote, error: 487, now: now)
-        return
-      }
-    }
-
-    // A source we have not been told about is a peer-reflexive candidate (§7.3.1.3).
-    var remoteCandidate = remoteCandidates.first { $0.address == remote }
-    if remoteCandidate == nil {
-      let priority = (try? request.priority) ?? Candidate.priority(type: .peerReflexive, localPreference: 65535, component: 1)
-      let learned = Candidate(type: .peerReflexive, address: remote, priority: priority, foundation: "prflx-\(remote.ip)")
-      remoteCandidates.append(learned)
-      remoteCandidate = learned
-    }
-    let id = CandidatePair.ID(local: local, remote: remote)
-    if pairs[id] == nil { pairs[id] = CandidatePair(local: localCandidate, remote: remoteCandidate!) }
-    pairs[id]?.statistics.requestsReceived += 1
-    respond(to: request, from: local, to: remote, error: nil, now: now)
-
-    // Triggered check (§7.3.1.4), unless the pair already works.
-    if pairs[id]?.state != .succeeded {
-      if pairs[id]?.state != .inProgress { pairs[id]?.state = .waiting }
-      if !triggered.contains(id) { triggered.append(id) }
-      startChecking(now: now)
-      if nextCheck == nil { nextCheck = now }
-    }
-    // Nomination by the controlling peer (§7.3.1.5).
-    if role == .controlled && request.useCandidate {
-      pairs[id]?.nominated = true
-      if pairs[id]?.state == .succeeded { select(id, now: now) }
-    }
-  }
-
-  private mutating func respond(to request: STUNMessage, from local: TransportAddress, to remote: TransportAddress, error: Int?, now: Instant) {
-    var response = STUNMessage(
-      type: .init(.binding, error == nil ? .successResponse : .errorResponse), transactionID: request.transactionID)
-    if let error {
-      try? response.appendErrorCode(error, reason: error == 487 ? "Role Conflict" : "Bad Request")
-    } else {
-      response.append(.xorMappedAddress, address: remote, xor: true)
-    }
-    let bytes = response.encoded(integrity: .sha1(key: Array(localCredentials.pwd.utf8)), fingerprint: true)
-    pairs[CandidatePair.ID(local: local, remote: remote)]?.statistics.responsesSent += 1
-    transmit(Transmit(from: local, to: remote, bytes: bytes), now: now)
-  }
-
-  private mutating func handleResponse(_ response: STUNMessage, from remote: TransportAddress, to local: TransportAddress, now: Instant) {
-    guard let transaction = transactions[response.transactionID], let credentials = remoteCredentials,
-      response.verifyIntegrity(key: Array(credentials.pwd.utf8))
-    else { return }
-    transactions[response.transactionID] = nil
-    let id = transaction.pair
-    // Responses must come back along the path the request took (§7.2.5.2.1).
-    guard remote == id.remote, local == id.local else {
-      if transaction.kind == .check { pairs[id]?.state = .failed }
-      if case .probe(let token) = transaction.kind { events.append(.probeLost(token: token)) }
-      return
-    }
-    pairs[id]?.statistics.responsesReceived += 1
-    let rtt = now - transaction.firstSent
-    pairs[id]?.statistics.currentRoundTripTime = rtt
-    pairs[id]?.statistics.totalRoundTripTime += rtt
-
-    if case .probe(let token) = transaction.kind {
-      let answered = ICEEvent.probeAnswered(token: token, roundTripTime: rtt, pair: id)
-      events.append(response.messageClass == .errorResponse ? .probeLost(token: token) : answered)
-    }
-    if response.messageClass == .errorResponse {
-      if (try? response.errorCode)??.code == 487 {
-        // Role conflict (§7.2.5.1): switch, unless we already did, and check again.
-        if transaction.role == role { switchRole(to: role == .controlling ? .controlled : .controlling) }
-        pairs[id]?.state = .waiting
-        if !triggered.contains(id) { triggered.append(id) }
-        if nextCheck == nil { nextCheck = now }
-      } else if transaction.kind == .check {
-        pairs[id]?.state = .failed
-      }
-      return
-    }
-
-    if transaction.kind != .check || selectedPair == id { lastConsent = now }
-    if let mapped = try? response.xorMappedAddress, !localCandidates.contains(where: { $0.address == mapped }) {
-      // A peer-reflexive local candidate (§7.2.5.3.1); its base is the pair's local base.
-      localCandidates.append(Candidate(type: .peerReflexive, address: mapped, base: id.local, priority: transaction.priority))
-    }
-    let wasSucceeded = pairs[id]?.state == .succeeded
-    pairs[id]?.state = .succeeded
-    if !wasSucceeded, let pair = pairs[id] { nomination.pairSucceeded(pair, now: now) }
-    if !wasSucceeded, role == .controlled, pairs[id]?.nominated == true { select(id, now: now) }
-    if transaction.useCandidate && role == .controlling { select(id, now: now) }
-    // Nominate as soon as a pair works rather than at the next pacing tick: the nominating check
-    // goes out now (a direct pair at once, a relayed one after its grace period).
-    if !wasSucceeded, role == .controlling { nominateIfReady(now: now) }
-  }
-
-  /// Controlling side (§8.1.1): nominates what the policy names, with a check that carries
-  /// USE-CANDIDATE; the pair is selected when that check succeeds.
-  private mutating func nominateIfReady(now: Instant) {
-    guard role == .controlling, remoteCredentials != nil else { return }
-    guard let id = nomination.pairToNominate(checklist: checklist, selected: selectedPair.flatMap { pairs[$0] }, now: now)
-    else { return }
-    pairs[id]?.nominated = true
-    sendCheck(on: id, useCandidate: true, now: now)
-  }
-
-  private mutating func select(_ id: CandidatePair.ID, now: Instant) {
-    guard selectedPair != id, let pair = pairs[id] else { return }
-    selectedPair = id
-    lastConsent = now
-    nextConsent = now + jittered(consentCadence)
-    events.append(.selectedPairChanged(pair))
-    setState(role == .controlling ? .completed : .connected)
-  }
-
-  /// Consent freshness (RFC 7675 §5.1) and keepalives on the selected pair.
-  private mutating func maintainConsent(now: Instant) {
-    guard let id = selectedPair else { return }
-    if let due = nextConsent, now >= due {
-      sendCheck(on: id, useCandidate: false, now: now, kind: .consent)
-      nextConsent = now + jittered(consentCadence)
-    }
-    if let last = lastConsent {
-      if now - last >= configuration.failedTimeout {
-        setState(.failed)
-        transactions = [:]
-        return
-      }
-      if now - last >= configuration.disconnectedTimeout {
-        setState(.disconnected)
-      } else if state == .disconnected {
-        setState(role == .controlling ? .completed : .connected)
-      }
-    }
-    if let sent = lastSent, now - sent >= configuration.keepaliveInterval {
-      let indication = STUNMessage(type: .init(.binding, .indication), transactionID: .random(using: &random))
-      transmit(Transmit(from: id.local, to: id.remote, bytes: indication.encoded(fingerprint: true)), now: now)
-    }
-  }
-
-  private mutating func receiveData(_ datagram: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
+  mutating func receiveData(_ datagram: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
     if acceptData(count: datagram.count, from: remote, to: local) { events.append(.data(datagram, from: remote)) }
   }
 
@@ -497,24 +230,18 @@ public struct ICEAgent: Sendable {
   public mutating func acceptData(count: Int, from remote: TransportAddress, to local: TransportAddress) -> Bool {
     guard state != .closed else { return false }
     let id = CandidatePair.ID(local: local, remote: remote)
-    guard pairs[id]?.state == .succeeded || selectedPair == id else { return false }
-    pairs[id]?.statistics.packetsReceived += 1
-    pairs[id]?.statistics.bytesReceived += count
+    guard checkList[id]?.state == .succeeded || selectedPair == id else { return false }
+    checkList[id]?.statistics.packetsReceived += 1
+    checkList[id]?.statistics.bytesReceived += count
     return true
   }
 
-  private mutating func transmit(_ transmit: Transmit, now: Instant) {
+  mutating func transmit(_ transmit: Transmit, now: Instant) {
     transmits.append(transmit)
-    if transmit.from == selectedPair?.local && transmit.to == selectedPair?.remote { lastSent = now }
+    if transmit.from == selectedPair?.local && transmit.to == selectedPair?.remote { consent.sent(now: now) }
   }
 
-  private mutating func switchRole(to newRole: ICERole) {
-    guard role != newRole else { return }
-    role = newRole
-    events.append(.roleChanged(newRole))
-  }
-
-  private mutating func setState(_ newState: ICEConnectionState) {
+  mutating func setState(_ newState: ICEConnectionState) {
     guard state != newState else { return }
     state = newState
     events.append(.stateChanged(newState))
@@ -523,20 +250,7 @@ public struct ICEAgent: Sendable {
   /// Whether checks go out from this local candidate: host and relayed ones (a server-reflexive
   /// candidate's checks leave from its host base, RFC 8445 §6.1.2.4), relayed ones only under
   /// `relayOnly`.
-  private func pairsFrom(_ candidate: Candidate) -> Bool {
+  func pairsFrom(_ candidate: Candidate) -> Bool {
     candidate.type == .relay || (candidate.type == .host && !configuration.relayOnly)
-  }
-
-  /// How often consent checks go out: the configured interval, but at most 40 % of the
-  /// disconnected timeout, so that jitter (up to +20 %) or one lost answer never leaves the
-  /// selected pair without a fresh answer for that long on a healthy path.
-  private var consentCadence: Duration {
-    min(configuration.consentInterval, configuration.disconnectedTimeout * 0.4)
-  }
-
-  /// `interval` ± 20 % (RFC 7675 §5.1).
-  private mutating func jittered(_ interval: Duration) -> Duration {
-    let factor = 0.8 + 0.4 * Double(random.next() % 1_000_001) / 1_000_000
-    return interval * factor
   }
 }

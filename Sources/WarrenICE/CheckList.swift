@@ -1,0 +1,76 @@
+internal import WarrenPrimitives
+
+/// The check list of one data stream with one component (RFC 8445 §6.1.2): the candidate pairs
+/// and their states, ordered by pair priority (§6.1.2.3), at most ``maximumPairs`` of them
+/// (§6.1.2.5), and the queue of triggered checks (§7.3.1.4) that go before the ordinary ones.
+struct CheckList: Sendable {
+  /// Pairs kept at most; beyond, the lowest-priority waiting pair goes (RFC 8445 §6.1.2.5).
+  static let maximumPairs = 100
+
+  private(set) var pairs: [CandidatePair.ID: CandidatePair] = [:]
+  private var triggered: [CandidatePair.ID] = []
+
+  subscript(id: CandidatePair.ID) -> CandidatePair? {
+    get { pairs[id] }
+    set { pairs[id] = newValue }
+  }
+
+  var isEmpty: Bool { pairs.isEmpty }
+
+  /// Every pair, in no particular order.
+  var all: Dictionary<CandidatePair.ID, CandidatePair>.Values { pairs.values }
+
+  /// Whether some pair is valid (its check succeeded).
+  var anySucceeded: Bool { pairs.values.contains { $0.state == .succeeded } }
+
+  /// Every pair, best first for the side that controls or not (§6.1.2.3).
+  func ordered(controlling: Bool) -> [CandidatePair] {
+    pairs.values.sorted { $0.priority(controlling: controlling) > $1.priority(controlling: controlling) }
+  }
+
+  /// Pairs `local` with `remote` (same address family only), unless the pair exists.
+  mutating func add(local: Candidate, remote: Candidate, controlling: Bool) {
+    guard local.address.ip.isIPv4 == remote.address.ip.isIPv4 else { return }
+    let pair = CandidatePair(local: local, remote: remote)
+    guard pairs[pair.id] == nil else { return }
+    pairs[pair.id] = pair
+    if pairs.count > Self.maximumPairs, let worst = ordered(controlling: controlling).last(where: { $0.state == .waiting }) {
+      pairs[worst.id] = nil
+    }
+  }
+
+  /// A signaled candidate takes the place of the peer-reflexive one learned at its address.
+  mutating func replaceRemote(with candidate: Candidate) {
+    for id in pairs.keys where id.remote == candidate.address { pairs[id]?.remote = candidate }
+  }
+
+  /// Queues a triggered check on `id` (§7.3.1.4), once.
+  mutating func trigger(_ id: CandidatePair.ID) {
+    if !triggered.contains(id) { triggered.append(id) }
+  }
+
+  /// The next triggered pair still worth a check: not failed, or nominated.
+  mutating func nextTriggered() -> CandidatePair.ID? {
+    while !triggered.isEmpty {
+      let id = triggered.removeFirst()
+      if let pair = pairs[id], pair.state != .failed || pair.nominated { return id }
+    }
+    return nil
+  }
+
+  /// The best pair waiting for its ordinary check (§6.1.4.2).
+  func nextWaiting(controlling: Bool) -> CandidatePair? {
+    ordered(controlling: controlling).first { $0.state == .waiting }
+  }
+
+  /// No more triggered checks (the agent closed).
+  mutating func clearTriggered() {
+    triggered = []
+  }
+
+  /// Every pair forgotten (ICE restart).
+  mutating func removeAll() {
+    pairs = [:]
+    triggered = []
+  }
+}
