@@ -290,6 +290,7 @@ let package = Package(
       dependencies: [
         "WarrenCrypto",
         "WarrenDaemon",
+        "WarrenICENIO",
         "WarrenGRPC",
         "WarrenKubernetes",
         "WarrenMulticast",

@@ -47,9 +47,9 @@ public final class Daemon: Service {
   private let logger: Logger
   private let hostAddresses: [TransportAddress.IP]
   private let stunServers: [(host: String, port: UInt16)]
-  private let turnServers: [PeerLink.TURNServer]
+  private let turnServers: [Gatherer.TURNServer]
   /// TURN servers handed out by relay registries (`grpc://` in `ice.urls`), by registry URL.
-  private let registeredRelays = Mutex<[String: [PeerLink.TURNServer]]>([:])
+  private let registeredRelays = Mutex<[String: [Gatherer.TURNServer]]>([:])
   private let registries: [String]
   private let running = Mutex<[String: Running]>([:])
   private let stopped = Mutex(false)
@@ -71,7 +71,7 @@ public final class Daemon: Service {
     addresses.ipv6 = configuration.interfaces.ipv6
     hostAddresses = addresses.list().map(\.ip)
     stunServers = configuration.iceServers.filter { $0.scheme == .stun }.map { ($0.host, UInt16($0.port)) }
-    var turnServers: [PeerLink.TURNServer] = []
+    var turnServers: [Gatherer.TURNServer] = []
     var registries: [String] = []
     for server in configuration.iceServers where server.scheme != .stun {
       if server.scheme == .grpc {
@@ -79,7 +79,7 @@ public final class Daemon: Service {
       } else if server.scheme == .turn || server.scheme == .turns {
         guard let username = server.username ?? configuration.turnUsername,
           let password = server.password ?? configuration.turnPassword,
-          let turn = PeerLink.TURNServer(server, username: username, password: password)
+          let turn = Gatherer.TURNServer(server, username: username, password: password)
         else {
           logger.error("TURN server without credentials (in the URL, or ice.username and ice.password); skipped", metadata: ["url": "\(server)"])
           continue
@@ -192,9 +192,9 @@ public final class Daemon: Service {
       let key = configuration.privateKey?.publicKey ?? devices.withLock { $0.values.compactMap(\.privateKey).first?.publicKey }
       guard let key else { throw ControlFailure("no key to ask with yet") }
       let relays = try await factory.relays(from: registry, for: key)
-      var servers: [PeerLink.TURNServer] = []
+      var servers: [Gatherer.TURNServer] = []
       for relay in relays {
-        guard let url = try? ICEServerURL(relay.url), let turn = PeerLink.TURNServer(url, username: relay.username, password: relay.password)
+        guard let url = try? ICEServerURL(relay.url), let turn = Gatherer.TURNServer(url, username: relay.username, password: relay.password)
         else {
           logger.debug("relay from the registry not used", metadata: ["url": "\(relay.url)"])
           continue
@@ -220,7 +220,7 @@ public final class Daemon: Service {
   }
 
   /// Configured TURN servers, then those of the relay registries.
-  private var currentTURNServers: [PeerLink.TURNServer] {
+  private var currentTURNServers: [Gatherer.TURNServer] {
     turnServers + registeredRelays.withLock { relays in relays.keys.sorted().flatMap { relays[$0] ?? [] } }
   }
 
@@ -228,14 +228,13 @@ public final class Daemon: Service {
 
   private func start(_ peer: DaemonConfiguration.Peer, ours: PrivateKey? = nil, interface: String? = nil) {
     guard !stopped.withLock({ $0 }), let ours = ours ?? configuration.privateKey else { return }
+    var gatherer = Gatherer(hostAddresses: hostAddresses, portRange: configuration.portRange)
+    gatherer.stunServers = stunServers
+    gatherer.candidateTypes = configuration.candidateTypes
+    gatherer.turnServers = { [weak self] in self?.currentTURNServers ?? [] }
     var options = PeerLink.Options(
-      name: peer.name, keys: .init(ours: ours, theirs: peer.publicKey), hostAddresses: hostAddresses,
-      listen: peer.listen, forward: peer.forward)
+      name: peer.name, keys: .init(ours: ours, theirs: peer.publicKey), gatherer: gatherer, listen: peer.listen, forward: peer.forward)
     options.ice = configuration.ice
-    options.stunServers = stunServers
-    options.candidateTypes = configuration.candidateTypes
-    options.turnServers = { [weak self] in self?.currentTURNServers ?? [] }
-    options.portRange = configuration.portRange
     let link = PeerLink(options: options, backend: backend, logger: logger)
     let logger = logger
     // Each peer runs on its own: one that fails (a listen port in use) does not stop the others.

@@ -1,4 +1,6 @@
 internal import WarrenSignaling
+public import WarrenICENIO
+internal import WarrenPrimitives
 internal import WarrenSTUN
 
 /// An entry of `ice.urls`: a STUN or TURN server (``STUNURI``: RFC 7064, RFC 7065, with
@@ -60,4 +62,18 @@ public struct ConfigurationProblem: Error, Sendable, CustomStringConvertible {
   public let message: String
   public init(_ message: String) { self.message = message }
   public var description: String { message }
+}
+
+extension Gatherer.TURNServer {
+  /// From a `turn:` or `turns:` URL and the credentials to use with it; `nil` for other URLs.
+  public init?(_ url: ICEServerURL, username: String, password: String) {
+    let transport: RelayTransport
+    switch (url.scheme, url.transport) {
+    case (.turn, "tcp"): transport = .tcp
+    case (.turn, _): transport = .udp
+    case (.turns, _): transport = .tls(serverName: TransportAddress.IP(url.host) == nil ? url.host : nil, verify: !url.skipVerify)
+    default: return nil
+    }
+    self.init(host: url.host, port: UInt16(url.port), username: username, password: password, transport: transport)
+  }
 }

@@ -21,60 +21,20 @@ public final class PeerLink: Sendable {
   public struct Options: Sendable {
     public var name: String
     public var keys: KeyPair
-    /// Addresses to gather host candidates on.
-    public var hostAddresses: [TransportAddress.IP]
+    /// How the agent's local candidates are gathered (host addresses, STUN and TURN servers).
+    public var gatherer: Gatherer
     public var ice = ICEConfiguration()
     public var session = SessionConfiguration()
     /// Where the application sends datagrams for this peer (port 0 picks one).
     public var listen: TransportAddress
     /// Where datagrams from this peer are delivered.
     public var forward: TransportAddress
-    /// STUN servers asked for server-reflexive candidates (names are resolved at each gathering).
-    public var stunServers: [(host: String, port: UInt16)] = []
-    /// TURN servers (UDP) to allocate relayed addresses on, with their long-term credentials;
-    /// asked at each gathering (a relay registry's credentials change).
-    public var turnServers: @Sendable () -> [TURNServer] = { [] }
-    /// Local candidate kinds gathered and signaled (host sockets are always bound: they carry the
-    /// checks of every other kind).
-    public var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
-    /// Ports host candidates may bind (any free port when `nil`).
-    public var portRange: ClosedRange<Int>?
-
-    public init(name: String, keys: KeyPair, hostAddresses: [TransportAddress.IP], listen: TransportAddress, forward: TransportAddress) {
+    public init(name: String, keys: KeyPair, gatherer: Gatherer, listen: TransportAddress, forward: TransportAddress) {
       self.name = name
       self.keys = keys
-      self.hostAddresses = hostAddresses
+      self.gatherer = gatherer
       self.listen = listen
       self.forward = forward
-    }
-  }
-
-  /// A TURN server as the daemon resolved it from `ice.urls` (names are resolved at each gathering).
-  public struct TURNServer: Sendable {
-    public var host: String
-    public var port: UInt16
-    public var username: String
-    public var password: String
-    public var transport: RelayTransport
-
-    public init(host: String, port: UInt16, username: String, password: String, transport: RelayTransport = .udp) {
-      self.host = host
-      self.port = port
-      self.username = username
-      self.password = password
-      self.transport = transport
-    }
-
-    /// From a `turn:` or `turns:` URL and the credentials to use with it; `nil` for other URLs.
-    public init?(_ url: ICEServerURL, username: String, password: String) {
-      let transport: RelayTransport
-      switch (url.scheme, url.transport) {
-      case (.turn, "tcp"): transport = .tcp
-      case (.turn, _): transport = .udp
-      case (.turns, _): transport = .tls(serverName: TransportAddress.IP(url.host) == nil ? url.host : nil, verify: !url.skipVerify)
-      default: return nil
-      }
-      self.init(host: url.host, port: UInt16(url.port), username: username, password: password, transport: transport)
     }
   }
 
@@ -225,7 +185,7 @@ public final class PeerLink: Sendable {
       switch input {
       case .start: state.session.start(now: now, unixNanoseconds: Self.unixNanoseconds())
       case .message(let message): state.session.receive(message.message, now: now)
-      case .localCandidate(let candidate): state.session.localCandidate(Cunicu_Epdisc_Candidate(candidate), now: now)
+      case .localCandidate(let candidate): state.session.localCandidate(candidate, now: now)
       case .agentState(let agentState, let generation):
         if generation == state.generation { state.session.agentStateChanged(agentState, now: now) }
       case .timeout: state.session.handleTimeout(now: now)
@@ -268,27 +228,8 @@ public final class PeerLink: Sendable {
       state.withLock { $0.driver }?.setRemoteCredentials(credentials)
     case .startGathering:
       guard let driver = state.withLock({ $0.driver }) else { return }
-      if options.hostAddresses.isEmpty {
-        logger.warning("no interface address to gather host candidates on (check ice.interfaces_include/exclude)")
-      }
-      do {
-        let hosts = try await driver.bindHostCandidates(options.hostAddresses, ports: options.portRange)
-        for candidate in hosts where options.candidateTypes.contains(.host) {
-          logger.debug("gathered \(candidate)")
-          input(.localCandidate(candidate))
-        }
-      } catch {
-        logger.error("gathering host candidates failed", metadata: ["error": "\(error)"])
-      }
-      // Relayed candidates and server-reflexive ones are gathered side by side.
-      async let relays: Void = gatherRelays(driver)
-      if options.candidateTypes.contains(.serverReflexive) { await gatherServerReflexive(driver) }
-      await relays
-    case .addRemoteCandidate(let wire):
-      guard let candidate = Candidate(wire) else {
-        logger.debug("ignored a remote candidate this agent cannot use", metadata: ["candidate": "\(wire.address):\(wire.port)"])
-        return
-      }
+      await options.gatherer.gather(on: driver, logger: logger) { candidate in self.input(.localCandidate(candidate)) }
+    case .addRemoteCandidate(let candidate):
       logger.debug("remote candidate \(candidate)")
       state.withLock { $0.driver }?.addRemoteCandidate(candidate)
     case .transition(let from, let to, let reason):
@@ -304,47 +245,6 @@ public final class PeerLink: Sendable {
     var time = timespec()
     clock_gettime(CLOCK_REALTIME, &time)
     return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-  }
-
-  /// Server-reflexive candidates from each STUN server (RFC 8445 §5.1.1.2).
-  private func gatherServerReflexive(_ driver: ICEDriver) async {
-    for server in options.stunServers {
-      for address in await resolve(server.host, server.port, what: "STUN") {
-        for candidate in await driver.gatherServerReflexive(server: address) where candidate.address != candidate.base {
-          logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
-          input(.localCandidate(candidate))
-        }
-      }
-    }
-  }
-
-  /// Relayed candidates: an allocation on each TURN server (RFC 8656), one per address family.
-  private func gatherRelays(_ driver: ICEDriver) async {
-    guard options.candidateTypes.contains(.relay) else { return }
-    for server in options.turnServers() {
-      for address in await resolve(server.host, server.port, what: "TURN") {
-        guard
-          let candidate = await driver.gatherRelay(
-            server: address, username: server.username, password: server.password, transport: server.transport)
-        else {
-          continue  // The driver logged why.
-        }
-        logger.debug("gathered \(candidate)", metadata: ["turn": "\(server.host):\(server.port)", "transport": "\(server.transport)"])
-        input(.localCandidate(candidate))
-      }
-    }
-  }
-
-  /// The first IPv4 and the first IPv6 address of a server (the same server behind several
-  /// addresses maps or relays us alike); nothing, with a log line, when the name does not resolve.
-  private func resolve(_ host: String, _ port: UInt16, what: String) async -> [TransportAddress] {
-    do {
-      let addresses = try await HostResolver.resolve(host, port: port)
-      return [addresses.first(where: \.ip.isIPv4), addresses.first { !$0.ip.isIPv4 }].compactMap { $0 }
-    } catch {
-      logger.warning("\(what) server skipped", metadata: ["error": "\(error)"])
-      return []
-    }
   }
 
   /// Forwards one driver's events until it closes; events of a replaced driver are ignored.

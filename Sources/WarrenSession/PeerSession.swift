@@ -29,8 +29,8 @@ public struct PeerSession: Sendable {
     case setRemoteCredentials(ICECredentials)
     /// Start gathering local candidates (each is to be passed to ``localCandidate(_:now:)``).
     case startGathering
-    /// Add a remote candidate to the agent.
-    case addRemoteCandidate(Cunicu_Epdisc_Candidate)
+    /// Add a remote candidate to the agent (which ignores a transport address it already has).
+    case addRemoteCandidate(Candidate)
     /// The state changed; log it with the peer's name and the reason.
     case transition(from: SessionState, to: SessionState, reason: String)
     /// A message from the peer was dropped; count it (and log it at debug level).
@@ -67,8 +67,7 @@ public struct PeerSession: Sendable {
   private var hasRemoteCandidate = false
   /// Candidates that overtook the credentials they belong with (signaling may reorder), with
   /// their agent generation.
-  private var earlyCandidates: [(candidate: Cunicu_Epdisc_Candidate, generation: UInt64?)] = []
-  private var seenRemoteCandidates: Set<Cunicu_Epdisc_Candidate> = []
+  private var earlyCandidates: [(candidate: Candidate, generation: UInt64?)] = []
 
   /// - Parameter seed: seeds credentials and back-off jitter (a random one in production).
   public init(role: ICERole, configuration: SessionConfiguration = SessionConfiguration(), seed: UInt64) {
@@ -107,14 +106,19 @@ public struct PeerSession: Sendable {
       return
     }
     if message.hasCredentials, !receiveCredentials(message.credentials, generation: generation, now: now) { return }
-    if message.hasCandidate { receiveCandidate(message.candidate, generation: generation, now: now) }
+    guard message.hasCandidate else { return }
+    guard let candidate = Candidate(message.candidate) else {
+      drop(.unusableCandidate)
+      return
+    }
+    receiveCandidate(candidate, generation: generation, now: now)
   }
 
   /// A local candidate the agent gathered: trickled to the peer as its own message.
-  public mutating func localCandidate(_ candidate: Cunicu_Epdisc_Candidate, now: Instant) {
+  public mutating func localCandidate(_ candidate: Candidate, now: Instant) {
     guard state != .unknown, state != .idle, state != .closed else { return }
     var message = Cunicu_Signaling_Message()
-    message.candidate = candidate
+    message.candidate = Cunicu_Epdisc_Candidate(candidate)
     send(message)
     hasLocalCandidate = true
     connectIfReady(now: now)
@@ -221,18 +225,17 @@ public struct PeerSession: Sendable {
 
   // MARK: - Candidates
 
-  private mutating func receiveCandidate(_ candidate: Cunicu_Epdisc_Candidate, generation: UInt64?, now: Instant) {
+  private mutating func receiveCandidate(_ candidate: Candidate, generation: UInt64?, now: Instant) {
     guard pendingRestart == nil, peer.current != nil, !peer.isAhead(generation: generation) else {
       keepEarly(candidate, generation: generation)
       return
     }
-    guard seenRemoteCandidates.insert(candidate).inserted else { return }
     actions.append(.addRemoteCandidate(candidate))
     hasRemoteCandidate = true
     connectIfReady(now: now)
   }
 
-  private mutating func keepEarly(_ candidate: Cunicu_Epdisc_Candidate, generation: UInt64?) {
+  private mutating func keepEarly(_ candidate: Candidate, generation: UInt64?) {
     guard !earlyCandidates.contains(where: { $0.candidate == candidate && $0.generation == generation }) else { return }
     if earlyCandidates.count >= configuration.earlyCandidatesLimit {
       earlyCandidates.removeFirst()
@@ -316,7 +319,6 @@ public struct PeerSession: Sendable {
   }
 
   private mutating func resetAgentState() {
-    seenRemoteCandidates = []
     hasLocalCandidate = false
     hasRemoteCandidate = false
     disconnectedSince = nil

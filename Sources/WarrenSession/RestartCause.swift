@@ -29,6 +29,8 @@ public enum DroppedMessageReason: String, CaseIterable, Hashable, Sendable, Cust
   case conflictingCredentials = "conflicting_credentials"
   /// A candidate that arrived while its agent's credentials had not, beyond what is kept.
   case tooManyEarlyCandidates = "too_many_early_candidates"
+  /// A candidate this agent cannot use: TCP, an mDNS name, a bad address or port.
+  case unusableCandidate = "unusable_candidate"
 
   public var description: String { rawValue }
 }

@@ -7,6 +7,7 @@ import Synchronization
 import WarrenCrypto
 import WarrenDaemon
 import WarrenGRPC
+import WarrenICENIO
 import WarrenSignalServer
 import WarrenSession
 import WarrenSignaling
@@ -62,12 +63,12 @@ struct Demo: AsyncParsableCommand {
     let links = [
       PeerLink(
         options: .init(
-          name: "bob", keys: KeyPair(ours: alice, theirs: bob.publicKey), hostAddresses: [loopback],
+          name: "bob", keys: KeyPair(ours: alice, theirs: bob.publicKey), gatherer: Gatherer(hostAddresses: [loopback]),
           listen: TransportAddress(ip: loopback, port: 0), forward: probe.address),
         backend: backends[0], logger: logger),
       PeerLink(
         options: .init(
-          name: "alice", keys: KeyPair(ours: bob, theirs: alice.publicKey), hostAddresses: [loopback],
+          name: "alice", keys: KeyPair(ours: bob, theirs: alice.publicKey), gatherer: Gatherer(hostAddresses: [loopback]),
           listen: TransportAddress(ip: loopback, port: 0), forward: echo.address),
         backend: backends[1], logger: logger),
     ]

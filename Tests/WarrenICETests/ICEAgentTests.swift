@@ -259,4 +259,31 @@ struct ICEAgentTests {
     #expect(Candidate(type: .host, address: TransportAddress("198.51.100.1:2")).foundation == host.foundation)
     #expect(Candidate(type: .serverReflexive, address: TransportAddress("198.51.100.1:2")).foundation != host.foundation)
   }
+
+  @Test("a remote candidate signaled twice makes one pair; a signaled one replaces the peer-reflexive one at its address")
+  func duplicateRemoteCandidates() {
+    var agent = ICEAgent(role: .controlling, localCredentials: ICECredentials(ufrag: "aaaa", pwd: String(repeating: "p", count: 22)), seed: 1)
+    let now = ContinuousClock.now
+    agent.addLocalCandidate(Candidate(type: .host, address: TransportAddress("198.51.100.1:5000")), now: now)
+    let remote = Candidate(type: .host, address: TransportAddress("198.51.100.2:6000"))
+    agent.addRemoteCandidate(remote, now: now)
+    agent.addRemoteCandidate(remote, now: now)
+    agent.addRemoteCandidate(Candidate(type: .serverReflexive, address: TransportAddress("198.51.100.2:6000")), now: now)
+    #expect(agent.remoteCandidates == [remote] && agent.checklist.count == 1)
+  }
+
+  @Test("the check list keeps at most 100 pairs, dropping the lowest-priority waiting ones (RFC 8445 §6.1.2.5)")
+  func checkListPruning() {
+    var agent = ICEAgent(role: .controlling, localCredentials: ICECredentials(ufrag: "aaaa", pwd: String(repeating: "p", count: 22)), seed: 1)
+    let now = ContinuousClock.now
+    agent.addLocalCandidate(Candidate(type: .host, address: TransportAddress("198.51.100.1:5000")), now: now)
+    for port in 1...120 {
+      // Later candidates have lower priorities.
+      let candidate = Candidate(type: .host, address: TransportAddress(ip: .init("198.51.100.2")!, port: UInt16(port)), localPreference: UInt32(1000 - port))
+      agent.addRemoteCandidate(candidate, now: now)
+    }
+    #expect(agent.remoteCandidates.count == 120)
+    #expect(agent.checklist.count == 100)
+    #expect(Set(agent.checklist.map(\.remote.address.port)) == Set(1...100))
+  }
 }

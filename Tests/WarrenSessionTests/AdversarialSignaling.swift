@@ -280,9 +280,9 @@ final class AdversarialSignaling: SimulationCompanion {
       case .startGathering:
         let candidate = Candidate(type: .host, address: network.hosts[side].address)
         network.hosts[side].agent.addLocalCandidate(candidate, now: now)
-        sessions[side].localCandidate(Cunicu_Epdisc_Candidate(candidate), now: now)
-      case .addRemoteCandidate(let wire):
-        if let candidate = Candidate(wire) { network.hosts[side].agent.addRemoteCandidate(candidate, now: now) }
+        sessions[side].localCandidate(candidate, now: now)
+      case .addRemoteCandidate(let candidate):
+        network.hosts[side].agent.addRemoteCandidate(candidate, now: now)
       case .send(let message):
         send(message, from: side)
       case .transition, .dropped:

@@ -11,7 +11,7 @@ final class SessionPair {
   var inFlight: [(to: Int, message: Cunicu_Signaling_Message)] = []
   var sent: [[(at: Duration, message: Cunicu_Signaling_Message)]] = [[], []]
   var transitions: [[SessionState]] = [[], []]
-  var added: [[Cunicu_Epdisc_Candidate]] = [[], []]
+  var added: [[Candidate]] = [[], []]
   var agentsCreated = [0, 0]
   let start: ContinuousClock.Instant
   /// Return true to drop a message (index of the sender, message).
@@ -36,6 +36,11 @@ final class SessionPair {
     return candidate
   }
 
+  /// ``candidate(_:)`` as the session hands it to the agent.
+  static func iceCandidate(_ port: Int32) -> Candidate {
+    Candidate(candidate(port))!
+  }
+
   /// Carries out every pending action of session `index`.
   func drain(_ index: Int) {
     while let action = sessions[index].pollAction() {
@@ -49,7 +54,7 @@ final class SessionPair {
         transitions[index].append(to)
       case .startGathering:
         // The stand-in agent gathers one host candidate at once.
-        sessions[index].localCandidate(SessionPair.candidate(Int32(5000 + index)), now: now)
+        sessions[index].localCandidate(SessionPair.iceCandidate(Int32(5000 + index)), now: now)
       case .addRemoteCandidate(let candidate):
         added[index].append(candidate)
       case .createAgent:
@@ -123,8 +128,8 @@ struct PeerSessionTests {
     pair.agent(1, .connected)
     #expect(pair.transitions[0] == [.idle, .new, .connecting, .checking, .completed])
     #expect(pair.transitions[1] == [.idle, .new, .connecting, .checking, .connected])
-    #expect(pair.added[0] == [SessionPair.candidate(5001)])
-    #expect(pair.added[1] == [SessionPair.candidate(5000)])
+    #expect(pair.added[0] == [SessionPair.iceCandidate(5001)])
+    #expect(pair.added[1] == [SessionPair.iceCandidate(5000)])
     #expect(pair.sessions[0].remoteCredentials == pair.sessions[1].localCredentials)
     #expect(pair.sessions[1].remoteCredentials == pair.sessions[0].localCredentials)
     // Each candidate went as its own message.
@@ -189,7 +194,8 @@ struct PeerSessionTests {
     pair.startBoth()
     #expect(pair.transitions[0] == [.idle, .new, .connecting])
     #expect(pair.transitions[1] == [.idle, .new, .connecting])
-    #expect(pair.added[0].count == 1 && pair.added[1].count == 1)
+    // Each side's one candidate reaches its agent (twice: the agent keeps one per address).
+    #expect(Set(pair.added[0]) == [SessionPair.iceCandidate(5001)] && Set(pair.added[1]) == [SessionPair.iceCandidate(5000)])
     #expect(pair.sessions.map(\.restarts) == [0, 0])
   }
 
@@ -203,14 +209,14 @@ struct PeerSessionTests {
     session.receive(candidateMessage, now: now)
     var actions: [PeerSession.Action] = []
     while let action = session.pollAction() { actions.append(action) }
-    #expect(!actions.contains(.addRemoteCandidate(SessionPair.candidate(7000))))
+    #expect(!actions.contains(.addRemoteCandidate(SessionPair.iceCandidate(7000))))
     var credentials = Cunicu_Signaling_Message()
     credentials.credentials.ufrag = "abcdefghijklmnop"
     credentials.credentials.pwd = "abcdefghijklmnopabcdefghijklmnop"
     session.receive(credentials, now: now)
     actions = []
     while let action = session.pollAction() { actions.append(action) }
-    #expect(actions.contains(.addRemoteCandidate(SessionPair.candidate(7000))))
+    #expect(actions.contains(.addRemoteCandidate(SessionPair.iceCandidate(7000))))
     #expect(session.state == .new)
   }
 

@@ -3,6 +3,7 @@ import WarrenICE
 import WarrenSession
 import SwiftProtobuf
 import WarrenWire
+import WarrenPrimitives
 
 /// Messages as a peer sends them: with Warren's agent generation, or without it (a cunicu peer).
 enum PeerMessage {
@@ -52,7 +53,7 @@ extension [PeerSession.Action] {
   var createdAgents: Int { filter { if case .createAgent = $0 { true } else { false } }.count }
 
   var addedCandidatePorts: [Int32] {
-    compactMap { if case .addRemoteCandidate(let candidate) = $0 { candidate.port } else { nil } }
+    compactMap { if case .addRemoteCandidate(let candidate) = $0 { Int32(candidate.address.port) } else { nil } }
   }
 }
 
@@ -66,7 +67,7 @@ struct RestartConvergenceTests {
     session.start(now: start, unixNanoseconds: PeerSessionTests.epoch)
     _ = session.take(PeerMessage.credentials("one", needCreds: true, generation: generation), now: start)
     _ = session.take(PeerMessage.candidate(7000, generation: generation), now: start)
-    session.localCandidate(SessionPair.candidate(5000), now: start)
+    session.localCandidate(SessionPair.iceCandidate(5000), now: start)
     session.agentStateChanged(.completed, now: start)
     _ = session.drain()
     return session
@@ -178,7 +179,7 @@ struct RestartConvergenceTests {
 
     _ = session.take(PeerMessage.credentials("one", needCreds: false), now: start + .seconds(31))
     _ = session.take(PeerMessage.candidate(7000), now: start + .seconds(31))
-    session.localCandidate(SessionPair.candidate(5000), now: start + .seconds(31))
+    session.localCandidate(SessionPair.iceCandidate(5000), now: start + .seconds(31))
     session.agentStateChanged(.checking, now: start + .seconds(32))
     #expect(session.state == .checking && session.pollTimeout() == nil)
   }
