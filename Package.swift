@@ -346,9 +346,14 @@ let package = Package(
       path: "Tests/WarrenSimulation",
       swiftSettings: swiftSettings
     ),
-    // For tests only: blocking sockets that play the application, and a plain HTTP GET.
+    // For tests only: blocking sockets that play the application, a plain HTTP GET, a manual
+    // clock for drivers, and `eventually` for waits on real sockets and processes.
     .target(
       name: "WarrenTestSupport",
+      dependencies: [
+        "WarrenICENIO",
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
       path: "Tests/WarrenTestSupport",
       swiftSettings: swiftSettings
     ),
@@ -428,11 +433,16 @@ let package = Package(
         "WarrenCrypto",
         "WarrenDaemon",
         "WarrenICE",
+        "WarrenICENIO",
         "WarrenKubernetes",
         "WarrenPrimitives",
+        "WarrenSession",
         "WarrenSignaling",
+        "WarrenTestSupport",
         "WarrenYAML",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -1,10 +1,5 @@
 internal import Synchronization
-
-/// The clocks a ``PeerLink`` can run on: the continuous clock, or a manual one in tests. The
-/// session state machine measures time in `ContinuousClock.Instant`s, so its clock must too.
-public protocol SessionClock: Clock, Sendable where Instant == ContinuousClock.Instant, Duration == Swift.Duration {}
-
-extension ContinuousClock: SessionClock {}
+internal import WarrenICENIO
 
 /// Waits for a deadline that moves: ``run(deadline:fire:)`` sleeps until `deadline()` has passed
 /// and then calls `fire`, again and again, and sleeps without end while there is no deadline;
@@ -16,10 +11,10 @@ final class DeadlineTimer: Sendable {
     var waiter: CheckedContinuation<Void, Never>?
   }
 
-  private let clock: any SessionClock
+  private let clock: any DriverClock
   private let state = Mutex(State())
 
-  init(clock: any SessionClock) {
+  init(clock: any DriverClock) {
     self.clock = clock
   }
 

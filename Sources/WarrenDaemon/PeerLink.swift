@@ -90,15 +90,15 @@ public final class PeerLink: Sendable {
   /// Each new agent's driver, for the task that follows its events.
   private let drivers: AsyncStream<(ICEDriver, generation: Int)>
   private let driverSink: AsyncStream<(ICEDriver, generation: Int)>.Continuation
-  private let clock: any SessionClock
+  private let clock: any DriverClock
   /// Wakes the session when its deadline passes; nothing runs while it has none.
   private let timer: DeadlineTimer
   /// The proxy's socket and every agent's sockets share this loop: a datagram crosses from one to
   /// the other without a thread hop.
   private let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
 
-  /// - Parameter clock: the session's timers run on it (a manual clock in tests).
-  public init(options: Options, backend: any SignalingBackend, logger: Logger, clock: any SessionClock = ContinuousClock()) {
+  /// - Parameter clock: the session's and the agents' timers run on it (a manual clock in tests).
+  public init(options: Options, backend: any SignalingBackend, logger: Logger, clock: any DriverClock = ContinuousClock()) {
     self.options = options
     self.clock = clock
     timer = DeadlineTimer(clock: clock)
@@ -208,7 +208,7 @@ public final class PeerLink: Sendable {
       let proxy = state.withLock { $0.proxy }
       let driver = ICEDriver(
         agent: ICEAgent(role: role, localCredentials: credentials, configuration: options.ice, seed: UInt64.random(in: 0...UInt64.max)),
-        logger: logger, eventLoop: eventLoop, onData: { bytes in proxy?.deliver(bytes) })
+        logger: logger, eventLoop: eventLoop, clock: clock, onData: { bytes in proxy?.deliver(bytes) })
       let generation = state.withLock { state in
         state.generation += 1
         state.driver = driver

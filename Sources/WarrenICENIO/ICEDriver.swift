@@ -21,7 +21,7 @@ public final class ICEDriver: Sendable {
     var relayedBases: [TransportAddress: TransportAddress] = [:]
     /// Socket addresses of the remote ends written to, so that the data path converts none.
     var destinations: [TransportAddress: SocketAddress] = [:]
-    var timer: Scheduled<Void>?
+    var timer: DriverTimer?
     var timerDeadline: ContinuousClock.Instant?
     var closed = false
 
@@ -52,6 +52,8 @@ public final class ICEDriver: Sendable {
   /// Probes waiting for their answer, by token.
   private let pendingProbes = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<ProbeResult, Never>])>((0, [:]))
   let eventLoop: any EventLoop
+  /// Every timer of the agent and the TURN clients runs on it, and every input is stamped with it.
+  let clock: any DriverClock
   let logger: Logger
   let onData: (@Sendable ([UInt8]) -> Void)?
 
@@ -59,13 +61,16 @@ public final class ICEDriver: Sendable {
   ///   - eventLoop: runs the sockets and the timer (one of the shared group's when `nil`). A
   ///     caller that also owns sockets for the same traffic (a proxy) saves a thread hop per
   ///     datagram by passing the loop those use.
+  ///   - clock: the agent's time (a manual clock in tests).
   ///   - onData: receives application datagrams directly, in order, on the event loop, instead of
   ///     as `.data` events.
   public init(
-    agent: ICEAgent, logger: Logger, eventLoop: (any EventLoop)? = nil, onData: (@Sendable ([UInt8]) -> Void)? = nil
+    agent: ICEAgent, logger: Logger, eventLoop: (any EventLoop)? = nil, clock: any DriverClock = ContinuousClock(),
+    onData: (@Sendable ([UInt8]) -> Void)? = nil
   ) {
     state = Mutex(State(agent: agent))
     self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+    self.clock = clock
     self.logger = logger
     self.onData = onData
     (events, continuation) = AsyncStream.makeStream(of: ICEEvent.self, bufferingPolicy: .bufferingNewest(4096))
@@ -164,7 +169,7 @@ public final class ICEDriver: Sendable {
     // armed timer fire early and find nothing due).
     enum Route { case none, direct(any Channel, SocketAddress), relayed(Transmit) }
     let route: Route = state.withLock { state in
-      guard !state.closed, let transmit = state.agent.send(data, now: .now) else { return .none }
+      guard !state.closed, let transmit = state.agent.send(data, now: clock.now) else { return .none }
       if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
         return .direct(channel, destination)
       }
@@ -290,7 +295,7 @@ public final class ICEDriver: Sendable {
   /// Applies `change` to the agent, then writes its transmits, yields its events and re-arms the
   /// timer for its next deadline.
   func update(_ change: (inout State, ContinuousClock.Instant) -> Void) {
-    let now = ContinuousClock.now
+    let now = clock.now
     let (writes, events, relayed) = state.withLock { state in
       guard !state.closed else { return ([Write](), [ICEEvent](), RelayOutput()) }
       change(&state, now)
@@ -323,11 +328,7 @@ public final class ICEDriver: Sendable {
       if let deadline, deadline != state.timerDeadline {
         state.timer?.cancel()
         state.timerDeadline = deadline
-        let delay = max(deadline - now, .zero).components
-        let nanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
-        state.timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
-          self?.timerFired()
-        }
+        state.timer = clock.schedule(at: deadline, on: eventLoop) { [weak self] in self?.timerFired() }
       }
       return (writes, events, relayed)
     }

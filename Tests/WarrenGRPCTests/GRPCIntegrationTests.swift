@@ -1,3 +1,4 @@
+import WarrenTestSupport
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2

@@ -1,18 +1,7 @@
 import WarrenSignaling
+import WarrenTestSupport
 
 // Helpers that wait on real sockets: for the integration and interop tests only.
-
-/// Waits, up to `limit`, for `condition`; for integration tests over real sockets only.
-func eventually(
-  within limit: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
-) async throws -> Bool {
-  let deadline = ContinuousClock.now + limit
-  while ContinuousClock.now < deadline {
-    if try await condition() { return true }
-    try await Task.sleep(for: .milliseconds(20))
-  }
-  return try await condition()
-}
 
 /// Next message of a subscription, or nil after `limit`.
 func next(_ iterator: inout AsyncStream<SignaledMessage>.Iterator, within limit: Duration = .seconds(10)) async -> SignaledMessage? {
