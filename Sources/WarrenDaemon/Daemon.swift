@@ -13,13 +13,26 @@ internal import WarrenPrimitives
 /// control socket, and peers added or removed by ``reload(_:)``; a service that stops cleanly on
 /// SIGTERM.
 public final class Daemon: Service {
-  /// A peer's link and the task running it.
+  /// A peer's link, run by a child task of ``run()`` until ``stop`` is finished.
   private struct Running: Sendable {
     let peer: DaemonConfiguration.Peer
     let link: PeerLink
-    let task: Task<Void, Never>
     /// The WireGuard interface the peer belongs to; `nil` for peers of the configuration file.
     let interface: String?
+    /// Finishing it stops the peer's task.
+    let stop: AsyncStream<Never>.Continuation
+    let stopped: AsyncStream<Never>
+    /// Finishes once the peer's task has closed the link.
+    let done: AsyncStream<Never>
+    let doneSink: AsyncStream<Never>.Continuation
+
+    init(peer: DaemonConfiguration.Peer, link: PeerLink, interface: String?) {
+      self.peer = peer
+      self.link = link
+      self.interface = interface
+      (stopped, stop) = AsyncStream.makeStream()
+      (done, doneSink) = AsyncStream.makeStream()
+    }
   }
 
   /// What a reload changed, by peer name.
@@ -52,6 +65,9 @@ public final class Daemon: Service {
   private let registeredRelays = Mutex<[String: [Gatherer.TURNServer]]>([:])
   private let registries: [String]
   private let running = Mutex<[String: Running]>([:])
+  /// Peers to run, for the task group of ``run()`` (peers start before it and on reloads).
+  private let launches: AsyncStream<Running>
+  private let launchSink: AsyncStream<Running>.Continuation
   private let stopped = Mutex(false)
   /// The latest reading of each WireGuard interface (for status), and the peers left alone.
   private let devices = Mutex<[String: WireGuardDevice]>([:])
@@ -60,6 +76,7 @@ public final class Daemon: Service {
   public init(configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger) throws {
     self.configuration = configuration
     self.factory = factory
+    (launches, launchSink) = AsyncStream.makeStream()
     backend = try factory.makeBackend(urls: configuration.backends)
     self.logger = logger
     var addresses = InterfaceAddresses()
@@ -124,6 +141,12 @@ public final class Daemon: Service {
       try await cancelWhenGracefulShutdown {
         try await withThrowingDiscardingTaskGroup { group in
           group.addTask { try await control.run { request, reply in try await self.handle(request, reply: reply) } }
+          group.addTask {
+            // Each peer runs on its own: one that fails (a listen port in use) stops no other.
+            await withDiscardingTaskGroup { peers in
+              for await peer in self.launches { peers.addTask { await self.run(peer) } }
+            }
+          }
           for (registry, next) in refreshes {
             group.addTask { try await self.keepRelaysFresh(registry, from: next) }
           }
@@ -137,6 +160,31 @@ public final class Daemon: Service {
     }
     logger.info("shutting down: closing agents, proxies and signaling")
     await close()
+  }
+
+  /// Runs one peer's link (and points its WireGuard peer at it) until the peer is stopped or
+  /// the daemon shuts down, then closes the link.
+  private func run(_ peer: Running) async {
+    // The stop signal ends the group by throwing, which cancels the link's tasks.
+    try? await withThrowingDiscardingTaskGroup { group in
+      group.addTask {
+        do {
+          try await peer.link.run()
+        } catch is CancellationError {
+        } catch {
+          self.logger.error("peer stopped", metadata: ["peer": "\(peer.peer.name)", "error": "\(error)"])
+        }
+      }
+      if let interface = peer.interface {
+        group.addTask { await self.pointWireGuard(interface, peer: peer.peer.publicKey, at: peer.link) }
+      }
+      group.addTask {
+        for await _ in peer.stopped {}
+        throw CancellationError()
+      }
+    }
+    await peer.link.close()
+    peer.doneSink.finish()
   }
 
   /// Applies a re-read configuration: starts new peers, stops removed ones and restarts peers
@@ -176,6 +224,7 @@ public final class Daemon: Service {
 
   public func close() async {
     stopped.withLock { $0 = true }
+    launchSink.finish()
     let names = running.withLock { Array($0.keys) }
     for name in names { await stop(name) }
     await backend.close()
@@ -236,31 +285,15 @@ public final class Daemon: Service {
       name: peer.name, keys: .init(ours: ours, theirs: peer.publicKey), gatherer: gatherer, listen: peer.listen, forward: peer.forward)
     options.ice = configuration.ice
     let link = PeerLink(options: options, backend: backend, logger: logger)
-    let logger = logger
-    // Each peer runs on its own: one that fails (a listen port in use) does not stop the others.
-    let task = Task {
-      await withDiscardingTaskGroup { group in
-        group.addTask {
-          do {
-            try await link.run()
-          } catch is CancellationError {
-          } catch {
-            logger.error("peer stopped", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
-          }
-        }
-        if let interface {
-          group.addTask { await self.pointWireGuard(interface, peer: peer.publicKey, at: link) }
-        }
-      }
-      await link.close()
-    }
-    running.withLock { $0[peer.name] = Running(peer: peer, link: link, task: task, interface: interface) }
+    let entry = Running(peer: peer, link: link, interface: interface)
+    running.withLock { $0[peer.name] = entry }
+    launchSink.yield(entry)
   }
 
   private func stop(_ name: String) async {
     guard let entry = running.withLock({ $0.removeValue(forKey: name) }) else { return }
-    entry.task.cancel()
-    await entry.task.value
+    entry.stop.finish()
+    for await _ in entry.done {}
   }
 
   private func peer(named nameOrKey: String) -> (DaemonConfiguration.Peer, PeerLink)? {

@@ -84,23 +84,37 @@ extension ICEDriver {
         return nil
       }
     }
-    var configuration = TURNClient.Configuration(username: username, password: password)
-    configuration.reliable = transport != .udp
-    let timer = Task {
-      guard (try? await Task.sleep(for: timeout)) != nil else { return }
-      self.expireRelayWaiters(server: server)
-    }
-    defer { timer.cancel() }
-    let candidate: Candidate? = await withCheckedContinuation { continuation in
-      var started = false
-      update { state, now in
-        guard state.relays[server] == nil else { return }
-        var client = TURNClient(configuration: configuration, seed: UInt64.random(in: 0...UInt64.max))
-        client.allocate(now: now)
-        state.relays[server] = Relay(client: client, link: link, waiter: continuation)
-        started = true
+    var clientConfiguration = TURNClient.Configuration(username: username, password: password)
+    clientConfiguration.reliable = transport != .udp
+    let configuration = clientConfiguration
+    // The allocation's answer, or nil once `timeout` passed (the timer expires the waiter).
+    let candidate: Candidate? = await withTaskGroup(of: Candidate??.self) { group in
+      group.addTask {
+        await withCheckedContinuation { continuation in
+          var started = false
+          self.update { state, now in
+            guard state.relays[server] == nil else { return }
+            var client = TURNClient(configuration: configuration, seed: UInt64.random(in: 0...UInt64.max))
+            client.allocate(now: now)
+            state.relays[server] = Relay(client: client, link: link, waiter: continuation)
+            started = true
+          }
+          if !started { continuation.resume(returning: nil) }
+        }
       }
-      if !started { continuation.resume(returning: nil) }
+      group.addTask {
+        if (try? await self.clock.sleep(until: self.clock.now + timeout, tolerance: nil)) != nil {
+          self.expireRelayWaiters(server: server)
+        }
+        return .none
+      }
+      while let next = await group.next() {
+        if let answer = next {
+          group.cancelAll()
+          return answer
+        }
+      }
+      return nil
     }
     if case .stream(let channel) = link, candidate == nil { channel.close(promise: nil) }
     if candidate == nil {

@@ -135,7 +135,7 @@ public final class ICEDriver: Sendable {
         }
       }
       group.addTask {
-        try? await Task.sleep(for: timeout)
+        try? await self.clock.sleep(until: self.clock.now + timeout, tolerance: nil)
         self.pendingBindings.withLock { $0.removeValue(forKey: request.transactionID) }?.resume(returning: nil)
         return nil
       }

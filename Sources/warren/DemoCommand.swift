@@ -42,70 +42,73 @@ struct Demo: AsyncParsableCommand {
     serverConfiguration.port = 0
     serverConfiguration.buildInfo = WarrenVersion.current.buildInfo
     let server = SignalServer(configuration: serverConfiguration, logger: logger)
-    let serverTask = Task { try await server.run() }
-    let port = try await server.listeningPort
-    let url = "grpc://127.0.0.1:\(port)?insecure=true"
-    clock.print("signaling server listening on \(url)")
+    // The server runs beside the demo and stops when it is done.
+    let outcome: Result<Void, any Error> = try await withThrowingTaskGroup(of: Void.self) { services in
+      services.addTask { try await server.run() }
+      defer { services.cancelAll() }
+      let port = try await server.listeningPort
+      let url = "grpc://127.0.0.1:\(port)?insecure=true"
+      clock.print("signaling server listening on \(url)")
 
-    let alice = PrivateKey.generate()
-    let bob = PrivateKey.generate()
-    clock.print("alice \(alice.publicKey) (\(alice.publicKey < bob.publicKey ? "controlling" : "controlled"))")
-    clock.print("bob   \(bob.publicKey) (\(bob.publicKey < alice.publicKey ? "controlling" : "controlled"))")
+      let alice = PrivateKey.generate()
+      let bob = PrivateKey.generate()
+      clock.print("alice \(alice.publicKey) (\(alice.publicKey < bob.publicKey ? "controlling" : "controlled"))")
+      clock.print("bob   \(bob.publicKey) (\(bob.publicKey < alice.publicKey ? "controlling" : "controlled"))")
 
-    // The applications: one that sends and measures behind alice, one that echoes behind bob.
-    let probe = try await DemoSocket(logger: logger)
-    let echo = try await DemoSocket(logger: logger)
-    echo.onReceive = { bytes, from in echo.send(bytes, to: from) }
+      // The applications: one that sends and measures behind alice, one that echoes behind bob.
+      let probe = try await DemoSocket(logger: logger)
+      let echo = try await DemoSocket(logger: logger)
+      echo.onReceive = { bytes, from in echo.send(bytes, to: from) }
 
-    var factory = BackendFactory(logger: logger)
-    factory.registerGRPC()
-    let backends = try [factory.makeBackend(url: url), factory.makeBackend(url: url)]
-    let links = [
-      PeerLink(
-        options: .init(
-          name: "bob", keys: KeyPair(ours: alice, theirs: bob.publicKey), gatherer: Gatherer(hostAddresses: [loopback]),
-          listen: TransportAddress(ip: loopback, port: 0), forward: probe.address),
-        backend: backends[0], logger: logger),
-      PeerLink(
-        options: .init(
-          name: "alice", keys: KeyPair(ours: bob, theirs: alice.publicKey), gatherer: Gatherer(hostAddresses: [loopback]),
-          listen: TransportAddress(ip: loopback, port: 0), forward: echo.address),
-        backend: backends[1], logger: logger),
-    ]
-    let owners = ["alice", "bob"]
+      var factory = BackendFactory(logger: logger)
+      factory.registerGRPC()
+      let backends = try [factory.makeBackend(url: url), factory.makeBackend(url: url)]
+      let links = [
+        PeerLink(
+          options: .init(
+            name: "bob", keys: KeyPair(ours: alice, theirs: bob.publicKey), gatherer: Gatherer(hostAddresses: [loopback]),
+            listen: TransportAddress(ip: loopback, port: 0), forward: probe.address),
+          backend: backends[0], logger: logger),
+        PeerLink(
+          options: .init(
+            name: "alice", keys: KeyPair(ours: bob, theirs: alice.publicKey), gatherer: Gatherer(hostAddresses: [loopback]),
+            listen: TransportAddress(ip: loopback, port: 0), forward: echo.address),
+          backend: backends[1], logger: logger),
+      ]
+      let owners = ["alice", "bob"]
 
-    let outcome: Result<Void, any Error> = await withTaskGroup(of: Void.self) { group in
-      for (index, link) in links.enumerated() {
-        group.addTask {
-          do { try await link.run() } catch is CancellationError {} catch {
-            clock.print("\(owners[index]): the peer link stopped: \(error)")
-          }
-        }
-        group.addTask {
-          for await transition in link.transitions {
-            clock.print("\(owners[index]) -> \(link.options.name): \(transition.from) -> \(transition.to) (\(transition.reason))", at: transition.at)
-          }
-        }
-      }
-      defer { group.cancelAll() }
-      do {
-        try await Demo.waitUntilConnected(links, within: .seconds(20))
+      let outcome: Result<Void, any Error> = await withTaskGroup(of: Void.self) { group in
         for (index, link) in links.enumerated() {
-          if let pair = link.status.selectedPair { clock.print("\(owners[index]) selected \(pair)") }
+          group.addTask {
+            do { try await link.run() } catch is CancellationError {} catch {
+              clock.print("\(owners[index]): the peer link stopped: \(error)")
+            }
+          }
+          group.addTask {
+            for await transition in link.transitions {
+              clock.print("\(owners[index]) -> \(link.options.name): \(transition.from) -> \(transition.to) (\(transition.reason))", at: transition.at)
+            }
+          }
         }
-        guard let listen = links[0].listenAddress else { throw ValidationError("alice's proxy is not listening") }
-        try await Demo.pushTraffic(count: datagrams, from: probe, to: listen, clock: clock)
-        return .success(())
-      } catch {
-        return .failure(error)
+        defer { group.cancelAll() }
+        do {
+          try await Demo.waitUntilConnected(links, within: .seconds(20))
+          for (index, link) in links.enumerated() {
+            if let pair = link.status.selectedPair { clock.print("\(owners[index]) selected \(pair)") }
+          }
+          guard let listen = links[0].listenAddress else { throw ValidationError("alice's proxy is not listening") }
+          try await Demo.pushTraffic(count: datagrams, from: probe, to: listen, clock: clock)
+          return .success(())
+        } catch {
+          return .failure(error)
+        }
       }
+      for link in links { await link.close() }
+      for backend in backends { await backend.close() }
+      await probe.close()
+      await echo.close()
+      return outcome
     }
-    for link in links { await link.close() }
-    for backend in backends { await backend.close() }
-    await probe.close()
-    await echo.close()
-    serverTask.cancel()
-    _ = await serverTask.result
     try outcome.get()
     clock.print("done")
   }
