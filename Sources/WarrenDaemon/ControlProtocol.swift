@@ -124,6 +124,8 @@ public struct DroppedMessageCounts: Codable, Sendable, Equatable {
   public var conflictingCredentials = 0
   /// Candidates beyond those kept while their credentials had not arrived.
   public var tooManyEarlyCandidates = 0
+  /// Candidates this agent cannot use (TCP, mDNS names, bad addresses).
+  public var unusableCandidate = 0
 
   public init() {}
 
@@ -133,10 +135,13 @@ public struct DroppedMessageCounts: Codable, Sendable, Equatable {
     unannouncedCredentials = counts[.unannouncedCredentials] ?? 0
     conflictingCredentials = counts[.conflictingCredentials] ?? 0
     tooManyEarlyCandidates = counts[.tooManyEarlyCandidates] ?? 0
+    unusableCandidate = counts[.unusableCandidate] ?? 0
   }
 
   /// Every message dropped, whatever the reason.
-  public var total: Int { staleAgent + oldCredentials + unannouncedCredentials + conflictingCredentials + tooManyEarlyCandidates }
+  public var total: Int {
+    staleAgent + oldCredentials + unannouncedCredentials + conflictingCredentials + tooManyEarlyCandidates + unusableCandidate
+  }
 }
 
 /// WireGuard's own view of a peer (`wg show`): endpoint, latest handshake, transfer.

@@ -24,6 +24,14 @@ public final class UDPProxy: Sendable {
     public var droppedNoPath = 0
     public var packetsToApplication = 0
     public var bytesToApplication = 0
+
+    public init(packetsToPeer: Int = 0, bytesToPeer: Int = 0, droppedNoPath: Int = 0, packetsToApplication: Int = 0, bytesToApplication: Int = 0) {
+      self.packetsToPeer = packetsToPeer
+      self.bytesToPeer = bytesToPeer
+      self.droppedNoPath = droppedNoPath
+      self.packetsToApplication = packetsToApplication
+      self.bytesToApplication = bytesToApplication
+    }
   }
 
   /// Binds `listen` (port 0 picks one) and hands every datagram the application sends to `toPeer`,
