@@ -250,7 +250,7 @@ struct TURNStreamFramer: ByteToMessageDecoder {
     switch first >> 6 {
     case 0: total = 20 + Int(length)  // STUN: header and attributes
     case 1: total = 4 + (Int(length) + 3) & ~3  // ChannelData, padded
-    default: throw TURNError.malformed("the TURN server's stream is out of sync (first byte 0x\(String(first, radix: 16)))")
+    default: throw TURNError(.malformed, "the TURN server's stream is out of sync (first byte 0x\(String(first, radix: 16)))")
     }
     guard let bytes = buffer.readBytes(length: total) else { return .needMoreData }
     context.fireChannelRead(wrapInboundOut(bytes))

@@ -30,5 +30,5 @@ public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertib
     self.status = status
   }
 
-  public var description: String { message }
+  public var description: String { "\(code): \(message)" }
 }

@@ -27,14 +27,14 @@ public struct ChannelData: Hashable, Sendable {
 
   /// Parses one message. Over UDP the datagram may carry up to 3 bytes of padding after the data.
   public init(parsing bytes: [UInt8]) throws(TURNError) {
-    guard bytes.count >= 4 else { throw TURNError.malformed("ChannelData of \(bytes.count) bytes, under the 4-byte header") }
+    guard bytes.count >= 4 else { throw TURNError(.malformed, "ChannelData of \(bytes.count) bytes, under the 4-byte header") }
     let channel = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
     guard Self.numbers.contains(channel) else {
-      throw TURNError.malformed("channel number 0x\(String(channel, radix: 16)) outside 0x4000-0x4FFF")
+      throw TURNError(.malformed, "channel number 0x\(String(channel, radix: 16)) outside 0x4000-0x4FFF")
     }
     let length = Int(bytes[2]) << 8 | Int(bytes[3])
     guard 4 + length <= bytes.count else {
-      throw TURNError.malformed("ChannelData length \(length) exceeds the \(bytes.count - 4) bytes that follow")
+      throw TURNError(.malformed, "ChannelData length \(length) exceeds the \(bytes.count - 4) bytes that follow")
     }
     self.channel = channel
     data = Array(bytes[4..<(4 + length)])
@@ -47,16 +47,5 @@ public struct ChannelData: Hashable, Sendable {
     bytes += data
     if padded { bytes += [UInt8](repeating: 0, count: (4 - data.count % 4) % 4) }
     return bytes
-  }
-}
-
-/// Why a TURN message could not be used.
-public enum TURNError: Error, Hashable, Sendable, CustomStringConvertible {
-  case malformed(String)
-
-  public var description: String {
-    switch self {
-    case .malformed(let reason): "malformed TURN message: \(reason)"
-    }
   }
 }

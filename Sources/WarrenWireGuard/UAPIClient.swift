@@ -37,7 +37,7 @@ public struct UAPIClient: WireGuardControl {
         for try await chunk in inbound {
           answer += chunk.readableBytesView
           if answer.count >= 2, answer.suffix(2) == [10, 10] { break }
-          if answer.count > 1 << 20 { throw WireGuardError(name, "answer over 1 MiB") }
+          if answer.count > 1 << 20 { throw WireGuardError(.malformedAnswer, name, "answer over 1 MiB") }
         }
         return String(decoding: answer, as: UTF8.self)
       }
@@ -45,9 +45,9 @@ public struct UAPIClient: WireGuardControl {
       throw error
     } catch {
       if !FileManager.default.fileExists(atPath: socketPath) {
-        throw WireGuardError(name, "no such interface: \(socketPath) does not exist (is wireguard-go running?)")
+        throw WireGuardError(.unreachable, name, "no such interface: \(socketPath) does not exist (is wireguard-go running?)")
       }
-      throw WireGuardError(name, "cannot talk to \(socketPath): \(error)")
+      throw WireGuardError(.unreachable, name, "cannot talk to \(socketPath): \(error)")
     }
   }
 }

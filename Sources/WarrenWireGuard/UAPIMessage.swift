@@ -21,16 +21,16 @@ public enum UAPIMessage {
     for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
       if line.isEmpty { continue }
       guard let equals = line.firstIndex(of: "=") else {
-        throw WireGuardError(interface, "malformed answer, line \(number + 1): '\(line)' is not key=value")
+        throw WireGuardError(.malformedAnswer, interface, "line \(number + 1): '\(line)' is not key=value")
       }
       let key = line[..<equals], value = String(line[line.index(after: equals)...])
       func bad(_ what: String) -> WireGuardError {
-        WireGuardError(interface, "malformed answer, line \(number + 1): \(key)=\(value) is not \(what)")
+        WireGuardError(.malformedAnswer, interface, "line \(number + 1): \(key)=\(value) is not \(what)")
       }
       switch key {
       case "errno":
         guard let code = Int(value) else { throw bad("a number") }
-        guard code == 0 else { throw WireGuardError(interface, "the device answered errno=\(code)") }
+        guard code == 0 else { throw WireGuardError(.refused, interface, "the device answered errno=\(code)") }
         sawErrno = true
       case "private_key":
         guard let bytes = unhex(value), let key = try? Key(bytes: bytes) else { throw bad("a 32-byte hex key") }
@@ -65,7 +65,7 @@ public enum UAPIMessage {
       }
     }
     if let finished = peer { device.peers.append(finished) }
-    guard sawErrno else { throw WireGuardError(interface, "the answer ended without errno (cut short?)") }
+    guard sawErrno else { throw WireGuardError(.malformedAnswer, interface, "the answer ended without errno (cut short?)") }
     return device
   }
 
@@ -73,9 +73,9 @@ public enum UAPIMessage {
   public static func parseSet(_ text: String, interface: String) throws(WireGuardError) {
     let lines = text.split(separator: "\n")
     guard let line = lines.first(where: { $0.hasPrefix("errno=") }), let code = Int(line.dropFirst(6)) else {
-      throw WireGuardError(interface, "malformed answer to set: '\(text.prefix(80))'")
+      throw WireGuardError(.malformedAnswer, interface, "answer to set: '\(text.prefix(80))'")
     }
-    guard code == 0 else { throw WireGuardError(interface, "setting the endpoint failed: errno=\(code)") }
+    guard code == 0 else { throw WireGuardError(.refused, interface, "setting the endpoint failed: errno=\(code)") }
   }
 
   static func hex(_ bytes: [UInt8]) -> String {

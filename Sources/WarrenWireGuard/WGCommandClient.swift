@@ -27,14 +27,14 @@ public struct WGCommandClient: WireGuardControl {
   public static func parseDump(_ text: String, interface: String) throws(WireGuardError) -> WireGuardDevice {
     let lines = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     guard let first = lines.first, first.count == 4 else {
-      throw WireGuardError(interface, "malformed `wg show dump` output: the interface line has \(lines.first?.count ?? 0) fields, not 4")
+      throw WireGuardError(.malformedAnswer, interface, "`wg show dump` output: the interface line has \(lines.first?.count ?? 0) fields, not 4")
     }
     var device = WireGuardDevice(name: interface)
     device.privateKey = (try? Key(base64: first[0])).map(PrivateKey.init)
     device.listenPort = UInt16(first[2])
     for (index, fields) in lines.dropFirst().enumerated() {
       guard fields.count == 8, let key = try? Key(base64: fields[0]) else {
-        throw WireGuardError(interface, "malformed `wg show dump` output, peer line \(index + 1): expected 8 fields and a key")
+        throw WireGuardError(.malformedAnswer, interface, "`wg show dump` output, peer line \(index + 1): expected 8 fields and a key")
       }
       var peer = WireGuardDevice.Peer(publicKey: key, endpoint: fields[2] == "(none)" ? nil : TransportAddress(parsing: fields[2]))
       peer.allowedIPs = fields[3] == "(none)" ? [] : fields[3].split(separator: ",").map(String.init)
@@ -54,12 +54,12 @@ public struct WGCommandClient: WireGuardControl {
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
-    do { try process.run() } catch { throw WireGuardError(name, "cannot run \(executable): \(error.localizedDescription)") }
+    do { try process.run() } catch { throw WireGuardError(.unreachable, name, "cannot run \(executable): \(error.localizedDescription)") }
     let data = output.fileHandleForReading.readDataToEndOfFile()
     let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-      throw WireGuardError(name, "`\(executable) \(arguments.joined(separator: " "))` failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+      throw WireGuardError(.refused, name, "`\(executable) \(arguments.joined(separator: " "))` failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
     return String(decoding: data, as: UTF8.self)
   }

@@ -33,17 +33,33 @@ public struct WireGuardDevice: Sendable, Equatable {
   }
 }
 
-/// Why talking to WireGuard failed: the interface, and what went wrong, in words for a log line.
+/// Why talking to WireGuard failed: a code to match on, the interface, and what went wrong, in
+/// words for a log line.
 public struct WireGuardError: Error, Sendable, Equatable, CustomStringConvertible {
+  public struct Code: Hashable, Sendable, CustomStringConvertible {
+    private let name: String
+    private init(_ name: String) { self.name = name }
+    public var description: String { name }
+
+    /// The interface's control socket or the `wg` tool cannot be reached or run.
+    public static let unreachable = Code("unreachable")
+    /// The answer is not what WireGuard sends.
+    public static let malformedAnswer = Code("malformed answer")
+    /// WireGuard refused the request (an errno, or `wg` failed).
+    public static let refused = Code("refused")
+  }
+
+  public let code: Code
   public let interface: String
   public let message: String
 
-  public init(_ interface: String, _ message: String) {
+  public init(_ code: Code, _ interface: String, _ message: String) {
+    self.code = code
     self.interface = interface
     self.message = message
   }
 
-  public var description: String { "WireGuard interface \(interface): \(message)" }
+  public var description: String { "\(code): WireGuard interface \(interface): \(message)" }
 }
 
 /// A way to read and change a WireGuard interface: the userspace API socket, or the `wg` tool.

@@ -63,19 +63,25 @@ struct WireGuardControlTests {
       "set=1\npublic_key=f7c5e4f356d4e85c67a03f04db93e012f82466252e6c600f3d3af6934cd91124\nupdate_only=true\nendpoint=127.0.0.1:40001\n\n")
     #expect(UAPIMessage.setEndpointRequest(TransportAddress(ip: .init("::1")!, port: 9), peer: peer).contains("endpoint=[::1]:9\n"))
     #expect(throws: Never.self) { try UAPIMessage.parseSet("errno=0\n\n", interface: "wg0") }
-    #expect(throws: WireGuardError("wg0", "setting the endpoint failed: errno=-22")) { try UAPIMessage.parseSet("errno=-22\n\n", interface: "wg0") }
+    #expect(throws: WireGuardError(.refused, "wg0", "setting the endpoint failed: errno=-22")) { try UAPIMessage.parseSet("errno=-22\n\n", interface: "wg0") }
   }
 
-  @Test("malformed answers are errors naming the line, never a crash", arguments: [
-    ("errno=-2\n\n", "the device answered errno=-2"),
-    ("listen_port=51820\n", "ended without errno"),
-    ("listen_port=51820\nnonsense\nerrno=0\n\n", "line 2: 'nonsense' is not key=value"),
-    ("private_key=zz\nerrno=0\n\n", "line 1: private_key=zz is not a 32-byte hex key"),
-    ("listen_port=99999\nerrno=0\n\n", "line 1: listen_port=99999 is not a port"),
-    ("endpoint=127.0.0.1:1\nerrno=0\n\n", "line 1: endpoint=127.0.0.1:1 is not an endpoint of a peer"),
+  @Test("malformed answers are errors naming the line, never a crash; a refusal is told apart", arguments: [
+    ("errno=-2\n\n", WireGuardError.Code.refused, "the device answered errno=-2"),
+    ("listen_port=51820\n", .malformedAnswer, "ended without errno"),
+    ("listen_port=51820\nnonsense\nerrno=0\n\n", .malformedAnswer, "line 2: 'nonsense' is not key=value"),
+    ("private_key=zz\nerrno=0\n\n", .malformedAnswer, "line 1: private_key=zz is not a 32-byte hex key"),
+    ("listen_port=99999\nerrno=0\n\n", .malformedAnswer, "line 1: listen_port=99999 is not a port"),
+    ("endpoint=127.0.0.1:1\nerrno=0\n\n", .malformedAnswer, "line 1: endpoint=127.0.0.1:1 is not an endpoint of a peer"),
   ])
-  func malformed(text: String, expected: String) {
-    #expect { try UAPIMessage.parseGet(text, interface: "wg0") } throws: { "\($0)".contains(expected) }
+  func malformed(text: String, code: WireGuardError.Code, expected: String) {
+    #expect {
+      try UAPIMessage.parseGet(text, interface: "wg0")
+    } throws: {
+      guard let error = $0 as? WireGuardError else { return false }
+      return error.code == code && error.interface == "wg0" && "\(error)".hasPrefix("\(code): WireGuard interface wg0: ")
+        && error.message.contains(expected)
+    }
   }
 
   @Test("unknown keys from newer implementations are skipped")
@@ -96,7 +102,7 @@ struct WireGuardControlTests {
     #expect(server.requests == [UAPIMessage.getRequest, UAPIMessage.setEndpointRequest(TransportAddress(ip: .init("127.0.0.1")!, port: 40001), peer: try Key(base64: Recorded.peer))])
     try await server.close()
     // No socket: an error that says so.
-    await #expect(throws: WireGuardError("wg1", "no such interface: \(directory)/wg1.sock does not exist (is wireguard-go running?)")) {
+    await #expect(throws: WireGuardError(.unreachable, "wg1", "no such interface: \(directory)/wg1.sock does not exist (is wireguard-go running?)")) {
       _ = try await UAPIClient(name: "wg1", socketDirectory: directory).device()
     }
     #expect(WireGuard.control(for: "wg0", socketDirectory: directory) is WGCommandClient)  // socket gone
