@@ -75,6 +75,7 @@ let package = Package(
     .target(
       name: "WarrenCrypto",
       dependencies: [
+        "WarrenPrimitives",
         "WarrenWire",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -86,6 +87,7 @@ let package = Package(
     .target(
       name: "WarrenSignaling",
       dependencies: [
+        "WarrenPrimitives",
         "WarrenCrypto",
         "WarrenWire",
         .product(name: "Logging", package: "swift-log"),
@@ -220,6 +222,7 @@ let package = Package(
     .target(
       name: "WarrenKubernetes",
       dependencies: [
+        "WarrenPrimitives",
         "WarrenCrypto",
         "WarrenSignaling",
         "WarrenWire",

@@ -1,27 +1,10 @@
+public import WarrenPrimitives
+
 /// The error every WarrenCrypto operation throws: a code to match on, and a message that names what
 /// was wrong and with which value, where that value is safe to show.
-public struct WarrenCryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct WarrenCryptoError: CodedError, Hashable {
   /// What went wrong. Extensible: new codes may be added without breaking `switch`-free callers.
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
-    private let name: String
-    private init(_ name: String) { self.name = name }
-    public var description: String { name }
-
-    /// A key is not exactly 32 bytes.
-    public static let invalidKeyLength = Code("invalid key length")
-    /// A key's text is not 44 characters of canonical, padded standard base64.
-    public static let invalidKeyEncoding = Code("invalid key encoding")
-    /// X25519 produced the all-zero shared secret: the public key is a low-order point.
-    public static let invalidPublicKey = Code("invalid public key")
-    /// An envelope's recipient is not the key it is being opened with.
-    public static let recipientMismatch = Code("recipient mismatch")
-    /// An envelope's nonce is not 24 bytes.
-    public static let invalidNonceLength = Code("invalid nonce length")
-    /// A box is shorter than its tag, or the Poly1305 tag does not verify.
-    public static let authenticationFailed = Code("authentication failed")
-    /// The box opened, but its plaintext is not a protobuf `Message`.
-    public static let undecodablePlaintext = Code("undecodable plaintext")
-  }
+  public typealias Code = ErrorCode<WarrenCryptoError>
 
   public var code: Code
   public var message: String
@@ -30,6 +13,21 @@ public struct WarrenCryptoError: Error, Hashable, Sendable, CustomStringConverti
     self.code = code
     self.message = message
   }
+}
 
-  public var description: String { "\(code): \(message)" }
+extension ErrorCode where Domain == WarrenCryptoError {
+  /// A key is not exactly 32 bytes.
+  public static var invalidKeyLength: Self { Self("invalid key length") }
+  /// A key's text is not 44 characters of canonical, padded standard base64.
+  public static var invalidKeyEncoding: Self { Self("invalid key encoding") }
+  /// X25519 produced the all-zero shared secret: the public key is a low-order point.
+  public static var invalidPublicKey: Self { Self("invalid public key") }
+  /// An envelope's recipient is not the key it is being opened with.
+  public static var recipientMismatch: Self { Self("recipient mismatch") }
+  /// An envelope's nonce is not 24 bytes.
+  public static var invalidNonceLength: Self { Self("invalid nonce length") }
+  /// A box is shorter than its tag, or the Poly1305 tag does not verify.
+  public static var authenticationFailed: Self { Self("authentication failed") }
+  /// The box opened, but its plaintext is not a protobuf `Message`.
+  public static var undecodablePlaintext: Self { Self("undecodable plaintext") }
 }

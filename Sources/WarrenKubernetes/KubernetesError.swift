@@ -1,23 +1,8 @@
-/// What the Kubernetes backend throws: a code to match on and a message naming the problem.
-public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertible {
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
-    private let name: String
-    private init(_ name: String) { self.name = name }
-    public var description: String { name }
+public import WarrenPrimitives
 
-    /// The API server answered with an error status (`status` says which).
-    public static let apiError = Code("API error")
-    /// The answer was not what the Kubernetes API sends.
-    public static let invalidResponse = Code("invalid response")
-    /// An object is not a well-formed SignalingEnvelope.
-    public static let invalidObject = Code("invalid object")
-    /// The API server could not be reached.
-    public static let unreachable = Code("unreachable")
-    /// A watch stream broke after it had started.
-    public static let interrupted = Code("interrupted")
-    /// The credentials (kubeconfig or service account) are unusable.
-    public static let invalidCredentials = Code("invalid credentials")
-  }
+/// What the Kubernetes backend throws: a code to match on and a message naming the problem.
+public struct KubernetesError: CodedError, Equatable {
+  public typealias Code = ErrorCode<KubernetesError>
 
   public var code: Code
   public var message: String
@@ -29,6 +14,19 @@ public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertib
     self.message = message
     self.status = status
   }
+}
 
-  public var description: String { "\(code): \(message)" }
+extension ErrorCode where Domain == KubernetesError {
+  /// The API server answered with an error status (`status` says which).
+  public static var apiError: Self { Self("API error") }
+  /// The answer was not what the Kubernetes API sends.
+  public static var invalidResponse: Self { Self("invalid response") }
+  /// An object is not a well-formed SignalingEnvelope.
+  public static var invalidObject: Self { Self("invalid object") }
+  /// The API server could not be reached.
+  public static var unreachable: Self { Self("unreachable") }
+  /// A watch stream broke after it had started.
+  public static var interrupted: Self { Self("interrupted") }
+  /// The credentials (kubeconfig or service account) are unusable.
+  public static var invalidCredentials: Self { Self("invalid credentials") }
 }

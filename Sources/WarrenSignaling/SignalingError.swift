@@ -1,24 +1,9 @@
+public import WarrenPrimitives
+
 /// The error signaling backends throw: a code to match on, a message naming what went wrong, and
 /// the underlying errors where there are some.
-public struct SignalingError: Error, Sendable, CustomStringConvertible {
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
-    private let name: String
-    private init(_ name: String) { self.name = name }
-    public var description: String { name }
-
-    /// The backend was closed; nothing more can be done with it.
-    public static let closed = Code("closed")
-    /// A backend URL has a scheme no backend handles.
-    public static let unknownScheme = Code("unknown scheme")
-    /// A backend URL is malformed or has a bad parameter.
-    public static let invalidURL = Code("invalid URL")
-    /// A message could not be sealed (for example, a low-order peer key).
-    public static let sealingFailed = Code("sealing failed")
-    /// Publishing failed on one or more backends.
-    public static let publishFailed = Code("publish failed")
-    /// Subscribing failed on every backend.
-    public static let subscribeFailed = Code("subscribe failed")
-  }
+public struct SignalingError: CodedError {
+  public typealias Code = ErrorCode<SignalingError>
 
   public var code: Code
   public var message: String
@@ -30,6 +15,19 @@ public struct SignalingError: Error, Sendable, CustomStringConvertible {
     self.message = message
     self.causes = causes
   }
+}
 
-  public var description: String { "\(code): \(message)" }
+extension ErrorCode where Domain == SignalingError {
+  /// The backend was closed; nothing more can be done with it.
+  public static var closed: Self { Self("closed") }
+  /// A backend URL has a scheme no backend handles.
+  public static var unknownScheme: Self { Self("unknown scheme") }
+  /// A backend URL is malformed or has a bad parameter.
+  public static var invalidURL: Self { Self("invalid URL") }
+  /// A message could not be sealed (for example, a low-order peer key).
+  public static var sealingFailed: Self { Self("sealing failed") }
+  /// Publishing failed on one or more backends.
+  public static var publishFailed: Self { Self("publish failed") }
+  /// Subscribing failed on every backend.
+  public static var subscribeFailed: Self { Self("subscribe failed") }
 }

@@ -1,14 +1,9 @@
+public import WarrenPrimitives
+
 /// Why bytes from a TURN server could not be used: a code to match on and a message naming the
 /// problem (the same shape as every Warren error).
-public struct TURNError: Error, Hashable, Sendable, CustomStringConvertible {
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
-    private let name: String
-    private init(_ name: String) { self.name = name }
-    public var description: String { name }
-
-    /// Not a well-formed TURN message or ChannelData frame (RFC 8656 §12).
-    public static let malformed = Code("malformed TURN message")
-  }
+public struct TURNError: CodedError, Hashable {
+  public typealias Code = ErrorCode<TURNError>
 
   public var code: Code
   public var message: String
@@ -17,6 +12,9 @@ public struct TURNError: Error, Hashable, Sendable, CustomStringConvertible {
     self.code = code
     self.message = message
   }
+}
 
-  public var description: String { "\(code): \(message)" }
+extension ErrorCode where Domain == TURNError {
+  /// Not a well-formed TURN message or ChannelData frame (RFC 8656 §12).
+  public static var malformed: Self { Self("malformed TURN message") }
 }

@@ -35,19 +35,8 @@ public struct WireGuardDevice: Sendable, Equatable {
 
 /// Why talking to WireGuard failed: a code to match on, the interface, and what went wrong, in
 /// words for a log line.
-public struct WireGuardError: Error, Sendable, Equatable, CustomStringConvertible {
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
-    private let name: String
-    private init(_ name: String) { self.name = name }
-    public var description: String { name }
-
-    /// The interface's control socket or the `wg` tool cannot be reached or run.
-    public static let unreachable = Code("unreachable")
-    /// The answer is not what WireGuard sends.
-    public static let malformedAnswer = Code("malformed answer")
-    /// WireGuard refused the request (an errno, or `wg` failed).
-    public static let refused = Code("refused")
-  }
+public struct WireGuardError: CodedError, Equatable {
+  public typealias Code = ErrorCode<WireGuardError>
 
   public let code: Code
   public let interface: String
@@ -60,6 +49,15 @@ public struct WireGuardError: Error, Sendable, Equatable, CustomStringConvertibl
   }
 
   public var description: String { "\(code): WireGuard interface \(interface): \(message)" }
+}
+
+extension ErrorCode where Domain == WireGuardError {
+  /// The interface's control socket or the `wg` tool cannot be reached or run.
+  public static var unreachable: Self { Self("unreachable") }
+  /// The answer is not what WireGuard sends.
+  public static var malformedAnswer: Self { Self("malformed answer") }
+  /// WireGuard refused the request (an errno, or `wg` failed).
+  public static var refused: Self { Self("refused") }
 }
 
 /// A way to read and change a WireGuard interface: the userspace API socket, or the `wg` tool.

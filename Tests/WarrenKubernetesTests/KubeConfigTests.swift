@@ -170,4 +170,11 @@ struct KubeConfigTests {
       ($0 as? SignalingError)?.code == .unknownScheme
     }
   }
+
+  @Test("errors say their code and their message, like every Warren error")
+  func errorDescriptions() {
+    #expect("\(KubernetesError(.apiError, "the API server refused the watch (403)", status: 403))" == "API error: the API server refused the watch (403)")
+    #expect(KubernetesError(.unreachable, "a") != KubernetesError(.interrupted, "a"))
+    #expect("\(SignalingError(.closed, "the backend is closed"))" == "closed: the backend is closed")
+  }
 }
