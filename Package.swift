@@ -354,6 +354,7 @@ let package = Package(
     .target(
       name: "WarrenTestSupport",
       dependencies: [
+        "WarrenDaemon",
         "WarrenICENIO",
         .product(name: "NIOCore", package: "swift-nio"),
       ],

@@ -71,24 +71,14 @@ extension WarrenProcessTesting {
   }
 
   /// The status report of the daemon at `socket` (what `warren status --json` prints), or nil
-  /// while it does not answer. Asked over the socket without blocking a thread: tests that run
-  /// alongside share the cooperative pool.
+  /// while it does not answer.
   func statusReport(_ socket: String) async -> StatusReport? {
-    var lines: [ArraySlice<UInt8>] = []
-    guard (try? await ControlSocket.request(ControlRequest(command: .status), path: socket) { lines.append($0) }) != nil,
-      let line = lines.first
-    else { return nil }
-    return try? ControlCoding.decodeReply(StatusReport.self, from: line)
+    await DaemonControl.status(socket)
   }
 
   /// Polls the daemon at `socket` until its peer `name` is connected, up to `limit`.
   func waitConnected(_ socket: String, peer name: String, within limit: Duration = .seconds(15)) async throws -> PeerReport {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-      if let peer = await statusReport(socket)?.peers.first(where: { $0.name == name }), peer.isConnected { return peer }
-      try await Task.sleep(for: .milliseconds(50))
-    }
-    throw ControlFailure("\(name) did not connect within \(limit) (socket \(socket))")
+    try await DaemonControl.waitConnected(socket, peer: name, within: limit)
   }
 
   /// Whether `process` exited within `limit`, polled without blocking a thread (and bounded: a
@@ -101,8 +91,4 @@ extension WarrenProcessTesting {
     }
     return true
   }
-}
-
-extension PeerReport {
-  var isConnected: Bool { ["connected", "completed"].contains(state) && path != nil }
 }

@@ -4,6 +4,7 @@ import Testing
 import WarrenCrypto
 import WarrenDaemon
 import WarrenSignaling
+import WarrenTestSupport
 
 /// Two daemons in one process over the in-process backend and real loopback sockets, asked
 /// through their control sockets the way `warren status` and `warren ping` ask.
@@ -88,14 +89,10 @@ struct DaemonControlTests: DaemonSocketTesting {
       configuration: try configuration(alice, peers: [], socket: "solo.sock"), factory: factory, logger: Logger(label: "solo"))
     let task = Task { try await daemon.run() }
     defer { task.cancel() }
-    var report: StatusReport?
-    for _ in 0..<100 where report == nil {
-      report = try? await status("solo.sock")
-      if report == nil { try await Task.sleep(for: .milliseconds(20)) }
-    }
-    #expect(report?.peers == [])
-    // A request the daemon cannot decode: an unknown command.
+    // A request the daemon cannot decode (an unknown command), once it answers.
     let path = "\(directory)/solo.sock"
+    #expect(try await eventually(within: .seconds(2)) { await DaemonControl.status(path) != nil })
+    #expect(try await status("solo.sock").peers == [])
     var lines: [String] = []
     try await ControlSocket.exchange(Array(#"{"command":"reboot"}"#.utf8) + [10], path: path) {
       lines.append(String(decoding: $0, as: UTF8.self))

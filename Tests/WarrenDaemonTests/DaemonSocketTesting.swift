@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WarrenCrypto
 import WarrenDaemon
+import WarrenTestSupport
 
 /// Daemons in one process on loopback, each with a control socket in `directory`, asked the way
 /// `warren status` and `warren ping` ask.
@@ -30,33 +31,16 @@ extension DaemonSocketTesting {
   }
 
   func status(_ socket: String) async throws -> StatusReport {
-    var lines: [ArraySlice<UInt8>] = []
-    try await ControlSocket.request(ControlRequest(command: .status), path: "\(directory)/\(socket)") { lines.append($0) }
-    #expect(lines.count == 1)
-    return try ControlCoding.decodeReply(StatusReport.self, from: try #require(lines.first))
+    try #require(await DaemonControl.status("\(directory)/\(socket)"))
   }
 
   func replies<Reply: Decodable>(_ request: ControlRequest, _ socket: String, as type: Reply.Type) async throws -> [Reply] {
-    var replies: [Reply] = []
-    try await ControlSocket.request(request, path: "\(directory)/\(socket)") {
-      replies.append(try ControlCoding.decodeReply(type, from: $0))
-    }
-    return replies
+    try await DaemonControl.replies(request, "\(directory)/\(socket)", as: type)
   }
 
-  /// Polls `socket` until `peer` is connected (a few seconds at most on loopback); the socket may
-  /// not exist yet at first.
-  /// With `path`, waits for that path too: a pair can be selected with the peer's address learned
-  /// from its check (peer-reflexive, shown as srflx) before its candidate arrives by signaling.
+  /// Polls `socket` until `peer` is connected (a few seconds at most on loopback; more when the machine is loaded), over `path`
+  /// when given.
   func waitConnected(_ socket: String, peer: String, path: String? = nil) async throws -> PeerReport {
-    for _ in 0..<200 {
-      if let report = try? await status(socket).peers.first(where: { $0.name == peer }),
-        ["connected", "completed"].contains(report.state), report.path != nil, path == nil || report.path == path
-      {
-        return report
-      }
-      try await Task.sleep(for: .milliseconds(25))
-    }
-    throw ControlFailure("\(peer) did not connect")
+    try await DaemonControl.waitConnected("\(directory)/\(socket)", peer: peer, path: path, within: .seconds(30))
   }
 }
