@@ -48,7 +48,7 @@ public final class ICEDriver: Sendable {
   private let continuation: AsyncStream<ICEEvent>.Continuation
   let state: Mutex<State>
   /// Binding requests to STUN servers waiting for their answer (server-reflexive gathering).
-  private let pendingBindings = Mutex<[STUNTransactionID: CheckedContinuation<TransportAddress?, Never>]>([:])
+  let pendingBindings = Mutex<[STUNTransactionID: CheckedContinuation<TransportAddress?, Never>]>([:])
   /// Probes waiting for their answer, by token.
   private let pendingProbes = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<ProbeResult, Never>])>((0, [:]))
   let eventLoop: any EventLoop
@@ -93,56 +93,6 @@ public final class ICEDriver: Sendable {
       candidates.append(candidate)
     }
     return candidates
-  }
-
-  /// Asks the STUN server at `server` for the public address of each host socket of the same
-  /// address family (a Binding request, RFC 8489 §5), and adds each answer that differs from the
-  /// host address as a server-reflexive candidate (RFC 8445 §5.1.1.2). A server that does not
-  /// answer within `attempts` × `timeout` is logged and yields nothing.
-  public func gatherServerReflexive(
-    server: TransportAddress, timeout: Duration = .milliseconds(500), attempts: Int = 3
-  ) async -> [Candidate] {
-    let hosts = state.withLock { state in
-      state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.map { ($0.key, $0.value) }
-    }
-    var candidates: [Candidate] = []
-    for (base, channel) in hosts {
-      var mapped: TransportAddress?
-      for _ in 0..<attempts where mapped == nil {
-        mapped = await binding(from: channel, to: server, timeout: timeout)
-      }
-      guard let mapped else {
-        logger.warning("STUN server did not answer; no server-reflexive candidate", metadata: ["server": "\(server)", "base": "\(base)"])
-        continue
-      }
-      let candidate = Candidate(type: .serverReflexive, address: mapped, base: base, server: "\(server)")
-      if mapped != base { addLocalCandidate(candidate) }
-      candidates.append(candidate)
-    }
-    return candidates
-  }
-
-  private func binding(from channel: any Channel, to server: TransportAddress, timeout: Duration) async -> TransportAddress? {
-    var random = SystemRandomNumberGenerator()
-    let request = STUNMessage(type: .init(.binding, .request), transactionID: .random(using: &random))
-    guard let destination = try? SocketAddress(ipAddress: "\(server.ip)", port: Int(server.port)) else { return nil }
-    return await withTaskGroup(of: TransportAddress?.self) { group in
-      group.addTask {
-        await withCheckedContinuation { continuation in
-          self.pendingBindings.withLock { $0[request.transactionID] = continuation }
-          let envelope = AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: request.encoded(fingerprint: true)))
-          channel.writeAndFlush(envelope, promise: nil)
-        }
-      }
-      group.addTask {
-        try? await self.clock.sleep(until: self.clock.now + timeout, tolerance: nil)
-        self.pendingBindings.withLock { $0.removeValue(forKey: request.transactionID) }?.resume(returning: nil)
-        return nil
-      }
-      let first = await group.next() ?? nil
-      group.cancelAll()
-      return first
-    }
   }
 
   public func addRemoteCandidate(_ candidate: Candidate) {
@@ -258,7 +208,7 @@ public final class ICEDriver: Sendable {
     throw lastError ?? ChannelError.ioOnClosedChannel
   }
 
-  fileprivate func received(_ bytes: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
+  func received(_ bytes: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
     let isSTUN = STUNMessage.isSTUN(bytes)
     // Answers to our own Binding requests to STUN servers never reach the agent.
     if isSTUN, let message = try? STUNMessage(parsing: bytes), message.messageClass == .successResponse,
@@ -364,38 +314,3 @@ public final class ICEDriver: Sendable {
     }
   }
 }
-
-/// Hands each received datagram to the driver with its addresses. Lives on its channel's event
-/// loop; remembers the conversions of the few addresses it sees.
-private final class DatagramHandler: ChannelInboundHandler {
-  typealias InboundIn = AddressedEnvelope<ByteBuffer>
-
-  private let driver: ICEDriver
-  private var local: TransportAddress?
-  private var sources: [SocketAddress: TransportAddress] = [:]
-
-  init(driver: ICEDriver) { self.driver = driver }
-
-  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    let envelope = unwrapInboundIn(data)
-    if local == nil { local = context.channel.localAddress.flatMap(TransportAddress.init) }
-    guard let local, let remote = source(envelope.remoteAddress) else { return }
-    driver.received(Array(envelope.data.readableBytesView), from: remote, to: local)
-  }
-
-  private func source(_ address: SocketAddress) -> TransportAddress? {
-    if let known = sources[address] { return known }
-    guard let converted = TransportAddress(address) else { return nil }
-    if sources.count >= 256 { sources.removeAll(keepingCapacity: true) }  // a bound, not an LRU
-    sources[address] = converted
-    return converted
-  }
-}
-
-extension TransportAddress {
-  init?(_ address: SocketAddress) {
-    guard let text = address.ipAddress, let port = address.port, let ip = TransportAddress.IP(text) else { return nil }
-    self.init(ip: ip, port: UInt16(port))
-  }
-}
-

@@ -61,28 +61,28 @@ public struct TURNClient: Sendable {
     case closed
   }
 
-  private enum Kind: Hashable, Sendable {
+  enum Kind: Hashable, Sendable {
     case allocate
     case refresh(closing: Bool)
     case createPermission(TransportAddress.IP)
     case channelBind(peer: TransportAddress, channel: UInt16)
   }
 
-  private struct Transaction: Sendable {
+  struct Transaction: Sendable {
     let kind: Kind
     let bytes: [UInt8]
     var sent: Int
     var deadline: Instant
   }
 
-  private struct Permission: Sendable {
+  struct Permission: Sendable {
     var installed = false
     var pending = false
     var refreshAt: Instant?
     var queue: [(peer: TransportAddress, data: [UInt8])] = []
   }
 
-  private struct Channel: Sendable {
+  struct Channel: Sendable {
     let number: UInt16
     var bound = false
     var pending = false
@@ -90,25 +90,25 @@ public struct TURNClient: Sendable {
   }
 
   public let configuration: Configuration
-  public private(set) var state: State = .idle
-  public private(set) var relayedAddress: TransportAddress?
-  public private(set) var mappedAddress: TransportAddress?
+  public internal(set) var state: State = .idle
+  public internal(set) var relayedAddress: TransportAddress?
+  public internal(set) var mappedAddress: TransportAddress?
 
-  private var realm: String?
-  private var nonce: String?
-  private var key: [UInt8]?
+  var realm: String?
+  var nonce: String?
+  var key: [UInt8]?
   /// 438 answers in a row; a server that keeps rejecting fresh nonces is given up on.
-  private var staleNonces = 0
-  private var refreshAt: Instant?
-  private var expiresAt: Instant?
-  private var permissions: [TransportAddress.IP: Permission] = [:]
-  private var channels: [TransportAddress: Channel] = [:]
-  private var channelPeers: [UInt16: TransportAddress] = [:]
-  private var nextChannel = ChannelData.numbers.lowerBound
-  private var transactions: [STUNTransactionID: Transaction] = [:]
-  private var transmits: [[UInt8]] = []
-  private var events: [Event] = []
-  private var random: SplitMix64
+  var staleNonces = 0
+  var refreshAt: Instant?
+  var expiresAt: Instant?
+  var permissions: [TransportAddress.IP: Permission] = [:]
+  var channels: [TransportAddress: Channel] = [:]
+  var channelPeers: [UInt16: TransportAddress] = [:]
+  var nextChannel = ChannelData.numbers.lowerBound
+  var transactions: [STUNTransactionID: Transaction] = [:]
+  var transmits: [[UInt8]] = []
+  var events: [Event] = []
+  var random: SplitMix64
 
   public init(configuration: Configuration, seed: UInt64) {
     self.configuration = configuration
@@ -253,202 +253,5 @@ public struct TURNClient: Sendable {
       deadlines += channels.values.filter { $0.bound && !$0.pending }.compactMap(\.refreshAt)
     }
     return deadlines.min()
-  }
-
-  // MARK: - Requests
-
-  private mutating func request(_ kind: Kind, now: Instant) {
-    let id = STUNTransactionID.random(using: &random)
-    var message: STUNMessage
-    switch kind {
-    case .allocate:
-      message = STUNMessage(type: .init(.allocate, .request), transactionID: id)
-      message.append(.requestedTransport, [17, 0, 0, 0])  // UDP (RFC 8656 §18.7)
-      message.append(.lifetime, uint32: UInt32(configuration.requestedLifetime.components.seconds))
-    case .refresh(let closing):
-      message = STUNMessage(type: .init(.refresh, .request), transactionID: id)
-      message.append(.lifetime, uint32: closing ? 0 : UInt32(configuration.requestedLifetime.components.seconds))
-    case .createPermission(let ip):
-      message = STUNMessage(type: .init(.createPermission, .request), transactionID: id)
-      message.append(.xorPeerAddress, address: TransportAddress(ip: ip, port: 0), xor: true)
-    case .channelBind(let peer, let channel):
-      message = STUNMessage(type: .init(.channelBind, .request), transactionID: id)
-      message.append(.channelNumber, [UInt8(channel >> 8), UInt8(channel & 0xff), 0, 0])
-      message.append(.xorPeerAddress, address: peer, xor: true)
-    }
-    if !configuration.software.isEmpty { message.append(.software, text: configuration.software) }
-    var integrity: STUNMessage.Integrity?
-    if let key, let realm, let nonce {
-      message.append(.username, text: configuration.username)
-      message.append(.realm, text: realm)
-      message.append(.nonce, text: nonce)
-      integrity = .sha1(key: key)
-    }
-    let bytes = message.encoded(integrity: integrity, fingerprint: true)
-    let timeout = configuration.reliable ? configuration.reliableTimeout : configuration.initialRTO
-    transactions[id] = Transaction(kind: kind, bytes: bytes, sent: 1, deadline: now + timeout)
-    transmits.append(bytes)
-  }
-
-  private mutating func sendIndication(_ data: [UInt8], to peer: TransportAddress) -> [UInt8] {
-    var message = STUNMessage(type: .init(.send, .indication), transactionID: .random(using: &random))
-    message.append(.xorPeerAddress, address: peer, xor: true)
-    message.append(.data, data)
-    return message.encoded()
-  }
-
-  private mutating func retransmit(now: Instant) {
-    for (id, transaction) in transactions where transaction.deadline <= now {
-      guard transaction.sent < configuration.maxTransmissions, !configuration.reliable else {
-        transactions[id] = nil
-        timedOut(transaction.kind)
-        continue
-      }
-      var updated = transaction
-      updated.sent += 1
-      updated.deadline = now + configuration.initialRTO * (1 << min(updated.sent - 1, 6))
-      transactions[id] = updated
-      transmits.append(transaction.bytes)
-    }
-  }
-
-  private mutating func timedOut(_ kind: Kind) {
-    switch kind {
-    case .allocate: fail("the TURN server did not answer the Allocate request")
-    case .refresh(closing: false): fail("the TURN server stopped answering Refresh requests")
-    case .refresh(closing: true): break
-    case .createPermission(let ip): permissionFailed(ip, reason: "no answer to CreatePermission")
-    case .channelBind(let peer, let channel): unbind(peer, channel)
-    }
-  }
-
-  // MARK: - Responses
-
-  private mutating func handleResponse(_ response: STUNMessage, now: Instant) {
-    guard let transaction = transactions[response.transactionID] else { return }
-    // Once credentials are in use, answers must carry a valid MESSAGE-INTEGRITY, except the
-    // 401/438 challenges that hand out a new realm or nonce (RFC 8489 §9.2.4).
-    let code = response.messageClass == .errorResponse ? (try? response.errorCode)??.code : nil
-    if let key, code != 401, code != 438, !response.verifyIntegrity(key: key) { return }
-    transactions[response.transactionID] = nil
-    if let code {
-      handleError(transaction.kind, code: code, reason: ((try? response.errorCode)??.reason) ?? "", response: response, now: now)
-    } else {
-      staleNonces = 0
-      handleSuccess(transaction.kind, response: response, now: now)
-    }
-  }
-
-  private mutating func handleSuccess(_ kind: Kind, response: STUNMessage, now: Instant) {
-    switch kind {
-    case .allocate:
-      guard state == .allocating else { return }
-      guard let relayed = try? response.xorRelayedAddress else {
-        fail("the Allocate answer has no XOR-RELAYED-ADDRESS")
-        return
-      }
-      relayedAddress = relayed
-      mappedAddress = try? response.xorMappedAddress
-      state = .allocated
-      let lifetime = scheduleRefresh(response, now: now)
-      events.append(.allocated(relayed: relayed, mapped: mappedAddress, lifetime: lifetime))
-    case .refresh(closing: true):
-      break
-    case .refresh(closing: false):
-      guard state == .allocated else { return }
-      events.append(.refreshed(lifetime: scheduleRefresh(response, now: now)))
-    case .createPermission(let ip):
-      guard state == .allocated, var permission = permissions[ip] else { return }
-      let queued = permission.queue
-      let firstTime = !permission.installed
-      permission.installed = true
-      permission.pending = false
-      permission.queue = []
-      permission.refreshAt = now + configuration.permissionLifetime - .seconds(60)
-      permissions[ip] = permission
-      if firstTime { events.append(.permissionCreated(ip)) }
-      for (peer, data) in queued { send(data, to: peer, now: now) }
-    case .channelBind(let peer, let channel):
-      guard state == .allocated, channels[peer]?.number == channel else { return }
-      let firstTime = channels[peer]?.bound == false
-      let refreshAt = now + configuration.channelLifetime - .seconds(60)
-      channels[peer]?.bound = true
-      channels[peer]?.pending = false
-      channels[peer]?.refreshAt = refreshAt
-      // A channel binding installs or refreshes the peer's permission too (RFC 8656 §12.2).
-      var permission = permissions[peer.ip] ?? Permission()
-      permission.installed = true
-      permission.refreshAt = permission.refreshAt ?? now + configuration.permissionLifetime - .seconds(60)
-      permissions[peer.ip] = permission
-      if firstTime { events.append(.channelBound(peer: peer, channel: channel)) }
-    }
-  }
-
-  private mutating func handleError(_ kind: Kind, code: Int, reason: String, response: STUNMessage, now: Instant) {
-    switch code {
-    case 401 where key == nil || (try? response.realm) != realm:
-      // The challenge (RFC 8489 §9.2.3): learn realm and nonce, then ask again with credentials.
-      guard let newRealm = try? response.realm, let newNonce = try? response.nonce else {
-        fail("401 without REALM and NONCE from the TURN server")
-        return
-      }
-      realm = newRealm
-      nonce = newNonce
-      key = STUNMessage.longTermKey(username: configuration.username, realm: newRealm, password: configuration.password)
-      request(kind, now: now)
-      return
-    case 438:
-      staleNonces += 1
-      guard staleNonces <= 3, let newNonce = try? response.nonce else {
-        fail("the TURN server keeps rejecting its own nonces (438 Stale Nonce)")
-        return
-      }
-      nonce = newNonce
-      if let newRealm = try? response.realm, newRealm != realm {
-        realm = newRealm
-        key = STUNMessage.longTermKey(username: configuration.username, realm: newRealm, password: configuration.password)
-      }
-      request(kind, now: now)
-      return
-    default:
-      break
-    }
-    let text = code == 401 ? "401 \(reason): wrong username or password for realm '\(realm ?? "")'" : "\(code) \(reason)"
-    switch kind {
-    case .allocate: fail("Allocate refused: \(text)")
-    case .refresh(closing: false): fail("allocation lost: Refresh refused: \(text)")
-    case .refresh(closing: true): break
-    case .createPermission(let ip): permissionFailed(ip, reason: text)
-    case .channelBind(let peer, let channel): unbind(peer, channel)
-    }
-  }
-
-  /// Takes the granted LIFETIME (RFC 8656 §7.3) and schedules the next Refresh; returns it.
-  private mutating func scheduleRefresh(_ response: STUNMessage, now: Instant) -> Duration {
-    let granted = ((try? response.lifetime) ?? nil).map { Duration.seconds($0) } ?? configuration.requestedLifetime
-    expiresAt = now + granted
-    refreshAt = now + max(granted - configuration.refreshMargin, granted / 2)
-    return granted
-  }
-
-  private mutating func fail(_ reason: String) {
-    guard state != .failed && state != .closed else { return }
-    state = .failed
-    transactions = [:]
-    refreshAt = nil
-    expiresAt = nil
-    events.append(.failed(reason: reason))
-  }
-
-  /// Drops the permission and the data held for it.
-  private mutating func permissionFailed(_ ip: TransportAddress.IP, reason: String) {
-    permissions[ip] = nil
-    events.append(.permissionFailed(ip, reason: reason))
-  }
-
-  /// A channel that could not be bound or refreshed: data to the peer goes as Send indications.
-  private mutating func unbind(_ peer: TransportAddress, _ channel: UInt16) {
-    channels[peer] = nil
-    channelPeers[channel] = nil
   }
 }

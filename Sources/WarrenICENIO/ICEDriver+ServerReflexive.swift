@@ -1,0 +1,60 @@
+internal import Logging
+internal import NIOCore
+internal import Synchronization
+public import WarrenICE
+public import WarrenPrimitives
+internal import WarrenSTUN
+
+/// Server-reflexive gathering (RFC 8445 §5.1.1.2): a Binding request (RFC 8489 §5) to a STUN
+/// server from each host socket; the answers never reach the agent.
+extension ICEDriver {
+  /// Asks the STUN server at `server` for the public address of each host socket of the same
+  /// address family (a Binding request, RFC 8489 §5), and adds each answer that differs from the
+  /// host address as a server-reflexive candidate (RFC 8445 §5.1.1.2). A server that does not
+  /// answer within `attempts` × `timeout` is logged and yields nothing.
+  public func gatherServerReflexive(
+    server: TransportAddress, timeout: Duration = .milliseconds(500), attempts: Int = 3
+  ) async -> [Candidate] {
+    let hosts = state.withLock { state in
+      state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.map { ($0.key, $0.value) }
+    }
+    var candidates: [Candidate] = []
+    for (base, channel) in hosts {
+      var mapped: TransportAddress?
+      for _ in 0..<attempts where mapped == nil {
+        mapped = await binding(from: channel, to: server, timeout: timeout)
+      }
+      guard let mapped else {
+        logger.warning("STUN server did not answer; no server-reflexive candidate", metadata: ["server": "\(server)", "base": "\(base)"])
+        continue
+      }
+      let candidate = Candidate(type: .serverReflexive, address: mapped, base: base, server: "\(server)")
+      if mapped != base { addLocalCandidate(candidate) }
+      candidates.append(candidate)
+    }
+    return candidates
+  }
+
+  private func binding(from channel: any Channel, to server: TransportAddress, timeout: Duration) async -> TransportAddress? {
+    var random = SystemRandomNumberGenerator()
+    let request = STUNMessage(type: .init(.binding, .request), transactionID: .random(using: &random))
+    guard let destination = try? SocketAddress(ipAddress: "\(server.ip)", port: Int(server.port)) else { return nil }
+    return await withTaskGroup(of: TransportAddress?.self) { group in
+      group.addTask {
+        await withCheckedContinuation { continuation in
+          self.pendingBindings.withLock { $0[request.transactionID] = continuation }
+          let envelope = AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: request.encoded(fingerprint: true)))
+          channel.writeAndFlush(envelope, promise: nil)
+        }
+      }
+      group.addTask {
+        try? await self.clock.sleep(until: self.clock.now + timeout, tolerance: nil)
+        self.pendingBindings.withLock { $0.removeValue(forKey: request.transactionID) }?.resume(returning: nil)
+        return nil
+      }
+      let first = await group.next() ?? nil
+      group.cancelAll()
+      return first
+    }
+  }
+}
