@@ -93,7 +93,7 @@ public final class Daemon: Service {
     for server in configuration.iceServers where server.scheme != .stun {
       if server.scheme == .grpc {
         registries.append(server.text)
-      } else if server.scheme == .turn || server.scheme == .turns {
+      } else {
         guard let username = server.username ?? configuration.turnUsername,
           let password = server.password ?? configuration.turnPassword,
           let turn = Gatherer.TURNServer(server, username: username, password: password)
@@ -102,9 +102,6 @@ public final class Daemon: Service {
           continue
         }
         turnServers.append(turn)
-      } else {
-        // STUN over TLS is not supported yet.
-        logger.warning("this ICE server kind is not supported yet; ignored", metadata: ["url": "\(server)"])
       }
     }
     self.turnServers = turnServers

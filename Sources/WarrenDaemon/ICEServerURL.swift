@@ -8,7 +8,7 @@ internal import WarrenSTUN
 /// or a signaling server's relay registry (`grpc://…`, as a backend URL).
 public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
   public enum Scheme: String, Sendable {
-    case stun, stuns, turn, turns, grpc
+    case stun, turn, turns, grpc
   }
 
   public var scheme: Scheme
@@ -33,8 +33,11 @@ public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
   public init(_ text: String) throws(ConfigurationProblem) {
     self.text = text
     let scheme = text.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+    if scheme == "stuns" {
+      throw ConfigurationProblem("'\(text)': STUN over TLS (stuns:) is not supported; use stun:, or turns: for a relay over TLS")
+    }
     guard Scheme(rawValue: scheme) != nil, text.contains(":") else {
-      throw ConfigurationProblem("'\(text)': expected stun:, stuns:, turn:, turns: or grpc://")
+      throw ConfigurationProblem("'\(text)': expected stun:, turn:, turns: or grpc://")
     }
     if scheme == "grpc" {
       let url: BackendURL

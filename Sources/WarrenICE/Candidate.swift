@@ -37,17 +37,23 @@ public struct Candidate: Hashable, Sendable, CustomStringConvertible {
   /// for server-reflexive ones, the allocation for relayed ones. For remote candidates, the
   /// related address they were signaled with, if any.
   public var base: TransportAddress
+  /// The address signaled as its related address (RFC 8839 §5.1, `raddr`/`rport`; RFC 8445
+  /// §5.1.1.2): the base of a server-reflexive or peer-reflexive candidate, the mapped
+  /// (server-reflexive) address of a relayed one; none for host candidates.
+  public var related: TransportAddress?
   public var priority: UInt32
   public var foundation: String
   public var component: Int
 
   public init(
     type: CandidateType, address: TransportAddress, base: TransportAddress? = nil, priority: UInt32? = nil,
-    foundation: String? = nil, component: Int = 1, localPreference: UInt32 = 65535, server: String = ""
+    foundation: String? = nil, component: Int = 1, localPreference: UInt32 = 65535, server: String = "",
+    related: TransportAddress? = nil
   ) {
     self.type = type
     self.address = address
     self.base = base ?? address
+    self.related = related ?? (type == .host ? nil : base)
     self.component = component
     self.priority = priority ?? Candidate.priority(type: type, localPreference: localPreference, component: component)
     self.foundation = foundation ?? Candidate.foundation(type: type, base: base ?? address, server: server)

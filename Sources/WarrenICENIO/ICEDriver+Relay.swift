@@ -189,9 +189,10 @@ extension ICEDriver.State {
       while let event = relay.client.pollEvent() {
         moved = true
         switch event {
-        case .allocated(let relayed, _, let lifetime):
+        case .allocated(let relayed, let mapped, let lifetime):
           relayedBases[relayed] = server
-          let candidate = Candidate(type: .relay, address: relayed, base: relayed, server: "\(server)")
+          // Its related address is the mapped one the server saw us at (RFC 8445 §5.1.1.2).
+          let candidate = Candidate(type: .relay, address: relayed, base: relayed, server: "\(server)", related: mapped ?? relayed)
           agent.addLocalCandidate(candidate, now: now)
           relay.waiter?.resume(returning: candidate)
           relay.waiter = nil

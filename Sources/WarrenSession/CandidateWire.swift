@@ -18,9 +18,9 @@ extension Cunicu_Epdisc_Candidate {
     priority = Int32(bitPattern: candidate.priority)
     address = "\(candidate.address.ip)"
     port = Int32(candidate.address.port)
-    if candidate.type != .host {
-      relatedAddress.address = "\(candidate.base.ip)"
-      relatedAddress.port = Int32(candidate.base.port)
+    if candidate.type != .host, let related = candidate.related {
+      relatedAddress.address = "\(related.ip)"
+      relatedAddress.port = Int32(related.port)
     }
     if candidate.type == .relay { relayProtocol = .udp }
   }
@@ -50,6 +50,6 @@ extension Candidate {
     }
     self.init(
       type: type, address: address, base: base, priority: UInt32(bitPattern: wire.priority),
-      foundation: wire.foundation.isEmpty ? nil : wire.foundation, component: Int(max(1, wire.component)))
+      foundation: wire.foundation.isEmpty ? nil : wire.foundation, component: Int(max(1, wire.component)), related: base)
   }
 }
