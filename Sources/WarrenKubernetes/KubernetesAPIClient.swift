@@ -43,6 +43,10 @@ public final class KubernetesAPIClient: Sendable {
         // HTTP/1.1, as tested (the test API server speaks nothing else); a watch is one long
         // response on its own connection, and requests share the pool's other connections.
         configuration.httpVersion = .http1Only
+        // A refused connection or an untrusted certificate fails the request at once rather than
+        // after the connect timeout: the user may be waiting at a terminal, and the backend's
+        // receive loop and the sessions retry with back-off of their own.
+        configuration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         state = .running(client)
         return client

@@ -218,6 +218,21 @@ struct KubernetesBackendTests {
     await #expect { try await second.value } throws: { ($0 as? SignalingError)?.code == .closed }
   }
 
+  @Test("a refused connection is reported at the first attempt, naming the server")
+  func refusedAtOnce() async throws {
+    let client = try KubernetesAPIClient(connection: KubernetesConnection(server: "http://127.0.0.1:1", authentication: .token("t")))
+    let started = ContinuousClock.now
+    await #expect {
+      _ = try await client.list(namespace: "cunicu")
+    } throws: {
+      guard let error = $0 as? KubernetesError else { return false }
+      return error.code == .unreachable && error.message.contains("http://127.0.0.1:1") && error.message.lowercased().contains("refused")
+    }
+    // The connect timeout is 10 s; a refusal must not wait for it.
+    #expect(ContinuousClock.now - started < .seconds(5))
+    await client.shutdown()
+  }
+
   @Test("TLS: insecure-skip-tls-verify connects without the CA; a CA that did not sign the server is refused")
   func tlsVerification() async throws {
     let fixture = try await KubernetesFixture.start()
@@ -232,9 +247,12 @@ struct KubernetesBackendTests {
     let wrong = "\(fixture.directory)/wrong-ca"
     try kubeconfig.replacingOccurrences(of: caLine, with: "    certificate-authority-data: \(otherCA)").write(toFile: wrong, atomically: true, encoding: .utf8)
     let b = try fixture.factory.makeBackend(url: "k8s://\(wrong)")
+    // Refused at the first attempt, not after the 10 s connect timeout of repeated attempts.
+    let started = ContinuousClock.now
     await #expect { try await b.publish(testMessage("x"), keys: keys) } throws: {
       "\($0)".contains("cannot reach the API server") && "\($0)".lowercased().contains("certificate")
     }
+    #expect(ContinuousClock.now - started < .seconds(5))
     #expect(fixture.server.objects().count == 1)
     await a.close(); await b.close(); await fixture.stop()
   }
