@@ -3,90 +3,139 @@ internal import NIOSSL
 public import WarrenYAML
 internal import Yams
 
-/// Reads a kubeconfig file the way kubectl does for one file: the current context, its cluster
-/// (`server`, `certificate-authority(-data)`, `insecure-skip-tls-verify`) and its user (`token`,
-/// `tokenFile`, `client-certificate(-data)` with `client-key(-data)`). Relative file names are
-/// relative to the kubeconfig's directory. Unknown keys are ignored, as kubectl ignores them; what
-/// Warren cannot do (exec plugins, auth providers, basic auth, proxies) is an error naming the field.
+/// Reads kubeconfig files the way kubectl does: the current context, its cluster (`server`,
+/// `certificate-authority(-data)`, `insecure-skip-tls-verify`) and its user (`token`,
+/// `tokenFile`, `client-certificate(-data)` with `client-key(-data)`). Several files (`$KUBECONFIG`
+/// is a colon-separated list) are merged as kubectl merges them: the first file that sets
+/// `current-context` wins, and so does the first file that defines a context, cluster or user of
+/// a name; missing files are skipped. Relative file names are relative to the directory of the
+/// file they are written in. Unknown keys are ignored, as kubectl ignores them; what Warren cannot
+/// do (exec plugins, auth providers, basic auth, proxies) is an error naming the field.
 public enum KubeConfig {
-  /// `$KUBECONFIG` (its first file), or `~/.kube/config`.
-  public static func defaultPath(environment: [String: String]? = nil) -> String {
+  /// The files of `$KUBECONFIG`, in order, or `~/.kube/config`.
+  public static func defaultPaths(environment: [String: String]? = nil) -> [String] {
     let environment = environment ?? ProcessInfo.processInfo.environment
-    if let list = environment["KUBECONFIG"], let first = list.split(separator: ":").first, !first.isEmpty {
-      return String(first)
-    }
-    return "\(environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)/.kube/config"
+    let listed = (environment["KUBECONFIG"] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+    if !listed.isEmpty { return listed }
+    return ["\(environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)/.kube/config"]
   }
 
   public static func load(path: String) throws(ConfigurationError) -> KubernetesConnection {
-    let (reader, root) = try YAMLReader.load(path: path)
-    return try reader.kubeConfig(root, directory: (path as NSString).deletingLastPathComponent)
+    try load(paths: [path])
+  }
+
+  /// The files at `paths` merged; those that do not exist are skipped, unless none does.
+  public static func load(paths: [String]) throws(ConfigurationError) -> KubernetesConnection {
+    let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
+    guard !existing.isEmpty else {
+      // Let the first one say what is wrong with it (missing, unreadable).
+      _ = try YAMLReader.load(path: paths.first ?? "~/.kube/config")
+      throw ConfigurationError(file: paths.first ?? "", line: nil, field: "", message: "no kubeconfig file")
+    }
+    var merged = MergedKubeConfig()
+    for path in existing {
+      let (reader, root) = try YAMLReader.load(path: path)
+      try merged.add(root, reader: reader, directory: (path as NSString).deletingLastPathComponent)
+    }
+    return try merged.connection()
   }
 
   /// `text` as a kubeconfig; `file` names it in errors and relative paths start at `directory`.
   public static func parse(_ text: String, file: String, directory: String) throws(ConfigurationError) -> KubernetesConnection {
     let reader = YAMLReader(file: file)
-    return try reader.kubeConfig(try reader.parse(text), directory: directory)
+    var merged = MergedKubeConfig()
+    try merged.add(try reader.parse(text), reader: reader, directory: directory)
+    return try merged.connection()
+  }
+}
+
+/// The contexts, clusters and users of one or more kubeconfig files, each remembered with the
+/// file it came from (for errors and relative paths).
+private struct MergedKubeConfig {
+  struct Entry {
+    var node: Node?
+    var field: String
+    var reader: YAMLReader
+    var directory: String
+  }
+
+  var current: (name: String, reader: YAMLReader, node: Node)?
+  var first: (reader: YAMLReader, root: Node)?
+  /// By list (`contexts`, `clusters`, `users`), then by name.
+  var entries: [String: [String: Entry]] = [:]
+  /// Where each list first appeared (for an error naming it).
+  var lists: [String: (reader: YAMLReader, node: Node)] = [:]
+
+  static let items = ["contexts": "context", "clusters": "cluster", "users": "user"]
+
+  mutating func add(_ root: Node, reader: YAMLReader, directory: String) throws(ConfigurationError) {
+    if first == nil { first = (reader, root) }
+    for (name, _, value) in try reader.mapping(root, "", known: []) {
+      if name == "current-context" {
+        let context = try reader.string(value, name)
+        if current == nil, !context.isEmpty { current = (context, reader, value) }
+        continue
+      }
+      guard let item = Self.items[name] else { continue }
+      guard let sequence = value.sequence else { throw reader.error(value, name, "expected a list") }
+      if lists[name] == nil { lists[name] = (reader, value) }
+      for element in sequence {
+        var entryName: String?
+        var body: Node?
+        for (key, _, field) in try reader.mapping(element, name, known: []) {
+          if key == "name" { entryName = try reader.string(field, "\(name).name") }
+          if key == item { body = field }
+        }
+        guard let entryName, entries[name]?[entryName] == nil else { continue }
+        entries[name, default: [:]][entryName] = Entry(
+          node: body, field: "\(name)[\(entryName)].\(item)", reader: reader, directory: directory)
+      }
+    }
+  }
+
+  /// The `list` entry named `name`, with its body.
+  func entry(_ name: String, in list: String) throws(ConfigurationError) -> (node: Node, entry: Entry) {
+    guard let entry = entries[list]?[name] else {
+      if let (reader, node) = lists[list] { throw reader.error(node, list, "no entry named '\(name)'") }
+      let (reader, root) = first!
+      throw reader.error(root, list, "missing: '\(name)' is not defined")
+    }
+    guard let node = entry.node else { throw entry.reader.error(nil, entry.field, "missing") }
+    return (node, entry)
+  }
+
+  func connection() throws(ConfigurationError) -> KubernetesConnection {
+    guard let current else {
+      let (reader, root) = first!
+      throw reader.error(root, "current-context", "missing: no context is selected")
+    }
+    let (contextNode, context) = try entry(current.name, in: "contexts")
+    let reader = context.reader
+    var clusterName: String?
+    var userName: String?
+    var namespace: String?
+    for (name, _, value) in try reader.mapping(contextNode, context.field, known: []) {
+      switch name {
+      case "cluster": clusterName = try reader.string(value, "\(context.field).cluster")
+      case "user": userName = try reader.string(value, "\(context.field).user")
+      case "namespace": namespace = try reader.string(value, "\(context.field).namespace")
+      default: break
+      }
+    }
+    guard let clusterName else { throw reader.error(contextNode, "\(context.field).cluster", "missing") }
+    let (clusterNode, cluster) = try entry(clusterName, in: "clusters")
+    var connection = try cluster.reader.cluster(clusterNode, cluster.field, directory: cluster.directory)
+    connection.namespace = namespace.flatMap { $0.isEmpty ? nil : $0 }
+    if let userName, !userName.isEmpty {
+      let (userNode, user) = try entry(userName, in: "users")
+      connection.authentication = try user.reader.user(userNode, user.field, directory: user.directory)
+    }
+    return connection
   }
 }
 
 extension YAMLReader {
-  fileprivate func kubeConfig(_ root: Node, directory: String) throws(ConfigurationError) -> KubernetesConnection {
-    var current: String?
-    var lists: [String: Node] = [:]
-    for (name, _, value) in try mapping(root, "", known: []) {
-      switch name {
-      case "current-context": current = try string(value, name)
-      case "contexts", "clusters", "users": lists[name] = value
-      default: break
-      }
-    }
-    guard let current, !current.isEmpty else { throw error(root, "current-context", "missing: no context is selected") }
-    let context = try entry(named: current, in: lists["contexts"], list: "contexts", item: "context", root: root)
-    var clusterName: String?
-    var userName: String?
-    var namespace: String?
-    for (name, _, value) in try mapping(context.node, context.field, known: []) {
-      switch name {
-      case "cluster": clusterName = try string(value, "\(context.field).cluster")
-      case "user": userName = try string(value, "\(context.field).user")
-      case "namespace": namespace = try string(value, "\(context.field).namespace")
-      default: break
-      }
-    }
-    guard let clusterName else { throw error(context.node, "\(context.field).cluster", "missing") }
-    let cluster = try entry(named: clusterName, in: lists["clusters"], list: "clusters", item: "cluster", root: root)
-    var connection = try self.cluster(cluster.node, cluster.field, directory: directory)
-    connection.namespace = namespace.flatMap { $0.isEmpty ? nil : $0 }
-    if let userName, !userName.isEmpty {
-      let user = try entry(named: userName, in: lists["users"], list: "users", item: "user", root: root)
-      connection.authentication = try self.user(user.node, user.field, directory: directory)
-    }
-    return connection
-  }
-
-  /// The `item` mapping of the entry of `list` whose `name` is `name`.
-  private func entry(
-    named name: String, in node: Node?, list: String, item: String, root: Node
-  ) throws(ConfigurationError) -> (node: Node, field: String) {
-    guard let node else { throw error(root, list, "missing: '\(name)' is not defined") }
-    guard let sequence = node.sequence else { throw error(node, list, "expected a list") }
-    for element in sequence {
-      var entryName: String?
-      var body: Node?
-      for (key, _, value) in try mapping(element, list, known: []) {
-        if key == "name" { entryName = try string(value, "\(list).name") }
-        if key == item { body = value }
-      }
-      guard entryName == name else { continue }
-      let field = "\(list)[\(name)].\(item)"
-      guard let body else { throw error(element, field, "missing") }
-      return (body, field)
-    }
-    throw error(node, list, "no entry named '\(name)'")
-  }
-
-  private func cluster(_ node: Node, _ field: String, directory: String) throws(ConfigurationError) -> KubernetesConnection {
+  fileprivate func cluster(_ node: Node, _ field: String, directory: String) throws(ConfigurationError) -> KubernetesConnection {
     var server: String?
     var ca: [UInt8]?
     var insecure = false
@@ -117,7 +166,7 @@ extension YAMLReader {
     return KubernetesConnection(server: server, certificateAuthorityPEM: ca, insecureSkipTLSVerify: insecure)
   }
 
-  private func user(
+  fileprivate func user(
     _ node: Node, _ field: String, directory: String
   ) throws(ConfigurationError) -> KubernetesConnection.Authentication {
     var token: String?

@@ -18,7 +18,7 @@ public final class KubernetesTransport: EnvelopeTransport {
   /// The URL's settings.
   public struct Settings: Sendable {
     public enum Source: Sendable, Equatable {
-      /// A kubeconfig file; `nil` means `$KUBECONFIG` or `~/.kube/config`.
+      /// A kubeconfig file; `nil` means the files of `$KUBECONFIG`, merged, or `~/.kube/config`.
       case kubeconfig(String?)
       /// The pod's service account.
       case inCluster
@@ -128,7 +128,7 @@ public final class KubernetesTransport: EnvelopeTransport {
     do {
       switch settings.source {
       case .inCluster: connection = try KubernetesConnection.inCluster()
-      case .kubeconfig(let path): connection = try KubeConfig.load(path: path ?? KubeConfig.defaultPath())
+      case .kubeconfig(let path): connection = try KubeConfig.load(paths: path.map { [$0] } ?? KubeConfig.defaultPaths())
       }
     } catch let error as KubernetesError {
       throw SignalingError(.invalidURL, "\(url): \(error.message)", causes: [error])

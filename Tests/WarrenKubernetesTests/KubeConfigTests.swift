@@ -124,10 +124,50 @@ struct KubeConfigTests {
     }
   }
 
-  @Test("the default kubeconfig: the first file of $KUBECONFIG, else ~/.kube/config")
-  func defaultPath() {
-    #expect(KubeConfig.defaultPath(environment: ["KUBECONFIG": "/a/one:/b/two", "HOME": "/home/x"]) == "/a/one")
-    #expect(KubeConfig.defaultPath(environment: ["HOME": "/home/x"]) == "/home/x/.kube/config")
+  @Test("the default kubeconfig: every file of $KUBECONFIG, else ~/.kube/config")
+  func defaultPaths() {
+    #expect(KubeConfig.defaultPaths(environment: ["KUBECONFIG": "/a/one::/b/two", "HOME": "/home/x"]) == ["/a/one", "/b/two"])
+    #expect(KubeConfig.defaultPaths(environment: ["KUBECONFIG": "", "HOME": "/home/x"]) == ["/home/x/.kube/config"])
+    #expect(KubeConfig.defaultPaths(environment: ["HOME": "/home/x"]) == ["/home/x/.kube/config"])
+  }
+
+  @Test("several files merge as kubectl merges them: the first current-context and the first entry of each name win")
+  func merged() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-kubeconfig-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: "\(directory)/b", withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    // The first file selects the context and defines the user; the cluster comes from the second,
+    // whose CA path is relative to its own directory; the second file's own context, user and
+    // current-context lose.
+    try """
+      current-context: ctx
+      contexts:
+      - name: ctx
+        context: { cluster: c, user: u, namespace: mesh }
+      users:
+      - name: u
+        user: { token: first }
+      """.write(toFile: "\(directory)/one", atomically: true, encoding: .utf8)
+    try authority.certificatePEM.write(toFile: "\(directory)/b/ca.pem", atomically: true, encoding: .utf8)
+    try """
+      current-context: other
+      clusters:
+      - name: c
+        cluster: { server: "https://203.0.113.10:6443", certificate-authority: ca.pem }
+      contexts:
+      - name: ctx
+        context: { cluster: nowhere, user: u }
+      users:
+      - name: u
+        user: { token: second }
+      """.write(toFile: "\(directory)/b/two", atomically: true, encoding: .utf8)
+    let connection = try KubeConfig.load(paths: ["\(directory)/one", "\(directory)/missing", "\(directory)/b/two"])
+    #expect(connection.server == "https://203.0.113.10:6443" && connection.namespace == "mesh")
+    #expect(connection.authentication == .token("first"))
+    #expect(connection.certificateAuthorityPEM == Array(authority.certificatePEM.utf8))
+    // Alone, the first file lacks the cluster, and says so.
+    #expect { try KubeConfig.load(paths: ["\(directory)/one"]) } throws: { "\($0)".contains("clusters: missing: 'c' is not defined") }
+    #expect { try KubeConfig.load(paths: ["\(directory)/missing"]) } throws: { "\($0)".contains("\(directory)/missing") }
   }
 
   @Test("k8s URLs: the three forms, and bad parameters named")
