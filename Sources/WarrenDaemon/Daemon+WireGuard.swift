@@ -43,7 +43,7 @@ extension Daemon {
       await stop(peer.name)
     }
     for peer in wanted where !current.contains(where: { $0.publicKey == peer.publicKey }) {
-      if configuration.wireguard.skipStaticEndpoints, let endpoint = peer.endpoint {
+      if configuration.wireguard.skipStaticEndpoints.contains(interface), let endpoint = peer.endpoint {
         skippedPeers.withLock { _ = $0.insert(peer.publicKey) }
         logger.notice("WireGuard peer has an endpoint of its own; left alone", metadata: ["peer": "\(peer.publicKey)", "endpoint": "\(endpoint)"])
         continue

@@ -27,7 +27,7 @@ public import WarrenPrimitives
 /// control_socket: /run/warren/warren.sock  # for warren status and warren ping
 /// wireguard:                       # sessions for the peers of these interfaces, with their keys
 ///   interfaces: [wg0]
-///   skip_static_endpoints: false   # true: leave peers that have an endpoint alone
+///   skip_static_endpoints: false   # true, or some interfaces ([wg0]): leave peers that have an endpoint alone
 /// peers:
 ///   bob:
 ///     public_key: <base64>
@@ -49,12 +49,13 @@ public struct DaemonConfiguration: Sendable {
 
   public struct WireGuardSettings: Sendable, Equatable {
     public var interfaces: [String] = []
-    /// Peers that already have an endpoint when first seen are left alone.
-    public var skipStaticEndpoints = false
+    /// The interfaces whose peers are left alone when they already have an endpoint when first
+    /// seen (`skip_static_endpoints: true` names every interface).
+    public var skipStaticEndpoints: Set<String> = []
     /// How often the interfaces are read for added and removed peers and their counters.
     public var pollInterval: Duration = .seconds(2)
 
-    public init(interfaces: [String] = [], skipStaticEndpoints: Bool = false, pollInterval: Duration = .seconds(2)) {
+    public init(interfaces: [String] = [], skipStaticEndpoints: Set<String> = [], pollInterval: Duration = .seconds(2)) {
       self.interfaces = interfaces
       self.skipStaticEndpoints = skipStaticEndpoints
       self.pollInterval = pollInterval
@@ -147,6 +148,7 @@ extension YAMLReader {
       case "backends":
         backends = try strings(value, name)
       case "wireguard":
+        var skipStatic: (node: Node, all: Bool, names: [String])?
         for (option, _, setting) in try mapping(value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval"]) {
           let field = "wireguard.\(option)"
           switch option {
@@ -156,10 +158,23 @@ extension YAMLReader {
               throw error(setting, field, "'\(name)' is not an interface name")
             }
           case "skip_static_endpoints":
-            wireguard.skipStaticEndpoints = try bool(setting, field)
+            // true or false for every interface, or the interfaces it applies to.
+            if setting.sequence != nil {
+              skipStatic = (setting, false, try strings(setting, field))
+            } else {
+              do { skipStatic = (setting, try bool(setting, field), []) } catch {
+                throw self.error(setting, field, "expected true or false, or a list of interfaces")
+              }
+            }
           case "poll_interval": wireguard.pollInterval = try duration(setting, field)
           default: break
           }
+        }
+        if let skipStatic {
+          for name in skipStatic.names where !wireguard.interfaces.contains(name) {
+            throw error(skipStatic.node, "wireguard.skip_static_endpoints", "'\(name)' is not one of wireguard.interfaces")
+          }
+          wireguard.skipStaticEndpoints = skipStatic.all ? Set(wireguard.interfaces) : Set(skipStatic.names)
         }
       case "control_socket":
         let path = try string(value, name)

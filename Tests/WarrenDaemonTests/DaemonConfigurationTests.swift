@@ -126,12 +126,21 @@ struct DaemonConfigurationTests {
     let text = "backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0, wg1]\n  skip_static_endpoints: true\n  poll_interval: 500ms"
     let configuration = try DaemonConfiguration.parse(text, file: "warren.yaml")
     #expect(configuration.privateKey == nil)
-    #expect(configuration.wireguard == .init(interfaces: ["wg0", "wg1"], skipStaticEndpoints: true, pollInterval: .milliseconds(500)))
+    #expect(configuration.wireguard == .init(interfaces: ["wg0", "wg1"], skipStaticEndpoints: ["wg0", "wg1"], pollInterval: .milliseconds(500)))
+    let one = try DaemonConfiguration.parse(
+      "backends: [\"inprocess:\"]\nwireguard:\n  skip_static_endpoints: [wg1]\n  interfaces: [wg0, wg1]", file: "warren.yaml")
+    #expect(one.wireguard.skipStaticEndpoints == ["wg1"])
+    #expect(try DaemonConfiguration.parse("backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0]", file: "w.yaml").wireguard.skipStaticEndpoints == [])
+    #expect {
+      try DaemonConfiguration.parse("backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0]\n  skip_static_endpoints: [wg9]", file: "w.yaml")
+    } throws: {
+      "\($0)".contains("w.yaml:4: wireguard.skip_static_endpoints: 'wg9' is not one of wireguard.interfaces")
+    }
     #expect { try DaemonConfiguration.parse("backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [a/b]", file: "w.yaml") } throws: {
       "\($0)".contains("w.yaml:3: wireguard.interfaces: 'a/b' is not an interface name")
     }
     #expect { try DaemonConfiguration.parse("backends: [\"inprocess:\"]\nwireguard:\n  skip_static_endpoints: maybe", file: "w.yaml") } throws: {
-      "\($0)".contains("expected true or false")
+      "\($0)".contains("expected true or false, or a list of interfaces")
     }
     #expect { try DaemonConfiguration.parse("backends: [\"inprocess:\"]", file: "w.yaml") } throws: { "\($0)".contains("private_key: missing") }
   }
