@@ -13,7 +13,12 @@
 #   7. both NATs made symmetric: direct paths cannot work, the sessions connect through coturn's
 #      TURN relay and echo traffic crosses with zero loss (TURN is configured throughout, and the
 #      checks above assert that it is not used while a direct path works); time to Connected and
-#      echo throughput through the relay next to the direct path's (reported).
+#      echo throughput through the relay next to the direct path's (reported);
+#   8. relay first (`relay_nomination_delay: 0`): across the symmetric NATs, time to Connected
+#      without the grace period (reported next to 7's); then cone NATs with every direct datagram
+#      between them dropped by the public router: the sessions connect over the relay, a 200/s
+#      echo stream starts, the drop rule goes, and the traffic moves to the direct path (rechecks
+#      of the failed direct pairs) with zero loss; `warren status` counts the switch.
 #
 # Usage: two-nat.sh WARREN_BINARY PYTHON [RUNS]   (root; iproute2, nftables, conntrack, coturn)
 set -uo pipefail
@@ -58,7 +63,7 @@ wait_connected() {
 key_a=$("$warren" genkey) key_b=$("$warren" genkey)
 turn_password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 public_a=$(echo "$key_a" | "$warren" pubkey) public_b=$(echo "$key_b" | "$warren" pubkey)
-write_config() { # file private-key peer-name peer-public-key socket
+write_config() { # file private-key peer-name peer-public-key socket [relay-nomination-delay]
   cat >"$1" <<EOF
 private_key: $2
 backends: [ "grpc://signal.warren.test:8443?insecure=true" ]
@@ -69,6 +74,7 @@ ice:
   password: $turn_password
   interfaces_include: [ eth0 ]
   network_types: [ udp4 ]
+  relay_nomination_delay: ${6:-1s}
 peers:
   $3:
     public_key: $4
@@ -254,6 +260,67 @@ if [ ${#relay_times[@]} -eq 3 ] && [ "$path_a" = relay ] && [ "$path_b" = relay 
   "$python" -c "print(f'relayed / direct echo throughput = {$relay_rate / max($direct_rate, 1):.2f} (debug build, same run)')"
 else
   fail "symmetric NATs: ${#relay_times[@]} of 3 starts connected; paths A $path_a, B $path_b"
+  show_logs
+fi
+
+stop "$up_a" "warren up (A)"
+stop "$up_b" "warren up (B)"
+
+# 8. Relay first: no grace period for a direct pair that cannot work.
+write_config "$work/a.yaml" "$key_a" b "$public_b" "$sock_a" 0s
+write_config "$work/b.yaml" "$key_b" a "$public_a" "$sock_b" 0s
+first_times=()
+for run in $(seq 3); do
+  started=$(now_ms)
+  start_up a
+  start_up b
+  if wait_connected "$sock_a" 30 && wait_connected "$sock_b" 30; then first_times+=($(($(now_ms) - started))); fi
+  stop "$up_a" "warren up (A)"
+  stop "$up_b" "warren up (B)"
+done
+if [ ${#first_times[@]} -eq 3 ]; then
+  median=$(printf '%s\n' "${first_times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  pass "relay first across symmetric NATs: time to Connected median $median ms (runs: ${first_times[*]} ms; with the 1 s grace period: ${relay_times[*]} ms)"
+else
+  fail "relay first across symmetric NATs: ${#first_times[@]} of 3 starts connected"
+fi
+
+# The NATs become cone NATs again, but the public router drops every datagram between them.
+for ns in "$nat_a" "$nat_b"; do
+  in_ns "$ns" nft flush chain ip nat postrouting
+  in_ns "$ns" nft add rule ip nat postrouting oifname wan masquerade
+  in_ns "$ns" conntrack -F >/dev/null 2>&1
+done
+in_ns "$pub" nft add table ip blocker
+in_ns "$pub" nft add chain ip blocker forward "{ type filter hook forward priority 0; }"
+in_ns "$pub" nft add rule ip blocker forward ip saddr 198.51.100.2 ip daddr 203.0.113.2 drop
+in_ns "$pub" nft add rule ip blocker forward ip saddr 203.0.113.2 ip daddr 198.51.100.2 drop
+start_up a
+start_up b
+if wait_connected "$sock_a" 30 && wait_connected "$sock_b" 30 && [ "$(peer_field "$sock_a" path)" = relay ]; then
+  # 200 datagrams/s for 20 s; the direct path opens after 3 s.
+  in_ns "$host_a" "$python" "$here/udp_echo.py" client --bind 127.0.0.1:5000 --to 127.0.0.1:6000 --count 4000 --rate 200 >"$work/upgrade-echo.json" &
+  echo_pid=$!
+  sleep 3
+  opened=$(now_ms)
+  in_ns "$pub" nft delete table ip blocker
+  upgraded=""
+  while [ $(($(now_ms) - opened)) -lt 15000 ]; do
+    if [ "$(peer_field "$sock_a" path)" != relay ] && [ "$(peer_field "$sock_b" path)" != relay ]; then upgraded=$(($(now_ms) - opened)); break; fi
+    sleep 0.1
+  done
+  wait "$echo_pid"
+  result=$(cat "$work/upgrade-echo.json")
+  lost=$("$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"] - r["received"])' "$work/upgrade-echo.json" 2>/dev/null || echo "?")
+  switches_a=$(peer_field "$sock_a" path_switches) switches_b=$(peer_field "$sock_b" path_switches)
+  if [ -n "$upgraded" ] && [ "$lost" = 0 ] && [ "$switches_a" -ge 1 ] && [ "$switches_b" -ge 1 ]; then
+    pass "relay to direct: moved to the $(peer_field "$sock_a" path) path $upgraded ms after it opened, under 200 datagrams/s with zero loss ($result); switches A $switches_a, B $switches_b"
+  else
+    fail "relay to direct: upgraded after ${upgraded:-never} ms; lost $lost ($result); switches A $switches_a, B $switches_b; paths A $(peer_field "$sock_a" path), B $(peer_field "$sock_b" path)"
+    show_logs
+  fi
+else
+  fail "relay first with the direct path blocked: no relayed connection (paths A $(peer_field "$sock_a" path), B $(peer_field "$sock_b" path))"
   show_logs
 fi
 

@@ -71,6 +71,10 @@ public struct PeerReport: Codable, Sendable, Equatable {
   /// Messages from the peer dropped before they could change the session (late copies, replays).
   public var droppedMessages: DroppedMessageCounts
   public var secondsInState: Double?
+  /// Times the traffic moved from one selected pair to another (relay to direct), and how long
+  /// ago it last did.
+  public var pathSwitches: Int
+  public var secondsSinceSwitch: Double?
   /// Where the application sends datagrams for this peer, and where the peer's datagrams go.
   public var listen: String?
   public var forward: String

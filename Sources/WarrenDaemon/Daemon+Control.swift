@@ -78,7 +78,8 @@ extension PeerReport {
       remote: pair.map { Endpoint(type: "\($0.remote.type)", address: "\($0.remote.address)") },
       rttMs: status.roundTripTime?.milliseconds, restarts: status.restarts,
       restartCauses: RestartCounts(status.restartCauses), droppedMessages: DroppedMessageCounts(status.droppedMessages),
-      secondsInState: status.since.map { (now - $0).seconds }, listen: link.listenAddress.map { "\($0)" },
+      secondsInState: status.since.map { (now - $0).seconds }, pathSwitches: status.pathSwitches,
+      secondsSinceSwitch: status.lastSwitch.map { (now - $0).seconds }, listen: link.listenAddress.map { "\($0)" },
       forward: "\(peer.forward)",
       packetsSent: status.proxy.packetsToPeer, bytesSent: status.proxy.bytesToPeer, packetsReceived: status.proxy.packetsToApplication,
       bytesReceived: status.proxy.bytesToApplication, droppedNoPath: status.proxy.droppedNoPath)

@@ -59,6 +59,10 @@ public final class PeerLink: Sendable {
     /// Messages from the peer dropped before they reached the session, by reason.
     public var droppedMessages: [DroppedMessageReason: Int]
     public var since: ContinuousClock.Instant?
+    /// Times an agent moved its traffic from one selected pair to another (a relay replaced by a
+    /// direct path, or a renomination by the peer), and when it last did.
+    public var pathSwitches: Int
+    public var lastSwitch: ContinuousClock.Instant?
     public var proxy: UDPProxy.Statistics
   }
 
@@ -75,6 +79,10 @@ public final class PeerLink: Sendable {
     var session: PeerSession
     var driver: ICEDriver?
     var generation = 0
+    /// Whether the current agent has selected a pair yet (its next selection is a switch).
+    var selectedInAgent = false
+    var pathSwitches = 0
+    var lastSwitch: ContinuousClock.Instant?
     var proxy: UDPProxy?
   }
 
@@ -119,7 +127,7 @@ public final class PeerLink: Sendable {
   public var listenAddress: TransportAddress? { state.withLock { $0.proxy?.listen } }
 
   public var status: Status {
-    let (snapshot, driver, proxy) = state.withLock { ($0.session, $0.driver, $0.proxy) }
+    let (snapshot, driver, proxy, switches, lastSwitch) = state.withLock { ($0.session, $0.driver, $0.proxy, $0.pathSwitches, $0.lastSwitch) }
     // The driver's agent holds the pair's current statistics.
     let agent = driver?.agent
     let selected = agent?.selectedPair.flatMap { agent?.pair($0) }
@@ -127,7 +135,7 @@ public final class PeerLink: Sendable {
       state: snapshot.state, role: snapshot.role, selectedPair: selected,
       roundTripTime: selected?.statistics.currentRoundTripTime, restarts: snapshot.restarts,
       restartCauses: snapshot.restartCounts, droppedMessages: snapshot.droppedCounts, since: snapshot.stateSince,
-      proxy: proxy?.statistics ?? UDPProxy.Statistics())
+      pathSwitches: switches, lastSwitch: lastSwitch, proxy: proxy?.statistics ?? UDPProxy.Statistics())
   }
 
   /// Sends one probe to the peer over the selected pair (a STUN Binding request, which the peer's
@@ -211,6 +219,7 @@ public final class PeerLink: Sendable {
         logger: logger, eventLoop: eventLoop, clock: clock, onData: { bytes in proxy?.deliver(bytes) })
       let generation = state.withLock { state in
         state.generation += 1
+        state.selectedInAgent = false
         state.driver = driver
         return state.generation
       }
@@ -254,7 +263,20 @@ public final class PeerLink: Sendable {
       case .stateChanged(let agentState):
         input(.agentState(agentState, generation: generation))
       case .selectedPairChanged(let pair):
-        if state.withLock({ $0.generation == generation }) { logger.info("selected pair \(pair)") }
+        let now = clock.now
+        let selection: (current: Bool, switched: Bool) = state.withLock { state in
+          guard state.generation == generation else { return (false, false) }
+          defer { state.selectedInAgent = true }
+          guard state.selectedInAgent else { return (true, false) }
+          state.pathSwitches += 1
+          state.lastSwitch = now
+          return (true, true)
+        }
+        if selection.switched {
+          logger.notice("traffic moved to another path: selected pair \(pair)", metadata: ["path": "\(pair.path)"])
+        } else if selection.current {
+          logger.info("selected pair \(pair)")
+        }
       case .data:
         break  // Delivered to the proxy by the driver's onData.
       case .roleChanged(let role):

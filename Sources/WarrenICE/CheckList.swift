@@ -63,6 +63,16 @@ struct CheckList: Sendable {
     ordered(controlling: controlling).first { $0.state == .waiting }
   }
 
+  /// Failed pairs that `include` picks are Waiting again, to be checked anew; returns how many.
+  mutating func rearmFailed(where include: (CandidatePair) -> Bool) -> Int {
+    var rearmed = 0
+    for (id, pair) in pairs where pair.state == .failed && include(pair) {
+      pairs[id]?.state = .waiting
+      rearmed += 1
+    }
+    return rearmed
+  }
+
   /// No more triggered checks (the agent closed).
   mutating func clearTriggered() {
     triggered = []

@@ -19,7 +19,25 @@ extension ICEAgent {
     guard selectedPair != id, let pair = checkList[id] else { return }
     selectedPair = id
     consent.began(now: now, firstCheck: jittered(consentCadence))
+    // On a relay, keep looking for a direct path; on a direct path, stop.
+    nextDirectRecheck = pair.isRelayed ? configuration.directRecheckInterval.map { now + $0 } : nil
     events.append(.selectedPairChanged(pair))
     setState(role == .controlling ? .completed : .connected)
+  }
+
+  /// While a relayed pair is selected, failed direct pairs are checked again every
+  /// `directRecheckInterval`: a NAT that opens later, or a path that heals, then gives a valid
+  /// direct pair, which the controlling side nominates in the relay's place (both sides re-check,
+  /// so that the controlled side's check opens the way for a triggered check from the other).
+  mutating func recheckDirectPairsIfDue(now: Instant) {
+    guard let due = nextDirectRecheck, now >= due else { return }
+    guard let id = selectedPair, checkList[id]?.isRelayed == true, let interval = configuration.directRecheckInterval,
+      state != .failed, state != .closed
+    else {
+      nextDirectRecheck = nil
+      return
+    }
+    nextDirectRecheck = now + interval
+    if checkList.rearmFailed(where: { !$0.isRelayed }) > 0, nextCheck == nil { nextCheck = now }
   }
 }

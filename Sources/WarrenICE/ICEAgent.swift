@@ -30,6 +30,8 @@ public struct ICEAgent: Sendable {
 
   var nextCheck: Instant?
   var checkingSince: Instant?
+  /// When failed direct pairs are checked again while a relayed pair is selected.
+  var nextDirectRecheck: Instant?
   /// Which pair the controlling side nominates (RFC 8445 §8.1.1).
   var nomination: any NominationPolicy
   /// Consent freshness and keepalives on the selected pair (RFC 7675).
@@ -99,6 +101,7 @@ public struct ICEAgent: Sendable {
     selectedPair = nil
     nextCheck = nil
     checkingSince = nil
+    nextDirectRecheck = nil
     nomination.reset()
     consent.forget()
     localCandidates.removeAll { $0.type == .peerReflexive }
@@ -120,6 +123,7 @@ public struct ICEAgent: Sendable {
     transactions = [:]
     checkList.clearTriggered()
     nextCheck = nil
+    nextDirectRecheck = nil
     consent.stopChecks()
     setState(.closed)
   }
@@ -161,6 +165,7 @@ public struct ICEAgent: Sendable {
     }
     nominateIfReady(now: now)
     if selectedPair != nil { maintainConsent(now: now) }
+    recheckDirectPairsIfDue(now: now)
   }
 
   /// Sends an application datagram over the selected pair; `nil` before a pair is selected.
@@ -201,6 +206,7 @@ public struct ICEAgent: Sendable {
     if role == .controlling, let due = nomination.deadline(pairs: Array(checkList.all), selected: selectedPair.flatMap { checkList[$0] }) {
       deadlines.append(due)
     }
+    if let nextDirectRecheck { deadlines.append(nextDirectRecheck) }
     if selectedPair != nil {
       deadlines += consent.deadlines(connected: state == .connected || state == .completed, configuration: configuration)
     }

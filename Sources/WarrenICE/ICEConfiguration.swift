@@ -8,6 +8,10 @@ public struct ICEConfiguration: Sendable {
   public var maxTransmissions = 7
   /// A relayed pair is nominated only after this long without a direct pair succeeding.
   public var relayNominationDelay: Duration = .seconds(1)
+  /// While a relayed pair is selected, direct pairs whose checks failed are checked again this
+  /// often, so that a direct path that starts working later (a NAT that opens, a network that
+  /// changes) replaces the relay; `nil` never checks again.
+  public var directRecheckInterval: Duration? = .seconds(5)
   /// Checking with no valid pair for this long fails the agent.
   public var checkingTimeout: Duration = .seconds(30)
   /// Consent checks on the selected pair, about this often (RFC 7675 §5.1: 5 s, ±20 %), but at

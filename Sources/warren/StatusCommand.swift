@@ -34,7 +34,7 @@ struct StatusTable {
 
   var text: String {
     let wireguard = report.peers.contains { $0.interface != nil }
-    var rows = [["PEER", "STATE", "ROLE", "PATH", "LOCAL", "REMOTE", "RTT", "SENT", "RECEIVED", "RESTARTS", "FOR"]]
+    var rows = [["PEER", "STATE", "ROLE", "PATH", "LOCAL", "REMOTE", "RTT", "SENT", "RECEIVED", "RESTARTS", "SWITCHES", "FOR"]]
     if wireguard { rows[0] += ["WG HANDSHAKE", "WG RX / TX"] }
     let now = Int64(Date().timeIntervalSince1970)
     for peer in report.peers {
@@ -49,7 +49,7 @@ struct StatusTable {
         peer.local.map { "\($0.type) \($0.address)" } ?? "-", peer.remote.map { "\($0.type) \($0.address)" } ?? "-",
         peer.rttMs.map { Self.milliseconds($0) } ?? "-",
         "\(peer.packetsSent) / \(Self.bytes(peer.bytesSent))", "\(peer.packetsReceived) / \(Self.bytes(peer.bytesReceived))",
-        Self.restarts(peer), peer.secondsInState.map { Self.duration($0) } ?? "-",
+        Self.restarts(peer), Self.switches(peer), peer.secondsInState.map { Self.duration($0) } ?? "-",
       ] + extra)
     }
     let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -72,6 +72,12 @@ struct StatusTable {
       ("stalled", causes.stalled),
     ].filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
     return parts.isEmpty ? "\(peer.restarts)" : "\(peer.restarts) (\(parts.joined(separator: ", ")))"
+  }
+
+  /// Path switches, and the last one's age: "1 (12s ago)".
+  static func switches(_ peer: PeerReport) -> String {
+    guard peer.pathSwitches > 0, let ago = peer.secondsSinceSwitch else { return "\(peer.pathSwitches)" }
+    return "\(peer.pathSwitches) (\(duration(ago)) ago)"
   }
 
   static func milliseconds(_ value: Double) -> String {

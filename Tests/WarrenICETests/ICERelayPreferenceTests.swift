@@ -74,4 +74,76 @@ struct ICERelayPreferenceTests {
     let switched = network.run(for: .seconds(40)) { $0.hosts.allSatisfy { $0.agent.selectedPair?.local != self.relayA && $0.agent.selectedPair != nil } && $0.hosts[0].agent.selectedPair?.local == hostA }
     #expect(switched)
   }
+
+  @Test("relay first: the relay carries data at once; a direct path that opens later takes over without loss",
+    arguments: [(ICERole.controlling, ICERole.controlled), (.controlled, .controlling)])
+  func relayFirstThenDirect(roles: (ICERole, ICERole)) throws {
+    var configuration = ICEConfiguration()
+    configuration.relayNominationDelay = .zero
+    let network = makePeers(roles: roles, configuration: configuration)
+    withRelay(network)
+    // The direct path is closed at first (a NAT filtering everything from the peer).
+    let hostA = network.hosts[0].address, hostB = network.hosts[1].address
+    network.drop = { from, to in (from == hostA && to == hostB) || (from == hostB && to == hostA) }
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(2), until: bothConnected))
+    // The relayed pair's checks took two round trips through the relay; no grace period on top.
+    let connectedAfter = network.elapsed
+    #expect(connectedAfter < .milliseconds(300))
+    #expect(try #require(network.hosts[0].agent.selectedPair).local == relayA)
+
+    // Long enough for the first checks on the direct pairs to have failed (7 transmissions,
+    // about 32 s): only a recheck finds them now.
+    network.run(for: .seconds(40))
+    #expect(bothConnected(network))
+    for host in network.hosts {
+      #expect(!host.agent.checklist.contains { !$0.isRelayed && $0.state == .succeeded })
+    }
+
+    // The direct path opens; datagrams flow every 5 ms meanwhile (200/s), from each side, until
+    // both sides have moved to the direct pair and 50 more after that.
+    network.drop = nil
+    let opened = network.elapsed
+    var sent = [0, 0]
+    var upgradedAfter: Duration?
+    var after = 0
+    while network.elapsed - opened < .seconds(12) && after < 50 {
+      for side in 0..<2 where network.sendData(from: side, [4, 0, 0, 0, UInt8(side), UInt8(sent[side] & 0xff)]) { sent[side] += 1 }
+      network.run(for: .milliseconds(5))
+      if upgradedAfter != nil {
+        after += 1
+      } else if network.hosts[0].agent.selectedPair?.local == hostA && network.hosts[1].agent.selectedPair?.local == hostB {
+        upgradedAfter = network.elapsed - opened
+      }
+    }
+    // Rechecked within one recheck interval (5 s) of the path opening, plus the checks.
+    let upgrade = try #require(upgradedAfter)
+    print("relay first (\(roles.0) first): connected over the relay after \(connectedAfter), moved to the direct path \(upgrade) after it opened; \(sent[0] + sent[1]) datagrams, none lost")
+    #expect(upgrade < .seconds(6))
+    network.run(for: .milliseconds(100))
+    #expect(network.hosts[1].received.count == sent[0] && network.hosts[0].received.count == sent[1])
+    #expect(sent[0] > 50 && sent[1] > 50)
+    // Each side switched its selected pair exactly once: relay, then direct.
+    for host in network.hosts {
+      let selections = host.events.compactMap { if case .selectedPairChanged(let pair) = $0 { pair.isRelayed } else { nil } }
+      #expect(selections == [true, false])
+    }
+  }
+
+  @Test("without rechecks, direct pairs that failed while the path was closed are never tried again")
+  func noRecheckStaysOnRelay() throws {
+    var configuration = ICEConfiguration()
+    configuration.relayNominationDelay = .zero
+    configuration.directRecheckInterval = nil
+    let network = makePeers(configuration: configuration)
+    withRelay(network)
+    let hostA = network.hosts[0].address, hostB = network.hosts[1].address
+    network.drop = { from, to in (from == hostA && to == hostB) || (from == hostB && to == hostA) }
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(2), until: bothConnected))
+    network.run(for: .seconds(40))
+    network.drop = nil
+    network.run(for: .seconds(30))
+    #expect(try #require(network.hosts[0].agent.selectedPair).local == relayA)
+  }
 }
