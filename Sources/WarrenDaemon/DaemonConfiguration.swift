@@ -222,7 +222,7 @@ extension YAMLReader {
           case "disconnected_timeout": ice.disconnectedTimeout = try duration(setting, field)
           case "failed_timeout": ice.failedTimeout = try duration(setting, field)
           case "keepalive_interval": ice.keepaliveInterval = try duration(setting, field)
-          case "relay_nomination_delay": ice.relayNominationDelay = try duration(setting, field)
+          case "relay_nomination_delay": ice.relayNominationDelay = try duration(setting, field, allowZero: true)
           case "username": turnUsername = try string(setting, field)
           case "password": turnPassword = try string(setting, field)
           default: break

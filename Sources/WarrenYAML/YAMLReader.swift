@@ -77,19 +77,22 @@ public struct YAMLReader: Sendable {
     return flag
   }
 
-  public func duration(_ node: Node, _ field: String) throws(ConfigurationError) -> Duration {
+  /// A duration with a unit; zero only where `allowZero` (a delay that may be none).
+  public func duration(_ node: Node, _ field: String, allowZero: Bool = false) throws(ConfigurationError) -> Duration {
     let text = try string(node, field)
-    guard let duration = Self.duration(text) else {
-      throw error(node, field, "expected a positive duration like 50ms, 2s or 1m, got '\(text)'")
+    guard let duration = Self.duration(text, allowZero: allowZero) else {
+      let kind = allowZero ? "a duration" : "a positive duration"
+      throw error(node, field, "expected \(kind) like 50ms, 2s or 1m, got '\(text)'")
     }
     return duration
   }
 
-  /// A positive duration written with a unit: `50ms`, `2s`, `1.5m`, `1h`.
-  public static func duration(_ text: String) -> Duration? {
+  /// A positive (or, with `allowZero`, zero) duration written with a unit: `50ms`, `2s`,
+  /// `1.5m`, `1h`, `0s`.
+  public static func duration(_ text: String, allowZero: Bool = false) -> Duration? {
     let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600))]
     for (suffix, unit) in units where text.hasSuffix(suffix) {
-      if let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite { return unit * value }
+      if let value = Double(text.dropLast(suffix.count)), value > 0 || (allowZero && value == 0), value.isFinite { return unit * value }
     }
     return nil
   }
