@@ -1,4 +1,5 @@
 public import Logging
+internal import Synchronization
 public import WarrenCrypto
 public import WarrenWire
 
@@ -9,10 +10,12 @@ public import WarrenWire
 /// One failing or hanging backend never holds up the others: subscribing and publishing run on
 /// every backend at once and succeed as soon as one backend succeeded; the others carry on in the
 /// background and their failures are logged. Only when every backend fails is it an error, naming
-/// each failure.
+/// each failure. ``close()`` cancels what is still running and waits for it.
 public final class MultiTransport: EnvelopeTransport {
   public let transports: [any EnvelopeTransport]
   private let logger: Logger
+  /// Operations on single backends, until they end; ``close()`` cancels and awaits them.
+  private let operations = Mutex<(next: UInt64, running: [UInt64: Task<Void, Never>], closed: Bool)>((0, [:], false))
 
   public init(_ transports: [any EnvelopeTransport], logger: Logger) {
     self.transports = transports
@@ -34,9 +37,16 @@ public final class MultiTransport: EnvelopeTransport {
   }
 
   public func close() async {
+    let running = operations.withLock { operations in
+      operations.closed = true
+      defer { operations.running = [:] }
+      return Array(operations.running.values)
+    }
+    for task in running { task.cancel() }
     await withTaskGroup(of: Void.self) { group in
       for transport in transports { group.addTask { await transport.close() } }
     }
+    for task in running { await task.value }
   }
 
   private struct Failure: Sendable {
@@ -52,14 +62,25 @@ public final class MultiTransport: EnvelopeTransport {
   ) async throws {
     let (outcomes, sink) = AsyncStream.makeStream(of: Failure?.self)
     for transport in transports {
-      Task { [logger] in
-        do {
-          try await operation(transport)
-          sink.yield(nil)
-        } catch {
-          logger.warning(
-            "\(what) failed on one backend; the others carry on", metadata: ["backend": "\(transport.type)", "error": "\(error)"])
-          sink.yield(Failure(type: transport.type, error: error))
+      // Kept until it ends (it may outlive this call: a backend that hangs must not hold up the
+      // others), created under the lock so that it cannot end before it is kept.
+      operations.withLock { operations in
+        guard !operations.closed else {
+          sink.yield(Failure(type: transport.type, error: SignalingError(.closed, "the backend is closed")))
+          return
+        }
+        operations.next += 1
+        let id = operations.next
+        operations.running[id] = Task { [logger] in
+          do {
+            try await operation(transport)
+            sink.yield(nil)
+          } catch {
+            logger.warning(
+              "\(what) failed on one backend; the others carry on", metadata: ["backend": "\(transport.type)", "error": "\(error)"])
+            sink.yield(Failure(type: transport.type, error: error))
+          }
+          _ = self.operations.withLock { $0.running.removeValue(forKey: id) }
         }
       }
     }

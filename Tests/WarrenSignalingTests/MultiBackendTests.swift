@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenSignaling
@@ -48,6 +49,19 @@ struct MultiBackendTests {
     let a = backend(on: [hub], extra: [HangingTransport()])
     try await a.publish(credentials("through"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
     #expect(await inbox.next()?.message == credentials("through"))
+  }
+
+  @Test("closing ends what still runs on a hanging backend, and waits for it")
+  func closeEndsHangingOperations() async throws {
+    let hanging = HangingTransport()
+    let a = backend(on: [InProcessHub()], extra: [hanging])
+    try await a.publish(credentials("one"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    try await a.publish(credentials("two"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
+    // Both publishes still hang there (they may take a moment to get there).
+    for _ in 0..<1000 where hanging.hanging.load(ordering: .relaxed) < 2 { await Task.yield() }
+    #expect(hanging.hanging.load(ordering: .relaxed) == 2)
+    await a.close()
+    #expect(hanging.hanging.load(ordering: .relaxed) == 0)
   }
 
   @Test("subscribing succeeds while one backend works, and fails when none does")

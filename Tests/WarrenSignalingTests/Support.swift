@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import WarrenCrypto
 import WarrenSignaling
@@ -39,6 +40,8 @@ final class FailingTransport: EnvelopeTransport {
 
 /// A transport whose subscribe and publish never return (until cancelled): a server that is down.
 final class HangingTransport: EnvelopeTransport {
+  /// Operations hanging right now.
+  let hanging = Atomic(0)
   var type: BackendType { .grpc }
   func subscribe(_ key: Key) async throws { await hang() }
   func unsubscribe(_ key: Key) {}
@@ -48,6 +51,8 @@ final class HangingTransport: EnvelopeTransport {
   /// Waits on a stream nothing is ever sent on, until the task is cancelled.
   private func hang() async {
     let (never, end) = AsyncStream.makeStream(of: Never.self)
+    hanging.add(1, ordering: .relaxed)
+    defer { hanging.subtract(1, ordering: .relaxed) }
     await withTaskCancellationHandler {
       for await _ in never {}
     } onCancel: {
