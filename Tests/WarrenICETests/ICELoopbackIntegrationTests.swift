@@ -29,7 +29,10 @@ struct ICELoopbackIntegrationTests {
     let connectedAfter = ContinuousClock.now - started
     #expect(pairA?.remote.address == candidatesB[0].address)
     #expect(pairB?.remote.address == candidatesA[0].address)
-    #expect(connectedAfter < .seconds(2))
+    // Well within the 30 s checking timeout: not a speed test (Benchmarks/ICEConnect measures
+    // that), but a guard against connecting only after retransmissions ran out. A loaded 2-CPU
+    // machine running the whole suite has taken 2.1 s.
+    #expect(connectedAfter < .seconds(10))
 
     #expect(a.send([1, 0, 0, 0] + Array("from a".utf8)))
     #expect(b.send([4, 0, 0, 0] + Array("from b".utf8)))
