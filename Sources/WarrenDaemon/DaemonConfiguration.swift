@@ -24,6 +24,7 @@ public import WarrenPrimitives
 ///   disconnected_timeout: 5s
 ///   failed_timeout: 30s
 ///   keepalive_interval: 2s
+///   relay_nomination_delay: 1s     # how long a working relay waits for a direct pair; 0s: relay first
 /// control_socket: /run/warren/warren.sock  # for warren status and warren ping
 /// wireguard:                       # sessions for the peers of these interfaces, with their keys
 ///   interfaces: [wg0]
