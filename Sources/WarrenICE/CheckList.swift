@@ -10,9 +10,11 @@ struct CheckList: Sendable {
   private(set) var pairs: [CandidatePair.ID: CandidatePair] = [:]
   private var triggered: [CandidatePair.ID] = []
 
+  /// A pair, changed in place: the data path counts every datagram through here, so a change must
+  /// not copy the pair out and back (`_modify` yields the dictionary's storage).
   subscript(id: CandidatePair.ID) -> CandidatePair? {
     get { pairs[id] }
-    set { pairs[id] = newValue }
+    _modify { yield &pairs[id] }
   }
 
   var isEmpty: Bool { pairs.isEmpty }

@@ -27,9 +27,7 @@ public struct RelayURL: Sendable, Equatable {
     do {
       uri = try STUNURI(text, parameters: ["secret", "ttl"])
     } catch {
-      // STUNURI's message quotes the URL; RelayURLError adds its own prefix.
-      let reason = error.message.hasPrefix("'\(text)': ") ? String(error.message.dropFirst(text.count + 4)) : error.message
-      throw RelayURLError(text, reason)
+      throw RelayURLError(error)
     }
     let secret = uri.parameter("secret")
     let ttl = try uri.parameter("ttl").map { text throws(RelayURLError) in try RelayURL.seconds(text, in: uri.text) } ?? RelayURL.defaultTTL
@@ -81,13 +79,17 @@ public struct RelayURL: Sendable, Equatable {
 
 /// A `--relay` URL that cannot be used, and why.
 public struct RelayURLError: Error, Sendable, CustomStringConvertible {
-  public let url: String
-  public let reason: String
+  /// What is wrong, quoting the URL: `'turn:h?x=1': unknown parameter 'x' (…)`.
+  public let message: String
 
   init(_ url: String, _ reason: String) {
-    self.url = url
-    self.reason = reason
+    message = "'\(url)': \(reason)"
   }
 
-  public var description: String { "invalid relay URL '\(url)': \(reason)" }
+  /// ``STUNURI``'s messages quote the URL already.
+  init(_ error: STUNError) {
+    message = error.message
+  }
+
+  public var description: String { "invalid relay URL \(message)" }
 }

@@ -100,16 +100,13 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     // reaches him, so that an answer of his (need_creds false) is on record.
     var bobDaemon = try start(["up", "--config", bobConfig])
     let aliceSocket = "\(directory.path)/bob.sock", bobSocket = "\(directory.path)/alice.sock"
-    let bobWaits = ContinuousClock.now + .seconds(10)
-    while await statusReport(bobSocket)?.peers.first?.state != "idle" && ContinuousClock.now < bobWaits {
-      try await Task.sleep(for: .milliseconds(20))
-    }
+    _ = try await eventually { await DaemonControl.status(bobSocket)?.peers.first?.state == "idle" }
     let aliceDaemon = try start(["up", "--config", aliceConfig])
     defer {
       for process in [aliceDaemon, bobDaemon] where process.isRunning { process.terminate() }
     }
-    _ = try await waitConnected(aliceSocket, peer: "bob")
-    _ = try await waitConnected(bobSocket, peer: "alice")
+    _ = try await DaemonControl.waitConnected(aliceSocket, peer: "bob")
+    _ = try await DaemonControl.waitConnected(bobSocket, peer: "alice")
 
     // Bob's daemon restarts; the sessions reconnect.
     bobDaemon.terminate()
@@ -117,11 +114,11 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     let beforeRestart = recorder.recorded
     bobDaemon = try start(["up", "--config", bobConfig])
     let restartedAt = ContinuousClock.now
-    _ = try await waitConnected(bobSocket, peer: "alice")
-    let bobAtAlice = try await waitConnected(aliceSocket, peer: "bob")
+    _ = try await DaemonControl.waitConnected(bobSocket, peer: "alice")
+    let bobAtAlice = try await DaemonControl.waitConnected(aliceSocket, peer: "bob")
     print("reconnected \(ContinuousClock.now - restartedAt) after bob's daemon restarted")
     #expect(bobAtAlice.restartCauses == RestartCounts(peerRestarted: 1))
-    let aliceAtBob = try #require(await statusReport(bobSocket)?.peers.first)
+    let aliceAtBob = try #require(await DaemonControl.status(bobSocket)?.peers.first)
     #expect(aliceAtBob.restarts == 0)
 
     let stream = EchoStream(application: application, listen: aliceListen, echo: echo, rate: 200)
@@ -149,8 +146,8 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     let traffic = try await stream.stop(drain: .milliseconds(500))
     let storm = try publishedEnvelopes(metricsPort) - published
 
-    let bobAfter = try #require(await statusReport(aliceSocket)?.peers.first)
-    let aliceAfter = try #require(await statusReport(bobSocket)?.peers.first)
+    let bobAfter = try #require(await DaemonControl.status(aliceSocket)?.peers.first)
+    let aliceAfter = try #require(await DaemonControl.status(bobSocket)?.peers.first)
     print(
       "replayed \(beforeRestart.count) recorded envelopes 101 times; \(storm) envelopes published meanwhile; "
         + "\(traffic.echoed) of \(traffic.sent) datagrams echoed; dropped at alice \(bobAfter.droppedMessages), at bob \(aliceAfter.droppedMessages)")
@@ -169,7 +166,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
   /// Whether each daemon's session with the other is connected right now.
   func statesNow(_ sockets: String...) async -> [Bool] {
     var states: [Bool] = []
-    for socket in sockets { states.append(await statusReport(socket)?.peers.first?.isConnected ?? false) }
+    for socket in sockets { states.append(await DaemonControl.status(socket)?.peers.first?.isConnected ?? false) }
     return states
   }
 

@@ -70,25 +70,9 @@ extension WarrenProcessTesting {
     return nil
   }
 
-  /// The status report of the daemon at `socket` (what `warren status --json` prints), or nil
-  /// while it does not answer.
-  func statusReport(_ socket: String) async -> StatusReport? {
-    await DaemonControl.status(socket)
-  }
-
-  /// Polls the daemon at `socket` until its peer `name` is connected, up to `limit`.
-  func waitConnected(_ socket: String, peer name: String, within limit: Duration = .seconds(15)) async throws -> PeerReport {
-    try await DaemonControl.waitConnected(socket, peer: name, within: limit)
-  }
-
   /// Whether `process` exited within `limit`, polled without blocking a thread (and bounded: a
   /// crashing process can spend seconds in its backtracer).
   func waitForExit(_ process: Process, within limit: Duration) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while process.isRunning {
-      guard ContinuousClock.now < deadline else { return false }
-      try await Task.sleep(for: .milliseconds(5))
-    }
-    return true
+    try await eventually(within: limit, every: .milliseconds(5)) { !process.isRunning }
   }
 }

@@ -21,14 +21,11 @@ public enum DaemonControl {
   public static func waitConnected(
     _ socket: String, peer name: String, path: String? = nil, within limit: Duration = .seconds(15)
   ) async throws -> PeerReport {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-      if let peer = await status(socket)?.peers.first(where: { $0.name == name }), peer.isConnected, path == nil || peer.path == path {
-        return peer
-      }
-      try await Task.sleep(for: .milliseconds(25))
+    let connected = try await firstValue(within: limit) {
+      await status(socket)?.peers.first { $0.name == name && $0.isConnected && (path == nil || $0.path == path) }
     }
-    throw ControlFailure("\(name) did not connect within \(limit) (socket \(socket))")
+    guard let connected else { throw ControlFailure("\(name) did not connect within \(limit) (socket \(socket))") }
+    return connected
   }
 
   private static func replyLines(_ request: ControlRequest, _ socket: String) async throws -> [ArraySlice<UInt8>] {

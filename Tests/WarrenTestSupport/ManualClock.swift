@@ -32,9 +32,6 @@ public final class ManualClock: DriverClock {
   public var now: Instant { state.withLock { $0.now } }
   public var minimumResolution: Duration { .zero }
 
-  /// The earliest deadline anything waits for.
-  public var nextDeadline: Instant? { state.withLock { $0.waiting.values.map(\.deadline).min() } }
-
   public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
     let id = state.withLock { state in
       state.nextID += 1
