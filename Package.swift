@@ -25,6 +25,7 @@ let package = Package(
     .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
     .library(name: "WarrenSession", targets: ["WarrenSession"]),
     .library(name: "WarrenWireGuard", targets: ["WarrenWireGuard"]),
+    .library(name: "WarrenNFTables", targets: ["WarrenNFTables"]),
     .library(name: "WarrenDaemon", targets: ["WarrenDaemon"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenMulticast", targets: ["WarrenMulticast"]),
@@ -153,6 +154,14 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Warren's nftables table (the kernel data path's port redirections) through libnftables.
+    .target(
+      name: "WarrenNFTables",
+      dependencies: [
+        "WarrenPrimitives",
+      ],
+      swiftSettings: swiftSettings
+    ),
     // Listening sockets served as NIOAsyncChannels, safe to shut down whatever clients do.
     .target(
       name: "WarrenListener",
@@ -188,6 +197,7 @@ let package = Package(
         "WarrenICE",
         "WarrenICENIO",
         "WarrenListener",
+        "WarrenNFTables",
         "WarrenPrimitives",
         "WarrenSTUN",
         "WarrenSession",
@@ -404,6 +414,14 @@ let package = Package(
         "WarrenYAML",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenNFTablesTests",
+      dependencies: [
+        "WarrenNFTables",
+        "WarrenPrimitives",
       ],
       swiftSettings: swiftSettings
     ),
