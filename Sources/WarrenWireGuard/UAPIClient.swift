@@ -23,6 +23,12 @@ public struct UAPIClient: WireGuardControl {
     try UAPIMessage.parseSet(try await exchange(UAPIMessage.setEndpointRequest(endpoint, peer: peer)), interface: name)
   }
 
+  public func renewPeer(_ peer: WireGuardDevice.Peer, endpoint: TransportAddress) async throws(WireGuardError) {
+    for request in UAPIMessage.renewPeerRequests(peer, endpoint: endpoint) {
+      try UAPIMessage.parseSet(try await exchange(request), interface: name)
+    }
+  }
+
   /// Sends one request and reads the answer up to its closing empty line.
   func exchange(_ request: String) async throws(WireGuardError) -> String {
     do {

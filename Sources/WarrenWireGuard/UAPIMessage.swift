@@ -12,6 +12,21 @@ public enum UAPIMessage {
     "set=1\npublic_key=\(hex(peer.bytes))\nupdate_only=true\nendpoint=\(endpoint)\n\n"
   }
 
+  /// Two `set=1` requests that renew `peer` (``WireGuardControl/renewPeer(_:endpoint:)``): the
+  /// first removes it and adds it again, pointed at `endpoint`, with a keepalive interval, which
+  /// WireGuard answers by sending a keepalive at once — and, having no session, a handshake
+  /// initiation that no earlier attempt rate-limits (a new peer has none). The second puts the
+  /// peer's own keepalive interval back.
+  public static func renewPeerRequests(_ peer: WireGuardDevice.Peer, endpoint: TransportAddress) -> [String] {
+    let key = hex(peer.publicKey.bytes)
+    var renew = "set=1\npublic_key=\(key)\nremove=true\npublic_key=\(key)\n"
+    if let presharedKey = peer.presharedKey { renew += "preshared_key=\(hex(presharedKey.bytes))\n" }
+    renew += "endpoint=\(endpoint)\npersistent_keepalive_interval=\(max(peer.persistentKeepalive, 1))\n"
+    for allowed in peer.allowedIPs { renew += "allowed_ip=\(allowed)\n" }
+    let restore = "set=1\npublic_key=\(key)\nupdate_only=true\npersistent_keepalive_interval=\(peer.persistentKeepalive)\n\n"
+    return [renew + "\n", restore]
+  }
+
   /// Reads a `get=1` answer. Keys this reader does not know are skipped (newer implementations add
   /// some); a malformed value or a non-zero errno is an error naming the line.
   public static func parseGet(_ text: String, interface: String) throws(WireGuardError) -> WireGuardDevice {
@@ -48,6 +63,9 @@ public enum UAPIMessage {
       case "allowed_ip":
         guard peer != nil else { throw bad("part of a peer") }
         peer?.allowedIPs.append(value)
+      case "preshared_key":
+        guard peer != nil, let bytes = unhex(value), let key = try? Key(bytes: bytes) else { throw bad("a 32-byte hex key of a peer") }
+        peer?.presharedKey = bytes.allSatisfy { $0 == 0 } ? nil : key
       case "last_handshake_time_sec":
         guard peer != nil, let seconds = Int64(value) else { throw bad("a number of a peer") }
         peer?.lastHandshake = seconds
@@ -75,7 +93,7 @@ public enum UAPIMessage {
     guard let line = lines.first(where: { $0.hasPrefix("errno=") }), let code = Int(line.dropFirst(6)) else {
       throw WireGuardError(.malformedAnswer, interface, "answer to set: '\(text.prefix(80))'")
     }
-    guard code == 0 else { throw WireGuardError(.refused, interface, "setting the endpoint failed: errno=\(code)") }
+    guard code == 0 else { throw WireGuardError(.refused, interface, "changing a peer failed: errno=\(code)") }
   }
 
   static func hex(_ bytes: [UInt8]) -> String {

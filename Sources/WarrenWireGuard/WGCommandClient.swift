@@ -21,6 +21,25 @@ public struct WGCommandClient: WireGuardControl {
     _ = try run(["set", name, "peer", peer.base64, "endpoint", "\(endpoint)"])
   }
 
+  public func renewPeer(_ peer: WireGuardDevice.Peer, endpoint: TransportAddress) async throws(WireGuardError) {
+    let (renew, restore) = Self.renewPeerArguments(peer, interface: name, endpoint: endpoint)
+    _ = try run(renew, input: peer.presharedKey.map { $0.base64 + "\n" })
+    _ = try run(restore)
+  }
+
+  /// `wg set` twice (see ``UAPIMessage/renewPeerRequests(_:endpoint:)``): the peer removed and
+  /// added again in one call, its preshared key read from standard input; then its own keepalive.
+  public static func renewPeerArguments(
+    _ peer: WireGuardDevice.Peer, interface: String, endpoint: TransportAddress
+  ) -> (renew: [String], restore: [String]) {
+    let key = peer.publicKey.base64
+    var renew = ["set", interface, "peer", key, "remove", "peer", key, "endpoint", "\(endpoint)"]
+    renew += ["allowed-ips", peer.allowedIPs.joined(separator: ","), "persistent-keepalive", "\(max(peer.persistentKeepalive, 1))"]
+    if peer.presharedKey != nil { renew += ["preshared-key", "/dev/stdin"] }
+    let keepalive = peer.persistentKeepalive == 0 ? "off" : "\(peer.persistentKeepalive)"
+    return (renew, ["set", interface, "peer", key, "persistent-keepalive", keepalive])
+  }
+
   /// `wg show NAME dump`: the interface line (private key, public key, port, fwmark), then one
   /// tab-separated line per peer (key, preshared key, endpoint, allowed IPs, latest handshake,
   /// received, sent, keepalive).
@@ -37,6 +56,7 @@ public struct WGCommandClient: WireGuardControl {
         throw WireGuardError(.malformedAnswer, interface, "`wg show dump` output, peer line \(index + 1): expected 8 fields and a key")
       }
       var peer = WireGuardDevice.Peer(publicKey: key, endpoint: fields[2] == "(none)" ? nil : TransportAddress(parsing: fields[2]))
+      peer.presharedKey = fields[1] == "(none)" ? nil : try? Key(base64: fields[1])
       peer.allowedIPs = fields[3] == "(none)" ? [] : fields[3].split(separator: ",").map(String.init)
       peer.lastHandshake = Int64(fields[4]) ?? 0
       peer.receivedBytes = Int64(fields[5]) ?? 0
@@ -47,14 +67,17 @@ public struct WGCommandClient: WireGuardControl {
     return device
   }
 
-  private func run(_ arguments: [String]) throws(WireGuardError) -> String {
+  private func run(_ arguments: [String], input: String? = nil) throws(WireGuardError) -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
-    let output = Pipe(), errors = Pipe()
+    let output = Pipe(), errors = Pipe(), standardInput = Pipe()
     process.standardOutput = output
     process.standardError = errors
+    process.standardInput = standardInput
     do { try process.run() } catch { throw WireGuardError(.unreachable, name, "cannot run \(executable): \(error.localizedDescription)") }
+    if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
+    try? standardInput.fileHandleForWriting.close()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()

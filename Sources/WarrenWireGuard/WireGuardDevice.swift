@@ -13,6 +13,8 @@ public struct WireGuardDevice: Sendable, Equatable {
     public var receivedBytes: Int64 = 0
     public var transmittedBytes: Int64 = 0
     public var persistentKeepalive: Int = 0
+    /// The peer's preshared key, if it has one (kept when Warren renews the peer).
+    public var presharedKey: Key?
 
     public init(publicKey: Key, endpoint: TransportAddress? = nil) {
       self.publicKey = publicKey
@@ -66,4 +68,8 @@ public protocol WireGuardControl: Sendable {
   func device() async throws(WireGuardError) -> WireGuardDevice
   /// Points `peer` at `endpoint` (only that: keys, allowed IPs and keepalive stay as they are).
   func setEndpoint(_ endpoint: TransportAddress, peer: Key) async throws(WireGuardError)
+  /// Replaces `peer` by a new copy of itself (same keys, allowed IPs and keepalive) pointed at
+  /// `endpoint`, and has it send a handshake initiation at once (docs/wireguard.md, "The first
+  /// handshake"). For a peer without a session only: a renewed peer has no keys yet.
+  func renewPeer(_ peer: WireGuardDevice.Peer, endpoint: TransportAddress) async throws(WireGuardError)
 }

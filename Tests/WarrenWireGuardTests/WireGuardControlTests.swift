@@ -63,7 +63,42 @@ struct WireGuardControlTests {
       "set=1\npublic_key=f7c5e4f356d4e85c67a03f04db93e012f82466252e6c600f3d3af6934cd91124\nupdate_only=true\nendpoint=127.0.0.1:40001\n\n")
     #expect(UAPIMessage.setEndpointRequest(TransportAddress(ip: .init("::1")!, port: 9), peer: peer).contains("endpoint=[::1]:9\n"))
     #expect(throws: Never.self) { try UAPIMessage.parseSet("errno=0\n\n", interface: "wg0") }
-    #expect(throws: WireGuardError(.refused, "wg0", "setting the endpoint failed: errno=-22")) { try UAPIMessage.parseSet("errno=-22\n\n", interface: "wg0") }
+    #expect(throws: WireGuardError(.refused, "wg0", "changing a peer failed: errno=-22")) { try UAPIMessage.parseSet("errno=-22\n\n", interface: "wg0") }
+  }
+
+  @Test("renewing a peer: removed and added again with its keys, allowed IPs and endpoint, a keepalive that starts the handshake, then its own keepalive")
+  func renewRequests() throws {
+    var peer = try expected().peers[0]
+    let endpoint = TransportAddress(ip: .init("198.51.100.7")!, port: 40001)
+    let key = "f7c5e4f356d4e85c67a03f04db93e012f82466252e6c600f3d3af6934cd91124"
+    #expect(UAPIMessage.renewPeerRequests(peer, endpoint: endpoint) == [
+      "set=1\npublic_key=\(key)\nremove=true\npublic_key=\(key)\nendpoint=198.51.100.7:40001\n"
+        + "persistent_keepalive_interval=25\nallowed_ip=10.9.0.2/32\nallowed_ip=fd00::2/128\n\n",
+      "set=1\npublic_key=\(key)\nupdate_only=true\npersistent_keepalive_interval=25\n\n",
+    ])
+    // No keepalive of its own: 1 s to start the handshake, then off again. A preshared key stays.
+    peer.persistentKeepalive = 0
+    peer.presharedKey = try Key(bytes: Array(repeating: 0xab, count: 32))
+    let requests = UAPIMessage.renewPeerRequests(peer, endpoint: endpoint)
+    #expect(requests[0].contains("public_key=\(key)\npreshared_key=\(String(repeating: "ab", count: 32))\nendpoint="))
+    #expect(requests[0].contains("persistent_keepalive_interval=1\n"))
+    #expect(requests[1].hasSuffix("persistent_keepalive_interval=0\n\n"))
+    let (renew, restore) = WGCommandClient.renewPeerArguments(peer, interface: "wg0", endpoint: endpoint)
+    #expect(renew == [
+      "set", "wg0", "peer", Recorded.peer, "remove", "peer", Recorded.peer, "endpoint", "198.51.100.7:40001",
+      "allowed-ips", "10.9.0.2/32,fd00::2/128", "persistent-keepalive", "1", "preshared-key", "/dev/stdin",
+    ])
+    #expect(restore == ["set", "wg0", "peer", Recorded.peer, "persistent-keepalive", "off"])
+  }
+
+  @Test("a preshared key is read from get=1 and from wg show dump; all zeros means none")
+  func presharedKeys() throws {
+    let psk = String(repeating: "ab", count: 32)
+    let device = try UAPIMessage.parseGet(Recorded.get.replacingOccurrences(of: "preshared_key=" + String(repeating: "0", count: 64), with: "preshared_key=\(psk)"), interface: "wg0")
+    #expect(device.peers[0].presharedKey == (try Key(bytes: Array(repeating: 0xab, count: 32))))
+    #expect(try UAPIMessage.parseGet(Recorded.get, interface: "wg0").peers[0].presharedKey == nil)
+    let dump = Recorded.dump.replacingOccurrences(of: "\t(none)\t127", with: "\t\(try Key(bytes: Array(repeating: 0xab, count: 32)).base64)\t127")
+    #expect(try WGCommandClient.parseDump(dump, interface: "wg0").peers[0].presharedKey == (try Key(bytes: Array(repeating: 0xab, count: 32))))
   }
 
   @Test("malformed answers are errors naming the line, never a crash; a refusal is told apart", arguments: [
