@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Real WireGuard across two NATs (topology.sh): wireguard-go in each host namespace, configured
 # with keys, addresses and allowed IPs but no endpoints; `warren up` on each host knows only the
-# interface name, the signaling URL and the STUN/TURN URLs.
+# interface name, the signaling URL and the STUN/TURN URLs (docs/wireguard.md).
 #
-#   1. cone NATs: `ping` between the WireGuard addresses, a TCP transfer through the tunnel,
-#      `warren status` shows WireGuard's handshake, the path is peer to peer;
-#   2. a peer added to the interface while Warren runs gets a session; removed, it loses it;
-#   3. both NATs symmetric: the tunnel works through the TURN relay;
-#   4. throughput of a TCP transfer through Warren's proxy, next to WireGuard with endpoints set
-#      directly on the same topology without NAT, in the same run (reported as a ratio).
+#   1. cone NATs, data_path auto: the kernel path carries the tunnel; time to the first ping
+#      answered next to the time to Connected; Warren's table holds the peer's two rules;
+#   2. TCP throughput on the kernel path (median of 5), nothing through Warren's proxy;
+#   3. consent keeps flowing on the kernel path: 60 s of traffic, RTT updates, warren ping;
+#   4. the direct path fails under traffic and comes back: kernel -> relay/userspace -> kernel;
+#   5. a peer added to the interface while Warren runs gets a session; removed, it loses it;
+#   6. SIGKILL and restart: the stale table is replaced, the tunnel comes back; SIGTERM: no table;
+#   7. no CAP_NET_ADMIN: the userspace path, one log line, the tunnel works (against a kernel-path peer);
+#   8. data_path userspace on both sides: throughput (median of 5) and datagrams dropped;
+#   9. WireGuard with endpoints set directly, no NAT: the baseline of both ratios, same run;
+#  10. symmetric NATs: the relay and the userspace path, automatically.
 #
-# Usage: wireguard.sh WARREN_BINARY PYTHON   (root; wireguard-go, wireguard-tools, iputils-ping)
+# Usage: wireguard.sh WARREN_BINARY PYTHON   (root; wireguard-go, wireguard-tools, nftables, iputils-ping)
 set -uo pipefail
 warren=$1
 python=$2
@@ -58,7 +63,7 @@ wg_up() { # namespace interface key-file address peer-key-file peer-address
 wg_up "$host_a" "$wg_a" "$work/a.key" 10.99.0.1 "$work/b.key" 10.99.0.2
 wg_up "$host_b" "$wg_b" "$work/b.key" 10.99.0.2 "$work/a.key" 10.99.0.1
 
-write_config() { # side interface
+write_config() { # side interface [data_path]
   cat >"$work/$1.yaml" <<EOF
 backends: [ "grpc://signal.warren.test:8443?insecure=true" ]
 control_socket: $work/$1.sock
@@ -70,27 +75,26 @@ ice:
 wireguard:
   interfaces: [ $2 ]
   poll_interval: 1s
+  data_path: ${3:-auto}
 EOF
 }
 write_config a "$wg_a"
 write_config b "$wg_b"
-start_up() {
-  local ns=$host_a
-  [ "$1" = b ] && ns=$host_b
-  ip netns exec "$ns" "$warren" up --config "$work/$1.yaml" --log-level info >>"$work/up-$1.log" 2>&1 &
-  eval "up_$1=\$!"
+ns_of() { if [ "$1" = b ]; then echo "$host_b"; else echo "$host_a"; fi; }
+start_up() { # side [command prefix...]
+  local side=$1; shift
+  ip netns exec "$(ns_of "$side")" "$@" "$warren" up --config "$work/$side.yaml" --log-level info >>"$work/up-$side.log" 2>&1 &
+  eval "up_$side=\$!"
 }
 stop() { kill "$1" 2>/dev/null; for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; wait "$1" 2>/dev/null; }
-# Pings until one answer comes or $1 seconds pass; prints the seconds it took.
+# Pings every 20 ms until one answer comes or $1 seconds pass; prints the milliseconds it took.
 ping_until() {
-  local deadline=$(($(now_ms) + $1 * 1000)) started
+  local started
   started=$(now_ms)
-  while [ "$(now_ms)" -lt "$deadline" ]; do
-    if ip netns exec "$host_a" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1; then echo $(($(now_ms) - started)); return 0; fi
-  done
-  return 1
+  ip netns exec "$host_a" ping -q -c 1 -i 0.02 -w "$1" 10.99.0.2 >/dev/null 2>&1 || return 1
+  echo $(($(now_ms) - started))
 }
-# TCP through the tunnel: 8 MiB from A to B; prints MiB/s.
+# TCP through the tunnel: 32 MiB from A to B; prints MiB/s.
 transfer() {
   ip netns exec "$host_b" "$python" -c '
 import socket
@@ -105,43 +109,122 @@ c.sendall(str(total).encode()); c.close()' &
   sleep 0.3
   ip netns exec "$host_a" "$python" -c '
 import socket, time
-s = socket.create_connection(("10.99.0.2", 5201), timeout=30); block = b"w" * (1 << 16); start = time.monotonic()
-for _ in range(128): s.sendall(block)
+s = socket.create_connection(("10.99.0.2", 5201), timeout=60); block = b"w" * (1 << 16); start = time.monotonic()
+for _ in range(512): s.sendall(block)
 s.shutdown(socket.SHUT_WR); got = int(s.recv(64)); elapsed = time.monotonic() - start
-assert got == 128 << 16, got
-print(f"{8 / elapsed:.1f}")'
+assert got == 512 << 16, got
+print(f"{32 / elapsed:.1f}")'
   local rc=$?
   wait "$server" 2>/dev/null
   return $rc
 }
-# The median of three transfers (one is too noisy on a shared machine).
-median_transfer() {
-  local rates=() rate
-  for _ in 1 2 3; do rate=$(transfer) || return 1; rates+=("$rate"); done
-  printf '%s\n' "${rates[@]}" | sort -n | sed -n 2p
+# Five transfers: prints "MEDIAN MiB/s (median of 5; all: ...)".
+rates() {
+  local all=() rate
+  for _ in 1 2 3 4 5; do rate=$(transfer) || return 1; all+=("$rate"); done
+  local median
+  median=$(printf '%s\n' "${all[@]}" | sort -n | sed -n 3p)
+  echo "$median MiB/s (median of 5; all: $(printf '%s\n' "${all[@]}" | sort -n | tr '\n' ' ')MiB/s)"
 }
 peer_json() { "$warren" status --json --socket "$work/$1.sock" 2>/dev/null; }
+# A field of side $1's first peer: peer_field a "p['data_path']".
+peer_field() { peer_json "$1" | "$python" -c "import json,sys; p = json.load(sys.stdin)['peers'][0]; print($2)" 2>/dev/null; }
+# Waits up to $3 seconds until peer_field $1 "$2" prints $4.
+wait_field() {
+  local deadline=$(($(now_ms) + $3 * 1000))
+  while [ "$(now_ms)" -lt "$deadline" ]; do [ "$(peer_field "$1" "$2")" = "$4" ] && return 0; sleep 0.2; done
+  return 1
+}
+warren_rules() { ip netns exec "$(ns_of "$1")" nft list table inet warren 2>/dev/null | grep -c "comment"; }
+ratio() { "$python" -c "print(f'{$1 / $2:.2f}')"; }
+home_router_forwarding() { # namespace: the forward chain as nat_rules sets it
+  in_ns "$1" nft flush chain ip filter forward
+  in_ns "$1" nft add rule ip filter forward ct state established,related accept
+  in_ns "$1" nft add rule ip filter forward iifname lan oifname wan accept
+}
 
-# 1. Cone NATs.
+# 1. Cone NATs, data_path auto.
+started=$(now_ms)
 start_up a
 start_up b
-if took=$(ping_until 30); then
-  pass "ping 10.99.0.1 -> 10.99.0.2 through WireGuard and Warren across the NATs (first answer after $took ms)"
-  if rate=$(median_transfer); then pass "8 MiB over TCP through the tunnel: $rate MiB/s (median of 3)"; warren_rate=$rate; else fail "TCP transfer through the tunnel"; fi
+if took=$(ping_until 20); then
+  in_state=$(peer_field a "p['seconds_in_state']")
+  connected=$("$python" -c "print(round($(now_ms) - $started - $in_state * 1000))")
+  if [ "$took" -lt 1000 ]; then pass "first ping through the tunnel $took ms after both daemons started (Connected after $connected ms)"
+  else fail "first ping through the tunnel only after $took ms (Connected after $connected ms; must be under 1 s)"; fi
+  wait_field a "p['data_path']" 5 kernel
   status=$(peer_json a)
   if echo "$status" | "$python" -c "
 import json, sys
 p = json.load(sys.stdin)['peers'][0]
-assert p['interface'] == '$wg_a' and p['path'] in ('direct', 'srflx'), p
-assert p['wireguard']['latest_handshake'] and p['wireguard']['endpoint'] == p['listen'], p
-"; then pass "warren status: peer to peer, WireGuard's endpoint is Warren's proxy and it shook hands"; else fail "warren status: $status"; show_logs; fi
+assert p['interface'] == '$wg_a' and p['path'] in ('direct', 'srflx') and p['data_path'] == 'kernel', p
+assert p['wireguard']['latest_handshake'] and p['wireguard']['endpoint'] == p['remote']['address'], p
+"; then pass "warren status: data path kernel, WireGuard's endpoint is the remote candidate, it shook hands"; else fail "warren status: $status"; show_logs; fi
+  if [ "$(warren_rules a)" = 2 ] && [ "$(warren_rules b)" = 2 ]; then pass "each host's table inet warren holds the peer's two rules"
+  else fail "rules in table inet warren: $(warren_rules a) and $(warren_rules b), expected 2 each"; ip netns exec "$host_a" nft list ruleset; fi
   "$warren" status --socket "$work/a.sock"
+
+  # 2. Throughput on the kernel path; the proxy carries nothing.
+  before=$(peer_field a "p['packets_sent'] + p['packets_received']")
+  if kernel_rates=$(rates); then
+    kernel_rate=${kernel_rates%% *}
+    pass "32 MiB over TCP on the kernel path: $kernel_rates"
+    after=$(peer_field a "p['packets_sent'] + p['packets_received']")
+    dropped=$(peer_field a "p['dropped_no_path']")
+    if [ "$before" = "$after" ]; then pass "datagrams through Warren's proxy during the kernel-path transfers: 0 (dropped: $dropped)"
+    else fail "the proxy carried $((after - before)) datagrams on the kernel path"; fi
+  else
+    fail "TCP transfer on the kernel path"
+  fi
+
+  # 3. Consent on the kernel path: 60 s of pings through the tunnel; the RTT keeps changing.
+  ip netns exec "$host_a" ping -q -i 0.2 -c 300 10.99.0.2 >"$work/ping-60s.txt" 2>&1 &
+  pinger=$!
+  rtts=()
+  for _ in 1 2 3; do sleep 20; rtts+=("$(peer_field a "p['rtt_ms']")"); done
+  wait "$pinger"
+  loss=$(grep -o '[0-9.]*% packet loss' "$work/ping-60s.txt")
+  state=$(peer_field a "p['state']")
+  probe=$("$warren" ping --socket "$work/a.sock" -c 1 "$(peer_field a "p['name']")" 2>&1)
+  if [[ "$state" =~ ^(connected|completed)$ ]] && [ "$(printf '%s\n' "${rtts[@]}" | sort -u | wc -l)" -ge 2 ] && echo "$probe" | grep -q "1 answered" &&
+    [ "$(peer_field a "p['data_path']")" = kernel ]; then
+    pass "60 s on the kernel path: still $state, RTT samples ${rtts[*]} ms, $loss of 300 pings, warren ping answered"
+  else
+    fail "60 s on the kernel path: state $state, RTT samples ${rtts[*]}, $loss, warren ping: $probe"
+  fi
+
+  # 4. The direct path fails under traffic (NAT A drops everything to and from NAT B), then
+  #    comes back: the relay and the userspace proxy take over, and the kernel path returns.
+  ip netns exec "$host_a" ping -i 0.05 -w 150 10.99.0.2 >"$work/ping-switch.txt" 2>&1 &
+  pinger=$!
+  sleep 1
+  in_ns "$nat_a" nft insert rule ip filter forward ip daddr 203.0.113.2 drop
+  in_ns "$nat_a" nft insert rule ip filter forward ip saddr 203.0.113.2 drop
+  blocked=$(now_ms)
+  if wait_field a "p['data_path'] + ' ' + p['path']" 60 "userspace relay"; then
+    to_relay=$(($(now_ms) - blocked))
+    home_router_forwarding "$nat_a"
+    opened=$(now_ms)
+    if wait_field a "p['data_path']" 60 kernel; then
+      back=$(($(now_ms) - opened))
+      sleep 1
+      kill -INT "$pinger"; wait "$pinger"
+      stats=$(grep -E 'packets transmitted' "$work/ping-switch.txt")
+      sent=$(echo "$stats" | awk '{print $1}'); got=$(echo "$stats" | awk '{print $4}')
+      pass "direct path dropped: relay and userspace path after $to_relay ms; reopened: kernel path again after $back ms; pings every 50 ms: $got of $sent answered (about $(( (sent - got) * 50 )) ms without answers)"
+    else
+      fail "the kernel path did not come back after the direct path reopened"; kill "$pinger"; show_logs
+    fi
+  else
+    fail "no move to the relay after the direct path was dropped: $(peer_field a "p['data_path'] + ' ' + str(p['path'])")"; kill "$pinger"; show_logs
+    home_router_forwarding "$nat_a"
+  fi
 else
-  fail "no ping answer within 30 s"
+  fail "no ping answer within 20 s"
   show_logs
 fi
 
-# 2. A peer added to the interface gets a session within a few seconds; removed, it loses it.
+# 5. A peer added to the interface gets a session within a few seconds; removed, it loses it.
 extra=$(wg genkey | wg pubkey)
 ip netns exec "$host_a" wg set "$wg_a" peer "$extra" allowed-ips 10.99.0.9/32
 count() { peer_json a | "$python" -c 'import json,sys; print(len(json.load(sys.stdin)["peers"]))' 2>/dev/null; }
@@ -149,33 +232,105 @@ for _ in $(seq 50); do [ "$(count)" = 2 ] && break; sleep 0.1; done
 added=$(count)
 ip netns exec "$host_a" wg set "$wg_a" peer "$extra" remove
 for _ in $(seq 50); do [ "$(count)" = 1 ] && break; sleep 0.1; done
-if [ "$added" = 2 ] && [ "$(count)" = 1 ] && ip netns exec "$host_a" ping -c 1 -W 2 10.99.0.2 >/dev/null; then
+if [ "$added" = 2 ] && [ "$(count)" = 1 ] && ping_until 5 >/dev/null; then
   pass "a peer added with wg set got a session, and lost it when removed; the other peer's tunnel kept working"
 else
   fail "peer added/removed: counts $added then $(count)"
 fi
 
-# 4 (first half). WireGuard with endpoints set directly, no NAT: the routers just route.
+# 6. SIGKILL leaves the table behind; the next start replaces it and the tunnel comes back.
+kill -9 "$up_a"; wait "$up_a" 2>/dev/null
+left=$(warren_rules a)
+start_up a
+if [ "$left" = 2 ] && took=$(ping_until 20) && wait_field a "p['data_path']" 10 kernel && [ "$(warren_rules a)" = 2 ] &&
+  grep -q "kernel data path ready" "$work/up-a.log"; then
+  pass "SIGKILL left Warren's 2 rules; the restarted daemon replaced its table, ping answered $took ms after the restart, kernel path again"
+else
+  fail "after SIGKILL: $left rules left, then $(warren_rules a) rules, data path $(peer_field a "p['data_path']")"; show_logs
+fi
 stop "$up_a"
 stop "$up_b"
+if ! ip netns exec "$host_a" nft list ruleset | grep -q warren && ! ip netns exec "$host_b" nft list ruleset | grep -q warren; then
+  pass "SIGTERM: nothing of Warren's left in nft list ruleset on either host"
+else
+  fail "SIGTERM left Warren's table behind"; ip netns exec "$host_a" nft list ruleset
+fi
+
+# 7. Without CAP_NET_ADMIN, data_path auto: the userspace path, said once, against a kernel-path peer.
+start_up a setpriv --bounding-set -net_admin --inh-caps -net_admin
+start_up b
+if took=$(ping_until 20) && wait_field a "p['data_path']" 5 userspace && wait_field b "p['data_path']" 5 kernel; then
+  lines=$(grep -c "kernel data path unavailable" "$work/up-a.log")
+  pass "no CAP_NET_ADMIN: userspace path against the other side's kernel path, ping after $took ms; $lines log line: $(grep -m1 -o 'kernel data path unavailable.*' "$work/up-a.log" | cut -c1-200)"
+else
+  fail "no CAP_NET_ADMIN: data paths $(peer_field a "p['data_path']") and $(peer_field b "p['data_path']")"; show_logs
+fi
+stop "$up_a"
+stop "$up_b"
+
+# 8. data_path userspace on both sides: the proxy's throughput and drops.
+write_config a "$wg_a" userspace
+write_config b "$wg_b" userspace
+start_up a
+start_up b
+# Bytes WireGuard A sent, those A's proxy sent on, those B's proxy handed to WireGuard B.
+byte_counts() { echo "$(peer_field a "p['wireguard']['transmitted_bytes'], p['bytes_sent']") $(peer_field b "p['bytes_received']")"; }
+if ping_until 20 >/dev/null && wait_field a "p['data_path']" 5 userspace && before=$(byte_counts) && user_rates=$(rates); then
+  user_rate=${user_rates%% *}
+  pass "32 MiB over TCP on the userspace path: $user_rates"
+  for side in a b; do
+    echo "proxy on $side: $(peer_field "$side" "f\"{p['packets_sent']} datagrams to the peer, {p['packets_received']} to WireGuard, {p['dropped_no_path']} dropped (no path)\"")"
+  done
+  after=$(byte_counts)
+  "$python" -c "
+b, a = [int(x) for x in '$before'.split()], [int(x) for x in '$after'.split()]
+s, i, o = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+print(f'userspace path A to B: WireGuard sent {s} B, A\'s proxy forwarded {i} B ({100 * (s - i) / s:.2f} % lost before it), B\'s proxy delivered {o} B ({100 * (i - o) / i:.2f} % lost between the proxies)')"
+else
+  fail "TCP transfer on the userspace path"; show_logs
+fi
+stop "$up_a"
+stop "$up_b"
+write_config a "$wg_a"
+write_config b "$wg_b"
+
+# 9. The baselines: WireGuard alone with static endpoints, first across the same two NATs (the
+#    public addresses, both sides sending so that each NAT lets the other in), then with no NAT.
+wg_direct() { # endpoint-of-b endpoint-of-a
+  ip netns exec "$host_a" wg set "$wg_a" peer "$(wg pubkey <"$work/b.key")" endpoint "$1" persistent-keepalive 1
+  ip netns exec "$host_b" wg set "$wg_b" peer "$(wg pubkey <"$work/a.key")" endpoint "$2" persistent-keepalive 1
+}
+wg_direct 203.0.113.2:51820 198.51.100.2:51820
+sleep 2
+if ping_until 10 >/dev/null && nat_rates=$(rates); then
+  nat_rate=${nat_rates%% *}
+  echo "WireGuard alone with static endpoints across the same NATs: $nat_rates"
+  kernel_ratio=$(ratio "${kernel_rate:-0}" "$nat_rate")
+  user_ratio=$(ratio "${user_rate:-0}" "$nat_rate")
+  echo "throughput / WireGuard alone on the same topology (same run, medians of 5): kernel path $kernel_ratio, userspace path $user_ratio"
+  if "$python" -c "import sys; sys.exit(0 if $kernel_ratio >= 0.95 else 1)"; then pass "kernel path at $kernel_ratio x WireGuard alone (at least 0.95)"
+  else fail "kernel path at only $kernel_ratio x WireGuard alone on the same topology (must be at least 0.95)"; fi
+else
+  fail "WireGuard alone with static endpoints across the NATs did not work"
+fi
 for nat in "$nat_a" "$nat_b"; do
   in_ns "$nat" nft flush ruleset
   in_ns "$nat" conntrack -F >/dev/null 2>&1
 done
 in_ns "$pub" ip route add 10.1.0.0/24 via 198.51.100.2
 in_ns "$pub" ip route add 10.2.0.0/24 via 203.0.113.2
-ip netns exec "$host_a" wg set "$wg_a" peer "$(wg pubkey <"$work/b.key")" endpoint 10.2.0.2:51820
-ip netns exec "$host_b" wg set "$wg_b" peer "$(wg pubkey <"$work/a.key")" endpoint 10.1.0.2:51820
-if ping_until 10 >/dev/null && direct_rate=$(median_transfer); then
-  echo "WireGuard with direct endpoints, no NAT: $direct_rate MiB/s (median of 3)"
-  "$python" -c "print(f'throughput through Warren / direct WireGuard = {${warren_rate:-0} / $direct_rate:.2f} (same run)')"
+wg_direct 10.2.0.2:51820 10.1.0.2:51820
+if ping_until 10 >/dev/null && direct_rates=$(rates); then
+  echo "WireGuard alone with direct endpoints, no NAT: $direct_rates (kernel path / this: $(ratio "${kernel_rate:-0}" "${direct_rates%% *}"))"
 else
   fail "WireGuard with direct endpoints did not work"
 fi
 in_ns "$pub" ip route del 10.1.0.0/24
 in_ns "$pub" ip route del 10.2.0.0/24
+for side in a b; do ip netns exec "$(ns_of "$side")" wg set "$([ "$side" = a ] && echo "$wg_a" || echo "$wg_b")" peer \
+  "$(wg pubkey <"$work/$([ "$side" = a ] && echo b || echo a).key")" persistent-keepalive off; done
 
-# 3. Symmetric NATs: only the relay carries the tunnel.
+# 10. Symmetric NATs: only the relay carries the tunnel, on the userspace path.
 for nat in "$nat_a" "$nat_b"; do
   nat_rules "$nat"
   nat_symmetric "$nat"
@@ -183,9 +338,10 @@ done
 start_up a
 start_up b
 if took=$(ping_until 40); then
-  path=$(peer_json a | "$python" -c 'import json,sys; print(json.load(sys.stdin)["peers"][0]["path"])')
-  if [ "$path" = relay ]; then pass "symmetric NATs: ping through WireGuard over the TURN relay (first answer after $took ms)"
-  else fail "symmetric NATs: ping works but the path is $path"; fi
+  wait_field a "p['data_path']" 5 userspace
+  path=$(peer_field a "p['path'] + ' ' + str(p['data_path'])")
+  if [ "$path" = "relay userspace" ]; then pass "symmetric NATs: ping through WireGuard over the TURN relay on the userspace path (first answer after $took ms)"
+  else fail "symmetric NATs: ping works but path and data path are $path"; fi
   transfer >/dev/null && pass "TCP transfer through the tunnel over the relay" || fail "TCP transfer over the relay"
 else
   fail "symmetric NATs: no ping answer within 40 s"

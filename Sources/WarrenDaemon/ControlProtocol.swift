@@ -88,6 +88,10 @@ public struct PeerReport: Codable, Sendable, Equatable {
   /// The WireGuard interface of the peer, and what WireGuard itself says about it.
   public var interface: String?
   public var wireguard: WireGuardPeerReport?
+  /// kernel or userspace (docs/wireguard.md, "Data paths"), and why; absent until a WireGuard
+  /// peer's first pair is selected.
+  public var dataPath: String?
+  public var dataPathReason: String?
 }
 
 /// A peer's session restarts by cause (docs/session.md, "Restarts that converge").

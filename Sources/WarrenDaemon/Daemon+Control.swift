@@ -24,6 +24,7 @@ extension Daemon {
     let now = ContinuousClock.now
     let entries = running.withLock { $0.values.sorted { $0.peer.name < $1.peer.name } }
     let devices = devices.withLock { $0 }
+    let dataPaths = dataPaths.withLock { $0 }
     return StatusReport(
       publicKey: configuration.privateKey.map { "\($0.publicKey)" },
       peers: entries.map { entry in
@@ -31,6 +32,10 @@ extension Daemon {
         if let interface = entry.interface {
           report.interface = interface
           report.wireguard = devices[interface]?.peers.first { $0.publicKey == entry.peer.publicKey }.map(WireGuardPeerReport.init)
+          report.dataPath = dataPaths[entry.peer.name].map { "\($0.path)" }
+          report.dataPathReason = dataPaths[entry.peer.name]?.reason
+        } else {
+          report.dataPath = "\(DataPath.userspace)"
         }
         return report
       })

@@ -1,6 +1,11 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
 internal import Logging
 internal import Synchronization
 internal import WarrenCrypto
+internal import WarrenICE
+internal import WarrenNFTables
 internal import WarrenPrimitives
 internal import WarrenSession
 internal import WarrenWireGuard
@@ -58,23 +63,116 @@ extension Daemon {
     }
   }
 
-  /// Whenever the session connects, points the WireGuard peer at its proxy (once per proxy
-  /// address; a changed selected pair needs nothing, the proxy follows it). A failed session
-  /// leaves the endpoint as it is.
-  func pointWireGuard(_ interface: String, peer: Key, at link: PeerLink) async {
-    for await transition in link.transitions where [.connected, .completed].contains(transition.to) {
-      guard let listen = link.listenAddress else { continue }
-      if devices.withLock({ $0[interface]?.peers.first { $0.publicKey == peer }?.endpoint }) == listen { continue }
-      do {
-        try await WireGuard.control(for: interface).setEndpoint(listen, peer: peer)
-        devices.withLock { devices in
-          if let index = devices[interface]?.peers.firstIndex(where: { $0.publicKey == peer }) {
-            devices[interface]?.peers[index].endpoint = listen
-          }
+  /// Opens the kernel data path before any peer starts: removes the table an earlier run may
+  /// have left (killed daemons cannot), and finds out whether nftables can be programmed here.
+  /// With `data_path: kernel` a host that cannot is an error; with `auto` one log line says why
+  /// the userspace proxy carries everything.
+  func openKernelDataPath() throws(NFTablesError) {
+    let wireguard = configuration.wireguard
+    guard !wireguard.interfaces.isEmpty else { return }
+    do {
+      let kernel = try KernelDataPath()
+      guard wireguard.dataPath != .userspace else {
+        try? kernel.removeAll()
+        kernelDataPath.withLock { $0 = (nil, "data_path: userspace") }
+        return
+      }
+      kernelDataPath.withLock { $0 = (kernel, nil) }
+      logger.info("kernel data path ready: direct paths keep WireGuard's datagrams in the kernel (nftables table inet warren)")
+    } catch {
+      kernelDataPath.withLock { $0 = (nil, error.message) }
+      switch wireguard.dataPath {
+      case .kernel:
+        logger.critical("data_path: kernel, but nftables cannot be programmed", metadata: ["error": "\(error)"])
+        throw error
+      case .auto:
+        logger.warning(
+          "kernel data path unavailable; the userspace proxy carries WireGuard's traffic (run as root or with CAP_NET_ADMIN, with nftables installed)",
+          metadata: ["error": "\(error)"])
+      case .userspace:
+        break
+      }
+    }
+  }
+
+  /// Removes Warren's nftables table at shutdown: nothing of Warren's stays in the ruleset.
+  func closeKernelDataPath() {
+    guard let kernel = kernelDataPath.withLock({ $0.path }) else { return }
+    do {
+      try kernel.removeAll()
+      logger.info("removed Warren's nftables table")
+    } catch {
+      logger.error("could not remove Warren's nftables table", metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// Follows the pairs the peer's agents select: each one's data path is chosen
+  /// (``DataPathChoice``) and set up — the kernel's redirection and WireGuard's endpoint at the
+  /// remote candidate, or WireGuard's endpoint at the proxy — in an order that loses nothing in
+  /// flight (docs/wireguard.md, "Switching"). A failed session leaves everything as it is.
+  func carryWireGuard(_ interface: String, peer: DaemonConfiguration.Peer, link: PeerLink) async {
+    for await pair in link.selections {
+      await carry(interface, peer: peer, link: link, over: pair)
+    }
+  }
+
+  private func carry(_ interface: String, peer: DaemonConfiguration.Peer, link: PeerLink, over pair: CandidatePair) async {
+    let (kernel, unavailable) = kernelDataPath.withLock { $0 }
+    var choice = DataPathChoice(mode: configuration.wireguard.dataPath, pair: pair, kernelUnavailable: unavailable)
+    do {
+      if choice.path == .kernel, let kernel {
+        guard let port = devices.withLock({ $0[interface]?.listenPort }) else { return }
+        do {
+          // Inbound first: until WireGuard's endpoint moves, its datagrams still go through the proxy.
+          try kernel.set(PortRedirect(local: pair.local.base, remote: pair.remote.address, wireGuardPort: port, peer: peer.name), for: peer.name)
+        } catch {
+          choice = DataPathChoice(mode: configuration.wireguard.dataPath, pair: pair, kernelUnavailable: "\(error)")
         }
-        logger.notice("WireGuard peer pointed at Warren's proxy", metadata: ["interface": "\(interface)", "peer": "\(peer)", "endpoint": "\(listen)"])
-      } catch {
-        logger.error("could not set the WireGuard peer's endpoint", metadata: ["error": "\(error)"])
+      }
+      if choice.path == .kernel {
+        try await pointWireGuard(interface, peer: peer.publicKey, at: pair.remote.address)
+      } else {
+        guard let listen = link.listenAddress else { return }
+        // WireGuard first: once it sends to the proxy, the redirection has nothing left to carry.
+        try await pointWireGuard(interface, peer: peer.publicKey, at: listen)
+        try kernel?.set(nil, for: peer.name)
+      }
+    } catch {
+      logger.error("could not move the WireGuard peer to its new path", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+      return
+    }
+    let previous = dataPaths.withLock { paths in defer { paths[peer.name] = choice }; return paths[peer.name] }
+    if previous != choice {
+      logger.notice(
+        "data path: \(choice.path) (\(choice.reason))",
+        metadata: ["peer": "\(peer.name)", "pair": "\(pair)", "data_path": "\(choice.path)"])
+    }
+  }
+
+  /// Points the WireGuard peer at `endpoint`. A peer without a live WireGuard session is renewed
+  /// instead (``WireGuardControl/renewPeer(_:endpoint:)``), so that it shakes hands at once
+  /// rather than after the 5 s that WireGuard waits after a failed attempt.
+  func pointWireGuard(_ interface: String, peer key: Key, at endpoint: TransportAddress) async throws(WireGuardError) {
+    let device = try await readInterface(interface)
+    guard let peer = device.peers.first(where: { $0.publicKey == key }) else {
+      throw WireGuardError(.refused, interface, "peer \(key) is no longer on the interface")
+    }
+    let now = Int64(time(nil))
+    // WireGuard discards a session's keys after 180 s without a new handshake (REJECT_AFTER_TIME).
+    let hasSession = peer.lastHandshake > 0 && now - peer.lastHandshake < 180
+    let control = WireGuard.control(for: interface)
+    if hasSession {
+      guard peer.endpoint != endpoint else { return }
+      try await control.setEndpoint(endpoint, peer: key)
+      logger.notice("WireGuard peer pointed at \(endpoint)", metadata: ["interface": "\(interface)", "peer": "\(key)"])
+    } else {
+      try await control.renewPeer(peer, endpoint: endpoint)
+      logger.notice(
+        "WireGuard peer pointed at \(endpoint) and renewed: it shakes hands now", metadata: ["interface": "\(interface)", "peer": "\(key)"])
+    }
+    devices.withLock { devices in
+      if let index = devices[interface]?.peers.firstIndex(where: { $0.publicKey == key }) {
+        devices[interface]?.peers[index].endpoint = endpoint
       }
     }
   }

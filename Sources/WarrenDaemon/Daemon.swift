@@ -5,6 +5,7 @@ internal import Synchronization
 internal import WarrenICE
 internal import WarrenICENIO
 internal import WarrenCrypto
+internal import WarrenNFTables
 internal import WarrenSession
 internal import WarrenWireGuard
 internal import WarrenPrimitives
@@ -72,6 +73,10 @@ public final class Daemon: Service {
   /// The latest reading of each WireGuard interface (for status), and the peers left alone.
   let devices = Mutex<[String: WireGuardDevice]>([:])
   let skippedPeers = Mutex<Set<Key>>([])
+  /// The kernel data path, or why there is none (docs/wireguard.md, "Data paths").
+  let kernelDataPath = Mutex<(path: KernelDataPath?, unavailable: String?)>((nil, "no WireGuard interfaces"))
+  /// Each WireGuard peer's current data path, by peer name.
+  let dataPaths = Mutex<[String: DataPathChoice]>([:])
 
   public init(configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger) throws {
     self.configuration = configuration
@@ -125,6 +130,8 @@ public final class Daemon: Service {
   /// Runs every peer link and the control socket until SIGTERM (graceful shutdown) or
   /// cancellation. A control socket that cannot be bound stops the daemon before any peer starts.
   public func run() async throws {
+    // Before anything else: a table left by a killed daemon would redirect today's traffic.
+    try openKernelDataPath()
     let control = try await ControlServer(path: controlSocketPath, logger: logger)
     // The first answer of each relay registry before any session gathers candidates (asked with
     // a WireGuard interface's key when there is no private_key).
@@ -173,7 +180,7 @@ public final class Daemon: Service {
         }
       }
       if let interface = peer.interface {
-        group.addTask { await self.pointWireGuard(interface, peer: peer.peer.publicKey, at: peer.link) }
+        group.addTask { await self.carryWireGuard(interface, peer: peer.peer, link: peer.link) }
       }
       group.addTask {
         for await _ in peer.stopped {}
@@ -181,6 +188,10 @@ public final class Daemon: Service {
       }
     }
     await peer.link.close()
+    if peer.interface != nil {
+      try? kernelDataPath.withLock { $0.path }?.set(nil, for: peer.peer.name)
+      dataPaths.withLock { _ = $0.removeValue(forKey: peer.peer.name) }
+    }
     peer.doneSink.finish()
   }
 
@@ -224,6 +235,7 @@ public final class Daemon: Service {
     launchSink.finish()
     let names = running.withLock { Array($0.keys) }
     for name in names { await stop(name) }
+    closeKernelDataPath()
     await backend.close()
   }
 

@@ -29,6 +29,7 @@ public import WarrenPrimitives
 /// wireguard:                       # sessions for the peers of these interfaces, with their keys
 ///   interfaces: [wg0]
 ///   skip_static_endpoints: false   # true, or some interfaces ([wg0]): leave peers that have an endpoint alone
+///   data_path: auto                # auto | kernel | userspace (docs/wireguard.md, "Data paths")
 /// peers:
 ///   bob:
 ///     public_key: <base64>
@@ -55,11 +56,18 @@ public struct DaemonConfiguration: Sendable {
     public var skipStaticEndpoints: Set<String> = []
     /// How often the interfaces are read for added and removed peers and their counters.
     public var pollInterval: Duration = .seconds(2)
+    /// Which data paths may carry the peers' traffic: the kernel's port redirection on direct
+    /// paths (`auto`), or always the userspace proxy.
+    public var dataPath: DataPathMode = .auto
 
-    public init(interfaces: [String] = [], skipStaticEndpoints: Set<String> = [], pollInterval: Duration = .seconds(2)) {
+    public init(
+      interfaces: [String] = [], skipStaticEndpoints: Set<String> = [], pollInterval: Duration = .seconds(2),
+      dataPath: DataPathMode = .auto
+    ) {
       self.interfaces = interfaces
       self.skipStaticEndpoints = skipStaticEndpoints
       self.pollInterval = pollInterval
+      self.dataPath = dataPath
     }
   }
   public var backends: [String]
@@ -150,7 +158,7 @@ extension YAMLReader {
         backends = try strings(value, name)
       case "wireguard":
         var skipStatic: (node: Node, all: Bool, names: [String])?
-        for (option, _, setting) in try mapping(value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval"]) {
+        for (option, _, setting) in try mapping(value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval", "data_path"]) {
           let field = "wireguard.\(option)"
           switch option {
           case "interfaces":
@@ -168,6 +176,12 @@ extension YAMLReader {
               }
             }
           case "poll_interval": wireguard.pollInterval = try duration(setting, field)
+          case "data_path":
+            let text = try string(setting, field)
+            guard let mode = DataPathMode(rawValue: text) else {
+              throw error(setting, field, "expected auto, kernel or userspace, got '\(text)'")
+            }
+            wireguard.dataPath = mode
           default: break
           }
         }

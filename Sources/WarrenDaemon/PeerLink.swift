@@ -90,6 +90,9 @@ public final class PeerLink: Sendable {
   /// Every transition of this peer's session, as it happens.
   public let transitions: AsyncStream<Transition>
   private let transitionSink: AsyncStream<Transition>.Continuation
+  /// Every pair the current agent selects, as it does (a WireGuard peer's data path follows it).
+  public let selections: AsyncStream<CandidatePair>
+  private let selectionSink: AsyncStream<CandidatePair>.Continuation
   private let backend: any SignalingBackend
   private let logger: Logger
   private let state: Mutex<State>
@@ -119,6 +122,7 @@ public final class PeerLink: Sendable {
     state = Mutex(State(session: PeerSession(role: role, configuration: options.session, seed: UInt64.random(in: 0...UInt64.max))))
     // Bounded: a daemon without a reader for a peer's transitions must not accumulate them.
     (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self, bufferingPolicy: .bufferingNewest(256))
+    (selections, selectionSink) = AsyncStream.makeStream(of: CandidatePair.self, bufferingPolicy: .bufferingNewest(16))
     (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
     (drivers, driverSink) = AsyncStream.makeStream(of: (ICEDriver, generation: Int).self)
   }
@@ -183,6 +187,7 @@ public final class PeerLink: Sendable {
     workSink.finish()
     driverSink.finish()
     transitionSink.finish()
+    selectionSink.finish()
   }
 
   // MARK: - Inputs to the session
@@ -272,6 +277,7 @@ public final class PeerLink: Sendable {
           state.lastSwitch = now
           return (true, true)
         }
+        if selection.current { selectionSink.yield(pair) }
         if selection.switched {
           logger.notice("traffic moved to another path: selected pair \(pair)", metadata: ["path": "\(pair.path)"])
         } else if selection.current {

@@ -34,7 +34,7 @@ struct StatusTable {
 
   var text: String {
     let wireguard = report.peers.contains { $0.interface != nil }
-    var rows = [["PEER", "STATE", "ROLE", "PATH", "LOCAL", "REMOTE", "RTT", "SENT", "RECEIVED", "RESTARTS", "SWITCHES", "FOR"]]
+    var rows = [["PEER", "STATE", "ROLE", "PATH", "DATA PATH", "LOCAL", "REMOTE", "RTT", "SENT", "RECEIVED", "RESTARTS", "SWITCHES", "FOR"]]
     if wireguard { rows[0] += ["WG HANDSHAKE", "WG RX / TX"] }
     let now = Int64(Date().timeIntervalSince1970)
     for peer in report.peers {
@@ -44,12 +44,18 @@ struct StatusTable {
         let transfer = peer.wireguard.map { "\(Self.bytes(Int($0.receivedBytes))) / \(Self.bytes(Int($0.transmittedBytes)))" } ?? "-"
         extra = [handshake, transfer]
       }
+      // On the kernel path the proxy carries nothing: WireGuard's own counters are the traffic.
+      var sent = "\(peer.packetsSent) / \(Self.bytes(peer.bytesSent))"
+      var received = "\(peer.packetsReceived) / \(Self.bytes(peer.bytesReceived))"
+      if peer.dataPath == "kernel", let wireguard = peer.wireguard {
+        sent = "- / \(Self.bytes(Int(wireguard.transmittedBytes)))"
+        received = "- / \(Self.bytes(Int(wireguard.receivedBytes)))"
+      }
       rows.append([
-        peer.name, peer.state, peer.role, peer.path ?? "-",
+        peer.name, peer.state, peer.role, peer.path ?? "-", peer.dataPath ?? "-",
         peer.local.map { "\($0.type) \($0.address)" } ?? "-", peer.remote.map { "\($0.type) \($0.address)" } ?? "-",
         peer.rttMs.map { Self.milliseconds($0) } ?? "-",
-        "\(peer.packetsSent) / \(Self.bytes(peer.bytesSent))", "\(peer.packetsReceived) / \(Self.bytes(peer.bytesReceived))",
-        Self.restarts(peer), Self.switches(peer), peer.secondsInState.map { Self.duration($0) } ?? "-",
+        sent, received, Self.restarts(peer), Self.switches(peer), peer.secondsInState.map { Self.duration($0) } ?? "-",
       ] + extra)
     }
     let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }

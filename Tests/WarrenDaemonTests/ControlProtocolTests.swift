@@ -26,14 +26,14 @@ struct ControlProtocolTests {
       local: .init(type: "host", address: "127.0.0.1:1"), remote: .init(type: "prflx", address: "127.0.0.1:2"), rttMs: 0.25,
       restarts: 3, restartCauses: RestartCounts(peerRestarted: 1, agentFailed: 0, disconnected: 2, stalled: 0), droppedMessages: dropped,
       secondsInState: 1.5, pathSwitches: 1, secondsSinceSwitch: 0.5, listen: "127.0.0.1:3", forward: "127.0.0.1:4", packetsSent: 5, bytesSent: 6, packetsReceived: 7,
-      bytesReceived: 8, droppedNoPath: 9, interface: nil, wireguard: nil)
+      bytesReceived: 8, droppedNoPath: 9, interface: "wg0", wireguard: nil, dataPath: "kernel", dataPathReason: "the selected pair is direct")
     let line = text(try ControlCoding.encode(StatusReport(publicKey: "OURS", peers: [peer])))
     #expect(line.hasSuffix("}\n") && !line.dropLast().contains("\n"))
     for fragment in [
       #""restart_causes":{"agent_failed":0,"disconnected":2,"peer_restarted":1,"stalled":0}"#,
       #""dropped_messages":{"conflicting_credentials":0,"old_credentials":0,"stale_agent":101,"too_many_early_candidates":0,"unannounced_credentials":0,"unusable_candidate":2}"#,
       #""local":{"address":"127.0.0.1:1","type":"host"}"#, #""rtt_ms":0.25"#, #""seconds_in_state":1.5"#,
-      #""dropped_no_path":9"#, #""public_key":"OURS""#, #""path_switches":1"#, #""seconds_since_switch":0.5"#,
+      #""dropped_no_path":9"#, #""public_key":"OURS""#, #""data_path":"kernel""#, #""data_path_reason":"the selected pair is direct""#, #""path_switches":1"#, #""seconds_since_switch":0.5"#,
     ] {
       #expect(line.contains(fragment), "\(fragment) in \(line)")
     }

@@ -145,6 +145,18 @@ struct DaemonConfigurationTests {
     #expect { try DaemonConfiguration.parse("backends: [\"inprocess:\"]", file: "w.yaml") } throws: { "\($0)".contains("private_key: missing") }
   }
 
+  @Test("wireguard.data_path: auto by default, kernel or userspace; anything else refused naming the line")
+  func dataPath() throws {
+    let base = "backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0]\n"
+    #expect(try DaemonConfiguration.parse(base, file: "w.yaml").wireguard.dataPath == .auto)
+    for mode in DataPathMode.allCases {
+      #expect(try DaemonConfiguration.parse(base + "  data_path: \(mode.rawValue)", file: "w.yaml").wireguard.dataPath == mode)
+    }
+    #expect { try DaemonConfiguration.parse(base + "  data_path: fast", file: "w.yaml") } throws: {
+      "\($0)".contains("w.yaml:4: wireguard.data_path: expected auto, kernel or userspace, got 'fast'")
+    }
+  }
+
   @Test("relay_nomination_delay may be zero (relay first); other durations must be positive")
   func zeroDelay() throws {
     let base = "private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n"
