@@ -152,9 +152,11 @@ public final class PeerLink: Sendable {
   /// Runs until cancelled.
   public func run() async throws {
     let subscription = try await backend.subscribe(options.keys)
-    let proxy = try await UDPProxy(listen: options.listen, forward: options.forward, logger: logger, eventLoop: eventLoop) {
-      [weak self] bytes in
-      self?.state.withLock { $0.driver }?.send(bytes) ?? false
+    let proxy = try await UDPProxy(
+      listen: options.listen, forward: options.forward, logger: logger, eventLoop: eventLoop,
+      endOfBurst: { [weak self] in self?.state.withLock { $0.driver }?.flush() }
+    ) { [weak self] buffer in
+      self?.state.withLock { $0.driver }?.send(buffer) ?? false
     }
     state.withLock { $0.proxy = proxy }
     defer { subscription.cancel() }
@@ -221,7 +223,8 @@ public final class PeerLink: Sendable {
       let proxy = state.withLock { $0.proxy }
       let driver = ICEDriver(
         agent: ICEAgent(role: role, localCredentials: credentials, configuration: options.ice, seed: UInt64.random(in: 0...UInt64.max)),
-        logger: logger, eventLoop: eventLoop, clock: clock, onData: { bytes in proxy?.deliver(bytes) })
+        logger: logger, eventLoop: eventLoop, clock: clock, onData: { bytes in proxy?.deliver(bytes, flush: false) },
+        onDataBatchEnd: { proxy?.flush() })
       let generation = state.withLock { state in
         state.generation += 1
         state.selectedInAgent = false

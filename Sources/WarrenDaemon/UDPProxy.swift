@@ -3,6 +3,7 @@ public import NIOCore
 internal import NIOPosix
 internal import Synchronization
 public import WarrenPrimitives
+internal import WarrenICENIO
 
 /// The application side of a peer's path (session.md, "Carrying traffic"): the application
 /// (WireGuard) sends to `listen`; those datagrams go to the peer over the selected pair, and what
@@ -35,32 +36,37 @@ public final class UDPProxy: Sendable {
   }
 
   /// Binds `listen` (port 0 picks one) and hands every datagram the application sends to `toPeer`,
-  /// which says whether it could send it.
+  /// which says whether it could send it; after each burst read (up to
+  /// ``DatagramSocketTuning/datagramsPerRead`` datagrams per `recvmmsg`) it calls `endOfBurst`,
+  /// so that `toPeer` may hold its writes and send the burst at once.
   /// - Parameter eventLoop: the loop for the socket; the peer's ICE sockets on the same loop save
   ///   a thread hop per datagram.
   public init(
     listen: TransportAddress, forward: TransportAddress, logger: Logger, eventLoop: (any EventLoop)? = nil,
-    toPeer: @escaping @Sendable ([UInt8]) -> Bool
+    endOfBurst: @escaping @Sendable () -> Void = {}, toPeer: @escaping @Sendable (ByteBuffer) -> Bool
   ) async throws {
     self.forward = try SocketAddress(packedIPAddress: ByteBuffer(bytes: forward.ip.bytes), port: Int(forward.port))
     let counters = self.counters
-    channel = try await DatagramBootstrap(group: eventLoop ?? MultiThreadedEventLoopGroup.singleton.next())
+    channel = try await DatagramSocketTuning.configure(DatagramBootstrap(group: eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()))
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
-          try channel.pipeline.syncOperations.addHandler(ApplicationHandler { bytes in
-            let sent = toPeer(bytes)
-            counters.value.withLock {
-              if sent {
-                $0.packetsToPeer += 1
-                $0.bytesToPeer += bytes.count
-              } else {
-                $0.droppedNoPath += 1
+          try channel.pipeline.syncOperations.addHandler(
+            ApplicationHandler(endOfBurst: endOfBurst) { buffer in
+              let count = buffer.readableBytes
+              let sent = toPeer(buffer)
+              counters.value.withLock {
+                if sent {
+                  $0.packetsToPeer += 1
+                  $0.bytesToPeer += count
+                } else {
+                  $0.droppedNoPath += 1
+                }
               }
-            }
-          })
+            })
         }
       }
       .bind(host: "\(listen.ip)", port: Int(listen.port)).get()
+    await DatagramSocketTuning.enlargeBuffers(channel)
     guard let port = channel.localAddress?.port else { throw ChannelError.unknownLocalAddress }
     self.listen = TransportAddress(ip: listen.ip, port: UInt16(port))
     logger.debug("proxy listening", metadata: ["listen": "\(self.listen)", "forward": "\(forward)"])
@@ -68,13 +74,20 @@ public final class UDPProxy: Sendable {
 
   public var statistics: Statistics { counters.value.withLock { $0 } }
 
-  /// Hands a datagram from the peer to the application.
-  public func deliver(_ bytes: [UInt8]) {
+  /// Hands a datagram from the peer to the application; with `flush: false` it waits for
+  /// ``flush()`` (the end of the ICE socket's burst), so that a burst leaves in one `sendmmsg`.
+  public func deliver(_ bytes: [UInt8], flush: Bool = true) {
     counters.value.withLock {
       $0.packetsToApplication += 1
       $0.bytesToApplication += bytes.count
     }
-    channel.writeAndFlush(AddressedEnvelope(remoteAddress: forward, data: ByteBuffer(bytes: bytes)), promise: nil)
+    let envelope = AddressedEnvelope(remoteAddress: forward, data: ByteBuffer(bytes: bytes))
+    if flush { channel.writeAndFlush(envelope, promise: nil) } else { channel.write(envelope, promise: nil) }
+  }
+
+  /// Sends what ``deliver(_:flush:)`` held.
+  public func flush() {
+    channel.flush()
   }
 
   public func close() async {
@@ -89,11 +102,20 @@ private final class Counters: Sendable {
 
 private final class ApplicationHandler: ChannelInboundHandler, Sendable {
   typealias InboundIn = AddressedEnvelope<ByteBuffer>
-  private let receive: @Sendable ([UInt8]) -> Void
+  private let receive: @Sendable (ByteBuffer) -> Void
+  private let endOfBurst: @Sendable () -> Void
 
-  init(receive: @escaping @Sendable ([UInt8]) -> Void) { self.receive = receive }
+  init(endOfBurst: @escaping @Sendable () -> Void, receive: @escaping @Sendable (ByteBuffer) -> Void) {
+    self.receive = receive
+    self.endOfBurst = endOfBurst
+  }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    receive(Array(unwrapInboundIn(data).data.readableBytesView))
+    receive(unwrapInboundIn(data).data)
+  }
+
+  func channelReadComplete(context: ChannelHandlerContext) {
+    endOfBurst()
+    context.fireChannelReadComplete()
   }
 }

@@ -170,11 +170,18 @@ public struct ICEAgent: Sendable {
 
   /// Sends an application datagram over the selected pair; `nil` before a pair is selected.
   public mutating func send(_ data: [UInt8], now: Instant) -> Transmit? {
+    route(byteCount: data.count, now: now).map { Transmit(from: $0.local, to: $0.remote, bytes: data) }
+  }
+
+  /// The pair an application datagram of `byteCount` bytes goes over (counted as sent on it),
+  /// for drivers that write it themselves without handing the bytes over; `nil` before a pair
+  /// is selected.
+  public mutating func route(byteCount: Int, now: Instant) -> CandidatePair.ID? {
     guard let id = selectedPair, state == .connected || state == .completed || state == .disconnected else { return nil }
     checkList[id]?.statistics.packetsSent += 1
-    checkList[id]?.statistics.bytesSent += data.count
+    checkList[id]?.statistics.bytesSent += byteCount
     consent.sent(now: now)
-    return Transmit(from: id.local, to: id.remote, bytes: data)
+    return id
   }
 
   /// Puts a transmit on the queue `pollTransmit` drains (for drivers that send application

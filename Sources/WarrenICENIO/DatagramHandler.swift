@@ -19,6 +19,11 @@ final class DatagramHandler: ChannelInboundHandler {
     driver.received(Array(envelope.data.readableBytesView), from: remote, to: local)
   }
 
+  func channelReadComplete(context: ChannelHandlerContext) {
+    driver.readComplete()
+    context.fireChannelReadComplete()
+  }
+
   private func source(_ address: SocketAddress) -> TransportAddress? {
     if let known = sources[address] { return known }
     guard let converted = TransportAddress(address) else { return nil }

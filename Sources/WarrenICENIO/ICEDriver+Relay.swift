@@ -172,7 +172,10 @@ extension ICEDriver {
   /// Logs what the TURN clients reported and hands relayed application data on, in order.
   func report(_ output: RelayOutput) {
     for note in output.notes { logger.log(level: note.level, "\(note.message)", metadata: ["turn": "\(note.server)"]) }
-    if let onData { for bytes in output.data { onData(bytes) } }
+    if let onData, !output.data.isEmpty {
+      for bytes in output.data { onData(bytes) }
+      onDataBatchEnd?()
+    }
   }
 }
 

@@ -21,6 +21,8 @@ public final class ICEDriver: Sendable {
     var relayedBases: [TransportAddress: TransportAddress] = [:]
     /// Socket addresses of the remote ends written to, so that the data path converts none.
     var destinations: [TransportAddress: SocketAddress] = [:]
+    /// Sockets written to by ``send(_:)-(ByteBuffer)`` and not yet flushed.
+    var unflushed: [ObjectIdentifier: any Channel] = [:]
     var timer: DriverTimer?
     var timerDeadline: ContinuousClock.Instant?
     var closed = false
@@ -56,6 +58,8 @@ public final class ICEDriver: Sendable {
   let clock: any DriverClock
   let logger: Logger
   let onData: (@Sendable ([UInt8]) -> Void)?
+  /// Called when a batch of `onData` deliveries ends (a socket's read burst, relayed data).
+  let onDataBatchEnd: (@Sendable () -> Void)?
 
   /// - Parameters:
   ///   - eventLoop: runs the sockets and the timer (one of the shared group's when `nil`). A
@@ -64,15 +68,18 @@ public final class ICEDriver: Sendable {
   ///   - clock: the agent's time (a manual clock in tests).
   ///   - onData: receives application datagrams directly, in order, on the event loop, instead of
   ///     as `.data` events.
+  ///   - onDataBatchEnd: called after each batch of `onData` calls: the receiver may hold its
+  ///     writes until then and send them with one system call.
   public init(
     agent: ICEAgent, logger: Logger, eventLoop: (any EventLoop)? = nil, clock: any DriverClock = ContinuousClock(),
-    onData: (@Sendable ([UInt8]) -> Void)? = nil
+    onData: (@Sendable ([UInt8]) -> Void)? = nil, onDataBatchEnd: (@Sendable () -> Void)? = nil
   ) {
     state = Mutex(State(agent: agent))
     self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
     self.clock = clock
     self.logger = logger
     self.onData = onData
+    self.onDataBatchEnd = onDataBatchEnd
     (events, continuation) = AsyncStream.makeStream(of: ICEEvent.self, bufferingPolicy: .bufferingNewest(4096))
   }
 
@@ -137,6 +144,40 @@ public final class ICEDriver: Sendable {
     return true
   }
 
+  /// Sends an application datagram over the selected pair without flushing its socket: a
+  /// caller that sends a burst (a proxy's read of several datagrams) calls ``flush()`` after it,
+  /// and the burst leaves in one `sendmmsg`. False before a pair is selected.
+  public func send(_ buffer: ByteBuffer) -> Bool {
+    enum Route { case none, direct(any Channel, SocketAddress), relayed(Transmit) }
+    let route: Route = state.withLock { state in
+      guard !state.closed, let id = state.agent.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
+      if let channel = state.channels[id.local], let destination = state.destination(id.remote) {
+        state.unflushed[ObjectIdentifier(channel)] = channel
+        return .direct(channel, destination)
+      }
+      guard state.relayedBases[id.local] != nil else { return .none }
+      return .relayed(Transmit(from: id.local, to: id.remote, bytes: Array(buffer.readableBytesView)))
+    }
+    switch route {
+    case .none:
+      return false
+    case .direct(let channel, let destination):
+      channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+    case .relayed(let transmit):
+      update { state, _ in state.agent.requeue(transmit) }
+    }
+    return true
+  }
+
+  /// Flushes the sockets ``send(_:)-(ByteBuffer)`` wrote to.
+  public func flush() {
+    let channels = state.withLock { state in
+      defer { state.unflushed.removeAll(keepingCapacity: true) }
+      return Array(state.unflushed.values)
+    }
+    for channel in channels { channel.flush() }
+  }
+
   /// What became of one ``probe(timeout:)``.
   public enum ProbeResult: Sendable, Equatable {
     /// Answered over `pair` after `roundTripTime`.
@@ -193,19 +234,24 @@ public final class ICEDriver: Sendable {
   // MARK: - Plumbing
 
   private func bind(_ ip: TransportAddress.IP, ports: ClosedRange<Int>?) async throws -> any Channel {
-    let bootstrap = DatagramBootstrap(group: eventLoop)
+    let bootstrap = DatagramSocketTuning.configure(DatagramBootstrap(group: eventLoop))
       .channelOption(.socketOption(.so_reuseaddr), value: 1)
       .channelInitializer { [self] channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.addHandler(DatagramHandler(driver: self))
         }
       }
-    guard let ports else { return try await bootstrap.bind(host: "\(ip)", port: 0).get() }
+    guard let ports else { return try await tuned(bootstrap.bind(host: "\(ip)", port: 0).get()) }
     var lastError: (any Error)?
     for port in ports {
-      do { return try await bootstrap.bind(host: "\(ip)", port: port).get() } catch { lastError = error }
+      do { return try await tuned(bootstrap.bind(host: "\(ip)", port: port).get()) } catch { lastError = error }
     }
     throw lastError ?? ChannelError.ioOnClosedChannel
+  }
+
+  private func tuned(_ channel: any Channel) async -> any Channel {
+    await DatagramSocketTuning.enlargeBuffers(channel)
+    return channel
   }
 
   func received(_ bytes: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
@@ -232,6 +278,11 @@ public final class ICEDriver: Sendable {
     case .relay: update { state, now in _ = state.relays[remote]?.client.handleReceive(bytes, now: now) }
     case .agent: update { state, now in state.agent.handleReceive(bytes, from: remote, to: local, now: now) }
     }
+  }
+
+  /// A socket's read burst ended: the receiver of `onData` may flush what it holds.
+  func readComplete() {
+    onDataBatchEnd?()
   }
 
   private func timerFired() {

@@ -1,7 +1,9 @@
 import Logging
+import NIOCore
 import Synchronization
 import Testing
 import WarrenDaemon
+import WarrenICENIO
 import WarrenPrimitives
 import WarrenTestSupport
 
@@ -21,15 +23,16 @@ struct UDPProxyTests {
     let proxy = try await UDPProxy(
       listen: TransportAddress(ip: loopback, port: 0), forward: TransportAddress(ip: loopback, port: application.port),
       logger: Logger(label: "proxy")
-    ) { bytes in
+    ) { buffer in
       guard hasPath.load(ordering: .relaxed) else { return false }
-      toPeer.continuation.yield(bytes)
+      toPeer.continuation.yield(Array(buffer.readableBytesView))
       return true
     }
     #expect(proxy.listen.ip == loopback && proxy.listen.port != 0)
 
-    // Application → peer, every byte value and an empty datagram.
-    let datagram = (0...255).map(UInt8.init)
+    // Application → peer, every byte value (and a WireGuard-sized datagram, to the largest read
+    // whole) and an empty datagram.
+    let datagram = (0..<DatagramSocketTuning.largestDatagram).map { UInt8(truncatingIfNeeded: $0) }
     application.send(datagram, to: proxy.listen.port)
     application.send([], to: proxy.listen.port)
     var sent = toPeer.stream.makeAsyncIterator()
@@ -49,7 +52,7 @@ struct UDPProxyTests {
 
     #expect(
       proxy.statistics
-        == UDPProxy.Statistics(packetsToPeer: 2, bytesToPeer: 256, droppedNoPath: 1, packetsToApplication: 1, bytesToApplication: 6))
+        == UDPProxy.Statistics(packetsToPeer: 2, bytesToPeer: DatagramSocketTuning.largestDatagram, droppedNoPath: 1, packetsToApplication: 1, bytesToApplication: 6))
     await proxy.close()
   }
 
