@@ -169,11 +169,28 @@ extension Daemon {
       try await control.renewPeer(peer, endpoint: endpoint)
       logger.notice(
         "WireGuard peer pointed at \(endpoint) and renewed: it shakes hands now", metadata: ["interface": "\(interface)", "peer": "\(key)"])
+      try await awaitHandshake(interface, peer: peer, endpoint: endpoint, control: control)
     }
     devices.withLock { devices in
       if let index = devices[interface]?.peers.firstIndex(where: { $0.publicKey == key }) {
         devices[interface]?.peers[index].endpoint = endpoint
       }
+    }
+  }
+
+  /// The first initiation is lost when the other side's agent has not selected the pair yet (its
+  /// ICE socket drops what arrives before): WireGuard would retry only after 5 s. So while no
+  /// handshake completes, the peer is renewed again every 500 ms, at most 4 times.
+  private func awaitHandshake(
+    _ interface: String, peer: WireGuardDevice.Peer, endpoint: TransportAddress, control: any WireGuardControl
+  ) async throws(WireGuardError) {
+    for attempt in 1...4 {
+      for _ in 0..<5 {
+        do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
+        if try await readInterface(interface).peers.first(where: { $0.publicKey == peer.publicKey })?.lastHandshake ?? 0 > 0 { return }
+      }
+      try await control.renewPeer(peer, endpoint: endpoint)
+      logger.info("no WireGuard handshake yet; peer renewed again", metadata: ["peer": "\(peer.publicKey)", "attempt": "\(attempt)"])
     }
   }
 }
