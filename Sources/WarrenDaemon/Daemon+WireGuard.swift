@@ -71,9 +71,9 @@ extension Daemon {
     let wireguard = configuration.wireguard
     guard !wireguard.interfaces.isEmpty else { return }
     do {
+      // Opening it removes an earlier run's table, also when this run will not use it.
       let kernel = try KernelDataPath()
       guard wireguard.dataPath != .userspace else {
-        try? kernel.removeAll()
         kernelDataPath.withLock { $0 = (nil, "data_path: userspace") }
         return
       }
@@ -118,29 +118,23 @@ extension Daemon {
 
   private func carry(_ interface: String, peer: DaemonConfiguration.Peer, link: PeerLink, over pair: CandidatePair) async {
     let (kernel, unavailable) = kernelDataPath.withLock { $0 }
-    var choice = DataPathChoice(mode: configuration.wireguard.dataPath, pair: pair, kernelUnavailable: unavailable)
+    guard let port = devices.withLock({ $0[interface]?.listenPort }), let proxy = link.listenAddress else { return }
+    let change = DataPathSwitch(
+      redirect: { (redirect) throws(NFTablesError) in try kernel?.set(redirect, for: peer.name) },
+      pointWireGuard: { (endpoint) throws(WireGuardError) in try await self.pointWireGuard(interface, peer: peer.publicKey, at: endpoint) })
+    let outcome: DataPathSwitch.Outcome
     do {
-      if choice.path == .kernel, let kernel {
-        guard let port = devices.withLock({ $0[interface]?.listenPort }) else { return }
-        do {
-          // Inbound first: until WireGuard's endpoint moves, its datagrams still go through the proxy.
-          try kernel.set(PortRedirect(local: pair.local.base, remote: pair.remote.address, wireGuardPort: port, peer: peer.name), for: peer.name)
-        } catch {
-          choice = DataPathChoice(mode: configuration.wireguard.dataPath, pair: pair, kernelUnavailable: "\(error)")
-        }
-      }
-      if choice.path == .kernel {
-        try await pointWireGuard(interface, peer: peer.publicKey, at: pair.remote.address)
-      } else {
-        guard let listen = link.listenAddress else { return }
-        // WireGuard first: once it sends to the proxy, the redirection has nothing left to carry.
-        try await pointWireGuard(interface, peer: peer.publicKey, at: listen)
-        try kernel?.set(nil, for: peer.name)
-      }
+      outcome = try await change.move(
+        over: pair, choice: DataPathChoice(mode: configuration.wireguard.dataPath, pair: pair, kernelUnavailable: unavailable),
+        proxy: proxy, wireGuardPort: port, peer: peer.name)
     } catch {
       logger.error("could not move the WireGuard peer to its new path", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
       return
     }
+    if let stale = outcome.staleRedirect {
+      logger.error("could not remove the peer's kernel redirection", metadata: ["peer": "\(peer.name)", "error": "\(stale)"])
+    }
+    let choice = outcome.choice
     let previous = dataPaths.withLock { paths in defer { paths[peer.name] = choice }; return paths[peer.name] }
     if previous != choice {
       logger.notice(
