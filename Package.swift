@@ -380,6 +380,7 @@ let package = Package(
         "WarrenSTUN",
         "WarrenSimulation",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -223,7 +223,7 @@ public final class PeerLink: Sendable {
       let proxy = state.withLock { $0.proxy }
       let driver = ICEDriver(
         agent: ICEAgent(role: role, localCredentials: credentials, configuration: options.ice, seed: UInt64.random(in: 0...UInt64.max)),
-        logger: logger, eventLoop: eventLoop, clock: clock, onData: { bytes in proxy?.deliver(bytes, flush: false) },
+        logger: logger, eventLoop: eventLoop, clock: clock, onData: { buffer in proxy?.deliver(buffer, flush: false) },
         onDataBatchEnd: { proxy?.flush() })
       let generation = state.withLock { state in
         state.generation += 1

@@ -76,12 +76,12 @@ public final class UDPProxy: Sendable {
 
   /// Hands a datagram from the peer to the application; with `flush: false` it waits for
   /// ``flush()`` (the end of the ICE socket's burst), so that a burst leaves in one `sendmmsg`.
-  public func deliver(_ bytes: [UInt8], flush: Bool = true) {
+  public func deliver(_ buffer: ByteBuffer, flush: Bool = true) {
     counters.value.withLock {
       $0.packetsToApplication += 1
-      $0.bytesToApplication += bytes.count
+      $0.bytesToApplication += buffer.readableBytes
     }
-    let envelope = AddressedEnvelope(remoteAddress: forward, data: ByteBuffer(bytes: bytes))
+    let envelope = AddressedEnvelope(remoteAddress: forward, data: buffer)
     if flush { channel.writeAndFlush(envelope, promise: nil) } else { channel.write(envelope, promise: nil) }
   }
 

@@ -16,7 +16,7 @@ final class DatagramHandler: ChannelInboundHandler {
     let envelope = unwrapInboundIn(data)
     if local == nil { local = context.channel.localAddress.flatMap(TransportAddress.init) }
     guard let local, let remote = source(envelope.remoteAddress) else { return }
-    driver.received(Array(envelope.data.readableBytesView), from: remote, to: local)
+    driver.received(envelope.data, from: remote, to: local)
   }
 
   func channelReadComplete(context: ChannelHandlerContext) {

@@ -173,7 +173,7 @@ extension ICEDriver {
   func report(_ output: RelayOutput) {
     for note in output.notes { logger.log(level: note.level, "\(note.message)", metadata: ["turn": "\(note.server)"]) }
     if let onData, !output.data.isEmpty {
-      for bytes in output.data { onData(bytes) }
+      for bytes in output.data { onData(ByteBuffer(bytes: bytes)) }
       onDataBatchEnd?()
     }
   }

@@ -57,7 +57,7 @@ public final class ICEDriver: Sendable {
   /// Every timer of the agent and the TURN clients runs on it, and every input is stamped with it.
   let clock: any DriverClock
   let logger: Logger
-  let onData: (@Sendable ([UInt8]) -> Void)?
+  let onData: (@Sendable (ByteBuffer) -> Void)?
   /// Called when a batch of `onData` deliveries ends (a socket's read burst, relayed data).
   let onDataBatchEnd: (@Sendable () -> Void)?
 
@@ -72,7 +72,7 @@ public final class ICEDriver: Sendable {
   ///     writes until then and send them with one system call.
   public init(
     agent: ICEAgent, logger: Logger, eventLoop: (any EventLoop)? = nil, clock: any DriverClock = ContinuousClock(),
-    onData: (@Sendable ([UInt8]) -> Void)? = nil, onDataBatchEnd: (@Sendable () -> Void)? = nil
+    onData: (@Sendable (ByteBuffer) -> Void)? = nil, onDataBatchEnd: (@Sendable () -> Void)? = nil
   ) {
     state = Mutex(State(agent: agent))
     self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
@@ -254,10 +254,12 @@ public final class ICEDriver: Sendable {
     return channel
   }
 
-  func received(_ bytes: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
-    let isSTUN = STUNMessage.isSTUN(bytes)
+  /// A datagram from one of the sockets, as read: application data goes on as the same buffer
+  /// (no copy on the data path); STUN, TURN and `.data` events get bytes.
+  func received(_ buffer: ByteBuffer, from remote: TransportAddress, to local: TransportAddress) {
+    let isSTUN = STUNMessage.isSTUN(buffer.readableBytesView)
     // Answers to our own Binding requests to STUN servers never reach the agent.
-    if isSTUN, let message = try? STUNMessage(parsing: bytes), message.messageClass == .successResponse,
+    if isSTUN, let message = try? STUNMessage(parsing: Array(buffer.readableBytesView)), message.messageClass == .successResponse,
       let waiter = pendingBindings.withLock({ $0.removeValue(forKey: message.transactionID) })
     {
       waiter.resume(returning: try? message.xorMappedAddress ?? message.mappedAddress)
@@ -268,15 +270,15 @@ public final class ICEDriver: Sendable {
       if state.closed { return .drop }
       if let relay = state.relays[remote], relay.base == local { return .relay }
       if onData != nil && !isSTUN {
-        return state.agent.acceptData(count: bytes.count, from: remote, to: local) ? .deliver : .drop
+        return state.agent.acceptData(count: buffer.readableBytes, from: remote, to: local) ? .deliver : .drop
       }
       return .agent
     }
     switch route {
     case .drop: return
-    case .deliver: onData?(bytes)
-    case .relay: update { state, now in _ = state.relays[remote]?.client.handleReceive(bytes, now: now) }
-    case .agent: update { state, now in state.agent.handleReceive(bytes, from: remote, to: local, now: now) }
+    case .deliver: onData?(buffer)
+    case .relay: update { state, now in _ = state.relays[remote]?.client.handleReceive(Array(buffer.readableBytesView), now: now) }
+    case .agent: update { state, now in state.agent.handleReceive(Array(buffer.readableBytesView), from: remote, to: local, now: now) }
     }
   }
 

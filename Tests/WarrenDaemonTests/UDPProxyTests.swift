@@ -45,7 +45,7 @@ struct UDPProxyTests {
     #expect(try await eventually { proxy.statistics.droppedNoPath == 1 })
 
     // Peer → application, from the listen port.
-    proxy.deliver([4, 0, 0, 0, 1, 2])
+    proxy.deliver(ByteBuffer(bytes: [4, 0, 0, 0, 1, 2]))
     let received = try await offThePool { application.receive(timeout: .seconds(5)) }
     #expect(received?.bytes == [4, 0, 0, 0, 1, 2])
     #expect(received?.from == proxy.listen.port)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import Synchronization
 import Testing
 import WarrenICE
@@ -37,9 +38,9 @@ struct TURNServerInteropTests {
     let inboxA = Inbox(), inboxB = Inbox()
     let a = ICEDriver(
       agent: ICEAgent(role: .controlling, localCredentials: credentials.0, configuration: relayOnly, seed: 1), logger: logger,
-      onData: { inboxA.append($0) })
+      onData: { inboxA.append(Array($0.readableBytesView)) })
     let b = ICEDriver(
-      agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: 2), logger: logger, onData: { inboxB.append($0) })
+      agent: ICEAgent(role: .controlled, localCredentials: credentials.1, seed: 2), logger: logger, onData: { inboxB.append(Array($0.readableBytesView)) })
     let loopback = TransportAddress.IP("127.0.0.1")!
     _ = try await a.bindHostCandidates([loopback])
     let hostB = try await b.bindHostCandidates([loopback])
