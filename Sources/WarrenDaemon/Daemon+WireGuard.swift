@@ -121,7 +121,11 @@ extension Daemon {
     guard let port = devices.withLock({ $0[interface]?.listenPort }), let proxy = link.listenAddress else { return }
     let change = DataPathSwitch(
       redirect: { (redirect) throws(NFTablesError) in try kernel?.set(redirect, for: peer.name) },
-      pointWireGuard: { (endpoint) throws(WireGuardError) in try await self.pointWireGuard(interface, peer: peer.publicKey, at: endpoint) })
+      pointWireGuard: { (endpoint) throws(WireGuardError) in
+        try await self.pointWireGuard(
+          interface, peer: peer.publicKey, at: endpoint, initiate: link.status.role == .controlling,
+          roundTripTime: pair.statistics.currentRoundTripTime)
+      })
     let outcome: DataPathSwitch.Outcome
     do {
       outcome = try await change.move(
@@ -143,10 +147,16 @@ extension Daemon {
     }
   }
 
-  /// Points the WireGuard peer at `endpoint`. A peer without a live WireGuard session is renewed
-  /// instead (``WireGuardControl/renewPeer(_:endpoint:)``), so that it shakes hands at once
-  /// rather than after the 5 s that WireGuard waits after a failed attempt.
-  func pointWireGuard(_ interface: String, peer key: Key, at endpoint: TransportAddress) async throws(WireGuardError) {
+  /// Points the WireGuard peer at `endpoint`. A peer without a live WireGuard session on the
+  /// side that controls the ICE session is renewed instead
+  /// (``WireGuardControl/renewPeer(_:endpoint:)``), so that it shakes hands at once rather than
+  /// after the 5 s that WireGuard waits after a failed attempt. One side starting the handshake
+  /// is enough (the other answers, which WireGuard never holds back), and two starting at once
+  /// would only race each other.
+  /// - Parameter roundTripTime: the selected pair's, which bounds how long a handshake takes.
+  func pointWireGuard(
+    _ interface: String, peer key: Key, at endpoint: TransportAddress, initiate: Bool, roundTripTime: Duration?
+  ) async throws(WireGuardError) {
     let device = try await readInterface(interface)
     guard let peer = device.peers.first(where: { $0.publicKey == key }) else {
       throw WireGuardError(.refused, interface, "peer \(key) is no longer on the interface")
@@ -155,7 +165,7 @@ extension Daemon {
     // WireGuard discards a session's keys after 180 s without a new handshake (REJECT_AFTER_TIME).
     let hasSession = peer.lastHandshake > 0 && now - peer.lastHandshake < 180
     let control = WireGuard.control(for: interface)
-    if hasSession {
+    if hasSession || !initiate {
       guard peer.endpoint != endpoint else { return }
       try await control.setEndpoint(endpoint, peer: key)
       logger.notice("WireGuard peer pointed at \(endpoint)", metadata: ["interface": "\(interface)", "peer": "\(key)"])
@@ -163,7 +173,7 @@ extension Daemon {
       try await control.renewPeer(peer, endpoint: endpoint)
       logger.notice(
         "WireGuard peer pointed at \(endpoint) and renewed: it shakes hands now", metadata: ["interface": "\(interface)", "peer": "\(key)"])
-      try await awaitHandshake(interface, peer: peer, endpoint: endpoint, control: control)
+      try await awaitHandshake(interface, peer: peer, endpoint: endpoint, control: control, roundTripTime: roundTripTime)
     }
     devices.withLock { devices in
       if let index = devices[interface]?.peers.firstIndex(where: { $0.publicKey == key }) {
@@ -172,15 +182,18 @@ extension Daemon {
     }
   }
 
-  /// The first initiation is lost when the other side's agent has not selected the pair yet (its
-  /// ICE socket drops what arrives before): WireGuard would retry only after 5 s. So while no
-  /// handshake completes, the peer is renewed again every 500 ms, at most 4 times.
+  /// The first initiation is lost when it reaches the other side before its agent has the pair
+  /// (its ICE socket drops what arrives before): WireGuard would retry only after 5 s. So while
+  /// no handshake completes, the peer is renewed again, at most 4 times, each after four round
+  /// trips of the pair (at least 200 ms, at most 2 s: never sooner than a handshake can finish).
   private func awaitHandshake(
-    _ interface: String, peer: WireGuardDevice.Peer, endpoint: TransportAddress, control: any WireGuardControl
+    _ interface: String, peer: WireGuardDevice.Peer, endpoint: TransportAddress, control: any WireGuardControl,
+    roundTripTime: Duration?
   ) async throws(WireGuardError) {
+    let window = min(max((roundTripTime ?? .zero) * 4, .milliseconds(200)), .seconds(2))
     for attempt in 1...4 {
       for _ in 0..<5 {
-        do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
+        do { try await Task.sleep(for: window / 5) } catch { return }
         if try await readInterface(interface).peers.first(where: { $0.publicKey == peer.publicKey })?.lastHandshake ?? 0 > 0 { return }
       }
       try await control.renewPeer(peer, endpoint: endpoint)

@@ -189,7 +189,11 @@ public final class Daemon: Service {
     }
     await peer.link.close()
     if peer.interface != nil {
-      try? kernelDataPath.withLock { $0.path }?.set(nil, for: peer.peer.name)
+      do {
+        try kernelDataPath.withLock { $0.path }?.set(nil, for: peer.peer.name)
+      } catch {
+        logger.error("could not remove the stopped peer's kernel redirection", metadata: ["peer": "\(peer.peer.name)", "error": "\(error)"])
+      }
       dataPaths.withLock { _ = $0.removeValue(forKey: peer.peer.name) }
     }
     peer.doneSink.finish()
