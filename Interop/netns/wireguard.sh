@@ -218,7 +218,9 @@ assert p['wireguard']['latest_handshake'] and p['wireguard']['endpoint'] == p['r
 
   # 4. The direct path fails under traffic (NAT A drops everything to and from NAT B), then
   #    comes back: the relay and the userspace proxy take over, and the kernel path returns.
-  ip netns exec "$host_a" ping -i 0.05 -w 150 10.99.0.2 >"$work/ping-switch.txt" 2>&1 &
+  #    Pings every 50 ms, with the time of each answer (-D): the longest gap after the drop is
+  #    the failover, the longest after the reopening is the switch back.
+  ip netns exec "$host_a" ping -D -i 0.05 -w 150 10.99.0.2 >"$work/ping-switch.txt" 2>&1 &
   pinger=$!
   sleep 1
   in_ns "$nat_a" nft insert rule ip filter forward ip daddr 203.0.113.2 drop
@@ -230,11 +232,22 @@ assert p['wireguard']['latest_handshake'] and p['wireguard']['endpoint'] == p['r
     opened=$(now_ms)
     if wait_field a "p['data_path']" 60 kernel; then
       back=$(($(now_ms) - opened))
-      sleep 1
+      sleep 2
       kill -INT "$pinger"; wait "$pinger"
+      gaps=$("$python" - "$work/ping-switch.txt" "$blocked" "$opened" <<'EOF'
+import re, sys
+times = [float(t) * 1000 for t in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", open(sys.argv[1]).read(), re.M)]
+blocked, opened = float(sys.argv[2]), float(sys.argv[3])
+def longest(start, end):  # the longest gap between answers that ends after start
+    inside = [t for t in times if t <= end]
+    return max((b - a for a, b in zip(inside, inside[1:]) if b > start), default=float("nan"))
+print(f"{longest(blocked, opened):.0f} {longest(opened, times[-1] if times else opened):.0f}")
+EOF
+)
+      read -r failover_gap switch_gap <<<"$gaps"
       stats=$(grep -E 'packets transmitted' "$work/ping-switch.txt")
       sent=$(echo "$stats" | awk '{print $1}'); got=$(echo "$stats" | awk '{print $4}')
-      pass "direct path dropped: relay and userspace path after $to_relay ms; reopened: kernel path again after $back ms; pings every 50 ms: $got of $sent answered (about $(( (sent - got) * 50 )) ms without answers)"
+      pass "direct path dropped: relay and userspace path after $to_relay ms (longest gap between ping answers $failover_gap ms); reopened: kernel path again after $back ms (longest gap $switch_gap ms); $got of $sent pings answered"
     else
       fail "the kernel path did not come back after the direct path reopened"; kill "$pinger"; show_logs
     fi
