@@ -118,35 +118,22 @@ public final class ICEDriver: Sendable {
     update { state, now in state.agent.restart(localCredentials: localCredentials, now: now) }
   }
 
-  /// Sends an application datagram over the selected pair; false before one is selected.
+  /// Sends an application datagram over the selected pair, flushed at once; false before one is
+  /// selected.
   @discardableResult
   public func send(_ data: [UInt8]) -> Bool {
-    // The data path: the agent counts the datagram and names the pair; nothing else changes, so
-    // there is nothing to drain and no timer to move (a later keepalive deadline only makes the
-    // armed timer fire early and find nothing due).
-    enum Route { case none, direct(any Channel, SocketAddress), relayed(Transmit) }
-    let route: Route = state.withLock { state in
-      guard !state.closed, let transmit = state.agent.send(data, now: clock.now) else { return .none }
-      if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
-        return .direct(channel, destination)
-      }
-      return state.relayedBases[transmit.from] != nil ? .relayed(transmit) : .none
-    }
-    switch route {
-    case .none:
-      return false
-    case .direct(let channel, let destination):
-      channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: data)), promise: nil)
-    case .relayed(let transmit):
-      // Through the TURN client, which may first have to create the peer's permission.
-      update { state, _ in state.agent.requeue(transmit) }
-    }
-    return true
+    defer { flush() }
+    return send(ByteBuffer(bytes: data))
   }
 
   /// Sends an application datagram over the selected pair without flushing its socket: a
   /// caller that sends a burst (a proxy's read of several datagrams) calls ``flush()`` after it,
   /// and the burst leaves in one `sendmmsg`. False before a pair is selected.
+  ///
+  /// The data path: the agent counts the datagram and names the pair; nothing else changes, so
+  /// there is nothing to drain and no timer to move (a later keepalive deadline only makes the
+  /// armed timer fire early and find nothing due).
+  @discardableResult
   public func send(_ buffer: ByteBuffer) -> Bool {
     enum Route { case none, direct(any Channel, SocketAddress), relayed(Transmit) }
     let route: Route = state.withLock { state in
