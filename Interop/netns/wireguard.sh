@@ -17,8 +17,8 @@
 # The baseline of every throughput figure is WireGuard alone on the same topology: a second pair
 # of wireguard-go interfaces (10.98.0.0/24, port 51821) with static endpoints at the NATs' public
 # addresses (both sides keep sending, so each NAT lets the other in), which Warren does not
-# manage. Transfers alternate between the two tunnels, five rounds, so that the load of a shared
-# machine weighs on both alike; the ratio is of the medians.
+# manage. Transfers alternate between the two tunnels, seven rounds, so that the load of a shared
+# machine weighs on both alike; the ratio is the median of the rounds' ratios.
 #
 # Usage: wireguard.sh WARREN_BINARY PYTHON   (root; wireguard-go, wireguard-tools, nftables, iputils-ping)
 set -uo pipefail
@@ -134,19 +134,21 @@ print(f"{32 / elapsed:.1f}")' "$to"
   wait "$server" 2>/dev/null
   return $rc
 }
-# Five rounds of a transfer through Warren's tunnel and one through the baseline, alternating.
-# Prints "RATIO  warren MEDIAN MiB/s (all: ...), WireGuard alone MEDIAN MiB/s (all: ...)".
+# Seven rounds of a transfer through Warren's tunnel and one through the baseline, alternating.
+# Prints "RATIO  ..." where RATIO is the median of the rounds' ratios (each round's two transfers
+# ran back to back, so a load that comes and goes weighs on both), then both medians.
 paired_rates() {
   local ours=() alone=() rate
-  for _ in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5 6 7; do
     rate=$(transfer 10.99.0.2) || return 1; ours+=("$rate")
     rate=$(transfer 10.98.0.2) || return 1; alone+=("$rate")
   done
   "$python" - "${ours[*]}" "${alone[*]}" <<'EOF'
 import statistics, sys
-ours, alone = [sorted(float(x) for x in a.split()) for a in sys.argv[1:3]]
+ours, alone = [[float(x) for x in a.split()] for a in sys.argv[1:3]]
+ratios = sorted(o / b for o, b in zip(ours, alone))
 m, b = statistics.median(ours), statistics.median(alone)
-print(f"{m / b:.2f}  through Warren {m:.1f} MiB/s (all: {' '.join(map(str, ours))}), WireGuard alone {b:.1f} MiB/s (all: {' '.join(map(str, alone))}), medians of 5, alternating")
+print(f"{statistics.median(ratios):.2f}  median of 7 paired ratios ({ratios[0]:.2f} to {ratios[-1]:.2f}); through Warren {m:.1f} MiB/s (all: {' '.join(map(str, sorted(ours)))}), WireGuard alone {b:.1f} MiB/s (all: {' '.join(map(str, sorted(alone)))})")
 EOF
 }
 peer_json() { "$warren" status --json --socket "$work/$1.sock" 2>/dev/null; }

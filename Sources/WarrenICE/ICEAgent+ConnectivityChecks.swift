@@ -21,8 +21,6 @@ extension ICEAgent {
     let firstSent: Instant
     var sent: Int
     var deadline: Instant
-    /// Transmissions before the transaction gives up.
-    let maxTransmissions: Int
   }
 
 
@@ -53,11 +51,8 @@ extension ICEAgent {
     role == .controlling && checkList[id]?.nominated == true
   }
 
-  /// - Parameter maxTransmissions: the configuration's unless given (a failover's nomination
-  ///   gives up sooner).
   mutating func sendCheck(
-    on id: CandidatePair.ID, useCandidate: Bool, now: Instant, kind: Transaction.Kind = .check, timeout: Duration? = nil,
-    maxTransmissions: Int? = nil
+    on id: CandidatePair.ID, useCandidate: Bool, now: Instant, kind: Transaction.Kind = .check, timeout: Duration? = nil
   ) {
     guard let remote = remoteCredentials, let pair = checkList[id] else { return }
     let transactionID = STUNTransactionID.random(using: &random)
@@ -72,8 +67,7 @@ extension ICEAgent {
     let bytes = request.encoded(integrity: .sha1(key: Array(remote.pwd.utf8)), fingerprint: true)
     transactions[transactionID] = Transaction(
       kind: kind, pair: id, bytes: bytes, useCandidate: useCandidate, role: role, priority: priority,
-      firstSent: now, sent: 1, deadline: now + (timeout ?? configuration.initialRTO),
-      maxTransmissions: maxTransmissions ?? configuration.maxTransmissions)
+      firstSent: now, sent: 1, deadline: now + (timeout ?? configuration.initialRTO))
     if kind == .check, checkList[id]?.state != .succeeded { checkList[id]?.state = .inProgress }
     checkList[id]?.statistics.requestsSent += 1
     transmit(Transmit(from: id.local, to: id.remote, bytes: bytes), now: now)
@@ -86,7 +80,7 @@ extension ICEAgent {
         events.append(.probeLost(token: token))
         continue
       }
-      if transaction.sent >= transaction.maxTransmissions {
+      if transaction.sent >= configuration.maxTransmissions {
         transactions[transactionID] = nil
         // A nomination that was never answered fails its pair even if an earlier check had
         // succeeded: otherwise the pair would count as a nomination in flight for ever.

@@ -17,7 +17,6 @@ extension ICEAgent {
       transactions = [:]
       return
     case .lapsing:
-      if state != .disconnected { prepareFailover(now: now) }
       setState(.disconnected)
     case .fresh:
       if state == .disconnected { setState(role == .controlling ? .completed : .connected) }
