@@ -161,11 +161,6 @@ wait_field() {
   return 1
 }
 warren_rules() { ip netns exec "$(ns_of "$1")" nft list table inet warren 2>/dev/null | grep -c "comment"; }
-home_router_forwarding() { # namespace: the forward chain as nat_rules sets it
-  in_ns "$1" nft flush chain ip filter forward
-  in_ns "$1" nft add rule ip filter forward ct state established,related accept
-  in_ns "$1" nft add rule ip filter forward iifname lan oifname wan accept
-}
 
 # 1. Cone NATs, data_path auto.
 started=$(now_ms)
@@ -230,7 +225,7 @@ assert p['wireguard']['latest_handshake'] and p['wireguard']['endpoint'] == p['r
   blocked=$(now_ms)
   if wait_field a "p['data_path'] + ' ' + p['path']" 60 "userspace relay"; then
     to_relay=$(($(now_ms) - blocked))
-    home_router_forwarding "$nat_a"
+    nat_rules "$nat_a"
     opened=$(now_ms)
     if wait_field a "p['data_path']" 60 kernel; then
       back=$(($(now_ms) - opened))
@@ -255,7 +250,7 @@ EOF
     fi
   else
     fail "no move to the relay after the direct path was dropped: $(peer_field a "p['data_path'] + ' ' + str(p['path'])")"; kill "$pinger"; show_logs
-    home_router_forwarding "$nat_a"
+    nat_rules "$nat_a"
   fi
 else
   fail "no ping answer within 20 s"

@@ -39,9 +39,14 @@ public struct DataPathChoice: Sendable, Hashable {
     } else if pair.isRelayed {
       (path, reason) = (.userspace, "the selected pair is relayed (TURN framing needs the userspace proxy)")
     } else if let kernelUnavailable {
-      (path, reason) = (.userspace, "the kernel path is unavailable: \(kernelUnavailable)")
+      self = .kernelUnavailable(kernelUnavailable)
     } else {
       (path, reason) = (.kernel, "the selected pair is direct (\(pair.local.type) to \(pair.remote.type))")
     }
+  }
+
+  /// The userspace path because nftables cannot carry the pair (not here, or it refused).
+  static func kernelUnavailable(_ why: String) -> DataPathChoice {
+    DataPathChoice(path: .userspace, reason: "the kernel path is unavailable: \(why)")
   }
 }

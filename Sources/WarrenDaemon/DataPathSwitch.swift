@@ -30,7 +30,7 @@ struct DataPathSwitch {
       do {
         try redirect(PortRedirect(local: pair.local.base, remote: pair.remote.address, wireGuardPort: wireGuardPort, peer: peer))
       } catch {
-        choice = DataPathChoice(path: .userspace, reason: "the kernel path is unavailable: \(error)")
+        choice = .kernelUnavailable("\(error)")
       }
     }
     if choice.path == .kernel {

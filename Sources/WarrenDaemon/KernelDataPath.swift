@@ -30,9 +30,6 @@ public final class KernelDataPath: Sendable {
     }
   }
 
-  /// The current redirection of `peer`.
-  public func redirect(for peer: String) -> PortRedirect? { redirects.withLock { $0[peer] } }
-
   /// Removes Warren's table (at shutdown): nothing of Warren's stays in the ruleset.
   public func removeAll() throws(NFTablesError) {
     try redirects.withLock { (redirects) throws(NFTablesError) in
