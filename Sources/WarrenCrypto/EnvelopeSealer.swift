@@ -58,7 +58,9 @@ public final class EnvelopeSealer: Sendable {
     let plaintext = try cache.box(ours: ours, theirs: sender)
       .open(envelope.contents.body, nonce: envelope.contents.nonce)
     do {
-      return OpenedEnvelope(sender: sender, recipient: recipient, message: try Cunicu_Signaling_Message(serializedBytes: plaintext))
+      return OpenedEnvelope(
+        sender: sender, recipient: recipient, message: try Cunicu_Signaling_Message(serializedBytes: plaintext),
+        nonce: Array(envelope.contents.nonce))
     } catch {
       throw WarrenCryptoError(
         .undecodablePlaintext, "the envelope from \(sender) opened but is not a Message: \(error)")

@@ -122,6 +122,12 @@ public struct RestartCounts: Codable, Sendable, Equatable {
 
 /// Messages from a peer dropped before they reached its session, by reason (docs/session.md).
 public struct DroppedMessageCounts: Codable, Sendable, Equatable {
+  /// Envelopes whose nonce was accepted before (replays, multi-backend copies).
+  public var seenNonce = 0
+  /// Warren messages sent at a time already accepted, or too far behind the newest.
+  public var staleFreshness = 0
+  /// Warren messages sent too far from our clock.
+  public var outsideClockWindow = 0
   /// From an agent older than the peer's newest one.
   public var staleAgent = 0
   /// Credentials the peer used before its current ones.
@@ -138,6 +144,9 @@ public struct DroppedMessageCounts: Codable, Sendable, Equatable {
   public init() {}
 
   init(_ counts: [DroppedMessageReason: Int]) {
+    seenNonce = counts[.seenNonce] ?? 0
+    staleFreshness = counts[.staleFreshness] ?? 0
+    outsideClockWindow = counts[.outsideClockWindow] ?? 0
     staleAgent = counts[.staleAgent] ?? 0
     oldCredentials = counts[.oldCredentials] ?? 0
     unannouncedCredentials = counts[.unannouncedCredentials] ?? 0
@@ -148,7 +157,7 @@ public struct DroppedMessageCounts: Codable, Sendable, Equatable {
 
   /// Every message dropped, whatever the reason.
   public var total: Int {
-    staleAgent + oldCredentials + unannouncedCredentials + conflictingCredentials + tooManyEarlyCandidates + unusableCandidate
+    seenNonce + staleFreshness + outsideClockWindow + staleAgent + oldCredentials + unannouncedCredentials + conflictingCredentials + tooManyEarlyCandidates + unusableCandidate
   }
 }
 

@@ -199,7 +199,7 @@ public final class PeerLink: Sendable {
     let actions: [PeerSession.Action] = state.withLock { state in
       switch input {
       case .start: state.session.start(now: now, unixNanoseconds: Self.unixNanoseconds())
-      case .message(let message): state.session.receive(message.message, now: now)
+      case .message(let message): state.session.receive(message.message, nonce: message.nonce, now: now)
       case .localCandidate(let candidate): state.session.localCandidate(candidate, now: now)
       case .agentState(let agentState, let generation):
         if generation == state.generation { state.session.agentStateChanged(agentState, now: now) }
@@ -252,6 +252,11 @@ public final class PeerLink: Sendable {
     case .transition(let from, let to, let reason):
       logger.info("\(from) -> \(to): \(reason)")
       transitionSink.yield(Transition(at: clock.now, from: from, to: to, reason: reason))
+    case .dropped(.outsideClockWindow):
+      // Not a copy we recognise: an old recording, or a peer whose clock is far from ours.
+      logger.warning(
+        "dropped a message from the peer sent more than \(options.session.replay.clockWindow) from our clock; if this repeats, check both hosts' clocks",
+        metadata: ["reason": "\(DroppedMessageReason.outsideClockWindow)"])
     case .dropped(let reason):
       logger.debug("dropped a message from the peer", metadata: ["reason": "\(reason)"])
     }

@@ -51,11 +51,15 @@ public struct PeerSession: Sendable {
   public private(set) var stateSince: Instant?
   /// The peer's credentials and agents as far as we know them.
   public private(set) var peer: RemotePeerCredentials
+  /// Recognises copies of the peer's messages.
+  public private(set) var replayGuard: ReplayGuard
 
   private var random: SplitMix64
   private var actions: [Action] = []
-  /// The wall clock when the session started, for agent generations.
+  /// The wall clock when the session started, for agent generations and `sent_at`.
   private var clock: (instant: Instant, unixNanoseconds: UInt64)?
+  /// The `sent_at` of our last message.
+  private var lastSentAt: UInt64 = 0
   private var pacer = RestartPacer()
   /// A restart the pacer holds back: the session is Closed until `due`.
   private var pendingRestart: (cause: RestartCause, due: Instant)?
@@ -76,6 +80,7 @@ public struct PeerSession: Sendable {
     random = SplitMix64(seed: seed)
     credentialsInterval = configuration.credentialsInitialInterval
     peer = RemotePeerCredentials(capacity: configuration.credentialsMemory)
+    replayGuard = ReplayGuard(configuration: configuration.replay)
   }
 
   /// The peer's current credentials, once known.
@@ -97,9 +102,15 @@ public struct PeerSession: Sendable {
   }
 
   /// A message from the peer (already opened and authenticated). Duplicates, late copies and
-  /// replays change nothing.
-  public mutating func receive(_ message: Cunicu_Signaling_Message, now: Instant) {
+  /// replays change nothing: copies are recognised by the envelope's `nonce` and the message's
+  /// `sent_at` first (``ReplayGuard``), then by the credentials and agent generation they carry.
+  public mutating func receive(_ message: Cunicu_Signaling_Message, nonce: [UInt8]? = nil, now: Instant) {
     guard state != .unknown else { return }
+    let sentAt = message.hasFreshness && message.freshness.sentAt != 0 ? message.freshness.sentAt : nil
+    if let reason = replayGuard.admit(nonce: nonce, sentAt: sentAt, now: now, wallClock: wallClock(at: now)) {
+      drop(reason)
+      return
+    }
     let generation = message.hasFreshness ? message.freshness.agentGeneration : nil
     if peer.isStale(generation: generation) {
       drop(.staleAgent)
@@ -119,7 +130,7 @@ public struct PeerSession: Sendable {
     guard state != .unknown, state != .idle, state != .closed else { return }
     var message = Cunicu_Signaling_Message()
     message.candidate = Cunicu_Epdisc_Candidate(candidate)
-    send(message)
+    send(message, now: now)
     hasLocalCandidate = true
     connectIfReady(now: now)
   }
@@ -152,7 +163,7 @@ public struct PeerSession: Sendable {
       runRestart(pending.cause, now: now)
     }
     if state == .idle, let due = nextCredentials, now >= due {
-      sendCredentials(needCreds: true)
+      sendCredentials(needCreds: true, now: now)
       credentialsInterval = min(credentialsInterval * configuration.credentialsMultiplier, configuration.credentialsMaxInterval)
       nextCredentials = now + jittered(credentialsInterval)
     }
@@ -208,13 +219,13 @@ public struct PeerSession: Sendable {
         peer.renew(generation: generation)
         flushEarlyCandidates(now: now)
       }
-      if credentials.needCreds { sendCredentials(needCreds: false) }
+      if credentials.needCreds { sendCredentials(needCreds: false, now: now) }
     case .adopt:
       peer.take(theirs, generation: generation)
       actions.append(.setRemoteCredentials(theirs))
       nextCredentials = nil
       // Answered before the candidates, so the peer can take them at once.
-      if credentials.needCreds { sendCredentials(needCreds: false) }
+      if credentials.needCreds { sendCredentials(needCreds: false, now: now) }
       beginEstablishing(now: now, reason: "received the peer's credentials")
     case .peerRestarted:
       peer.take(theirs, generation: generation)
@@ -291,7 +302,7 @@ public struct PeerSession: Sendable {
       transition(to: .idle, now: now, reason: "restart: new agent, same credentials")
       actions.append(.setRemoteCredentials(theirs))
       // Always answered: the peer may have taken a late copy of older credentials of ours.
-      sendCredentials(needCreds: false)
+      sendCredentials(needCreds: false, now: now)
       beginEstablishing(now: now, reason: "took the peer's new credentials")
     } else {
       earlyCandidates = []
@@ -313,7 +324,7 @@ public struct PeerSession: Sendable {
     resetAgentState()
     actions.append(.createAgent(localCredentials!, role))
     transition(to: .idle, now: now, reason: reason)
-    sendCredentials(needCreds: true)
+    sendCredentials(needCreds: true, now: now)
     credentialsInterval = configuration.credentialsInitialInterval
     nextCredentials = now + jittered(credentialsInterval)
   }
@@ -327,27 +338,36 @@ public struct PeerSession: Sendable {
 
   /// The wall clock at `now`, and always more than the last generation.
   private func nextGeneration(at now: Instant) -> UInt64 {
-    guard let clock else { return agentGeneration + 1 }
+    guard clock != nil else { return agentGeneration + 1 }
+    return max(wallClock(at: now), agentGeneration + 1)
+  }
+
+  /// The wall clock at `now`, in nanoseconds since the Unix epoch (counted from `start`).
+  private func wallClock(at now: Instant) -> UInt64 {
+    guard let clock else { return 0 }
     let elapsed = (now - clock.instant).components
     let nanoseconds = max(0, elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
-    return max(clock.unixNanoseconds &+ UInt64(nanoseconds), agentGeneration + 1)
+    return clock.unixNanoseconds &+ UInt64(nanoseconds)
   }
 
   // MARK: - Sending
 
-  private mutating func sendCredentials(needCreds: Bool) {
+  private mutating func sendCredentials(needCreds: Bool, now: Instant) {
     guard let local = localCredentials else { return }
     var message = Cunicu_Signaling_Message()
     message.credentials.ufrag = local.ufrag
     message.credentials.pwd = local.pwd
     message.credentials.needCreds = needCreds
-    send(message)
+    send(message, now: now)
   }
 
-  /// Every message carries our agent's generation (a field cunicu skips).
-  private mutating func send(_ message: Cunicu_Signaling_Message) {
+  /// Every message carries our agent's generation and when it was sent, strictly increasing (a
+  /// field cunicu skips).
+  private mutating func send(_ message: Cunicu_Signaling_Message, now: Instant) {
     var message = message
+    lastSentAt = max(wallClock(at: now), lastSentAt + 1)
     message.freshness.agentGeneration = agentGeneration
+    message.freshness.sentAt = lastSentAt
     actions.append(.send(message))
   }
 

@@ -18,6 +18,15 @@ public enum RestartCause: String, CaseIterable, Hashable, Sendable, CustomString
 /// Why a received signaling message was dropped before it could change the session
 /// (docs/session.md, "Restarts that converge").
 public enum DroppedMessageReason: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+  /// An envelope whose nonce was accepted before: an exact copy (a replay, or the same envelope
+  /// once more through another backend of a multi-backend).
+  case seenNonce = "seen_nonce"
+  /// A Warren peer's message sent at a time already accepted, or further behind the newest
+  /// accepted one than the reordering window (``ReplayGuard``).
+  case staleFreshness = "stale_freshness"
+  /// A Warren peer's message sent further from our clock than the clock window, while nothing
+  /// newer was accepted from it (an old recording, or a clock that is far off), or from our future.
+  case outsideClockWindow = "outside_clock_window"
   /// It belongs with an older agent of the peer than the newest one known (Warren peers).
   case staleAgent = "stale_agent"
   /// Credentials the peer used before its current ones (a late or replayed copy).

@@ -24,6 +24,8 @@ public struct SessionConfiguration: Sendable {
   public var credentialsMemory = 32
   /// Candidates kept while the credentials they belong with have not arrived.
   public var earlyCandidatesLimit = 64
+  /// How copies of the peer's messages are recognised (docs/session.md, "Replays").
+  public var replay = ReplayGuard.Configuration()
 
   public init() {}
 }

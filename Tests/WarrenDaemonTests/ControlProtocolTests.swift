@@ -31,7 +31,7 @@ struct ControlProtocolTests {
     #expect(line.hasSuffix("}\n") && !line.dropLast().contains("\n"))
     for fragment in [
       #""restart_causes":{"agent_failed":0,"disconnected":2,"peer_restarted":1,"stalled":0}"#,
-      #""dropped_messages":{"conflicting_credentials":0,"old_credentials":0,"stale_agent":101,"too_many_early_candidates":0,"unannounced_credentials":0,"unusable_candidate":2}"#,
+      #""dropped_messages":{"conflicting_credentials":0,"old_credentials":0,"outside_clock_window":0,"seen_nonce":0,"stale_agent":101,"stale_freshness":0,"too_many_early_candidates":0,"unannounced_credentials":0,"unusable_candidate":2}"#,
       #""local":{"address":"127.0.0.1:1","type":"host"}"#, #""rtt_ms":0.25"#, #""seconds_in_state":1.5"#,
       #""dropped_no_path":9"#, #""public_key":"OURS""#, #""data_path":"kernel""#, #""data_path_reason":"the selected pair is direct""#, #""path_switches":1"#, #""seconds_since_switch":0.5"#,
     ] {

@@ -8,9 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Warren's extension to the signaling Message (docs/session.md, "Restarts that converge").
-/// It travels in field 100 of cunicu.signaling.Message, a number cunicu does not use: cunicu skips
-/// the field, and Warren reads messages without it by cunicu's rules.
+/// Warren's extension to the signaling Message (docs/session.md, "Restarts that converge", and
+/// "Replays"). It travels in field 100 of cunicu.signaling.Message, a number cunicu does not use:
+/// cunicu skips the field, and Warren reads messages without it by cunicu's rules.
 
 public import SwiftProtobuf
 
@@ -35,6 +35,12 @@ public nonisolated struct Warren_Freshness: Sendable {
   /// A receiver drops messages of an agent older than the newest it knows from that sender.
   public var agentGeneration: UInt64 = 0
 
+  /// When the message was sealed: the sender's wall-clock time in nanoseconds since the Unix epoch,
+  /// strictly larger on every message the sender sends to this recipient (so it is also a counter).
+  /// A receiver accepts each value once, nothing older than its reordering window behind the newest
+  /// it accepted, and, before it accepted any, nothing far from its own clock.
+  public var sentAt: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -46,7 +52,7 @@ fileprivate nonisolated let _protobuf_package = "warren"
 
 nonisolated extension Warren_Freshness: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Freshness"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_generation\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_generation\0\u{3}sent_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -55,6 +61,7 @@ nonisolated extension Warren_Freshness: SwiftProtobuf.Message, SwiftProtobuf._Me
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.agentGeneration) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.sentAt) }()
       default: break
       }
     }
@@ -64,11 +71,15 @@ nonisolated extension Warren_Freshness: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.agentGeneration != 0 {
       try visitor.visitSingularUInt64Field(value: self.agentGeneration, fieldNumber: 1)
     }
+    if self.sentAt != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sentAt, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Warren_Freshness, rhs: Warren_Freshness) -> Bool {
     if lhs.agentGeneration != rhs.agentGeneration {return false}
+    if lhs.sentAt != rhs.sentAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
