@@ -499,6 +499,9 @@ let package = Package(
         "WarrenSignaling",
         "WarrenTestSupport",
         "WarrenWire",
+        "WarrenWireGRPC",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -30,4 +30,6 @@ extension ErrorCode where Domain == WarrenCryptoError {
   public static var authenticationFailed: Self { Self("authentication failed") }
   /// The box opened, but its plaintext is not a protobuf `Message`.
   public static var undecodablePlaintext: Self { Self("undecodable plaintext") }
+  /// A proof of key possession has the wrong length, version or purpose.
+  public static var malformedProof: Self { Self("malformed proof") }
 }

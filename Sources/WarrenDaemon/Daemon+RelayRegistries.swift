@@ -14,7 +14,7 @@ extension Daemon {
   func fetchRelays(_ registry: String) async -> ContinuousClock.Instant {
     do {
       // The registry names credentials after a key: ours, or the first WireGuard interface's.
-      let key = configuration.privateKey?.publicKey ?? devices.withLock { $0.values.compactMap(\.privateKey).first?.publicKey }
+      let key = configuration.privateKey ?? devices.withLock { $0.values.compactMap(\.privateKey).first }
       guard let key else { throw ControlFailure("no key to ask with yet") }
       let relays = try await factory.relays(from: registry, for: key)
       var servers: [Gatherer.TURNServer] = []

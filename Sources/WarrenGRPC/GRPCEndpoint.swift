@@ -1,20 +1,25 @@
 internal import GRPCNIOTransportHTTP2
+internal import Logging
+public import WarrenCrypto
 public import WarrenSignaling
 
-/// Where a `grpc://host:port?insecure=true&skip_verify=true` URL points, and how to talk to it:
-/// `insecure` is plaintext HTTP/2, otherwise TLS; `skip_verify` is TLS without certificate checks.
+/// Where a `grpc://host:port?insecure=true&skip_verify=true&server_key=KEY` URL points, and how to
+/// talk to it: `insecure` is plaintext HTTP/2, otherwise TLS; `skip_verify` is TLS without
+/// certificate checks; `server_key` pins the server's public key for proofs of key possession
+/// (base64; `+` may be written as `%2B`), learned on first contact without it.
 public struct GRPCEndpoint: Sendable, CustomStringConvertible {
   public let host: String
   public let port: Int
   public let insecure: Bool
   public let skipVerify: Bool
+  public let serverKey: Key?
 
   /// The port used when the URL has none.
   public static let defaultPort = 8080
 
   public init(_ url: BackendURL) throws(SignalingError) {
     guard url.scheme == "grpc" else { throw SignalingError(.invalidURL, "\(url) is not a grpc:// URL") }
-    try url.checkParameters(["insecure", "skip_verify"])
+    try url.checkParameters(["insecure", "skip_verify", "server_key"])
     guard !url.host.isEmpty else { throw SignalingError(.invalidURL, "\(url) has no host (expected grpc://host:port)") }
     guard url.path.isEmpty || url.path == "/" else {
       throw SignalingError(.invalidURL, "\(url) has a path; a grpc:// URL is only host and port")
@@ -25,6 +30,15 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
     self.port = port
     insecure = try url.flag("insecure")
     skipVerify = try url.flag("skip_verify")
+    if let text = url.query["server_key"] {
+      // A + that was not percent-encoded reads as a space in some URL parsers.
+      guard let key = try? Key(base64: String(text.map { $0 == " " ? "+" : $0 })) else {
+        throw SignalingError(.invalidURL, "\(url): server_key must be the server's base64 public key (44 characters)")
+      }
+      serverKey = key
+    } else {
+      serverKey = nil
+    }
     if insecure && skipVerify {
       throw SignalingError(.invalidURL, "\(url): skip_verify applies to TLS; it cannot be combined with insecure")
     }
@@ -55,7 +69,7 @@ extension BackendFactory {
       try GRPCTransport(endpoint: GRPCEndpoint(url), sink: sink, backoff: backoff, logger: logger)
     }
     register(relayRegistryScheme: "grpc") { url, key, timeout in
-      try await RelayRegistryClient.fetch(url: url, key: key, timeout: timeout)
+      try await RelayRegistryClient.fetch(url: url, key: key, timeout: timeout, logger: Logger(label: "warren.relay-registry"))
     }
   }
 }

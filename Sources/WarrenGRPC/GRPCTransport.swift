@@ -19,6 +19,9 @@ internal import WarrenWireGRPC
 /// once the server's marker envelope arrived, so a publish that follows cannot race the
 /// subscription. A stream that breaks (server restart, network loss) is re-established with
 /// exponential back-off, forever, and logged; removing the key's last handler cancels it.
+///
+/// Every Subscribe carries a fresh proof of key possession when the server reads them (its key
+/// pinned in the URL, or named by the server: ``ProofMaker``); cunicu's server gets none.
 public final class GRPCTransport: EnvelopeTransport {
   /// How long a publish may take before it fails with `DEADLINE_EXCEEDED`.
   public static let publishTimeout: Duration = .seconds(5)
@@ -30,6 +33,7 @@ public final class GRPCTransport: EnvelopeTransport {
   private let backoff: ReconnectBackoff
   private let logger: Logger
   private let connections: Task<Void, Never>
+  private let proofs: ProofMaker
   private let streams = Mutex<[Key: SubscriptionStream]>([:])
   private let closed = Mutex(false)
 
@@ -44,6 +48,7 @@ public final class GRPCTransport: EnvelopeTransport {
     var logger = logger
     logger[metadataKey: "server"] = "\(endpoint)"
     self.logger = logger
+    proofs = ProofMaker(pinned: endpoint.serverKey, logger: logger)
     let transport = try HTTP2ClientTransport.Posix(
       target: endpoint.target,
       transportSecurity: endpoint.transportSecurity,
@@ -65,11 +70,12 @@ public final class GRPCTransport: EnvelopeTransport {
     }
   }
 
-  public func subscribe(_ key: Key) async throws {
+  public func subscribe(_ ours: PrivateKey) async throws {
+    let key = ours.publicKey
     let stream: SubscriptionStream = try streams.withLock { streams in
       if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
       if let stream = streams[key] { return stream }
-      let stream = SubscriptionStream { [self] ready in await self.maintain(key, ready: ready) }
+      let stream = SubscriptionStream { [self] ready in await self.maintain(ours, ready: ready) }
       streams[key] = stream
       return stream
     }
@@ -96,15 +102,27 @@ public final class GRPCTransport: EnvelopeTransport {
     await connections.value
   }
 
-  /// Keeps a Subscribe stream for `key` open until cancelled.
-  private func maintain(_ key: Key, ready: ReadySignal) async {
+  /// The key the server names in its GetBuildInfo answer (`nil`: it names none).
+  private func askServerKey() async throws -> Key? {
+    var options = CallOptions.defaults
+    options.timeout = Self.publishTimeout
+    return try await signaling.getBuildInfo(Cunicu_Empty(), options: options) { response in
+      _ = try response.message
+      return ProofMaker.serverKey(in: response.metadata)
+    }
+  }
+
+  /// Keeps a Subscribe stream for `ours.publicKey` open until cancelled.
+  private func maintain(_ ours: PrivateKey, ready: ReadySignal) async {
+    let key = ours.publicKey
     var request = Cunicu_Signaling_SubscribeParams()
     request.key = Data(key.bytes)
     var failures = 0
     while !Task.isCancelled {
       let sawMarker = Mutex(false)
       do {
-        try await signaling.subscribe(request) { [sink, logger] response in
+        let metadata = await proofs.metadata(for: ours, purpose: .subscribe) { try await self.askServerKey() }
+        try await signaling.subscribe(request, metadata: metadata) { [sink, logger] response in
           for try await envelope in response.messages {
             if sawMarker.withLock({ seen in defer { seen = true }; return !seen }) {
               ready.signal()
@@ -120,6 +138,10 @@ public final class GRPCTransport: EnvelopeTransport {
         logger.info("subscription stream ended by the server; subscribing again", metadata: ["key": "\(key)"])
       } catch {
         if Task.isCancelled { break }
+        // A refusal names the server's key: a server that began to ask for proofs, or changed its key.
+        if let refusal = error as? RPCError, refusal.code == .unauthenticated {
+          proofs.learn(ProofMaker.serverKey(in: refusal.metadata), from: "a refusal")
+        }
         // A stream that had been working counts as the first failure of a new series.
         failures = sawMarker.withLock { $0 } ? 1 : failures + 1
         let level: Logger.Level = failures == 1 ? .warning : .debug

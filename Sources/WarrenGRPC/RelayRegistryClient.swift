@@ -5,6 +5,7 @@
 #endif
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
+internal import Logging
 internal import WarrenCrypto
 internal import WarrenSignaling
 internal import WarrenWire
@@ -14,17 +15,25 @@ internal import WarrenWireGRPC
 /// STUN/TURN servers and credentials it hands to a key. Registered on a ``BackendFactory`` by
 /// ``BackendFactory/registerGRPC(backoff:)``.
 enum RelayRegistryClient {
-  /// The relays for `key` from the registry at `url` (a `grpc://` URL, as for the backend);
-  /// gives up after `timeout`.
-  static func fetch(url: BackendURL, key: Key, timeout: Duration) async throws -> [Relay] {
+  /// The relays for `key` from the registry at `url` (a `grpc://` URL, as for the backend), with
+  /// a proof that we hold `key` when the server reads proofs; gives up after `timeout`.
+  static func fetch(url: BackendURL, key: PrivateKey, timeout: Duration, logger: Logger) async throws -> [Relay] {
     let endpoint = try GRPCEndpoint(url)
     let transport = try HTTP2ClientTransport.Posix(target: endpoint.target, transportSecurity: endpoint.transportSecurity)
     return try await withGRPCClient(transport: transport) { client in
       var params = Cunicu_Signaling_GetRelaysParams()
-      params.publicKey = Data(key.bytes)
+      params.publicKey = Data(key.publicKey.bytes)
       var options = CallOptions.defaults
       options.timeout = timeout
-      let response = try await Cunicu_Signaling_RelayRegistry.Client(wrapping: client).getRelays(params, options: options)
+      let proofs = ProofMaker(pinned: endpoint.serverKey, logger: logger)
+      let metadata = await proofs.metadata(for: key, purpose: .getRelays) {
+        try await Cunicu_Signaling_Signaling.Client(wrapping: client).getBuildInfo(Cunicu_Empty(), options: options) { response in
+          _ = try response.message
+          return ProofMaker.serverKey(in: response.metadata)
+        }
+      }
+      let response = try await Cunicu_Signaling_RelayRegistry.Client(wrapping: client).getRelays(
+        params, metadata: metadata, options: options)
       // The registry's expiry is wall-clock time; it becomes a deadline on the monotonic clock.
       let nowSeconds = Date().timeIntervalSince1970
       let now = ContinuousClock.now

@@ -152,7 +152,8 @@ public final class KubernetesTransport: EnvelopeTransport {
   }
 
   /// Returns once a list made after the subscription has been delivered.
-  public func subscribe(_ key: Key) async throws {
+  public func subscribe(_ ours: PrivateKey) async throws {
+    let key = ours.publicKey
     let (generation, start, watch, id) = try state.withLock { state throws(SignalingError) in
       guard !state.closed else { throw SignalingError(.closed, "the k8s backend is closed") }
       state.subscriptions.insert(key)

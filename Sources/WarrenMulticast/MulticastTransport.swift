@@ -77,9 +77,9 @@ public final class MulticastTransport: EnvelopeTransport {
     self.logger = logger
   }
 
-  public func subscribe(_ key: Key) async throws {
+  public func subscribe(_ ours: PrivateKey) async throws {
     _ = try await open()
-    subscriptions.withLock { _ = $0.insert(key) }
+    subscriptions.withLock { _ = $0.insert(ours.publicKey) }
   }
 
   public func unsubscribe(_ key: Key) {

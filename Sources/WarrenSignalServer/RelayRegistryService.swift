@@ -13,32 +13,48 @@ public import WarrenWireGRPC
 /// minted for the asking key where the server was given a shared secret (the TURN REST API
 /// convention that coturn's `use-auth-secret` checks: `username = "<unix expiry>:<name>"`,
 /// `password = base64(HMAC-SHA1(secret, username))`).
-public struct RelayRegistryService: Cunicu_Signaling_RelayRegistry.SimpleServiceProtocol {
+///
+/// Behind the server's ``AccessControl``: with `--require-proof` only a key's holder gets its
+/// credentials (a proof in the request metadata), and with `--allow-keys` only the mesh's keys.
+public struct RelayRegistryService: Cunicu_Signaling_RelayRegistry.ServiceProtocol {
   public let relays: [RelayURL]
+  private let access: AccessControl?
   private let now: @Sendable () -> Int64
   private let errors: RPCErrorCounter
 
-  /// - Parameter now: the current Unix time in seconds (injected so tests can fix it).
+  /// - Parameters:
+  ///   - access: `nil` serves every key (tests of the credentials alone).
+  ///   - now: the current Unix time in seconds (injected so tests can fix it).
   public init(
-    relays: [RelayURL], errors: RPCErrorCounter = RPCErrorCounter(), now: (@Sendable () -> Int64)? = nil
+    relays: [RelayURL], access: AccessControl? = nil, errors: RPCErrorCounter = RPCErrorCounter(),
+    now: (@Sendable () -> Int64)? = nil
   ) {
     self.relays = relays
+    self.access = access
     self.errors = errors
     self.now = now ?? { Int64(Date().timeIntervalSince1970) }
   }
 
   public func getRelays(
-    request: Cunicu_Signaling_GetRelaysParams, context: ServerContext
-  ) async throws -> Cunicu_Signaling_GetRelaysResp {
-    guard let key = try? Key(bytes: request.publicKey) else {
+    request: ServerRequest<Cunicu_Signaling_GetRelaysParams>, context: ServerContext
+  ) async throws -> ServerResponse<Cunicu_Signaling_GetRelaysResp> {
+    guard let key = try? Key(bytes: request.message.publicKey) else {
       errors.record(.invalidArgument)
       throw RPCError(
         code: .invalidArgument,
-        message: "GetRelays: field 'public_key' must be a 32-byte public key, got \(request.publicKey.count) bytes")
+        message: "GetRelays: field 'public_key' must be a 32-byte public key, got \(request.message.publicKey.count) bytes")
+    }
+    do {
+      try access?.admit(
+        .getRelays, key: key, proof: request.metadata[binaryValues: KeyPossessionProof.metadataKey].first(where: { _ in true }),
+        connection: context.remotePeer)
+    } catch {
+      errors.record(error.code)
+      throw error
     }
     var response = Cunicu_Signaling_GetRelaysResp()
     response.relays = relays.map { info(for: $0, key: key) }
-    return response
+    return ServerResponse(message: response, metadata: [:])
   }
 
   func info(for relay: RelayURL, key: Key) -> Cunicu_Signaling_RelayInfo {

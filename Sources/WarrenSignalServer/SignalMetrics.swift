@@ -35,6 +35,9 @@ public final class SignalMetrics: Sendable {
     }
 
     static var dropped: MetricNameDescriptor { name("envelopes_dropped", "total", "Envelopes dropped, by reason") }
+    static var refusals: MetricNameDescriptor {
+      name("refusals", "total", "Calls refused by access control (proofs, allowed keys, rate limits), by method and reason")
+    }
     static var rpcErrors: MetricNameDescriptor {
       name("rpc_errors", "total", "Requests answered with an error, by status code")
     }
@@ -47,11 +50,13 @@ public final class SignalMetrics: Sendable {
 
   private let relay: SignalingRelay
   private let errors: RPCErrorCounter
+  private let access: AccessControl?
   private let lock = Mutex(Instruments())
 
-  public init(relay: SignalingRelay, errors: RPCErrorCounter) {
+  public init(relay: SignalingRelay, errors: RPCErrorCounter, access: AccessControl? = nil) {
     self.relay = relay
     self.errors = errors
+    self.access = access
   }
 
   /// gRPC's canonical status name, as in the protocol's documentation: `invalidArgument` becomes
@@ -69,6 +74,7 @@ public final class SignalMetrics: Sendable {
   public func scrape() -> [UInt8] {
     let statistics = relay.statistics
     let errorCounts = errors.snapshot
+    let refusals = access?.refusalCounts ?? [:]
     return lock.withLock { metrics in
       metrics.topics.set(Double(statistics.topics))
       metrics.subscriptions.set(Double(statistics.subscriptions))
@@ -84,6 +90,17 @@ public final class SignalMetrics: Sendable {
       set(metrics.droppedQueueFull, statistics.droppedQueueFull)
       for (code, count) in errorCounts {
         set(metrics.registry.makeCounter(descriptor: Instruments.rpcErrors, labels: [("code", Self.statusName(code))]), count)
+      }
+      // Every method and reason is exported from the start (at 0), so a dashboard's rate() sees
+      // the first refusal.
+      if access != nil {
+        for method in AccessControl.Method.allCases {
+          for reason in AccessRefusal.Reason.allCases {
+            let counter = metrics.registry.makeCounter(
+              descriptor: Instruments.refusals, labels: [("method", method.rawValue), ("reason", reason.rawValue)])
+            set(counter, refusals[AccessControl.RefusalKey(method: method, reason: reason)] ?? 0)
+          }
+        }
       }
       return metrics.registry.emitToBuffer()
     }

@@ -1,7 +1,13 @@
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
 public import Logging
 public import ServiceLifecycle
+public import WarrenCrypto
 public import WarrenWire
 
 /// What `warren signal` is told on its command line.
@@ -24,6 +30,13 @@ public struct SignalServerConfiguration: Sendable {
   public var keepaliveInterval: Duration = .seconds(60)
   /// After SIGTERM, how long open connections get to close before they are cut.
   public var shutdownGracePeriod: Duration = .seconds(5)
+  /// The server's own key, to which clients seal their proofs of key possession (`--key-file`;
+  /// a fresh one per process without).
+  public var serverKey = PrivateKey.generate()
+  /// Proofs, allowed keys and rate limits.
+  public var access = AccessControl.Policy()
+  /// How far a proof's time may be from the server's clock.
+  public var proofWindow: Duration = .seconds(60)
 
   public init() {}
 }
@@ -34,17 +47,26 @@ public struct SignalServerConfiguration: Sendable {
 public final class SignalServer: Service {
   public let relay: SignalingRelay
   public let metrics: SignalMetrics
+  public let access: AccessControl
   private let configuration: SignalServerConfiguration
   private let logger: Logger
   private let errors = RPCErrorCounter()
   private let grpcPort = BoundPort()
   private let metricsEndpoint: MetricsEndpoint?
 
-  public init(configuration: SignalServerConfiguration, logger: Logger) {
+  /// Throws if `--allow-keys` names a file that cannot be read or holds something not a key.
+  public init(configuration: SignalServerConfiguration, logger: Logger) throws(AllowedKeysError) {
     self.configuration = configuration
     self.logger = logger
     let relay = SignalingRelay(queueLimit: configuration.queueLimit)
-    let metrics = SignalMetrics(relay: relay, errors: errors)
+    let verifier = ProofVerifier(serverKey: configuration.serverKey, window: configuration.proofWindow) {
+      var time = timespec()
+      clock_gettime(CLOCK_REALTIME, &time)
+      return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
+    }
+    let access = try AccessControl(policy: configuration.access, verifier: verifier, logger: logger)
+    self.access = access
+    let metrics = SignalMetrics(relay: relay, errors: errors, access: access)
     self.relay = relay
     self.metrics = metrics
     metricsEndpoint = configuration.metrics.map {
@@ -86,9 +108,9 @@ public final class SignalServer: Service {
       transport: transport,
       services: [
         SignalingService(
-          relay: relay, maxEnvelopeSize: configuration.maxEnvelopeSize, buildInfo: configuration.buildInfo,
+          relay: relay, access: access, maxEnvelopeSize: configuration.maxEnvelopeSize, buildInfo: configuration.buildInfo,
           errors: errors, logger: logger),
-        RelayRegistryService(relays: configuration.relays, errors: errors),
+        RelayRegistryService(relays: configuration.relays, access: access, errors: errors),
       ])
     try await withGracefulShutdownHandler {
       // Each child returns whether the server is done: `serve` when every connection closed, the
@@ -120,6 +142,8 @@ public final class SignalServer: Service {
             metadata: [
               "address": "\(address)", "port": "\(port)", "tls": "\(configuration.tls != nil)",
               "relays": "\(configuration.relays.map(\.publicURL))",
+              "server_key": "\(configuration.serverKey.publicKey)", "require_proof": "\(configuration.access.requireProof)",
+              "allow_keys": "\(configuration.access.allowedKeysFile ?? "any key")",
             ])
         } catch {
           grpcPort.fail(error)

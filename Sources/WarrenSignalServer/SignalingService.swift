@@ -11,9 +11,12 @@ internal import WarrenCrypto
 public import WarrenWire
 public import WarrenWireGRPC
 
-/// `cunicu.signaling.Signaling`, served by Warren (wire.md, "gRPC services").
-public struct SignalingService: Cunicu_Signaling_Signaling.SimpleServiceProtocol {
+/// `cunicu.signaling.Signaling`, served by Warren (wire.md, "gRPC services"), behind the
+/// server's ``AccessControl``. It implements the metadata-level protocol: proofs of key
+/// possession arrive as request metadata, and `GetBuildInfo` answers with the server's key.
+public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
   public let relay: SignalingRelay
+  public let access: AccessControl
   /// Envelopes larger than this (serialized) are refused with `RESOURCE_EXHAUSTED`.
   public let maxEnvelopeSize: Int
   public let buildInfo: Cunicu_BuildInfo
@@ -21,28 +24,50 @@ public struct SignalingService: Cunicu_Signaling_Signaling.SimpleServiceProtocol
   private let logger: Logger
 
   public init(
-    relay: SignalingRelay, maxEnvelopeSize: Int = 64 * 1024, buildInfo: Cunicu_BuildInfo,
+    relay: SignalingRelay, access: AccessControl, maxEnvelopeSize: Int = 64 * 1024, buildInfo: Cunicu_BuildInfo,
     errors: RPCErrorCounter = RPCErrorCounter(), logger: Logger
   ) {
     self.relay = relay
+    self.access = access
     self.maxEnvelopeSize = maxEnvelopeSize
     self.buildInfo = buildInfo
     self.errors = errors
     self.logger = logger
   }
 
-  public func getBuildInfo(request: Cunicu_Empty, context: ServerContext) async throws -> Cunicu_BuildInfo {
-    buildInfo
+  /// The build, and the server's public key in the response metadata (`warren-server-key`): how
+  /// a client that has not pinned it learns where to seal its proofs (cunicu's server sends none,
+  /// and Warren clients then send no proofs).
+  public func getBuildInfo(
+    request: ServerRequest<Cunicu_Empty>, context: ServerContext
+  ) async throws -> ServerResponse<Cunicu_BuildInfo> {
+    var metadata = Metadata()
+    metadata.addString(access.verifier.serverKey.publicKey.base64, forKey: KeyPossessionProof.serverKeyMetadataKey)
+    return ServerResponse(message: buildInfo, metadata: metadata)
   }
 
-  /// Registers the subscription, sends the empty marker envelope, then every envelope published
-  /// to the key until the client goes away or the server shuts down.
+  /// Checks the key, the access rules and the proof, registers the subscription, sends the empty
+  /// marker envelope, then every envelope published to the key until the client goes away or the
+  /// server shuts down.
   public func subscribe(
-    request: Cunicu_Signaling_SubscribeParams,
-    response: RPCWriter<Cunicu_Signaling_Envelope>,
-    context: ServerContext
-  ) async throws {
-    let key = try validKey(request.key, field: "key", method: "Subscribe")
+    request: ServerRequest<Cunicu_Signaling_SubscribeParams>, context: ServerContext
+  ) async throws -> StreamingServerResponse<Cunicu_Signaling_Envelope> {
+    let key = try validKey(request.message.key, field: "key", method: "Subscribe")
+    do {
+      try access.admit(
+        .subscribe, key: key, proof: request.metadata[binaryValues: KeyPossessionProof.metadataKey].first(where: { _ in true }),
+        connection: context.remotePeer)
+    } catch {
+      errors.record(error.code)
+      throw error
+    }
+    return StreamingServerResponse { response in
+      try await stream(key, to: response, context: context)
+      return [:]
+    }
+  }
+
+  private func stream(_ key: Key, to response: RPCWriter<Cunicu_Signaling_Envelope>, context: ServerContext) async throws {
     // The topic exists before the marker leaves: whatever is published once the client has seen
     // the marker reaches it.
     let subscription = relay.subscribe(key)
@@ -64,19 +89,28 @@ public struct SignalingService: Cunicu_Signaling_Signaling.SimpleServiceProtocol
     }
   }
 
-  public func publish(request: Cunicu_Signaling_Envelope, context: ServerContext) async throws -> Cunicu_Empty {
-    _ = try validKey(request.sender, field: "sender", method: "Publish")
-    let recipient = try validKey(request.recipient, field: "recipient", method: "Publish")
-    let size = request.encodedSize
+  public func publish(
+    request: ServerRequest<Cunicu_Signaling_Envelope>, context: ServerContext
+  ) async throws -> ServerResponse<Cunicu_Empty> {
+    let envelope = request.message
+    let sender = try validKey(envelope.sender, field: "sender", method: "Publish")
+    let recipient = try validKey(envelope.recipient, field: "recipient", method: "Publish")
+    do {
+      try access.admitPublish(sender: sender, recipient: recipient, connection: context.remotePeer)
+    } catch {
+      errors.record(error.code)
+      throw error
+    }
+    let size = envelope.encodedSize
     guard size <= maxEnvelopeSize else {
       errors.record(.resourceExhausted)
       throw RPCError(
         code: .resourceExhausted,
         message: "envelope is \(size) bytes; this server relays at most \(maxEnvelopeSize)")
     }
-    let queued = relay.publish(request, to: recipient, size: size)
+    let queued = relay.publish(envelope, to: recipient, size: size)
     logger.trace("published", metadata: ["recipient": "\(recipient)", "subscribers": "\(queued)"])
-    return Cunicu_Empty()
+    return ServerResponse(message: Cunicu_Empty(), metadata: [:])
   }
 
   private func validKey(_ bytes: Data, field: String, method: String) throws -> Key {

@@ -14,9 +14,10 @@ public protocol EnvelopeSink: Sendable {
 public protocol EnvelopeTransport: Sendable {
   var type: BackendType { get }
 
-  /// Starts receiving envelopes addressed to `key`, and returns once they will be received
-  /// (for gRPC: once the server's marker envelope has arrived). Idempotent.
-  func subscribe(_ key: Key) async throws
+  /// Starts receiving envelopes addressed to `ours.publicKey`, and returns once they will be
+  /// received (for gRPC: once the server's marker envelope has arrived). Idempotent. The private
+  /// key is there for transports whose server asks the subscriber to prove it holds it (gRPC).
+  func subscribe(_ ours: PrivateKey) async throws
 
   /// Stops receiving envelopes addressed to `key`.
   func unsubscribe(_ key: Key)

@@ -13,8 +13,8 @@ public final class InProcessTransport: EnvelopeTransport {
 
   public var type: BackendType { .inprocess }
 
-  public func subscribe(_ key: Key) async throws {
-    hub.add(key, owner: ObjectIdentifier(self), sink: sink)
+  public func subscribe(_ ours: PrivateKey) async throws {
+    hub.add(ours.publicKey, owner: ObjectIdentifier(self), sink: sink)
   }
 
   public func unsubscribe(_ key: Key) {

@@ -24,8 +24,8 @@ public final class MultiTransport: EnvelopeTransport {
 
   public var type: BackendType { .multi }
 
-  public func subscribe(_ key: Key) async throws {
-    try await firstSuccess("subscribing \(key)", code: .subscribeFailed) { try await $0.subscribe(key) }
+  public func subscribe(_ ours: PrivateKey) async throws {
+    try await firstSuccess("subscribing \(ours.publicKey)", code: .subscribeFailed) { try await $0.subscribe(ours) }
   }
 
   public func unsubscribe(_ key: Key) {

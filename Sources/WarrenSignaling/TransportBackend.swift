@@ -49,7 +49,7 @@ public final class TransportBackend: SignalingBackend {
       let subscription = registry.add(ours: ours, sender: sender, onLastRemoved: { transport.unsubscribe($0) })
     else { throw SignalingError(.closed, "the \(type) backend is closed") }
     do {
-      try await transport.subscribe(ours.publicKey)
+      try await transport.subscribe(ours)
     } catch {
       subscription.cancel()
       throw error

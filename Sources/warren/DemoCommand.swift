@@ -41,7 +41,7 @@ struct Demo: AsyncParsableCommand {
     serverConfiguration.host = "127.0.0.1"
     serverConfiguration.port = 0
     serverConfiguration.buildInfo = WarrenVersion.current.buildInfo
-    let server = SignalServer(configuration: serverConfiguration, logger: logger)
+    let server = try SignalServer(configuration: serverConfiguration, logger: logger)
     // The server runs beside the demo and stops when it is done.
     let outcome: Result<Void, any Error> = try await withThrowingTaskGroup(of: Void.self) { services in
       services.addTask { try await server.run() }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import WarrenCrypto
 import WarrenSignalServer
 import WarrenWire
 
@@ -35,6 +37,27 @@ struct Signal: AsyncParsableCommand {
   @Option(help: "Largest envelope relayed, in bytes.")
   var maxEnvelopeSize = 64 * 1024
 
+  @Option(
+    help: ArgumentHelp(
+      "The server's private key (base64, as warren genkey writes), to which clients seal their proofs of key possession; created (mode 0600) if absent. Without it, a new key per start.",
+      valueName: "file"))
+  var keyFile: String?
+
+  @Flag(help: "Refuse Subscribe and GetRelays without a proof of key possession (cunicu clients send none).")
+  var requireProof = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Serve only these public keys (one base64 key per line, # comments; list a community's public key to admit it): others can neither subscribe, publish nor get relays. Re-read on SIGHUP.",
+      valueName: "file"))
+  var allowKeys: String?
+
+  @Option(help: "Publish calls per second per connection (0: unlimited); bursts of 5 seconds' worth pass.")
+  var publishRate = 1000.0
+
+  @Option(help: "Subscribe calls per second per connection (0: unlimited); bursts of 10 seconds' worth pass.")
+  var subscribeRate = 100.0
+
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
@@ -42,6 +65,7 @@ struct Signal: AsyncParsableCommand {
     if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     guard queueSize > 0 else { throw ValidationError("--queue-size must be at least 1") }
     guard maxEnvelopeSize > 0 else { throw ValidationError("--max-envelope-size must be at least 1") }
+    guard publishRate >= 0, subscribeRate >= 0 else { throw ValidationError("--publish-rate and --subscribe-rate cannot be negative") }
     try LogSetup.validate(logLevel)
   }
 
@@ -60,14 +84,62 @@ struct Signal: AsyncParsableCommand {
     configuration.queueLimit = queueSize
     configuration.maxEnvelopeSize = maxEnvelopeSize
     configuration.buildInfo = WarrenVersion.current.buildInfo
+    if let keyFile { configuration.serverKey = try ServerKeyFile.load(keyFile, logger: logger) }
+    configuration.access.requireProof = requireProof
+    configuration.access.allowedKeysFile = allowKeys
+    configuration.access.publishRate = publishRate
+    configuration.access.publishBurst = max(1, publishRate * 5)
+    configuration.access.subscribeRate = subscribeRate
+    configuration.access.subscribeBurst = max(1, subscribeRate * 10)
 
-    let server = SignalServer(configuration: configuration, logger: logger)
+    let server: SignalServer
+    do {
+      server = try SignalServer(configuration: configuration, logger: logger)
+    } catch {
+      throw ValidationError("--allow-keys: \(error)")
+    }
     let group = ServiceGroup(
       configuration: .init(
         services: [.init(service: server)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
-    try await group.run()
+    try await withThrowingDiscardingTaskGroup { tasks in
+      tasks.addTask {
+        // SIGHUP: re-read --allow-keys (a broken file keeps the keys in force).
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+          logger.notice("SIGHUP: reloading the allowed keys")
+          server.access.reloadAllowedKeys()
+        }
+      }
+      try await group.run()
+      tasks.cancelAll()
+    }
+  }
+}
+
+/// `--key-file`: the signal server's private key, kept across restarts so that clients can pin
+/// its public key (`grpc://host:port?server_key=…`).
+enum ServerKeyFile {
+  static func load(_ path: String, logger: Logger) throws -> PrivateKey {
+    if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+      do {
+        return try PrivateKey(base64: text.trimmingCharacters(in: .whitespacesAndNewlines))
+      } catch {
+        throw ValidationError("--key-file \(path): not a base64 private key (\(error))")
+      }
+    }
+    let key = PrivateKey.generate()
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard descriptor >= 0 else {
+      throw ValidationError("--key-file \(path): cannot create it: \(String(cString: strerror(errno)))")
+    }
+    defer { close(descriptor) }
+    let line = Array((key.key.base64 + "\n").utf8)
+    guard write(descriptor, line, line.count) == line.count else {
+      throw ValidationError("--key-file \(path): cannot write it: \(String(cString: strerror(errno)))")
+    }
+    logger.notice("created the server key", metadata: ["file": "\(path)", "public_key": "\(key.publicKey)"])
+    return key
   }
 }
 

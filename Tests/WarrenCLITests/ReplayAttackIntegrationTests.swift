@@ -9,18 +9,6 @@ import WarrenSignaling
 import WarrenTestSupport
 import WarrenWire
 
-/// Records every envelope the signal server hands to the keys it subscribed to, as any client
-/// may (`Subscribe` asks no proof of the key).
-final class EnvelopeRecorder: EnvelopeSink {
-  private let envelopes = Mutex<[Cunicu_Signaling_Envelope]>([])
-
-  func deliver(_ envelope: Cunicu_Signaling_Envelope) {
-    envelopes.withLock { $0.append(envelope) }
-  }
-
-  var recorded: [Cunicu_Signaling_Envelope] { envelopes.withLock { $0 } }
-}
-
 /// A stream of numbered datagrams from the application through both daemons to an echo and
 /// back, at `rate` per second, counting which came back.
 final class EchoStream: Sendable {
@@ -91,10 +79,9 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     let bobConfig = try writeConfig(in: directory, bob, "alice", alice.publicKey, forward: echo.port, listen: bobListen, backend: backend)
     let signal = try start(["signal", "--listen", "127.0.0.1:\(signalPort)", "--metrics", "127.0.0.1:\(metricsPort)", "--log-level", "warning"])
     defer { signal.terminate() }
-    // The attacker, subscribed before the daemons start: any client may subscribe to any key.
-    let recorder = EnvelopeRecorder()
-    let attacker = try GRPCTransport(
-      endpoint: try GRPCEndpoint(try BackendURL(backend)), sink: recorder, logger: Logger(label: "attacker"))
+    // The attacker, subscribed before the daemons start: without --require-proof, any client may
+    // subscribe to any key.
+    let attacker = try Eavesdropper(port: Int(signalPort))
     for key in [alice.publicKey, bob.publicKey] { try await attacker.subscribe(key) }
     // Bob first, and Alice once Bob is subscribed and waiting (Idle): Alice's request then
     // reaches him, so that an answer of his (need_creds false) is on record.
@@ -111,12 +98,13 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     // Bob's daemon restarts; the sessions reconnect.
     bobDaemon.terminate()
     #expect(try await waitForExit(bobDaemon, within: .seconds(10)))
-    let beforeRestart = recorder.recorded
+    let beforeRestart = attacker.recorded
     bobDaemon = try start(["up", "--config", bobConfig])
     let restartedAt = ContinuousClock.now
     _ = try await DaemonControl.waitConnected(bobSocket, peer: "alice")
     let bobAtAlice = try await DaemonControl.waitConnected(aliceSocket, peer: "bob")
-    print("reconnected \(ContinuousClock.now - restartedAt) after bob's daemon restarted")
+    let reconnected = ContinuousClock.now - restartedAt
+    print("reconnected \(reconnected) after bob's daemon restarted")
     #expect(bobAtAlice.restartCauses == RestartCounts(peerRestarted: 1))
     let aliceAtBob = try #require(await DaemonControl.status(bobSocket)?.peers.first)
     #expect(aliceAtBob.restarts == 0)
@@ -153,10 +141,46 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
         + "\(traffic.echoed) of \(traffic.sent) datagrams echoed; dropped at alice \(bobAfter.droppedMessages), at bob \(aliceAfter.droppedMessages)")
     #expect(states.allSatisfy { $0 == [true, true] }, "a session left Connected: \(states)")
     #expect(bobAfter.restartCauses == bobAtAlice.restartCauses && aliceAfter.restarts == 0)
-    #expect(bobAfter.droppedMessages.staleAgent + aliceAfter.droppedMessages.staleAgent == 101)
+    // Every replayed envelope was recognised as a copy: at alice (who accepted them) by nonce;
+    // at bob's restarted daemon, which never saw alice's older envelopes, by their agent
+    // generation (alice's agent before the restart is older than the one she answered it with).
+    let dropped = [bobAfter.droppedMessages, aliceAfter.droppedMessages]
+    #expect(dropped.map(\.total).reduce(0, +) == 101)
+    #expect(dropped.map { $0.seenNonce + $0.staleFreshness + $0.staleAgent }.reduce(0, +) == 101, "\(dropped)")
     #expect(traffic.sent > 4000 && traffic.echoed == traffic.sent, "\(traffic.sent - traffic.echoed) datagrams lost")
     // The server relayed the attacker's 101 envelopes and nothing else: no answers, no restarts.
     #expect(storm == 101)
+
+    // Bob's daemon restarts once more, while the attacker replays at both keys, every 10 ms,
+    // everything it recorded before the first restart: old credentials and candidates of both.
+    bobDaemon.terminate()
+    #expect(try await waitForExit(bobDaemon, within: .seconds(10)))
+    let aliceBefore = try #require(await DaemonControl.status(aliceSocket)?.peers.first)
+    let underReplay = try await withThrowingTaskGroup(of: Void.self) { replays in
+      replays.addTask {
+        var index = 0
+        while !Task.isCancelled {
+          try? await attacker.publish(beforeRestart[index % beforeRestart.count])
+          index += 1
+          try await Task.sleep(for: .milliseconds(10))
+        }
+      }
+      defer { replays.cancelAll() }
+      bobDaemon = try start(["up", "--config", bobConfig])
+      let restarted = ContinuousClock.now
+      _ = try await DaemonControl.waitConnected(bobSocket, peer: "alice")
+      _ = try await DaemonControl.waitConnected(aliceSocket, peer: "bob")
+      return ContinuousClock.now - restarted
+    }
+    let aliceAtBobAgain = try #require(await DaemonControl.status(bobSocket)?.peers.first)
+    let bobAtAliceAgain = try #require(await DaemonControl.status(aliceSocket)?.peers.first)
+    print(
+      "under replay: reconnected \(underReplay) after bob's daemon restarted (without replays: \(reconnected)); "
+        + "restarts at bob \(aliceAtBobAgain.restartCauses), at alice \(bobAtAliceAgain.restartCauses); dropped at bob \(aliceAtBobAgain.droppedMessages)")
+    // Bob's restart costs alice the one restart it always costs (answering it); the replays cost
+    // neither side anything more.
+    #expect(bobAtAliceAgain.restarts == aliceBefore.restarts + 1)
+    #expect(aliceAtBobAgain.restarts == 0, "bob took a replayed copy for alice's present: \(aliceAtBob.restartCauses)")
 
     await attacker.close()
     for process in [aliceDaemon, bobDaemon, signal] { process.terminate() }

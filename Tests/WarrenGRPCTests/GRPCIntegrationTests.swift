@@ -310,12 +310,12 @@ struct RelayRegistryTests {
     let server = try await RunningServer {
       $0.relays = [try! RelayURL("turn:127.0.0.1:3478?secret=s3cret&ttl=1h")]
     }
-    let asking = peer(78).publicKey
+    let asking = peer(78)
     let factory = grpcFactory()
     let relays = try await factory.relays(from: "grpc://127.0.0.1:\(server.port)?insecure=true", for: asking)
     let relay = try #require(relays.first)
     #expect(relays.count == 1 && relay.url == "turn:127.0.0.1:3478")
-    #expect(relay.username.hasSuffix(":\(asking.base64)") && relay.password == hmacSHA1Base64(key: "s3cret", message: relay.username))
+    #expect(relay.username.hasSuffix(":\(asking.publicKey.base64)") && relay.password == hmacSHA1Base64(key: "s3cret", message: relay.username))
     let remaining = try #require(relay.expires) - ContinuousClock.now
     #expect(remaining > .seconds(3500) && remaining <= .seconds(3601))
     try await server.stop()

@@ -47,7 +47,7 @@ final class RunningServer: Sendable {
     configuration.port = port
     if metrics { configuration.metrics = ("127.0.0.1", 0) }
     configure(&configuration)
-    server = SignalServer(configuration: configuration, logger: testLogger)
+    server = try SignalServer(configuration: configuration, logger: testLogger)
     group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: testLogger))
     let group = self.group
     task = Task { try await group.run() }

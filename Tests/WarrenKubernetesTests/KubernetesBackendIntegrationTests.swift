@@ -140,7 +140,7 @@ struct KubernetesBackendTests {
     let sink = RecordingSink()
     let transport = try KubernetesTransport(
       url: BackendURL(try fixture.url(parameters: "cleanup_interval=off")), sink: sink, logger: Logger(label: "test"))
-    try await transport.subscribe(bob.publicKey)
+    try await transport.subscribe(bob)
     // Changes in another namespace move the (cluster-wide) resource version on.
     let other = try fixture.factory.makeBackend(url: try fixture.url(parameters: "namespace=default"))
     for n in 0..<5 { try await other.publish(testMessage("elsewhere-\(n)"), keys: KeyPair(ours: alice, theirs: bob.publicKey)) }
@@ -209,11 +209,11 @@ struct KubernetesBackendTests {
       connection: KubernetesConnection(server: "http://127.0.0.1:1", authentication: .token("t")),
       sink: RecordingSink(), logger: Logger(label: "test"))
     let bob = self.bob
-    let waiting = Task { try await transport.subscribe(bob.publicKey) }
+    let waiting = Task { try await transport.subscribe(bob) }
     try await Task.sleep(for: .milliseconds(300))  // a few failed lists
     waiting.cancel()
     await #expect(throws: CancellationError.self) { try await waiting.value }
-    let second = Task { try await transport.subscribe(bob.publicKey) }
+    let second = Task { try await transport.subscribe(bob) }
     await transport.close()
     await #expect { try await second.value } throws: { ($0 as? SignalingError)?.code == .closed }
   }
@@ -271,7 +271,7 @@ struct KubernetesBackendTests {
     let transport = try KubernetesTransport(
       settings: try .init(BackendURL("k8s://incluster?cleanup_interval=off")), connection: connection, sink: sink,
       logger: Logger(label: "test"))
-    try await transport.subscribe(bob.publicKey)
+    try await transport.subscribe(bob)
     let a = try fixture.factory.makeBackend(url: try fixture.url())
     try await a.publish(testMessage("in-cluster"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
     while sink.received.isEmpty { try await Task.sleep(for: .milliseconds(10)) }

@@ -65,7 +65,7 @@ struct MulticastBackendTests {
     let parsed = try BackendURL(url)
     let sink = CountingSink()
     let transport = try MulticastTransport(url: parsed, sink: sink, logger: Logger(label: "warren.test"))
-    try await transport.subscribe(bob.publicKey)
+    try await transport.subscribe(bob)
     let b = try factory.makeBackend(url: url)
     var atBob = try await b.subscribe(KeyPair(ours: bob, theirs: alice.publicKey)).makeAsyncIterator()
     // Raw datagrams from a plain socket: not envelopes.

@@ -32,7 +32,7 @@ struct Inbox {
 final class FailingTransport: EnvelopeTransport {
   struct Failure: Error, CustomStringConvertible { var description: String { "unreachable (test)" } }
   var type: BackendType { .grpc }
-  func subscribe(_ key: Key) async throws { throw Failure() }
+  func subscribe(_ ours: PrivateKey) async throws { throw Failure() }
   func unsubscribe(_ key: Key) {}
   func publish(_ envelope: Cunicu_Signaling_Envelope) async throws { throw Failure() }
   func close() async {}
@@ -43,7 +43,7 @@ final class HangingTransport: EnvelopeTransport {
   /// Operations hanging right now.
   let hanging = Atomic(0)
   var type: BackendType { .grpc }
-  func subscribe(_ key: Key) async throws { await hang() }
+  func subscribe(_ ours: PrivateKey) async throws { await hang() }
   func unsubscribe(_ key: Key) {}
   func publish(_ envelope: Cunicu_Signaling_Envelope) async throws { await hang() }
   func close() async {}

@@ -1,0 +1,96 @@
+internal import GRPCCore
+internal import Logging
+internal import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+internal import WarrenCrypto
+
+/// Makes the proofs of key possession a `grpc://` client sends with Subscribe and GetRelays
+/// (docs/signal-server.md, "Proof of key possession"), sealed to the server's key: the one pinned
+/// in the URL (`server_key=`), or else the one the server names in its `GetBuildInfo` answer or
+/// in a refusal, learned on first contact and kept for the client's lifetime. A server that names
+/// no key (cunicu's) gets no proofs.
+final class ProofMaker: Sendable {
+  enum Knowledge: Equatable {
+    case pinned(Key)
+    case learned(Key)
+    /// The server answered GetBuildInfo without a key: it does not read proofs.
+    case none
+    case unknown
+  }
+
+  private let knowledge: Mutex<Knowledge>
+  private let logger: Logger
+
+  init(pinned: Key?, logger: Logger) {
+    knowledge = Mutex(pinned.map(Knowledge.pinned) ?? .unknown)
+    self.logger = logger
+  }
+
+  var current: Knowledge { knowledge.withLock { $0 } }
+
+  /// The metadata for a call by `ours`: a fresh proof if the server's key is known. Asks the
+  /// server for its key first if nothing is known yet (`askServer` returns the key it names, `nil`
+  /// if it names none, or throws if it could not be asked; then no proof is sent this time).
+  func metadata(
+    for ours: PrivateKey, purpose: KeyPossessionProof.Purpose, askServer: () async throws -> Key?
+  ) async -> Metadata {
+    if current == .unknown {
+      do {
+        let named = try await askServer()
+        learn(named, from: "GetBuildInfo")
+      } catch {
+        logger.debug("could not ask the server for its key; no proof this time", metadata: ["error": "\(error)"])
+      }
+    }
+    let server: Key
+    switch current {
+    case .pinned(let key), .learned(let key): server = key
+    case .none, .unknown: return [:]
+    }
+    var metadata = Metadata()
+    do {
+      let proof = try KeyPossessionProof.make(client: ours, server: server, purpose: purpose, unixMilliseconds: Self.unixMilliseconds())
+      metadata.addBinary(proof, forKey: KeyPossessionProof.metadataKey)
+    } catch {
+      logger.warning("cannot make a proof of key possession", metadata: ["server_key": "\(server)", "error": "\(error)"])
+    }
+    return metadata
+  }
+
+  /// Takes the key a server named (in GetBuildInfo's metadata or a refusal's), unless one is pinned.
+  func learn(_ named: Key?, from source: String) {
+    knowledge.withLock { knowledge in
+      switch (knowledge, named) {
+      case (.pinned(let pinned), let named?) where named != pinned:
+        logger.error(
+          "the server names another key than the pinned server_key; proofs stay sealed to the pinned one",
+          metadata: ["pinned": "\(pinned)", "named": "\(named)", "source": "\(source)"])
+      case (.pinned, _):
+        break
+      case (.learned(let old), let named?) where named != old:
+        logger.warning("the server's key changed; proofs go to the new one", metadata: ["old": "\(old)", "new": "\(named)"])
+        knowledge = .learned(named)
+      case (_, let named?):
+        if knowledge != .learned(named) { logger.info("learned the server's key; subscriptions carry proofs", metadata: ["server_key": "\(named)"]) }
+        knowledge = .learned(named)
+      case (_, nil):
+        knowledge = .none
+      }
+    }
+  }
+
+  /// The key named in `metadata` (`warren-server-key`), if any and well-formed.
+  static func serverKey(in metadata: Metadata) -> Key? {
+    metadata[stringValues: KeyPossessionProof.serverKeyMetadataKey].first(where: { _ in true }).flatMap { try? Key(base64: $0) }
+  }
+
+  private static func unixMilliseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_REALTIME, &time)
+    return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
+  }
+}
