@@ -72,6 +72,17 @@ TYPES = {"host": epdisc_pb2.HOST, "srflx": epdisc_pb2.SERVER_REFLEXIVE, "prflx":
 NAMES = {value: key for key, value in TYPES.items()}
 
 
+def varint(data, index):
+    value, shift = 0, 0
+    while True:
+        byte = data[index]
+        index += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, index
+
+
 def log(text):
     print(f"cunicu-peer {time.strftime('%H:%M:%S')}: {text}", flush=True)
 
@@ -94,6 +105,9 @@ class Peer:
         self.connected = asyncio.Event()
         self.tasks = set()
         self.unknown_fields_seen = 0
+        self.freshness_seen = 0
+        self.sent_at_decreased = 0
+        self.last_sent_at = 0
         self.messages_received = 0
 
     # Signaling ----------------------------------------------------------------------------------
@@ -132,12 +146,32 @@ class Peer:
             message = signaling_pb2.Message()
             message.ParseFromString(self.box.decrypt(envelope.contents.body, envelope.contents.nonce))
             self.messages_received += 1
-            if len(unknown_fields.UnknownFieldSet(message)) > 0:
+            unknown = unknown_fields.UnknownFieldSet(message)
+            if len(unknown) > 0:
                 self.unknown_fields_seen += 1
+            self.note_freshness(unknown)
             if message.HasField("credentials"):
                 await self.on_credentials(message.credentials)
             if message.HasField("candidate"):
                 await self.on_candidate(message.candidate)
+
+    def note_freshness(self, unknown):
+        """Warren's field 100 (warren.Freshness), which cunicu's schema does not know: decoded by
+        hand from the unknown fields, to check it carries agent_generation (1) and sent_at (2)."""
+        for field in unknown:
+            if field.field_number != 100:
+                continue
+            values, data, index = {}, bytes(field.data), 0
+            while index < len(data):
+                key, index = varint(data, index)
+                if key & 7 != 0:
+                    break
+                values[key >> 3], index = varint(data, index)
+            if 1 in values and 2 in values:
+                self.freshness_seen += 1
+                if values[2] <= self.last_sent_at:
+                    self.sent_at_decreased += 1
+                self.last_sent_at = values[2]
 
     # cunicu's session rules -----------------------------------------------------------------------
 
@@ -296,9 +330,15 @@ async def run(args):
     report["restarts"] = peer.restarts
     report["messages_received"] = peer.messages_received
     report["messages_with_unknown_fields"] = peer.unknown_fields_seen
+    # Every message of Warren's carries field 100 with agent_generation and sent_at, sent_at
+    # strictly increasing (Warren publishes one message at a time; this server keeps the order).
+    report["messages_with_sent_at"] = peer.freshness_seen
+    report["sent_at_not_increasing"] = peer.sent_at_decreased
     report["ok"] = (report["steps"]["restarts_after_own_restart"] == 1
                     and report["steps"]["restarts_for_warren_restart"] == 1
-                    and peer.unknown_fields_seen > 0)
+                    and peer.unknown_fields_seen > 0
+                    and peer.freshness_seen == peer.messages_received
+                    and peer.sent_at_decreased == 0)
     receiver.cancel()
     if peer.connection:
         await peer.connection.close()

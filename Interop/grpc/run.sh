@@ -5,7 +5,10 @@
 #   2. the same two peers exchange through the Python server;
 #   3. through each server, `warren up` and a peer that follows cunicu's session rules
 #      (Interop/grpc/cunicu_peer.py: aioice, cunicu's schema without Warren's field 100) connect,
-#      and each side's restart costs the other exactly one restart before they reconnect.
+#      and each side's restart costs the other exactly one restart before they reconnect; every
+#      message of Warren's carries field 100 with agent_generation and a strictly increasing sent_at;
+#   4. `warren signal --require-proof` refuses a cunicu client (no proof) with UNAUTHENTICATED, and
+#      serves it without the flag.
 # Usage: run.sh PYTHON WARREN_BINARY   (PYTHON has grpcio, grpcio-tools and PyNaCl)
 set -uo pipefail
 python=$1
@@ -106,6 +109,26 @@ if wait_port "$port"; then
   exchange "python peer <-> warren peer through warren signal" "127.0.0.1:$port"
   cunicu_restarts "cunicu-rules peer <-> warren up, restarts both ways, through warren signal" "127.0.0.1:$port"
 else failed=$((failed + 2)); echo "FAIL: warren signal did not listen on $port"; fi
+
+# --require-proof: a cunicu client (no proofs) is refused with UNAUTHENTICATED, naming why; the
+# same client is served by a server without the flag (above, and here).
+port=$(free_port)
+"$warren" signal --listen "127.0.0.1:$port" --require-proof --log-level warning &
+pids+=($!)
+if wait_port "$port"; then
+  refused=$("$python" "$here/signaling.py" probe-subscribe --server "127.0.0.1:$port" --key "$python_public")
+  if [[ "$refused" == "REFUSED UNAUTHENTICATED "*proof_missing* ]]; then
+    passed=$((passed + 1)); echo "PASS: --require-proof refuses a cunicu client: $refused"
+  else failed=$((failed + 1)); echo "FAIL: --require-proof: the cunicu client got: $refused"; fi
+else failed=$((failed + 1)); echo "FAIL: warren signal --require-proof did not listen on $port"; fi
+port=$(free_port)
+"$warren" signal --listen "127.0.0.1:$port" --log-level warning &
+pids+=($!)
+if wait_port "$port"; then
+  served=$("$python" "$here/signaling.py" probe-subscribe --server "127.0.0.1:$port" --key "$python_public")
+  if [ "$served" = "SUBSCRIBED" ]; then passed=$((passed + 1)); echo "PASS: without --require-proof a cunicu client subscribes"
+  else failed=$((failed + 1)); echo "FAIL: without --require-proof the cunicu client got: $served"; fi
+else failed=$((failed + 1)); echo "FAIL: warren signal did not listen on $port"; fi
 
 port=$(free_port)
 "$python" "$here/signaling.py" server "$port" &

@@ -7,6 +7,9 @@ shared/spec/wire.md to check Warren against:
   signaling.py peer --server HOST:PORT --key PRIVATE_B64 --peer PUBLIC_B64 --name NAME --expect NAME
       a peer that exchanges ICE credentials (need_creds handshake of session.md) with another peer
       and checks that it opened the other's sealed message; exits 0 on success
+  signaling.py probe-subscribe --server HOST:PORT --key PUBLIC_B64
+      subscribes to a key as cunicu's client does (no proof of key possession) and prints
+      "SUBSCRIBED" once the marker arrives, or "REFUSED <status code> <details>"
 
 Stubs are generated from the repository's Protos/ with grpcio-tools into a temporary folder.
 """
@@ -152,6 +155,18 @@ def peer(args):
     return 1
 
 
+def probe_subscribe(args):
+    stub = signaling_pb2_grpc.SignalingStub(grpc.insecure_channel(args.server))
+    try:
+        stream = stub.Subscribe(signaling_pb2.SubscribeParams(key=base64.b64decode(args.key)), timeout=10)
+        next(stream)
+        print("SUBSCRIBED")
+        stream.cancel()
+    except grpc.RpcError as error:
+        print(f"REFUSED {error.code().name} {error.details()}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,10 +175,15 @@ def main():
     p = sub.add_parser("peer")
     for option in ["--server", "--key", "--peer", "--name", "--expect"]:
         p.add_argument(option, required=True)
+    q = sub.add_parser("probe-subscribe")
+    for option in ["--server", "--key"]:
+        q.add_argument(option, required=True)
     args = parser.parse_args()
     if args.command == "server":
         serve(args.port)
         return 0
+    if args.command == "probe-subscribe":
+        return probe_subscribe(args)
     return peer(args)
 
 
