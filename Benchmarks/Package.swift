@@ -36,6 +36,19 @@ let package = Package(
       path: "Benchmarks/SignalLoad",
       swiftSettings: [.swiftLanguageMode(.v6)]
     ),
+    // What proofs of key possession cost the signal server; see subscribe-proofs.sh.
+    .executableTarget(
+      name: "SubscribeProofs",
+      dependencies: [
+        .product(name: "WarrenCrypto", package: "warren"),
+        .product(name: "WarrenWire", package: "warren"),
+        .product(name: "WarrenWireGRPC", package: "warren"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      ],
+      path: "Benchmarks/SubscribeProofs",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
     // Time to connected on loopback (real sockets), and CPU per 1,000 connectivity checks; see
     // ice-connect.sh, which runs aioice on the same candidates in the same run.
     .executableTarget(

@@ -13,7 +13,8 @@ load="$(cd "$here" && swift build -c release --show-bin-path)/SignalLoad"
 ulimit -n 65536 2>/dev/null || true
 for subscribers in 1000 10000; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$warren" signal --listen "127.0.0.1:$port" --log-level warning &
+  # Rate limits off: this measures the relay's ceiling, not the per-connection limits.
+  "$warren" signal --listen "127.0.0.1:$port" --publish-rate 0 --subscribe-rate 0 --log-level warning &
   server=$!
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   echo "== $subscribers subscribers"

@@ -13,7 +13,8 @@ public final class AccessControl: Sendable {
     public var requireProof = false
     /// Where the allowed keys come from; every key is served without.
     public var allowedKeysFile: String?
-    /// Calls per second per connection (0: unlimited), and how many at once.
+    /// Calls per second per connection (0: unlimited), and how many at once; GetRelays counts
+    /// against the Subscribe limit.
     public var publishRate: Double = 1000
     public var publishBurst: Double = 5000
     public var subscribeRate: Double = 100
@@ -26,6 +27,11 @@ public final class AccessControl: Sendable {
     case subscribe = "Subscribe"
     case publish = "Publish"
     case getRelays = "GetRelays"
+
+    /// The reasons a call of this method can be refused for (Publish carries no proof).
+    public var refusalReasons: [AccessRefusal.Reason] {
+      self == .publish ? [.keyNotAllowed, .rateLimited] : AccessRefusal.Reason.allCases
+    }
   }
 
   public let policy: Policy
@@ -66,8 +72,9 @@ public final class AccessControl: Sendable {
   /// Checks a Subscribe of `key`, or a GetRelays for it (`proof`: the metadata's bytes).
   public func admit(_ method: Method, key: Key, proof: [UInt8]?, connection: String) throws(RPCError) {
     try check(method, connection: connection) { () throws(AccessRefusal) in
-      if method == .subscribe, !subscribeLimiter.allow(connection) {
-        throw AccessRefusal(.rateLimited, "more than \(Int(policy.subscribeRate)) Subscribe calls per second on this connection")
+      // GetRelays shares Subscribe's bucket: both may cost the server an X25519.
+      if !subscribeLimiter.allow(connection) {
+        throw AccessRefusal(.rateLimited, "more than \(Int(policy.subscribeRate)) Subscribe and GetRelays calls per second on this connection")
       }
       try checkAllowed(key, role: "key")
       if proof != nil || policy.requireProof {

@@ -95,7 +95,7 @@ public final class SignalMetrics: Sendable {
       // the first refusal.
       if access != nil {
         for method in AccessControl.Method.allCases {
-          for reason in AccessRefusal.Reason.allCases {
+          for reason in method.refusalReasons {
             let counter = metrics.registry.makeCounter(
               descriptor: Instruments.refusals, labels: [("method", method.rawValue), ("reason", reason.rawValue)])
             set(counter, refusals[AccessControl.RefusalKey(method: method, reason: reason)] ?? 0)

@@ -55,7 +55,7 @@ struct Signal: AsyncParsableCommand {
   @Option(help: "Publish calls per second per connection (0: unlimited); bursts of 5 seconds' worth pass.")
   var publishRate = 1000.0
 
-  @Option(help: "Subscribe calls per second per connection (0: unlimited); bursts of 10 seconds' worth pass.")
+  @Option(help: "Subscribe and GetRelays calls per second per connection (0: unlimited); bursts of 10 seconds' worth pass.")
   var subscribeRate = 100.0
 
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
