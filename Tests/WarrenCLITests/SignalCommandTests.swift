@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import WarrenCrypto
+
+@Suite("warren signal: its key file and allowed keys, and their mistakes", .timeLimit(.minutes(1)))
+struct SignalCommandTests {
+  @Test("--key-file is created with mode 0600 at first start and used as it is afterwards")
+  func keyFile() async throws {
+    let directory = try directory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let keyFile = directory.appendingPathComponent("signal.key").path
+    var contents: [String] = []
+    for _ in 0..<2 {
+      let process = Process()
+      process.executableURL = try warrenExecutable()
+      process.arguments = ["signal", "--listen", "127.0.0.1:0", "--key-file", keyFile, "--log-level", "warning"]
+      try process.run()
+      defer {
+        process.terminate()
+        process.waitUntilExit()
+      }
+      for _ in 0..<100 where !FileManager.default.fileExists(atPath: keyFile) { try await Task.sleep(for: .milliseconds(50)) }
+      try await Task.sleep(for: .milliseconds(200))
+      #expect(process.isRunning, "warren signal exited: the key file was not usable")
+      contents.append(try String(contentsOfFile: keyFile, encoding: .utf8))
+    }
+    #expect(contents[0] == contents[1])
+    let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
+    #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    let text = try String(contentsOfFile: keyFile, encoding: .utf8)
+    #expect(text.count == 45 && text.hasSuffix("\n"))
+    #expect(throws: Never.self) { try PrivateKey(base64: text.dropLast()) }
+  }
+
+  func directory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-signal-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+  }
+
+  @Test("a key file that is not a key, and an allowed-keys file with a bad line, are refused naming the problem")
+  func brokenFiles() throws {
+    let directory = try directory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let keyFile = directory.appendingPathComponent("signal.key").path
+    try "not a key\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+    let badKey = try runWarren(["signal", "--listen", "127.0.0.1:0", "--key-file", keyFile])
+    #expect(badKey.status != 0 && badKey.stderr.contains("--key-file \(keyFile): not a base64 private key"), "\(badKey.stderr)")
+
+    let keys = directory.appendingPathComponent("keys").path
+    try "\(PrivateKey.generate().publicKey.base64)\n# fine\nwrong\n".write(toFile: keys, atomically: true, encoding: .utf8)
+    let badKeys = try runWarren(["signal", "--listen", "127.0.0.1:0", "--allow-keys", keys])
+    #expect(badKeys.status != 0 && badKeys.stderr.contains("\(keys):3: 'wrong' is not a base64 public key"), "\(badKeys.stderr)")
+
+    let missing = try runWarren(["signal", "--listen", "127.0.0.1:0", "--allow-keys", directory.appendingPathComponent("none").path])
+    #expect(missing.status != 0 && missing.stderr.contains("cannot read the allowed keys"), "\(missing.stderr)")
+  }
+}
