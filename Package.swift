@@ -267,6 +267,7 @@ let package = Package(
       name: "WarrenGRPC",
       dependencies: [
         "WarrenCrypto",
+        "WarrenPrimitives",
         "WarrenSignaling",
         "WarrenWire",
         "WarrenWireGRPC",
@@ -282,6 +283,7 @@ let package = Package(
       dependencies: [
         "WarrenCrypto",
         "WarrenListener",
+        "WarrenPrimitives",
         "WarrenSTUN",
         "WarrenWire",
         "WarrenWireGRPC",

@@ -1,11 +1,6 @@
 public import Logging
 internal import NIOPosix
 internal import Synchronization
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 public import WarrenCrypto
 public import WarrenICE
 public import WarrenICENIO
@@ -198,7 +193,7 @@ public final class PeerLink: Sendable {
     let now = clock.now
     let actions: [PeerSession.Action] = state.withLock { state in
       switch input {
-      case .start: state.session.start(now: now, unixNanoseconds: Self.unixNanoseconds())
+      case .start: state.session.start(now: now, unixNanoseconds: WallClock.unixNanoseconds)
       case .message(let message): state.session.receive(message.message, nonce: message.nonce, now: now)
       case .localCandidate(let candidate): state.session.localCandidate(candidate, now: now)
       case .agentState(let agentState, let generation):
@@ -260,13 +255,6 @@ public final class PeerLink: Sendable {
     case .dropped(let reason):
       logger.debug("dropped a message from the peer", metadata: ["reason": "\(reason)"])
     }
-  }
-
-  /// The wall clock, which orders our agents across restarts of the daemon (docs/session.md).
-  private static func unixNanoseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_REALTIME, &time)
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
   }
 
   /// Forwards one driver's events until it closes; events of a replaced driver are ignored.

@@ -1,12 +1,8 @@
 internal import GRPCCore
 internal import Logging
 internal import Synchronization
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 internal import WarrenCrypto
+internal import WarrenPrimitives
 
 /// Makes the proofs of key possession a `grpc://` client sends with Subscribe and GetRelays
 /// (docs/signal-server.md, "Proof of key possession"), sealed to the server's key: the one pinned
@@ -53,7 +49,7 @@ final class ProofMaker: Sendable {
     }
     var metadata = Metadata()
     do {
-      let proof = try KeyPossessionProof.make(client: ours, server: server, purpose: purpose, unixMilliseconds: Self.unixMilliseconds())
+      let proof = try KeyPossessionProof.make(client: ours, server: server, purpose: purpose, unixMilliseconds: WallClock.unixMilliseconds)
       metadata.addBinary(proof, forKey: KeyPossessionProof.metadataKey)
     } catch {
       logger.warning("cannot make a proof of key possession", metadata: ["server_key": "\(server)", "error": "\(error)"])
@@ -86,11 +82,5 @@ final class ProofMaker: Sendable {
   /// The key named in `metadata` (`warren-server-key`), if any and well-formed.
   static func serverKey(in metadata: Metadata) -> Key? {
     metadata[stringValues: KeyPossessionProof.serverKeyMetadataKey].first(where: { _ in true }).flatMap { try? Key(base64: $0) }
-  }
-
-  private static func unixMilliseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_REALTIME, &time)
-    return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
   }
 }

@@ -1,13 +1,9 @@
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 public import Logging
 public import ServiceLifecycle
 public import WarrenCrypto
+internal import WarrenPrimitives
 public import WarrenWire
 
 /// What `warren signal` is told on its command line.
@@ -60,9 +56,7 @@ public final class SignalServer: Service {
     self.logger = logger
     let relay = SignalingRelay(queueLimit: configuration.queueLimit)
     let verifier = ProofVerifier(serverKey: configuration.serverKey, window: configuration.proofWindow) {
-      var time = timespec()
-      clock_gettime(CLOCK_REALTIME, &time)
-      return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
+      WallClock.unixMilliseconds
     }
     let access = try AccessControl(policy: configuration.access, verifier: verifier, logger: logger)
     self.access = access
