@@ -8,7 +8,8 @@
 #      and each side's restart costs the other exactly one restart before they reconnect; every
 #      message of Warren's carries field 100 with agent_generation and a strictly increasing sent_at;
 #   4. `warren signal --require-proof` refuses a cunicu client (no proof) with UNAUTHENTICATED, and
-#      serves it without the flag.
+#      serves it without the flag; `--allow-keys` refuses a key not in the file until SIGHUP re-reads
+#      it with the key added.
 # Usage: run.sh PYTHON WARREN_BINARY   (PYTHON has grpcio, grpcio-tools and PyNaCl)
 set -uo pipefail
 python=$1
@@ -129,6 +130,29 @@ if wait_port "$port"; then
   if [ "$served" = "SUBSCRIBED" ]; then passed=$((passed + 1)); echo "PASS: without --require-proof a cunicu client subscribes"
   else failed=$((failed + 1)); echo "FAIL: without --require-proof the cunicu client got: $served"; fi
 else failed=$((failed + 1)); echo "FAIL: warren signal did not listen on $port"; fi
+
+# --allow-keys: a key not in the file is refused (PERMISSION_DENIED); SIGHUP re-reads the file.
+port=$(free_port)
+keys=$(mktemp)
+echo "$warren_public" >"$keys"
+"$warren" signal --listen "127.0.0.1:$port" --allow-keys "$keys" --log-level warning &
+allow_server=$!
+pids+=($allow_server)
+if wait_port "$port"; then
+  before=$("$python" "$here/signaling.py" probe-subscribe --server "127.0.0.1:$port" --key "$python_public")
+  echo "$python_public" >>"$keys"
+  kill -HUP "$allow_server"
+  after=""
+  for _ in $(seq 50); do
+    after=$("$python" "$here/signaling.py" probe-subscribe --server "127.0.0.1:$port" --key "$python_public")
+    [ "$after" = "SUBSCRIBED" ] && break
+    sleep 0.1
+  done
+  if [[ "$before" == "REFUSED PERMISSION_DENIED "*"not among this server's allowed keys"* ]] && [ "$after" = "SUBSCRIBED" ]; then
+    passed=$((passed + 1)); echo "PASS: --allow-keys refuses a key not in the file; after SIGHUP with it added, it subscribes"
+  else failed=$((failed + 1)); echo "FAIL: --allow-keys: before SIGHUP '$before', after '$after'"; fi
+else failed=$((failed + 1)); echo "FAIL: warren signal --allow-keys did not listen on $port"; fi
+rm -f "$keys"
 
 port=$(free_port)
 "$python" "$here/signaling.py" server "$port" &
