@@ -26,6 +26,8 @@ let package = Package(
     .library(name: "WarrenSession", targets: ["WarrenSession"]),
     .library(name: "WarrenWireGuard", targets: ["WarrenWireGuard"]),
     .library(name: "WarrenNFTables", targets: ["WarrenNFTables"]),
+    .library(name: "WarrenArgon2", targets: ["WarrenArgon2"]),
+    .library(name: "WarrenDiscovery", targets: ["WarrenDiscovery"]),
     .library(name: "WarrenDaemon", targets: ["WarrenDaemon"]),
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenMulticast", targets: ["WarrenMulticast"]),
@@ -159,6 +161,23 @@ let package = Package(
       name: "WarrenNFTables",
       dependencies: [
         "WarrenPrimitives",
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Argon2id from Debian's libargon2 (the reference implementation), opened at run time.
+    .target(
+      name: "WarrenArgon2",
+      dependencies: [
+        "WarrenPrimitives",
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Peer discovery (cunicu's pdisc): the community key, announcements and what they change. Pure.
+    .target(
+      name: "WarrenDiscovery",
+      dependencies: [
+        "WarrenArgon2",
+        "WarrenCrypto",
       ],
       swiftSettings: swiftSettings
     ),
@@ -303,8 +322,10 @@ let package = Package(
     .executableTarget(
       name: "warren",
       dependencies: [
+        "WarrenArgon2",
         "WarrenCrypto",
         "WarrenDaemon",
+        "WarrenDiscovery",
         "WarrenICENIO",
         "WarrenGRPC",
         "WarrenKubernetes",
@@ -425,6 +446,15 @@ let package = Package(
       dependencies: [
         "WarrenNFTables",
         "WarrenPrimitives",
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenDiscoveryTests",
+      dependencies: [
+        "WarrenArgon2",
+        "WarrenCrypto",
+        "WarrenDiscovery",
       ],
       swiftSettings: swiftSettings
     ),

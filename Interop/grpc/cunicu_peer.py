@@ -49,7 +49,7 @@ def load_cunicu_stubs():
     protos = [os.path.relpath(os.path.join(d, f), src) for d, _, files in os.walk(src) for f in files if f.endswith(".proto")]
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{src}", f"--python_out={out}",
                     f"--grpc_python_out={out}", *protos], check=True)
-    for package in ["cunicu", "cunicu/signaling", "cunicu/epdisc"]:
+    for package in ["cunicu", "cunicu/signaling", "cunicu/epdisc", "cunicu/pdisc", "cunicu/core"]:
         open(os.path.join(out, package, "__init__.py"), "a").close()
     sys.path.insert(0, out)
 

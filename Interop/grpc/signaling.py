@@ -34,7 +34,7 @@ def load_stubs():
               for d, _, files in os.walk(PROTOS) for f in files if f.endswith(".proto")]
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}", f"--python_out={out}",
                     f"--grpc_python_out={out}", *protos], check=True)
-    for package in ["cunicu", "cunicu/signaling", "cunicu/epdisc"]:
+    for package in ["cunicu", "cunicu/signaling", "cunicu/epdisc", "cunicu/pdisc", "cunicu/core"]:
         open(os.path.join(out, package, "__init__.py"), "a").close()
     sys.path.insert(0, out)
 

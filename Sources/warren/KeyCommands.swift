@@ -1,5 +1,7 @@
 import ArgumentParser
 import WarrenCrypto
+import WarrenArgon2
+import WarrenDiscovery
 
 /// `warren genkey`: like `wg genkey`, a fresh clamped private key in base64 and a newline.
 struct GenerateKey: ParsableCommand {
@@ -48,5 +50,37 @@ struct PublicKey: ParsableCommand {
   private func failure(_ message: String) -> ExitCode {
     StandardStreams.printError("warren: \(message)\n")
     return ExitCode(1)
+  }
+}
+
+/// `warren community-key`: reads a peer-discovery passphrase on standard input and prints the
+/// community's public key, so that two nodes can check they share a community without showing
+/// the passphrase. One trailing newline (`echo`'s) is not part of the passphrase.
+struct CommunityPublicKey: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "community-key",
+    abstract: "Read a community passphrase from standard input and write the community's public key.")
+
+  /// Passphrases longer than this are refused (they are typed or kept in a file, not streamed).
+  static let maximumLength = 4096
+
+  func run() throws {
+    var bytes = StandardStreams.read(upTo: Self.maximumLength + 2)
+    if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+    if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+    guard bytes.count <= Self.maximumLength else {
+      StandardStreams.printError("warren: the passphrase is longer than \(Self.maximumLength) bytes\n")
+      throw ExitCode(1)
+    }
+    guard let passphrase = String(validating: bytes, as: UTF8.self) else {
+      StandardStreams.printError("warren: the passphrase is not UTF-8\n")
+      throw ExitCode(1)
+    }
+    do {
+      print(try CommunityKey.derive(passphrase: passphrase).publicKey.base64)
+    } catch {
+      StandardStreams.printError("warren: \(error.message)\n")
+      throw ExitCode(1)
+    }
   }
 }

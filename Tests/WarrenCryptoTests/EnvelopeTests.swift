@@ -105,11 +105,12 @@ struct EnvelopeTests {
     #expect(code(undecodable) == .undecodablePlaintext)
   }
 
-  @Test("unknown fields of a Message survive sealing and opening (cunicu's peer and pske fields)")
+  @Test("unknown fields of a Message survive sealing and opening (cunicu's pske field)")
   func unknownFieldsPreserved() throws {
-    // credentials{ufrag: "a"}, then field 3 (cunicu's PeerDescription, unknown to Warren).
-    let bytes: [UInt8] = [0x0a, 0x03, 0x0a, 0x01, 0x61, 0x1a, 0x02, 0x08, 0x01]
+    // credentials{ufrag: "a"}, peer{change: REMOVE}, then field 4 (cunicu's pske, unknown to Warren).
+    let bytes: [UInt8] = [0x0a, 0x03, 0x0a, 0x01, 0x61, 0x1a, 0x02, 0x08, 0x01, 0x22, 0x02, 0x08, 0x01]
     let message = try Cunicu_Signaling_Message(serializedBytes: bytes)
+    #expect(message.peer.change == .remove && !message.unknownFields.data.isEmpty)
     let alice = PrivateKey.generate(using: SeededRandom(seed: 3))
     let bob = PrivateKey.generate(using: SeededRandom(seed: 4))
     let envelope = try sealer.seal(message, keys: KeyPair(ours: alice, theirs: bob.publicKey))

@@ -119,47 +119,55 @@ public nonisolated struct Cunicu_Signaling_EncryptedMessage: Sendable {
 }
 
 /// The plaintext of an Envelope.
-public nonisolated struct Cunicu_Signaling_Message: Sendable {
+public nonisolated struct Cunicu_Signaling_Message: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var credentials: Cunicu_Epdisc_Credentials {
-    get {_credentials ?? Cunicu_Epdisc_Credentials()}
-    set {_credentials = newValue}
+    get {_storage._credentials ?? Cunicu_Epdisc_Credentials()}
+    set {_uniqueStorage()._credentials = newValue}
   }
   /// Returns true if `credentials` has been explicitly set.
-  public var hasCredentials: Bool {self._credentials != nil}
+  public var hasCredentials: Bool {_storage._credentials != nil}
   /// Clears the value of `credentials`. Subsequent reads from it will return its default value.
-  public mutating func clearCredentials() {self._credentials = nil}
+  public mutating func clearCredentials() {_uniqueStorage()._credentials = nil}
 
   public var candidate: Cunicu_Epdisc_Candidate {
-    get {_candidate ?? Cunicu_Epdisc_Candidate()}
-    set {_candidate = newValue}
+    get {_storage._candidate ?? Cunicu_Epdisc_Candidate()}
+    set {_uniqueStorage()._candidate = newValue}
   }
   /// Returns true if `candidate` has been explicitly set.
-  public var hasCandidate: Bool {self._candidate != nil}
+  public var hasCandidate: Bool {_storage._candidate != nil}
   /// Clears the value of `candidate`. Subsequent reads from it will return its default value.
-  public mutating func clearCandidate() {self._candidate = nil}
+  public mutating func clearCandidate() {_uniqueStorage()._candidate = nil}
+
+  /// Peer discovery: a node's announcement to its community.
+  public var peer: Cunicu_Pdisc_PeerDescription {
+    get {_storage._peer ?? Cunicu_Pdisc_PeerDescription()}
+    set {_uniqueStorage()._peer = newValue}
+  }
+  /// Returns true if `peer` has been explicitly set.
+  public var hasPeer: Bool {_storage._peer != nil}
+  /// Clears the value of `peer`. Subsequent reads from it will return its default value.
+  public mutating func clearPeer() {_uniqueStorage()._peer = nil}
 
   /// Warren's extension (a number cunicu does not use, so cunicu skips it): which of the sender's
   /// ICE agents this message belongs with.
   public var freshness: Warren_Freshness {
-    get {_freshness ?? Warren_Freshness()}
-    set {_freshness = newValue}
+    get {_storage._freshness ?? Warren_Freshness()}
+    set {_uniqueStorage()._freshness = newValue}
   }
   /// Returns true if `freshness` has been explicitly set.
-  public var hasFreshness: Bool {self._freshness != nil}
+  public var hasFreshness: Bool {_storage._freshness != nil}
   /// Clears the value of `freshness`. Subsequent reads from it will return its default value.
-  public mutating func clearFreshness() {self._freshness = nil}
+  public mutating func clearFreshness() {_uniqueStorage()._freshness = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _credentials: Cunicu_Epdisc_Credentials? = nil
-  fileprivate var _candidate: Cunicu_Epdisc_Candidate? = nil
-  fileprivate var _freshness: Warren_Freshness? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Cunicu_Signaling_SubscribeParams: Sendable {
@@ -263,43 +271,90 @@ nonisolated extension Cunicu_Signaling_EncryptedMessage: SwiftProtobuf.Message, 
 
 nonisolated extension Cunicu_Signaling_Message: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Message"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}credentials\0\u{1}candidate\0\u{2}b\u{1}freshness\0\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}credentials\0\u{1}candidate\0\u{1}peer\0\u{2}a\u{1}freshness\0\u{c}\u{4}\u{1}")
+
+  fileprivate class _StorageClass {
+    var _credentials: Cunicu_Epdisc_Credentials? = nil
+    var _candidate: Cunicu_Epdisc_Candidate? = nil
+    var _peer: Cunicu_Pdisc_PeerDescription? = nil
+    var _freshness: Warren_Freshness? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _credentials = source._credentials
+      _candidate = source._candidate
+      _peer = source._peer
+      _freshness = source._freshness
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._credentials) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._candidate) }()
-      case 100: try { try decoder.decodeSingularMessageField(value: &self._freshness) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._credentials) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._candidate) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._peer) }()
+        case 100: try { try decoder.decodeSingularMessageField(value: &_storage._freshness) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._credentials {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._candidate {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._freshness {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 100)
-    } }()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._credentials {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._candidate {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._peer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._freshness {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 100)
+      } }()
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Cunicu_Signaling_Message, rhs: Cunicu_Signaling_Message) -> Bool {
-    if lhs._credentials != rhs._credentials {return false}
-    if lhs._candidate != rhs._candidate {return false}
-    if lhs._freshness != rhs._freshness {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._credentials != rhs_storage._credentials {return false}
+        if _storage._candidate != rhs_storage._candidate {return false}
+        if _storage._peer != rhs_storage._peer {return false}
+        if _storage._freshness != rhs_storage._freshness {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
