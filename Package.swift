@@ -178,6 +178,8 @@ let package = Package(
       dependencies: [
         "WarrenArgon2",
         "WarrenCrypto",
+        "WarrenPrimitives",
+        "WarrenWire",
       ],
       swiftSettings: swiftSettings
     ),
@@ -455,6 +457,9 @@ let package = Package(
         "WarrenArgon2",
         "WarrenCrypto",
         "WarrenDiscovery",
+        "WarrenPrimitives",
+        "WarrenWire",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: swiftSettings
     ),

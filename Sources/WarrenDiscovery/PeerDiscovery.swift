@@ -1,0 +1,233 @@
+public import WarrenCrypto
+public import WarrenPrimitives
+internal import WarrenWire
+
+/// One WireGuard interface's peer discovery as a pure state machine (docs/discovery.md): it takes
+/// the community's announcements and the time, and returns actions — announcements to publish,
+/// WireGuard peers to add, replace or remove — for the daemon to carry out. It owns no socket or
+/// clock, so every rule is tested in virtual time.
+///
+/// Better than cunicu's: announcements are repeated with back-off until the community answers,
+/// then periodically, and a newcomer is answered, so a backend that drops envelopes for
+/// recipients it does not know yet loses nothing for good; peers are removed only by REMOVE,
+/// UPDATE or an expiry the user asked for; keys configured by hand are never touched.
+public struct PeerDiscovery: Sendable {
+  public typealias Instant = ContinuousClock.Instant
+
+  public struct Settings: Sendable {
+    /// The node's host name, announced.
+    public var name: String
+    /// What the node announces as its allowed IPs.
+    public var allowedIPs: [IPPrefix]
+    /// Extra host names and addresses, announced.
+    public var hosts: [String: [TransportAddress.IP]] = [:]
+    /// Only these keys are learned, if not empty …
+    public var accept: Set<Key> = []
+    /// … and never these.
+    public var deny: Set<Key> = []
+    /// At most this many learned peers.
+    public var maxPeers = 256
+    /// Learned peers not announced for this long are removed; `nil` keeps them until REMOVE.
+    public var peerExpiry: Duration?
+    /// Until the community is heard from, announcements repeat after this, doubling …
+    public var retryInitial: Duration = .seconds(1)
+    /// … up to this.
+    public var retryMax: Duration = .seconds(30)
+    /// Then every this long (± `jitter`).
+    public var reannounceInterval: Duration = .seconds(300)
+    /// A newcomer is answered after this (± `jitter`): announcements of several members crossing
+    /// each other are answered once.
+    public var answerDelay: Duration = .seconds(1)
+    public var jitter = 0.2
+
+    public init(name: String, allowedIPs: [IPPrefix]) {
+      self.name = name
+      self.allowedIPs = allowedIPs
+    }
+  }
+
+  /// A peer learned from the community.
+  public struct LearnedPeer: Sendable, Equatable {
+    public var key: Key
+    public var name: String
+    public var allowedIPs: [IPPrefix]
+    public var hosts: [String: [TransportAddress.IP]]
+    public var firstSeen: Instant
+    public var lastAnnounced: Instant
+  }
+
+  public enum Action: Sendable, Equatable {
+    /// Seal this announcement from our key to the community key and publish it.
+    case announce(Announcement)
+    /// Add the peer to the WireGuard interface with its allowed IPs.
+    case addPeer(LearnedPeer)
+    /// Update a learned peer's allowed IPs.
+    case updatePeer(LearnedPeer)
+    /// Remove the peer from the interface (it was learned here).
+    case removePeer(Key, reason: String)
+    /// An announcement was not acted on (log it, count it).
+    case refused(DiscoveryRefusal, sender: Key)
+  }
+
+  public private(set) var ourKey: Key
+  public let settings: Settings
+  /// Learned peers, by key.
+  public private(set) var learned: [Key: LearnedPeer] = [:]
+  /// Keys configured on the interface by hand (set by the owner): never touched.
+  public var configuredByHand: Set<Key> = []
+  /// Refusals so far, by reason.
+  public private(set) var refusalCounts: [DiscoveryRefusal.Reason: Int] = [:]
+  /// Whether any other member was heard from.
+  public private(set) var heardFromCommunity = false
+
+  private var random: SplitMix64
+  private var actions: [Action] = []
+  private var nextAnnouncement: Instant?
+  private var retryInterval: Duration
+  private var answerDue: Instant?
+  private var started = false
+
+  public init(ourKey: Key, settings: Settings, seed: UInt64) {
+    self.ourKey = ourKey
+    self.settings = settings
+    random = SplitMix64(seed: seed)
+    retryInterval = settings.retryInitial
+  }
+
+  // MARK: - Inputs
+
+  /// Announces the node (ADD) and starts the repetitions.
+  public mutating func start(now: Instant) {
+    guard !started else { return }
+    started = true
+    announce(.add)
+    nextAnnouncement = now + jittered(retryInterval)
+  }
+
+  /// The node's key changed (the interface got a new private key): UPDATE from the new key.
+  public mutating func keyChanged(to newKey: Key, now: Instant) {
+    let old = ourKey
+    ourKey = newKey
+    guard started else { return }
+    actions.append(.announce(ours(.update, oldKey: old)))
+  }
+
+  /// The announcement to publish when the node leaves cleanly.
+  public func leaving() -> Announcement { ours(.remove, oldKey: nil) }
+
+  /// An announcement from `sender` (the envelope's authenticated sender).
+  public mutating func receive(_ announcement: Announcement, sender: Key, now: Instant) {
+    guard sender != ourKey, announcement.key != ourKey else { return }
+    let key = announcement.newKey ?? announcement.key
+    if !settings.accept.isEmpty && !settings.accept.contains(key) || settings.deny.contains(key) {
+      return refuse(.notAccepted, "\(key) is not accepted by this node's accept/deny lists", sender: sender)
+    }
+    if configuredByHand.contains(key) || configuredByHand.contains(announcement.key) {
+      return refuse(.configuredByHand, "\(announcement.key) is configured on the interface by hand; discovery leaves it alone", sender: sender)
+    }
+    heardFromCommunity = true
+    switch announcement.change {
+    case .add:
+      learn(announcement, key: key, sender: sender, now: now)
+    case .UNRECOGNIZED:
+      return  // refused when checked (``Announcement/init(checking:sender:)``)
+    case .update:
+      if let newKey = announcement.newKey, learned[announcement.key] != nil {
+        learned[announcement.key] = nil
+        actions.append(.removePeer(announcement.key, reason: "it announced a new key, \(newKey)"))
+      }
+      learn(announcement, key: key, sender: sender, now: now)
+    case .remove:
+      guard learned.removeValue(forKey: key) != nil else {
+        return refuse(.unknownPeer, "REMOVE of \(key), which this node did not learn", sender: sender)
+      }
+      actions.append(.removePeer(key, reason: "it left the community (REMOVE)"))
+    }
+  }
+
+  /// Runs the timers due at `now`: repeated and periodic announcements, the answer to a newcomer,
+  /// expiry.
+  public mutating func handleTimeout(now: Instant) {
+    if let due = answerDue, now >= due {
+      answerDue = nil
+      announce(.add)
+    }
+    if let due = nextAnnouncement, now >= due {
+      announce(.add)
+      if heardFromCommunity {
+        nextAnnouncement = now + jittered(settings.reannounceInterval)
+      } else {
+        retryInterval = min(retryInterval * 2, settings.retryMax)
+        nextAnnouncement = now + jittered(retryInterval)
+      }
+    }
+    if let expiry = settings.peerExpiry {
+      for (key, peer) in learned.sorted(by: { $0.key < $1.key }) where now - peer.lastAnnounced >= expiry {
+        learned[key] = nil
+        actions.append(.removePeer(key, reason: "not announced for \(expiry) (peer_expiry)"))
+      }
+    }
+  }
+
+  /// When ``handleTimeout(now:)`` must next run.
+  public func pollTimeout() -> Instant? {
+    var deadlines = [nextAnnouncement, answerDue].compactMap { $0 }
+    if let expiry = settings.peerExpiry, let oldest = learned.values.map(\.lastAnnounced).min() {
+      deadlines.append(oldest + expiry)
+    }
+    return deadlines.min()
+  }
+
+  public mutating func pollAction() -> Action? {
+    actions.isEmpty ? nil : actions.removeFirst()
+  }
+
+  // MARK: - Rules
+
+  private mutating func learn(_ announcement: Announcement, key: Key, sender: Key, now: Instant) {
+    if var known = learned[key] {
+      let changed = known.allowedIPs != announcement.allowedIPs
+      known.name = announcement.name
+      known.allowedIPs = announcement.allowedIPs
+      known.hosts = announcement.hosts
+      known.lastAnnounced = now
+      learned[key] = known
+      if changed { actions.append(.updatePeer(known)) }
+      return
+    }
+    guard learned.count < settings.maxPeers else {
+      return refuse(.tooManyPeers, "already \(learned.count) learned peers (max_peers); \(key) is not added", sender: sender)
+    }
+    let peer = LearnedPeer(
+      key: key, name: announcement.name, allowedIPs: announcement.allowedIPs, hosts: announcement.hosts, firstSeen: now,
+      lastAnnounced: now)
+    learned[key] = peer
+    actions.append(.addPeer(peer))
+    // A newcomer may not have heard us (it was not subscribed yet): answer, once for several.
+    if answerDue == nil { answerDue = now + jittered(settings.answerDelay) }
+    // Heard from the community: repetitions give way to the periodic announcement.
+    if let due = nextAnnouncement, due - now < settings.reannounceInterval / 2, retryInterval < settings.reannounceInterval {
+      nextAnnouncement = now + jittered(settings.reannounceInterval)
+    }
+  }
+
+  private mutating func refuse(_ reason: DiscoveryRefusal.Reason, _ message: String, sender: Key) {
+    refusalCounts[reason, default: 0] += 1
+    actions.append(.refused(DiscoveryRefusal(reason, message), sender: sender))
+  }
+
+  private mutating func announce(_ change: Announcement.Change) {
+    actions.append(.announce(ours(change, oldKey: nil)))
+  }
+
+  private func ours(_ change: Announcement.Change, oldKey: Key?) -> Announcement {
+    Announcement(
+      change: change, name: settings.name, key: oldKey ?? ourKey, newKey: oldKey == nil ? nil : ourKey,
+      allowedIPs: settings.allowedIPs, hosts: settings.hosts)
+  }
+
+  private mutating func jittered(_ duration: Duration) -> Duration {
+    let unit = Double(random.next() >> 11) / Double(1 << 53)
+    return duration * (1 + settings.jitter * (2 * unit - 1))
+  }
+}
