@@ -215,6 +215,7 @@ let package = Package(
       name: "WarrenDaemon",
       dependencies: [
         "WarrenCrypto",
+        "WarrenDiscovery",
         "WarrenICE",
         "WarrenICENIO",
         "WarrenListener",
@@ -492,6 +493,7 @@ let package = Package(
         "KubernetesTestAPIServer",
         "WarrenCrypto",
         "WarrenDaemon",
+        "WarrenDiscovery",
         "WarrenICE",
         "WarrenICENIO",
         "WarrenKubernetes",

@@ -50,7 +50,7 @@ table ip filter {
   chain forward {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
-    iifname "lan" oifname "wan" accept
+    iifname "lan*" oifname "wan" accept
   }
   # Like a home router's firewall: unsolicited datagrams to the router itself are dropped. (Left to
   # the kernel, each would be answered with an ICMP error and leave a conntrack entry that takes
@@ -97,9 +97,23 @@ topology_up() {
   done
 }
 
+# Another host behind an existing NAT router, on a LAN of its own (the router's interface $3).
+extra_hosts=()
+topology_add_host() { # host-namespace nat-namespace lan-interface router-cidr host-cidr gateway
+  ip netns add "$1" || return 1
+  extra_hosts+=("$1")
+  in_ns "$1" ip link set lo up
+  ip link add "$3" netns "$2" type veth peer name eth0 netns "$1" || return 1
+  in_ns "$2" ip addr add "$4" dev "$3"
+  in_ns "$2" ip link set "$3" up
+  private_host "$1" "$5" "$6"
+  mkdir -p "/etc/netns/$1"
+  printf '127.0.0.1 localhost\n::1 localhost\n198.51.100.1 signal.warren.test stun.warren.test turn.warren.test\n' >"/etc/netns/$1/hosts"
+}
+
 topology_down() {
   local ns
-  for ns in "$host_a" "$host_b" "$nat_a" "$nat_b" "$pub"; do
+  for ns in "${extra_hosts[@]}" "$host_a" "$host_b" "$nat_a" "$nat_b" "$pub"; do
     # Any process left in the namespace goes with it.
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null

@@ -37,11 +37,37 @@ public struct StatusReport: Codable, Sendable, Equatable {
   /// The key of the configured peers' sessions (absent when only WireGuard interfaces are used).
   public var publicKey: String?
   public var peers: [PeerReport]
+  /// Peer discovery, one entry per interface that runs it (absent without).
+  public var discovery: [DiscoveryReport]?
 
-  public init(publicKey: String?, peers: [PeerReport]) {
+  public init(publicKey: String?, peers: [PeerReport], discovery: [DiscoveryReport]? = nil) {
     self.publicKey = publicKey
     self.peers = peers
+    self.discovery = discovery
   }
+}
+
+/// One interface's peer discovery in a ``StatusReport`` (docs/discovery.md).
+public struct DiscoveryReport: Codable, Sendable, Equatable {
+  public struct LearnedPeer: Codable, Sendable, Equatable {
+    public var name: String
+    public var publicKey: String
+    public var allowedIps: [String]
+    /// Seconds since it last announced itself.
+    public var lastAnnouncedSecondsAgo: Double
+    /// Where announcements arrive from: the daemon's signaling backends.
+    public var learnedFrom: String
+  }
+
+  public var interface: String
+  /// The community's public key (as `warren community-key` prints it), once derived.
+  public var community: String?
+  public var heardFromCommunity: Bool
+  public var learned: [LearnedPeer]
+  /// Announcements not acted on, by reason.
+  public var refusals: [String: Int]
+  /// Why discovery is not running, if it is not.
+  public var problem: String?
 }
 
 /// One peer in a ``StatusReport``.

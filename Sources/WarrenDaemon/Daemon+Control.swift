@@ -1,6 +1,7 @@
 internal import Logging
 internal import Synchronization
 internal import WarrenCrypto
+internal import WarrenDiscovery
 internal import WarrenICE
 internal import WarrenICENIO
 internal import WarrenSession
@@ -38,7 +39,20 @@ extension Daemon {
           report.dataPath = "\(DataPath.userspace)"
         }
         return report
-      })
+      },
+      discovery: discoveries.isEmpty ? nil : discoveries.keys.sorted().map { discoveryReport(discoveries[$0]!.snapshot, now: now) })
+  }
+
+  private func discoveryReport(_ snapshot: DiscoveryRunner.Snapshot, now: ContinuousClock.Instant) -> DiscoveryReport {
+    DiscoveryReport(
+      interface: snapshot.interface, community: snapshot.community.map { "\($0)" }, heardFromCommunity: snapshot.heardFromCommunity,
+      learned: snapshot.learned.map { peer in
+        let ago = (now - peer.lastAnnounced).components
+        return DiscoveryReport.LearnedPeer(
+          name: peer.name, publicKey: "\(peer.key)", allowedIps: peer.allowedIPs.map(\.description),
+          lastAnnouncedSecondsAgo: Double(ago.seconds) + Double(ago.attoseconds) / 1e18, learnedFrom: configuration.backends.joined(separator: ", "))
+      },
+      refusals: Dictionary(uniqueKeysWithValues: snapshot.refusals.map { ($0.key.rawValue, $0.value) }), problem: snapshot.problem)
   }
 
   func ping(_ request: ControlRequest, reply: ControlReplyWriter) async throws {

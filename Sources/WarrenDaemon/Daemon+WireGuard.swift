@@ -42,6 +42,12 @@ extension Daemon {
     }
     let skipped = skippedPeers.withLock { $0 }
     let wanted = device.peers.filter { !skipped.contains($0.publicKey) }
+    // A new private key on the interface: its sessions start over with it.
+    let stale = running.withLock { $0.values.filter { $0.interface == interface && $0.link.options.keys.ours != ours }.map(\.peer.name) }
+    if !stale.isEmpty {
+      logger.notice("the interface's private key changed; its sessions start over", metadata: ["interface": "\(interface)", "key": "\(ours.publicKey)"])
+      for name in stale { await stop(name) }
+    }
     let current = running.withLock { $0.values.filter { $0.interface == interface }.map(\.peer) }
     for peer in current where !wanted.contains(where: { $0.publicKey == peer.publicKey }) {
       logger.notice("WireGuard peer removed; session stopped", metadata: ["interface": "\(interface)", "peer": "\(peer.publicKey)"])

@@ -8,6 +8,7 @@ internal import WarrenCrypto
 internal import WarrenNFTables
 internal import WarrenSession
 internal import WarrenWireGuard
+public import WarrenWire
 internal import WarrenPrimitives
 
 /// `warren up`: one ``PeerLink`` per configured peer over the configured signaling backends, the
@@ -77,13 +78,26 @@ public final class Daemon: Service {
   let kernelDataPath = Mutex<(path: KernelDataPath?, unavailable: String?)>((nil, "no WireGuard interfaces"))
   /// Each WireGuard peer's current data path, by peer name.
   let dataPaths = Mutex<[String: DataPathChoice]>([:])
+  /// Peer discovery, by interface (docs/discovery.md).
+  let discoveries: [String: DiscoveryRunner]
 
-  public init(configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger) throws {
+  /// - Parameter buildInfo: announced to the community by peer discovery.
+  public init(
+    configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger, buildInfo: Cunicu_BuildInfo = Cunicu_BuildInfo()
+  ) throws {
     self.configuration = configuration
     self.factory = factory
     (launches, launchSink) = AsyncStream.makeStream()
-    backend = try factory.makeBackend(urls: configuration.backends)
+    let backend = try factory.makeBackend(urls: configuration.backends)
+    self.backend = backend
     self.logger = logger
+    var discoveries: [String: DiscoveryRunner] = [:]
+    for (interface, settings) in configuration.wireguard.discovery {
+      discoveries[interface] = DiscoveryRunner(
+        interface: interface, settings: settings, backend: backend, control: WireGuard.control(for: interface),
+        buildInfo: buildInfo, logger: logger)
+    }
+    self.discoveries = discoveries
     var addresses = InterfaceAddresses()
     addresses.include = configuration.interfaces.include
     // Never the WireGuard interfaces themselves (session.md): a path through the tunnel it is
@@ -111,6 +125,12 @@ public final class Daemon: Service {
     }
     self.turnServers = turnServers
     self.registries = registries
+    for (interface, discovery) in discoveries {
+      discovery.attach(
+        DiscoveryRunner.Hooks(
+          device: { [weak self] in self?.devices.withLock { $0[interface] } },
+          peersChanged: { [weak self] in await self?.pollInterface(interface) }))
+    }
     logger.info(
       "warren up", metadata: [
         "key": "\(configuration.privateKey.map { "\($0.publicKey)" } ?? "-")", "backends": "\(configuration.backends)",
@@ -156,6 +176,9 @@ public final class Daemon: Service {
           }
           for interface in self.configuration.wireguard.interfaces {
             group.addTask { try await self.watchInterface(interface) }
+          }
+          for discovery in self.discoveries.values {
+            group.addTask { try await discovery.run(pollInterval: self.configuration.wireguard.pollInterval) }
           }
         }
       }
@@ -237,6 +260,17 @@ public final class Daemon: Service {
   public func close() async {
     stopped.withLock { $0 = true }
     launchSink.finish()
+    // REMOVE to the community while signaling still works; at most 2 s for all interfaces.
+    await withTaskGroup(of: Void.self) { leaving in
+      leaving.addTask {
+        await withDiscardingTaskGroup { group in
+          for discovery in self.discoveries.values { group.addTask { await discovery.leave() } }
+        }
+      }
+      leaving.addTask { try? await Task.sleep(for: .seconds(2)) }
+      await leaving.next()
+      leaving.cancelAll()
+    }
     let names = running.withLock { Array($0.keys) }
     for name in names { await stop(name) }
     closeKernelDataPath()

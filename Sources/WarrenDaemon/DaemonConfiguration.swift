@@ -30,6 +30,8 @@ public import WarrenPrimitives
 ///   interfaces: [wg0]
 ///   skip_static_endpoints: false   # true, or some interfaces ([wg0]): leave peers that have an endpoint alone
 ///   data_path: auto                # auto | kernel | userspace (docs/wireguard.md, "Data paths")
+///   discovery:                     # peer discovery per interface (DiscoveryConfiguration, docs/discovery.md)
+///     wg0: { community: "a long shared passphrase" }
 /// peers:
 ///   bob:
 ///     public_key: <base64>
@@ -59,6 +61,8 @@ public struct DaemonConfiguration: Sendable {
     /// Which data paths may carry the peers' traffic: the kernel's port redirection on direct
     /// paths (`auto`), or always the userspace proxy.
     public var dataPath: DataPathMode = .auto
+    /// Peer discovery, by interface (docs/discovery.md).
+    public var discovery: [String: DiscoveryConfiguration] = [:]
 
     public init(
       interfaces: [String] = [], skipStaticEndpoints: Set<String> = [], pollInterval: Duration = .seconds(2),
@@ -158,7 +162,10 @@ extension YAMLReader {
         backends = try strings(value, name)
       case "wireguard":
         var skipStatic: (node: Node, all: Bool, names: [String])?
-        for (option, _, setting) in try mapping(value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval", "data_path"]) {
+        var discovery: Node?
+        for (option, _, setting) in try mapping(
+          value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval", "data_path", "discovery"])
+        {
           let field = "wireguard.\(option)"
           switch option {
           case "interfaces":
@@ -182,9 +189,11 @@ extension YAMLReader {
               throw error(setting, field, "expected auto, kernel or userspace, got '\(text)'")
             }
             wireguard.dataPath = mode
+          case "discovery": discovery = setting
           default: break
           }
         }
+        if let discovery { wireguard.discovery = try self.discovery(discovery, interfaces: wireguard.interfaces) }
         if let skipStatic {
           for name in skipStatic.names where !wireguard.interfaces.contains(name) {
             throw error(skipStatic.node, "wireguard.skip_static_endpoints", "'\(name)' is not one of wireguard.interfaces")

@@ -211,9 +211,15 @@ public struct PeerDiscovery: Sendable {
     }
   }
 
+  /// An announcement that failed its checks (``Announcement/init(checking:sender:)``): counted
+  /// and reported like the refusals of this machine's own rules.
+  public mutating func refuse(_ refusal: DiscoveryRefusal, sender: Key) {
+    refusalCounts[refusal.reason, default: 0] += 1
+    actions.append(.refused(refusal, sender: sender))
+  }
+
   private mutating func refuse(_ reason: DiscoveryRefusal.Reason, _ message: String, sender: Key) {
-    refusalCounts[reason, default: 0] += 1
-    actions.append(.refused(DiscoveryRefusal(reason, message), sender: sender))
+    refuse(DiscoveryRefusal(reason, message), sender: sender)
   }
 
   private mutating func announce(_ change: Announcement.Change) {

@@ -29,6 +29,14 @@ public struct UAPIClient: WireGuardControl {
     }
   }
 
+  public func setPeer(_ peer: Key, allowedIPs: [String]) async throws(WireGuardError) {
+    try UAPIMessage.parseSet(try await exchange(UAPIMessage.setPeerRequest(peer, allowedIPs: allowedIPs)), interface: name)
+  }
+
+  public func removePeer(_ peer: Key) async throws(WireGuardError) {
+    try UAPIMessage.parseSet(try await exchange(UAPIMessage.removePeerRequest(peer)), interface: name)
+  }
+
   /// Sends one request and reads the answer up to its closing empty line.
   func exchange(_ request: String) async throws(WireGuardError) -> String {
     do {

@@ -27,6 +27,16 @@ public enum UAPIMessage {
     return [renew + "\n", restore]
   }
 
+  /// `set=1` adding `peer` or replacing its allowed IPs (``WireGuardControl/setPeer(_:allowedIPs:)``).
+  public static func setPeerRequest(_ peer: Key, allowedIPs: [String]) -> String {
+    "set=1\npublic_key=\(hex(peer.bytes))\nreplace_allowed_ips=true\n" + allowedIPs.map { "allowed_ip=\($0)\n" }.joined() + "\n"
+  }
+
+  /// `set=1` removing `peer`.
+  public static func removePeerRequest(_ peer: Key) -> String {
+    "set=1\npublic_key=\(hex(peer.bytes))\nremove=true\n\n"
+  }
+
   /// Reads a `get=1` answer. Keys this reader does not know are skipped (newer implementations add
   /// some); a malformed value or a non-zero errno is an error naming the line.
   public static func parseGet(_ text: String, interface: String) throws(WireGuardError) -> WireGuardDevice {

@@ -27,6 +27,15 @@ public struct WGCommandClient: WireGuardControl {
     _ = try run(restore)
   }
 
+  public func setPeer(_ peer: Key, allowedIPs: [String]) async throws(WireGuardError) {
+    // `wg set … allowed-ips` replaces the peer's list; an empty list is written as "".
+    _ = try run(["set", name, "peer", peer.base64, "allowed-ips", allowedIPs.joined(separator: ",")])
+  }
+
+  public func removePeer(_ peer: Key) async throws(WireGuardError) {
+    _ = try run(["set", name, "peer", peer.base64, "remove"])
+  }
+
   /// `wg set` twice (see ``UAPIMessage/renewPeerRequests(_:endpoint:)``): the peer removed and
   /// added again in one call, its preshared key read from standard input; then its own keepalive.
   public static func renewPeerArguments(

@@ -72,4 +72,9 @@ public protocol WireGuardControl: Sendable {
   /// `endpoint`, and has it send a handshake initiation at once (docs/wireguard.md, "The first
   /// handshake"). For a peer without a session only: a renewed peer has no keys yet.
   func renewPeer(_ peer: WireGuardDevice.Peer, endpoint: TransportAddress) async throws(WireGuardError)
+  /// Adds `peer`, or sets an existing one's allowed IPs to exactly `allowedIPs` (peer discovery);
+  /// its endpoint and keepalive are left to endpoint discovery.
+  func setPeer(_ peer: Key, allowedIPs: [String]) async throws(WireGuardError)
+  /// Removes `peer` (nothing happens if it is not there).
+  func removePeer(_ peer: Key) async throws(WireGuardError)
 }

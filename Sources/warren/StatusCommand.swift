@@ -67,6 +67,31 @@ struct StatusTable {
       text += cells.joined(separator: "  ") + "\n"
     }
     if report.peers.isEmpty { text += "(no peers configured)\n" }
+    for discovery in report.discovery ?? [] { text += Self.discovery(discovery) }
+    return text
+  }
+
+  /// An interface's peer discovery: its community, then one line per learned peer.
+  static func discovery(_ report: DiscoveryReport) -> String {
+    var text = "\ndiscovery on \(report.interface): community \(report.community ?? "-")"
+    if let problem = report.problem { text += " (\(problem))" }
+    let refused = report.refusals.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+    if !refused.isEmpty { text += "; refused: \(refused.joined(separator: ", "))" }
+    text += "\n"
+    var rows = [["LEARNED PEER", "KEY", "ALLOWED IPS", "ANNOUNCED", "FROM"]]
+    for peer in report.learned {
+      rows.append([
+        peer.name.isEmpty ? "-" : peer.name, String(peer.publicKey.prefix(8)) + "…", peer.allowedIps.joined(separator: ","),
+        duration(peer.lastAnnouncedSecondsAgo) + " ago", peer.learnedFrom,
+      ])
+    }
+    if report.learned.isEmpty { return text + "(no peers learned yet)\n" }
+    let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+      text += row.enumerated().map { column, cell in
+        column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+      }.joined(separator: "  ") + "\n"
+    }
     return text
   }
 

@@ -38,7 +38,7 @@ struct Up: AsyncParsableCommand {
     factory.registerKubernetes()
     let daemon: Daemon
     do {
-      daemon = try Daemon(configuration: configuration, factory: factory, logger: logger)
+      daemon = try Daemon(configuration: configuration, factory: factory, logger: logger, buildInfo: WarrenVersion.current.buildInfo)
     } catch {
       // A backend that cannot be made (a bad URL, an unreadable kubeconfig) is a configuration error.
       StandardStreams.printError("warren: \(config): backends: \(error)\n")

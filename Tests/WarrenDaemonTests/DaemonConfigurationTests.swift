@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WarrenCrypto
 import WarrenDaemon
+import WarrenDiscovery
 import WarrenYAML
 import WarrenICE
 import WarrenPrimitives
@@ -154,6 +155,39 @@ struct DaemonConfigurationTests {
     }
     #expect { try DaemonConfiguration.parse(base + "  data_path: fast", file: "w.yaml") } throws: {
       "\($0)".contains("w.yaml:4: wireguard.data_path: expected auto, kernel or userspace, got 'fast'")
+    }
+  }
+
+  @Test("wireguard.discovery: per interface, every setting read; mistakes named with their line")
+  func discovery() throws {
+    let base = "backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0]\n  discovery:\n"
+    let key = PrivateKey.generate().publicKey
+    let full = base + [
+      "    wg0:",
+      "      community: \"correct horse\"",
+      "      hostname: alice",
+      "      allowed_ips: [ 10.99.0.1/32, \"fd00::1/128\" ]",
+      "      hosts: { alice.mesh: [ 10.99.0.1 ] }",
+      "      accept: [ \"\(key.base64)\" ]",
+      "      max_peers: 10",
+      "      peer_expiry: 1h",
+    ].joined(separator: "\n") + "\n"
+    let settings = try #require(try DaemonConfiguration.parse(full, file: "d.yaml").wireguard.discovery["wg0"])
+    #expect(settings.passphrase == "correct horse" && settings.hostname == "alice" && settings.maxPeers == 10)
+    #expect(settings.allowedIPs?.map(\.description) == ["10.99.0.1/32", "fd00::1/128"])
+    #expect(settings.hosts["alice.mesh"]?.map(\.description) == ["10.99.0.1"] && settings.accept == [key])
+    #expect(settings.peerExpiry == .seconds(3600))
+    let mistakes: [(String, String)] = [
+      ("    wg1: { community: x }\n", "d.yaml:5: wireguard.discovery.wg1: 'wg1' is not one of wireguard.interfaces"),
+      ("    wg0: { hostname: a }\n", "wireguard.discovery.wg0.community: missing"),
+      ("    wg0: { community: x, allowed_ips: [ 10.99.0.1 ] }\n", "'10.99.0.1' is not ADDRESS/LENGTH"),
+      ("    wg0: { community: x, peer_expiry: 1m }\n", "wireguard.discovery.wg0.peer_expiry: at least 15m"),
+      ("    wg0: { community: x, deny: [ nope ] }\n", "'nope' is not a base64 public key"),
+      ("    wg0: { community: x, max_peers: 0 }\n", "expected a number of peers, at least 1"),
+      ("    wg0: { community: x, colour: red }\n", "wireguard.discovery.wg0.colour: unknown key"),
+    ]
+    for (text, message) in mistakes {
+      #expect { try DaemonConfiguration.parse(base + text, file: "d.yaml") } throws: { "\($0)".contains(message) }
     }
   }
 

@@ -56,6 +56,15 @@ struct WireGuardControlTests {
     #expect(try WGCommandClient.parseDump(Recorded.dump, interface: "wg0") == expected())
   }
 
+  @Test("peer discovery's requests: a peer added with exactly its allowed IPs, and removed")
+  func discoveryRequests() throws {
+    let peer = try Key(base64: Recorded.peer)
+    let hexKey = "f7c5e4f356d4e85c67a03f04db93e012f82466252e6c600f3d3af6934cd91124"
+    #expect(UAPIMessage.setPeerRequest(peer, allowedIPs: ["10.99.0.2/32", "fd00::2/128"]) ==
+      "set=1\npublic_key=\(hexKey)\nreplace_allowed_ips=true\nallowed_ip=10.99.0.2/32\nallowed_ip=fd00::2/128\n\n")
+    #expect(UAPIMessage.removePeerRequest(peer) == "set=1\npublic_key=\(hexKey)\nremove=true\n\n")
+  }
+
   @Test("set=1 changes only the endpoint of an existing peer; IPv6 endpoints in brackets")
   func setRequest() throws {
     let peer = try Key(base64: Recorded.peer)

@@ -1,0 +1,262 @@
+internal import Logging
+internal import NIOPosix
+internal import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#endif
+internal import WarrenCrypto
+internal import WarrenDiscovery
+internal import WarrenICENIO
+internal import WarrenPrimitives
+internal import WarrenSignaling
+internal import WarrenWire
+internal import WarrenWireGuard
+
+/// Runs one WireGuard interface's peer discovery (docs/discovery.md): derives the community key,
+/// subscribes to every sender with it, feeds the community's announcements to a ``PeerDiscovery``
+/// and carries out its actions — announcements published, WireGuard peers added, updated and
+/// removed — one at a time, in order. Sessions for the peers follow from the interface, as for
+/// peers added by hand.
+final class DiscoveryRunner: Sendable {
+  /// What `warren status` shows of it.
+  struct Snapshot: Sendable {
+    let interface: String
+    let community: Key?
+    let learned: [PeerDiscovery.LearnedPeer]
+    let refusals: [DiscoveryRefusal.Reason: Int]
+    let heardFromCommunity: Bool
+    let problem: String?
+  }
+
+  private enum Input {
+    case start
+    case announcement(Cunicu_Signaling_Message, sender: Key)
+    case timeout
+    case keyChanged(PrivateKey)
+  }
+
+  private struct State {
+    var discovery: PeerDiscovery?
+    var ours: PrivateKey?
+    var community: PrivateKey?
+    var problem: String?
+  }
+
+  let interface: String
+  let settings: DiscoveryConfiguration
+  private let backend: any SignalingBackend
+  private let logger: Logger
+  private let buildInfo: Cunicu_BuildInfo
+  private let control: any WireGuardControl
+  /// The owner's: the interface's latest reading, and what to call after a WireGuard peer was
+  /// added or removed, so that sessions follow at once.
+  private let hooks = Mutex<Hooks?>(nil)
+
+  struct Hooks: Sendable {
+    let device: @Sendable () -> WireGuardDevice?
+    let peersChanged: @Sendable () async -> Void
+  }
+  private let state = Mutex(State())
+  private let timer = DeadlineTimer(clock: ContinuousClock())
+  private let work: AsyncStream<PeerDiscovery.Action>
+  private let workSink: AsyncStream<PeerDiscovery.Action>.Continuation
+
+  init(
+    interface: String, settings: DiscoveryConfiguration, backend: any SignalingBackend, control: any WireGuardControl,
+    buildInfo: Cunicu_BuildInfo, logger: Logger
+  ) {
+    self.interface = interface
+    self.settings = settings
+    self.backend = backend
+    self.control = control
+    self.buildInfo = buildInfo
+    var logger = logger
+    logger[metadataKey: "interface"] = "\(interface)"
+    self.logger = logger
+    (work, workSink) = AsyncStream.makeStream()
+  }
+
+  /// Joins the runner to its owner (before ``run(pollInterval:)``).
+  func attach(_ hooks: Hooks) {
+    self.hooks.withLock { $0 = hooks }
+  }
+
+  private func device() -> WireGuardDevice? { hooks.withLock { $0 }?.device() }
+
+  var snapshot: Snapshot {
+    state.withLock { state in
+      Snapshot(
+        interface: interface, community: state.community?.publicKey,
+        learned: state.discovery.map { $0.learned.values.sorted { $0.key < $1.key } } ?? [],
+        refusals: state.discovery?.refusalCounts ?? [:], heardFromCommunity: state.discovery?.heardFromCommunity ?? false,
+        problem: state.problem)
+    }
+  }
+
+  /// Runs until cancelled; a community key that cannot be derived stops discovery (and says why),
+  /// not the daemon.
+  func run(pollInterval: Duration) async throws {
+    let community: PrivateKey
+    do {
+      // 64 MiB of Argon2id: on NIO's blocking pool, off the event loops and the cooperative pool.
+      community = try await NIOThreadPool.singleton.runIfActive { [settings] in try CommunityKey.derive(passphrase: settings.passphrase) }
+    } catch {
+      state.withLock { $0.problem = "cannot derive the community key: \(error)" }
+      logger.error("peer discovery off: cannot derive the community key", metadata: ["error": "\(error)"])
+      return
+    }
+    state.withLock { $0.community = community }
+    var ours = device()?.privateKey
+    while ours == nil {
+      try await Task.sleep(for: pollInterval)
+      ours = device()?.privateKey
+    }
+    guard let ours else { return }
+    let discovery = PeerDiscovery(ourKey: ours.publicKey, settings: discoverySettings(), seed: UInt64.random(in: 0...UInt64.max))
+    state.withLock {
+      $0.discovery = discovery
+      $0.ours = ours
+    }
+    let subscription = try await backend.subscribeAll(community)
+    defer { subscription.cancel() }
+    logger.notice(
+      "peer discovery: announcing to the community",
+      metadata: ["community": "\(community.publicKey)", "allowed_ips": "\(discovery.settings.allowedIPs)", "name": "\(discovery.settings.name)"])
+    try await withThrowingDiscardingTaskGroup { group in
+      group.addTask {
+        for await message in subscription where message.message.hasPeer {
+          self.input(.announcement(message.message, sender: message.sender))
+        }
+      }
+      group.addTask {
+        for await action in self.work { await self.perform(action) }
+      }
+      group.addTask {
+        await self.timer.run(deadline: { self.state.withLock { $0.discovery?.pollTimeout() } }, fire: { self.input(.timeout) })
+      }
+      group.addTask {
+        // A new private key on the interface: UPDATE, announced from the new key.
+        while true {
+          try await Task.sleep(for: pollInterval)
+          guard let current = self.device()?.privateKey else { continue }
+          if self.state.withLock({ $0.ours?.publicKey != current.publicKey }) { self.input(.keyChanged(current)) }
+        }
+      }
+      input(.start)
+    }
+  }
+
+  /// Announces REMOVE (a clean leave) and removes the learned peers from the interface, so that a
+  /// later start learns them again rather than taking them for peers configured by hand.
+  func leave() async {
+    let (leaving, learned, ours, community) = state.withLock { state in
+      (state.discovery?.leaving(), state.discovery?.learned.keys.sorted() ?? [], state.ours, state.community)
+    }
+    workSink.finish()
+    guard let leaving, let ours, let community else { return }
+    await publish(leaving, ours: ours, community: community.publicKey)
+    for key in learned {
+      do { try await control.removePeer(key) } catch {
+        logger.warning("could not remove a learned peer when leaving", metadata: ["peer": "\(key)", "error": "\(error)"])
+      }
+    }
+  }
+
+  private func discoverySettings() -> PeerDiscovery.Settings {
+    let allowed = settings.allowedIPs ?? {
+      var addresses = InterfaceAddresses()
+      addresses.include = [interface]
+      return addresses.list().map { IPPrefix(host: $0.ip) }
+    }()
+    var result = PeerDiscovery.Settings(name: settings.hostname ?? Self.hostname(), allowedIPs: allowed)
+    result.hosts = settings.hosts
+    result.accept = settings.accept
+    result.deny = settings.deny
+    result.maxPeers = settings.maxPeers
+    result.peerExpiry = settings.peerExpiry
+    return result
+  }
+
+  private static func hostname() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count) == 0 else { return "" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  // MARK: - Inputs
+
+  private func input(_ input: Input) {
+    let now = ContinuousClock.now
+    let configuredByHand = device().map { Set($0.peers.map(\.publicKey)) } ?? []
+    let actions: [PeerDiscovery.Action] = state.withLock { state in
+      guard var discovery = state.discovery else { return [] }
+      defer { state.discovery = discovery }
+      switch input {
+      case .start:
+        discovery.start(now: now)
+      case .announcement(let message, let sender):
+        discovery.configuredByHand = configuredByHand.subtracting(discovery.learned.keys)
+        do throws(DiscoveryRefusal) {
+          discovery.receive(try Announcement(checking: message.peer, sender: sender), sender: sender, now: now)
+        } catch {
+          discovery.refuse(error, sender: sender)
+        }
+      case .timeout:
+        discovery.handleTimeout(now: now)
+      case .keyChanged(let key):
+        state.ours = key
+        discovery.keyChanged(to: key.publicKey, now: now)
+      }
+      var actions: [PeerDiscovery.Action] = []
+      while let action = discovery.pollAction() { actions.append(action) }
+      return actions
+    }
+    for action in actions { workSink.yield(action) }
+    timer.deadlineMoved()
+  }
+
+  // MARK: - Actions
+
+  private func perform(_ action: PeerDiscovery.Action) async {
+    switch action {
+    case .announce(let announcement):
+      guard let (ours, community) = state.withLock({ state in state.ours.flatMap { ours in state.community.map { (ours, $0) } } }) else { return }
+      await publish(announcement, ours: ours, community: community.publicKey)
+    case .addPeer(let peer), .updatePeer(let peer):
+      do {
+        try await control.setPeer(peer.key, allowedIPs: peer.allowedIPs.map(\.description))
+        logger.notice(
+          "peer discovery: \(peer.name.isEmpty ? "a peer" : peer.name) \(action.isAdd ? "joined" : "changed its allowed IPs")",
+          metadata: ["peer": "\(peer.key)", "allowed_ips": "\(peer.allowedIPs.map(\.description))"])
+      } catch {
+        logger.error("peer discovery: could not set the WireGuard peer", metadata: ["peer": "\(peer.key)", "error": "\(error)"])
+      }
+      await hooks.withLock({ $0 })?.peersChanged()
+    case .removePeer(let key, let reason):
+      do {
+        try await control.removePeer(key)
+        logger.notice("peer discovery: peer removed: \(reason)", metadata: ["peer": "\(key)"])
+      } catch {
+        logger.error("peer discovery: could not remove the WireGuard peer", metadata: ["peer": "\(key)", "error": "\(error)"])
+      }
+      await hooks.withLock({ $0 })?.peersChanged()
+    case .refused(let refusal, let sender):
+      logger.warning("peer discovery: announcement refused: \(refusal.message)", metadata: ["reason": "\(refusal.reason.rawValue)", "sender": "\(sender)"])
+    }
+  }
+
+  private func publish(_ announcement: Announcement, ours: PrivateKey, community: Key) async {
+    var message = Cunicu_Signaling_Message()
+    message.peer = announcement.description(buildInfo: buildInfo)
+    do {
+      try await backend.publish(message, keys: KeyPair(ours: ours, theirs: community))
+      logger.debug("peer discovery: announced \(announcement.change)")
+    } catch {
+      logger.warning("peer discovery: announcing failed; it is repeated later", metadata: ["error": "\(error)"])
+    }
+  }
+}
+
+extension PeerDiscovery.Action {
+  fileprivate var isAdd: Bool { if case .addPeer = self { true } else { false } }
+}
