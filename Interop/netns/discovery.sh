@@ -7,14 +7,15 @@
 #   D 10.4.0.2 (10.99.0.4) behind NAT B; `warren signal` and coturn (STUN) on the public side.
 #   A, B and C share the passphrase; D has another one.
 #
-#   1. The hosts start one by one, 4 s apart (longer than the signal server keeps anything: it
-#      keeps nothing, so the first announcements reach nobody): A, B and C still find each other,
+#   1. A, B and C start one by one, 4 s apart (longer than the signal server keeps anything: it
+#      keeps nothing, so the first announcements reach nobody): they still find each other,
 #      add each other as WireGuard peers and ping each other's tunnel addresses. The time from the
 #      first start, and from the last, to the full mesh is reported.
 #   2. D learned nobody, and nobody learned D.
 #   3. C leaves cleanly (SIGTERM: REMOVE): A and B drop it.
 #   4. B's WireGuard key is rotated (wg set private-key): B announces UPDATE, A follows, and the
 #      tunnel between them works again under the new key.
+#   5. Three more hosts on one LAN with the multicast backend only (no server): a full mesh too.
 #
 # Usage: discovery.sh WARREN_BINARY PYTHON   (root; wireguard-go, wireguard-tools, nftables, coturn)
 set -uo pipefail
@@ -30,12 +31,18 @@ sides=(a b c d)
 declare -A ns=([a]=$host_a [b]=$host_b [c]=$host_c [d]=$host_d)
 declare -A address=([a]=10.99.0.1 [b]=10.99.0.2 [c]=10.99.0.3 [d]=10.99.0.4)
 declare -A wg up
+lan="" lan_hosts=()
 for side in "${sides[@]}"; do wg[$side]=p$side$topology_id; wg[$side]=${wg[$side]:0:15}; done
 
 cleanup() {
-  for side in "${sides[@]}"; do
+  for side in "${!wg[@]}"; do
     pkill -f "wireguard-go ${wg[$side]}" 2>/dev/null
     rm -f "/var/run/wireguard/${wg[$side]}.sock"
+  done
+  for name in "${lan_hosts[@]}" "$lan"; do
+    [ -n "$name" ] || continue
+    for pid in $(ip netns pids "$name" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ip netns del "$name" 2>/dev/null
   done
   topology_down
   rm -rf "$work"
@@ -95,13 +102,15 @@ mesh_of_three() {
     has_peer c "$(key_of a)" && has_peer c "$(key_of b)" && pings a b && pings a c && pings b c
 }
 
-# 1. One by one, 4 s apart; then the full mesh.
+# 1. One by one, 4 s apart (D, with the other passphrase, right after C); then the full mesh.
 started=$(now_ms)
-for side in a b c d; do
-  start_up "$side"
-  [ "$side" = d ] || sleep 4
-done
+start_up a
+sleep 4
+start_up b
+sleep 4
 last_start=$(now_ms)
+start_up c
+start_up d
 if within 60 mesh_of_three; then
   done_at=$(now_ms)
   pass "three hosts from one passphrase: each added the other two and pings them; full mesh $((done_at - started)) ms after the first start, $((done_at - last_start)) ms after the last"
@@ -145,4 +154,58 @@ else
 fi
 
 for side in a b d; do stop "${up[$side]}"; done
+
+# 5. The same mesh on a LAN with the multicast backend only: no server, no STUN, nothing configured
+# but each host's key, address and the passphrase.
+lan=wdbr$topology_id
+lan_hosts=(wdm1$topology_id wdm2$topology_id wdm3$topology_id)
+ip netns add "$lan" && ip netns exec "$lan" ip link add br0 type bridge && ip netns exec "$lan" ip link set br0 up
+for index in 0 1 2; do
+  side=m$index
+  ns[$side]=${lan_hosts[$index]}
+  address[$side]=10.97.0.$((index + 1))
+  wg[$side]=pm$index$topology_id
+  wg[$side]=${wg[$side]:0:15}
+  ip netns add "${ns[$side]}"
+  ip netns exec "${ns[$side]}" ip link set lo up
+  ip link add eth0 netns "${ns[$side]}" type veth peer name "port$index" netns "$lan"
+  ip netns exec "$lan" ip link set "port$index" master br0 up
+  ip netns exec "${ns[$side]}" ip addr add "10.51.0.$((index + 1))/24" dev eth0
+  ip netns exec "${ns[$side]}" ip link set eth0 up
+  wg genkey >"$work/$side.key"
+  ip netns exec "${ns[$side]}" env WG_PROCESS_FOREGROUND=1 wireguard-go "${wg[$side]}" >"$work/wireguard-go-$side.log" 2>&1 &
+  for _ in $(seq 50); do [ -S "/var/run/wireguard/${wg[$side]}.sock" ] && break; sleep 0.1; done
+  ip netns exec "${ns[$side]}" wg set "${wg[$side]}" private-key "$work/$side.key" listen-port 51820
+  ip netns exec "${ns[$side]}" ip addr add "${address[$side]}/24" dev "${wg[$side]}"
+  ip netns exec "${ns[$side]}" ip link set "${wg[$side]}" up
+  cat >"$work/$side.yaml" <<EOF
+backends: [ "multicast://239.7.7.8:9798?interface=eth0" ]
+control_socket: $work/$side.sock
+ice:
+  network_types: [ udp4 ]
+  interfaces_include: [ eth0 ]
+wireguard:
+  interfaces: [ ${wg[$side]} ]
+  poll_interval: 1s
+  discovery:
+    ${wg[$side]}: { community: "correct horse battery staple" }
+EOF
+done
+lan_mesh() {
+  for x in m0 m1 m2; do
+    for y in m0 m1 m2; do
+      [ "$x" = "$y" ] && continue
+      has_peer "$x" "$(key_of "$y")" && pings "$x" "$y" || return 1
+    done
+  done
+}
+started=$(now_ms)
+for side in m0 m1 m2; do start_up "$side"; done
+if within 60 lan_mesh; then
+  pass "multicast only, on a LAN: three hosts from one passphrase reached a full mesh (each pings the other two) $(($(now_ms) - started)) ms after they started"
+else
+  fail "multicast mesh incomplete after 60 s: m0 has [$(wg_peers m0)], m1 [$(wg_peers m1)], m2 [$(wg_peers m2)]"
+  show_logs
+fi
+for side in m0 m1 m2; do stop "${up[$side]}"; done
 finish

@@ -51,6 +51,8 @@ table ip filter {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
     iifname "lan*" oifname "wan" accept
+    # Between the router's own LANs (topology_add_host): routed, as a home router does.
+    iifname "lan*" oifname "lan*" accept
   }
   # Like a home router's firewall: unsolicited datagrams to the router itself are dropped. (Left to
   # the kernel, each would be answered with an ICMP error and leave a conntrack entry that takes

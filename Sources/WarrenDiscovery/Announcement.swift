@@ -55,7 +55,7 @@ public struct Announcement: Sendable, Equatable {
     var newKey: Key?
     if !description.publicKeyNew.isEmpty {
       guard description.change == .update else {
-        throw DiscoveryRefusal(.keyChangeWithoutUpdate, "a \(description.change) announcement carries public_key_new; only UPDATE may change a key")
+        throw DiscoveryRefusal(.keyChangeWithoutUpdate, "\("\(description.change)".uppercased()) carries public_key_new; only UPDATE may change a key")
       }
       guard let parsed = try? Key(bytes: description.publicKeyNew) else {
         throw DiscoveryRefusal(.malformed, "public_key_new is \(description.publicKeyNew.count) bytes, not a 32-byte key")
