@@ -1,0 +1,114 @@
+import Logging
+import Synchronization
+import Testing
+import WarrenCrypto
+@testable import WarrenDaemon
+import WarrenDiscovery
+import WarrenPrimitives
+import WarrenSignaling
+import WarrenTestSupport
+import WarrenWire
+import WarrenWireGuard
+
+/// A WireGuard interface in memory: what peer discovery sets and removes.
+final class InMemoryWireGuard: WireGuardControl {
+  let name: String
+  private let state: Mutex<WireGuardDevice>
+
+  init(name: String, key: PrivateKey) {
+    self.name = name
+    state = Mutex(WireGuardDevice(name: name, privateKey: key, listenPort: 51820))
+  }
+
+  var current: WireGuardDevice { state.withLock { $0 } }
+  func rotate(to key: PrivateKey) { state.withLock { $0.privateKey = key } }
+  /// Each peer's allowed IPs, by key.
+  var peers: [Key: [String]] { state.withLock { Dictionary(uniqueKeysWithValues: $0.peers.map { ($0.publicKey, $0.allowedIPs) }) } }
+
+  func device() async throws(WireGuardError) -> WireGuardDevice { current }
+  func setEndpoint(_ endpoint: TransportAddress, peer: Key) async throws(WireGuardError) {}
+  func renewPeer(_ peer: WireGuardDevice.Peer, endpoint: TransportAddress) async throws(WireGuardError) {}
+
+  func setPeer(_ peer: Key, allowedIPs: [String]) async throws(WireGuardError) {
+    state.withLock { device in
+      if let index = device.peers.firstIndex(where: { $0.publicKey == peer }) {
+        device.peers[index].allowedIPs = allowedIPs
+      } else {
+        var added = WireGuardDevice.Peer(publicKey: peer)
+        added.allowedIPs = allowedIPs
+        device.peers.append(added)
+      }
+    }
+  }
+
+  func removePeer(_ peer: Key) async throws(WireGuardError) {
+    state.withLock { $0.peers.removeAll { $0.publicKey == peer } }
+  }
+}
+
+@Suite("Peer discovery's runner over a signaling backend (in-process), with WireGuard in memory", .timeLimit(.minutes(1)))
+struct DiscoveryRunnerTests {
+  func runner(
+    _ name: String, _ address: String, wireguard: InMemoryWireGuard, backend: any SignalingBackend, passphrase: String = "test community"
+  ) -> DiscoveryRunner {
+    var settings = DiscoveryConfiguration(passphrase: passphrase)
+    settings.hostname = name
+    settings.allowedIPs = [IPPrefix("\(address)/32")!]
+    let runner = DiscoveryRunner(
+      interface: wireguard.name, settings: settings, backend: backend, control: wireguard, buildInfo: Cunicu_BuildInfo(),
+      logger: Logger(label: name))
+    runner.attach(.init(device: { wireguard.current }, peersChanged: {}))
+    return runner
+  }
+
+  @Test("three members find each other; REMOVE drops one; a key rotation is followed; another community learns nothing")
+  func mesh() async throws {
+    let factory = BackendFactory(logger: Logger(label: "test"))
+    let keys = (0..<4).map { _ in PrivateKey.generate() }
+    let interfaces = keys.enumerated().map { InMemoryWireGuard(name: "wg\($0.offset)", key: $0.element) }
+    let backends = try (0..<4).map { _ in try factory.makeBackend(url: "inprocess:") }
+    let runners = (0..<3).map { runner("host-\($0)", "10.99.0.\($0 + 1)", wireguard: interfaces[$0], backend: backends[$0]) }
+    let stranger = runner("stranger", "10.99.0.9", wireguard: interfaces[3], backend: backends[3], passphrase: "another community")
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for runner in runners + [stranger] { group.addTask { try await runner.run(pollInterval: .milliseconds(100)) } }
+      defer { group.cancelAll() }
+
+      let meshed = try await eventually {
+        (0..<3).allSatisfy { me in
+          let peers = interfaces[me].peers
+          return peers.count == 2 && (0..<3).filter { $0 != me }.allSatisfy { peers[keys[$0].publicKey] == ["10.99.0.\($0 + 1)/32"] }
+        }
+      }
+      #expect(meshed, "\(interfaces.map(\.peers))")
+      #expect(interfaces[3].peers.isEmpty && stranger.snapshot.learned.isEmpty)
+      #expect(runners[0].snapshot.learned.map(\.name).sorted() == ["host-1", "host-2"])
+
+      // Host 2 leaves cleanly: the others drop it, and it removes what it had learned.
+      await runners[2].leave()
+      let dropped = try await eventually { interfaces[0].peers[keys[2].publicKey] == nil && interfaces[1].peers[keys[2].publicKey] == nil }
+      #expect(dropped)
+      #expect(interfaces[2].peers.isEmpty)
+
+      // Host 1 gets a new key: UPDATE, and host 0 replaces it.
+      let rotated = PrivateKey.generate()
+      interfaces[1].rotate(to: rotated)
+      let followed = try await eventually {
+        interfaces[0].peers[rotated.publicKey] == ["10.99.0.2/32"] && interfaces[0].peers[keys[1].publicKey] == nil
+      }
+      #expect(followed)
+    }
+  }
+
+  @Test("a passphrase is taken as its bytes: the runner's community key is `warren community-key`'s")
+  func communityKey() async throws {
+    let factory = BackendFactory(logger: Logger(label: "test"))
+    let wireguard = InMemoryWireGuard(name: "wg0", key: PrivateKey.generate())
+    let discovery = runner("solo", "10.99.0.1", wireguard: wireguard, backend: try factory.makeBackend(url: "inprocess:"), passphrase: "correct horse battery staple")
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await discovery.run(pollInterval: .milliseconds(100)) }
+      defer { group.cancelAll() }
+      let derived = try await eventually { discovery.snapshot.community?.base64 == "n3x5rzCNhnzFmgVZAaSWjJDDzohBBHD4mhVLAmVqWhs=" }
+      #expect(derived)
+    }
+  }
+}
