@@ -1,9 +1,12 @@
+import Foundation
+import KubernetesTestAPIServer
 import Logging
 import Synchronization
 import Testing
 import WarrenCrypto
 @testable import WarrenDaemon
 import WarrenDiscovery
+import WarrenKubernetes
 import WarrenPrimitives
 import WarrenSignaling
 import WarrenTestSupport
@@ -61,12 +64,31 @@ struct DiscoveryRunnerTests {
     return runner
   }
 
-  @Test("three members find each other; REMOVE drops one; a key rotation is followed; another community learns nothing")
-  func mesh() async throws {
+  @Test("in-process: three members find each other; REMOVE drops one; a key rotation is followed; another community learns nothing")
+  func meshInProcess() async throws {
     let factory = BackendFactory(logger: Logger(label: "test"))
+    try await mesh(over: (0..<4).map { _ in try factory.makeBackend(url: "inprocess:") })
+  }
+
+  @Test("Kubernetes (the test API server over TLS): the same mesh through SignalingEnvelope objects")
+  func meshKubernetes() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-k8s-pdisc-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let server = try await KubernetesTestAPIServer.start()
+    try server.kubeconfig().write(toFile: "\(directory)/kubeconfig", atomically: true, encoding: .utf8)
+    var factory = BackendFactory(logger: Logger(label: "test"))
+    factory.registerKubernetes()
+    let backends = try (0..<4).map { _ in try factory.makeBackend(url: "k8s://\(directory)/kubeconfig?namespace=cunicu") }
+    try await mesh(over: backends)
+    for backend in backends { await backend.close() }
+    await server.stop()
+  }
+
+  /// Members 0, 1, 2 share a passphrase, member 3 has another; each on its own backend.
+  func mesh(over backends: [any SignalingBackend]) async throws {
     let keys = (0..<4).map { _ in PrivateKey.generate() }
     let interfaces = keys.enumerated().map { InMemoryWireGuard(name: "wg\($0.offset)", key: $0.element) }
-    let backends = try (0..<4).map { _ in try factory.makeBackend(url: "inprocess:") }
     let runners = (0..<3).map { runner("host-\($0)", "10.99.0.\($0 + 1)", wireguard: interfaces[$0], backend: backends[$0]) }
     let stranger = runner("stranger", "10.99.0.9", wireguard: interfaces[3], backend: backends[3], passphrase: "another community")
     try await withThrowingTaskGroup(of: Void.self) { group in
