@@ -245,7 +245,7 @@ public final class PeerLink: Sendable {
       logger.debug("remote candidate \(candidate)")
       state.withLock { $0.driver }?.addRemoteCandidate(candidate)
     case .transition(let from, let to, let reason):
-      logger.info("\(from) -> \(to): \(reason)")
+      logger.info("\(from) -> \(to): \(reason)", metadata: ["from": "\(from)", "to": "\(to)"])
       transitionSink.yield(Transition(at: clock.now, from: from, to: to, reason: reason))
     case .dropped(.outsideClockWindow):
       // Not a copy we recognise: an old recording, or a peer whose clock is far from ours.

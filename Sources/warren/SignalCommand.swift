@@ -61,16 +61,19 @@ struct Signal: AsyncParsableCommand {
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
+  @Option(help: "text, or json (one object per line, metadata as fields).")
+  var logFormat = "text"
+
   func validate() throws {
     if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     guard queueSize > 0 else { throw ValidationError("--queue-size must be at least 1") }
     guard maxEnvelopeSize > 0 else { throw ValidationError("--max-envelope-size must be at least 1") }
     guard publishRate >= 0, subscribeRate >= 0 else { throw ValidationError("--publish-rate and --subscribe-rate cannot be negative") }
-    try LogSetup.validate(logLevel)
+    try LogSetup.validate(logLevel, format: logFormat)
   }
 
   func run() async throws {
-    let logger = LogSetup.bootstrap(level: logLevel, label: "warren.signal")
+    let logger = LogSetup.bootstrap(level: logLevel, format: logFormat, label: "warren.signal")
 
     var configuration = SignalServerConfiguration()
     (configuration.host, configuration.port) = try HostPort.parse(listen, option: "--listen")

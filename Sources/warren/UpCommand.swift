@@ -19,12 +19,15 @@ struct Up: AsyncParsableCommand {
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
+  @Option(help: "text, or json (one object per line, metadata as fields).")
+  var logFormat = "text"
+
   func validate() throws {
-    try LogSetup.validate(logLevel)
+    try LogSetup.validate(logLevel, format: logFormat)
   }
 
   func run() async throws {
-    let logger = LogSetup.bootstrap(level: logLevel, label: "warren.up")
+    let logger = LogSetup.bootstrap(level: logLevel, format: logFormat, label: "warren.up")
     let configuration: DaemonConfiguration
     do {
       configuration = try DaemonConfiguration.load(path: config)

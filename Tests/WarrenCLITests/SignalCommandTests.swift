@@ -38,6 +38,31 @@ struct SignalCommandTests {
     return directory
   }
 
+  @Test("--log-format json: one object per line, metadata as fields; a bad format is refused")
+  func jsonLogs() async throws {
+    let process = Process()
+    process.executableURL = try warrenExecutable()
+    process.arguments = ["signal", "--listen", "127.0.0.1:0", "--log-format", "json"]
+    let stderr = Pipe()
+    process.standardError = stderr
+    try process.run()
+    defer {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    var text = ""
+    for _ in 0..<100 where !text.contains("signaling server listening") {
+      text += String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self)
+    }
+    let line = try #require(text.split(separator: "\n").first { $0.contains("signaling server listening") })
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+    #expect(object["message"] == "signaling server listening" && object["level"] == "info" && object["logger"] == "warren.signal")
+    #expect(object["address"] == "[ipv4]127.0.0.1:\(object["port"] ?? "?")" && object["tls"] == "false")
+    #expect(object["time"]?.hasSuffix("Z") == true && object["time"]?.count == 24)
+    let refused = try runWarren(["signal", "--log-format", "xml"])
+    #expect(refused.status != 0 && refused.stderr.contains("--log-format must be text or json, got 'xml'"))
+  }
+
   @Test("a key file that is not a key, and an allowed-keys file with a bad line, are refused naming the problem")
   func brokenFiles() throws {
     let directory = try directory()
