@@ -16,6 +16,8 @@
 #   4. B's WireGuard key is rotated (wg set private-key): B announces UPDATE, A follows, and the
 #      tunnel between them works again under the new key.
 #   5. Three more hosts on one LAN with the multicast backend only (no server): a full mesh too.
+# Along the way A's /metrics is read with prometheus_client's parser (Interop/metrics/check.py):
+# every documented metric with its type and labels, and every metric the dashboard queries.
 #
 # Usage: discovery.sh WARREN_BINARY PYTHON   (root; wireguard-go, wireguard-tools, nftables, coturn)
 set -uo pipefail
@@ -84,6 +86,7 @@ wireguard:
       community: "$community"
       hostname: host-$side
 EOF
+  [ "$side" = a ] && echo "metrics: 127.0.0.1:9465" >>"$work/$side.yaml"
 done
 start_up() { # side
   ip netns exec "${ns[$1]}" "$warren" up --config "$work/$1.yaml" --log-level info >>"$work/up-$1.log" 2>&1 &
@@ -119,6 +122,15 @@ else
   fail "no full mesh within 60 s: a has [$(wg_peers a)], b [$(wg_peers b)], c [$(wg_peers c)]"
   show_logs
   finish
+fi
+
+# Metrics: A's /metrics, read by prometheus_client's parser, has every documented metric with its
+# type and labels, and every metric the Grafana dashboard queries.
+if metrics=$(ip netns exec "$host_a" "$python" "$here/../metrics/check.py" http://127.0.0.1:9465/metrics "$here/../../deploy/grafana/warren.json" 2>&1) &&
+  [[ "$metrics" == *"metrics-check: "*" passed, 0 failed"* ]]; then
+  pass "A's /metrics during the mesh: $(echo "$metrics" | grep '^PASS' | sed 's/^PASS: //' | paste -sd ';' -)"
+else
+  fail "A's /metrics: $metrics"
 fi
 
 # 2. The wrong passphrase: D learns nobody and nobody learns D.

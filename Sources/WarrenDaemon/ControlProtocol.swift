@@ -97,6 +97,8 @@ public struct PeerReport: Codable, Sendable, Equatable {
   /// Messages from the peer dropped before they could change the session (late copies, replays).
   public var droppedMessages: DroppedMessageCounts
   public var secondsInState: Double?
+  /// Seconds since the last signaling message from the peer arrived.
+  public var secondsSinceSignal: Double?
   /// Times the traffic moved from one selected pair to another (relay to direct), and how long
   /// ago it last did.
   public var pathSwitches: Int

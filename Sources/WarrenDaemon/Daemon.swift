@@ -10,6 +10,7 @@ internal import WarrenSession
 internal import WarrenWireGuard
 public import WarrenWire
 internal import WarrenPrimitives
+internal import WarrenListener
 
 /// `warren up`: one ``PeerLink`` per configured peer over the configured signaling backends, the
 /// control socket, and peers added or removed by ``reload(_:)``; a service that stops cleanly on
@@ -80,6 +81,9 @@ public final class Daemon: Service {
   let dataPaths = Mutex<[String: DataPathChoice]>([:])
   /// Peer discovery, by interface (docs/discovery.md).
   let discoveries: [String: DiscoveryRunner]
+  /// `metrics:`'s endpoint, and when the process started (for `process_start_time_seconds`).
+  let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
+  let startTime = Double(WallClock.unixMilliseconds) / 1000
 
   /// - Parameter buildInfo: announced to the community by peer discovery.
   public init(
@@ -180,11 +184,20 @@ public final class Daemon: Service {
           for discovery in self.discoveries.values {
             group.addTask { try await discovery.run(pollInterval: self.configuration.wireguard.pollInterval) }
           }
+          if let address = self.configuration.metrics {
+            let endpoint = MetricsEndpoint(host: "\(address.ip)", port: Int(address.port), logger: self.logger) { [weak self] in
+              guard let self else { return [] }
+              return DaemonMetrics.scrape(self.statusReport(), backend: self.backend, startTime: self.startTime)
+            }
+            self.metricsEndpoint.withLock { $0 = endpoint }
+            group.addTask { try await endpoint.run() }
+          }
         }
       }
     } catch is CancellationError {
       // Shutting down.
     }
+    metricsEndpoint.withLock { $0 }?.close()
     logger.info("shutting down: closing agents, proxies and signaling")
     await close()
   }
@@ -233,6 +246,7 @@ public final class Daemon: Service {
     if new.backends != old.backends { summary.ignored.append("backends") }
     if new.iceURLs != old.iceURLs || new.portRange != old.portRange { summary.ignored.append("ice") }
     if new.controlSocket != old.controlSocket { summary.ignored.append("control_socket") }
+    if new.metrics != old.metrics { summary.ignored.append("metrics") }
 
     let current = running.withLock { $0.filter { $0.value.interface == nil }.mapValues(\.peer) }
     let wanted = Dictionary(new.peers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -26,6 +26,7 @@ public import WarrenPrimitives
 ///   keepalive_interval: 2s
 ///   relay_nomination_delay: 1s     # how long a working relay waits for a direct pair; 0s: relay first
 /// control_socket: /run/warren/warren.sock  # for warren status and warren ping
+/// metrics: 127.0.0.1:9465          # Prometheus metrics at /metrics (off without)
 /// wireguard:                       # sessions for the peers of these interfaces, with their keys
 ///   interfaces: [wg0]
 ///   skip_static_endpoints: false   # true, or some interfaces ([wg0]): leave peers that have an endpoint alone
@@ -90,6 +91,8 @@ public struct DaemonConfiguration: Sendable {
   /// The control socket `warren status` and `warren ping` talk to (``ControlSocket/defaultPath()``
   /// when `nil`).
   public var controlSocket: String?
+  /// `metrics: HOST:PORT`: where Prometheus metrics are served (`/metrics`); none when `nil`.
+  public var metrics: TransportAddress?
 
   /// Interface selection, as `InterfaceAddresses` takes it.
   public struct InterfaceFilter: Sendable {
@@ -143,7 +146,8 @@ extension YAMLReader {
     var peers: [DaemonConfiguration.Peer] = []
     var controlSocket: String?
     var wireguard = DaemonConfiguration.WireGuardSettings()
-    let known: Set<String> = ["private_key", "private_key_file", "backends", "ice", "peers", "control_socket", "wireguard"]
+    let known: Set<String> = ["private_key", "private_key_file", "backends", "ice", "peers", "control_socket", "wireguard", "metrics"]
+    var metrics: TransportAddress?
     for (name, keyNode, value) in try mapping(root, "", known: known) {
       switch name {
       case "private_key":
@@ -200,6 +204,8 @@ extension YAMLReader {
           }
           wireguard.skipStaticEndpoints = skipStatic.all ? Set(wireguard.interfaces) : Set(skipStatic.names)
         }
+      case "metrics":
+        metrics = try address(value, name)
       case "control_socket":
         let path = try string(value, name)
         guard path.hasPrefix("/") else { throw error(value, name, "expected an absolute path, got '\(path)'") }
@@ -291,6 +297,7 @@ extension YAMLReader {
     }
     var configuration = DaemonConfiguration(privateKey: privateKey, backends: backends)
     configuration.wireguard = wireguard
+    configuration.metrics = metrics
     configuration.iceURLs = urls
     configuration.iceServers = servers
     configuration.candidateTypes = candidateTypes

@@ -59,6 +59,8 @@ public final class PeerLink: Sendable {
     public var pathSwitches: Int
     public var lastSwitch: ContinuousClock.Instant?
     public var proxy: UDPProxy.Statistics
+    /// When the last signaling message from the peer arrived (whatever became of it).
+    public var lastSignal: ContinuousClock.Instant?
   }
 
   private enum Input {
@@ -79,6 +81,7 @@ public final class PeerLink: Sendable {
     var pathSwitches = 0
     var lastSwitch: ContinuousClock.Instant?
     var proxy: UDPProxy?
+    var lastSignal: ContinuousClock.Instant?
   }
 
   public let options: Options
@@ -126,7 +129,9 @@ public final class PeerLink: Sendable {
   public var listenAddress: TransportAddress? { state.withLock { $0.proxy?.listen } }
 
   public var status: Status {
-    let (snapshot, driver, proxy, switches, lastSwitch) = state.withLock { ($0.session, $0.driver, $0.proxy, $0.pathSwitches, $0.lastSwitch) }
+    let (snapshot, driver, proxy, switches, lastSwitch, lastSignal) = state.withLock {
+      ($0.session, $0.driver, $0.proxy, $0.pathSwitches, $0.lastSwitch, $0.lastSignal)
+    }
     // The driver's agent holds the pair's current statistics.
     let agent = driver?.agent
     let selected = agent?.selectedPair.flatMap { agent?.pair($0) }
@@ -134,7 +139,7 @@ public final class PeerLink: Sendable {
       state: snapshot.state, role: snapshot.role, selectedPair: selected,
       roundTripTime: selected?.statistics.currentRoundTripTime, restarts: snapshot.restarts,
       restartCauses: snapshot.restartCounts, droppedMessages: snapshot.droppedCounts, since: snapshot.stateSince,
-      pathSwitches: switches, lastSwitch: lastSwitch, proxy: proxy?.statistics ?? UDPProxy.Statistics())
+      pathSwitches: switches, lastSwitch: lastSwitch, proxy: proxy?.statistics ?? UDPProxy.Statistics(), lastSignal: lastSignal)
   }
 
   /// Sends one probe to the peer over the selected pair (a STUN Binding request, which the peer's
@@ -194,7 +199,9 @@ public final class PeerLink: Sendable {
     let actions: [PeerSession.Action] = state.withLock { state in
       switch input {
       case .start: state.session.start(now: now, unixNanoseconds: WallClock.unixNanoseconds)
-      case .message(let message): state.session.receive(message.message, nonce: message.nonce, now: now)
+      case .message(let message):
+        state.lastSignal = now
+        state.session.receive(message.message, nonce: message.nonce, now: now)
       case .localCandidate(let candidate): state.session.localCandidate(candidate, now: now)
       case .agentState(let agentState, let generation):
         if generation == state.generation { state.session.agentStateChanged(agentState, now: now) }

@@ -4,6 +4,7 @@ public import Logging
 public import ServiceLifecycle
 public import WarrenCrypto
 internal import WarrenPrimitives
+internal import WarrenListener
 public import WarrenWire
 
 /// What `warren signal` is told on its command line.
@@ -64,7 +65,7 @@ public final class SignalServer: Service {
     self.relay = relay
     self.metrics = metrics
     metricsEndpoint = configuration.metrics.map {
-      MetricsEndpoint(host: $0.host, port: $0.port, metrics: metrics, logger: logger)
+      MetricsEndpoint(host: $0.host, port: $0.port, logger: logger) { metrics.scrape() }
     }
   }
 

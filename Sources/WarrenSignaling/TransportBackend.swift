@@ -11,6 +11,10 @@ public final class TransportBackend: SignalingBackend {
   private let sealer: EnvelopeSealer
   private let logger: Logger
   private let closed = Mutex(false)
+  private let publishCounts = Mutex((published: 0, failed: 0))
+
+  /// Envelopes published, and publishes that failed (sealing or the transport).
+  public var publishCounters: (published: Int, failed: Int) { publishCounts.withLock { $0 } }
 
   public var type: BackendType { transport.type }
 
@@ -29,9 +33,16 @@ public final class TransportBackend: SignalingBackend {
     do {
       envelope = try sealer.seal(message, keys: keys)
     } catch {
+      publishCounts.withLock { $0.failed += 1 }
       throw SignalingError(.sealingFailed, "cannot seal a message to \(keys.theirs): \(error.message)", causes: [error])
     }
-    try await transport.publish(envelope)
+    do {
+      try await transport.publish(envelope)
+      publishCounts.withLock { $0.published += 1 }
+    } catch {
+      publishCounts.withLock { $0.failed += 1 }
+      throw error
+    }
   }
 
   public func subscribe(_ keys: KeyPair) async throws -> SignalingSubscription {

@@ -1,32 +1,32 @@
 internal import NIOCore
 internal import NIOHTTP1
-internal import Logging
+public import Logging
 internal import Synchronization
-internal import WarrenListener
 
-/// A minimal HTTP/1.1 endpoint that serves `GET /metrics` (Prometheus text format) and nothing
-/// else. Runs until ``close()``.
-final class MetricsEndpoint: Sendable {
+/// A minimal HTTP/1.1 endpoint that serves `GET /metrics` (Prometheus text format, from `scrape`)
+/// and nothing else, for `warren signal --metrics` and the daemon's `metrics:`. Runs until
+/// ``close()``.
+public final class MetricsEndpoint: Sendable {
   private let host: String
   private let port: Int
-  private let metrics: SignalMetrics
+  private let scrape: @Sendable () -> [UInt8]
   private let logger: Logger
   private let listener = Mutex<ConnectionListener?>(nil)
   private let closed = Mutex(false)
   private let bound = BoundPort()
 
-  init(host: String, port: Int, metrics: SignalMetrics, logger: Logger) {
+  public init(host: String, port: Int, logger: Logger, scrape: @escaping @Sendable () -> [UInt8]) {
     self.host = host
     self.port = port
-    self.metrics = metrics
+    self.scrape = scrape
     self.logger = logger
   }
 
   /// The port the endpoint listens on, once it does.
-  var listeningPort: Int { get async throws { try await bound.value } }
+  public var listeningPort: Int { get async throws { try await bound.value } }
 
   /// Serves until ``close()`` (or cancellation), whatever clients are doing (``ConnectionListener``).
-  func run() async throws {
+  public func run() async throws {
     let listener: ConnectionListener
     do {
       listener = try await ConnectionListener.bind(host: host, port: port)
@@ -49,7 +49,7 @@ final class MetricsEndpoint: Sendable {
     }
   }
 
-  func close() {
+  public func close() {
     closed.withLock { closed in
       closed = true
       listener.withLock { $0?.close() }
@@ -68,7 +68,7 @@ final class MetricsEndpoint: Sendable {
             guard let request = head else { continue }
             let (status, body) =
               request.method == .GET && request.uri.split(separator: "?").first == "/metrics"
-              ? (HTTPResponseStatus.ok, metrics.scrape())
+              ? (HTTPResponseStatus.ok, scrape())
               : (.notFound, Array("only GET /metrics is served here\n".utf8))
             var headers = HTTPHeaders()
             if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
@@ -85,50 +85,5 @@ final class MetricsEndpoint: Sendable {
     } catch {
       logger.debug("metrics connection ended with an error", metadata: ["error": "\(error)"])
     }
-  }
-}
-
-/// A port that becomes known later, awaited by whoever needs it (tests, logs).
-final class BoundPort: Sendable {
-  private enum State {
-    case waiting([CheckedContinuation<Int, any Error>])
-    case bound(Int)
-    case failed(any Error)
-  }
-
-  private let state = Mutex(State.waiting([]))
-
-  var value: Int {
-    get async throws {
-      try await withCheckedThrowingContinuation { continuation in
-        let result: Result<Int, any Error>? = state.withLock { state in
-          switch state {
-          case .waiting(var waiters):
-            waiters.append(continuation)
-            state = .waiting(waiters)
-            return nil
-          case .bound(let port): return .success(port)
-          case .failed(let error): return .failure(error)
-          }
-        }
-        if let result { continuation.resume(with: result) }
-      }
-    }
-  }
-
-  func resolve(_ port: Int) { settle(.success(port)) }
-
-  func fail(_ error: any Error) { settle(.failure(error)) }
-
-  private func settle(_ result: Result<Int, any Error>) {
-    let waiters: [CheckedContinuation<Int, any Error>] = state.withLock { state in
-      guard case .waiting(let waiters) = state else { return [] }
-      switch result {
-      case .success(let port): state = .bound(port)
-      case .failure(let error): state = .failed(error)
-      }
-      return waiters
-    }
-    for waiter in waiters { waiter.resume(with: result) }
   }
 }
