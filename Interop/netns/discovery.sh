@@ -56,38 +56,15 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 show_logs() { for log in "$work"/*.log; do echo "--- $(basename "$log") (last 20 lines)"; tail -n 20 "$log"; done; }
 finish() { echo "discovery-e2e: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 
-topology_up && topology_add_host "$host_c" "$nat_a" lan2 10.3.0.1/24 10.3.0.2/24 10.3.0.1 &&
-  topology_add_host "$host_d" "$nat_b" lan2 10.4.0.1/24 10.4.0.2/24 10.4.0.1 ||
-  { fail "could not build the topology"; finish; }
-ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --listening-port=3478 --no-tcp-relay --no-tls --no-dtls \
-  --no-cli --stun-only --log-file=stdout --simple-log --pidfile="$work/coturn.pid" >"$work/coturn.log" 2>&1 &
-ip netns exec "$pub" "$warren" signal --listen 198.51.100.1:8443 --log-level warning >"$work/signal.log" 2>&1 &
-
-umask 077
-for side in "${sides[@]}"; do
-  wg genkey >"$work/$side.key"
-  ip netns exec "${ns[$side]}" env WG_PROCESS_FOREGROUND=1 wireguard-go "${wg[$side]}" >"$work/wireguard-go-$side.log" 2>&1 &
-  for _ in $(seq 50); do [ -S "/var/run/wireguard/${wg[$side]}.sock" ] && break; sleep 0.1; done
-  ip netns exec "${ns[$side]}" wg set "${wg[$side]}" private-key "$work/$side.key" listen-port 51820
-  ip netns exec "${ns[$side]}" ip addr add "${address[$side]}/24" dev "${wg[$side]}"
-  ip netns exec "${ns[$side]}" ip link set "${wg[$side]}" up
-  if [ "$side" = d ]; then community="not the mesh's passphrase"; else community="correct horse battery staple"; fi
-  cat >"$work/$side.yaml" <<EOF
-backends: [ "grpc://signal.warren.test:8443?insecure=true" ]
-control_socket: $work/$side.sock
-ice:
-  urls: [ "stun:stun.warren.test:3478" ]
-  network_types: [ udp4 ]
-wireguard:
-  interfaces: [ ${wg[$side]} ]
-  poll_interval: 1s
-  discovery:
-    ${wg[$side]}:
-      community: "$community"
-      hostname: host-$side
-EOF
-  [ "$side" = a ] && echo "metrics: 127.0.0.1:9465" >>"$work/$side.yaml"
-done
+# wireguard-go on side $1 with a new key, its tunnel address and no peers.
+wg_host() { # side
+  wg genkey >"$work/$1.key"
+  ip netns exec "${ns[$1]}" env WG_PROCESS_FOREGROUND=1 wireguard-go "${wg[$1]}" >"$work/wireguard-go-$1.log" 2>&1 &
+  for _ in $(seq 50); do [ -S "/var/run/wireguard/${wg[$1]}.sock" ] && break; sleep 0.1; done
+  ip netns exec "${ns[$1]}" wg set "${wg[$1]}" private-key "$work/$1.key" listen-port 51820
+  ip netns exec "${ns[$1]}" ip addr add "${address[$1]}/24" dev "${wg[$1]}"
+  ip netns exec "${ns[$1]}" ip link set "${wg[$1]}" up
+}
 start_up() { # side
   ip netns exec "${ns[$1]}" "$warren" up --config "$work/$1.yaml" --log-level info >>"$work/up-$1.log" 2>&1 &
   up[$1]=$!
@@ -105,6 +82,33 @@ mesh_of_three() {
     has_peer c "$(key_of a)" && has_peer c "$(key_of b)" && pings a b && pings a c && pings b c
 }
 
+topology_up && topology_add_host "$host_c" "$nat_a" lan2 10.3.0.1/24 10.3.0.2/24 10.3.0.1 &&
+  topology_add_host "$host_d" "$nat_b" lan2 10.4.0.1/24 10.4.0.2/24 10.4.0.1 ||
+  { fail "could not build the topology"; finish; }
+ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --listening-port=3478 --no-tcp-relay --no-tls --no-dtls \
+  --no-cli --stun-only --log-file=stdout --simple-log --pidfile="$work/coturn.pid" >"$work/coturn.log" 2>&1 &
+ip netns exec "$pub" "$warren" signal --listen 198.51.100.1:8443 --log-level warning >"$work/signal.log" 2>&1 &
+
+umask 077
+for side in "${sides[@]}"; do
+  wg_host "$side"
+  if [ "$side" = d ]; then community="not the mesh's passphrase"; else community="correct horse battery staple"; fi
+  cat >"$work/$side.yaml" <<EOF
+backends: [ "grpc://signal.warren.test:8443?insecure=true" ]
+control_socket: $work/$side.sock
+ice:
+  urls: [ "stun:stun.warren.test:3478" ]
+  network_types: [ udp4 ]
+wireguard:
+  interfaces: [ ${wg[$side]} ]
+  poll_interval: 1s
+  discovery:
+    ${wg[$side]}:
+      community: "$community"
+      hostname: host-$side
+EOF
+  [ "$side" = a ] && echo "metrics: 127.0.0.1:9465" >>"$work/$side.yaml"
+done
 # 1. One by one, 4 s apart (D, with the other passphrase, right after C); then the full mesh.
 started=$(now_ms)
 start_up a
@@ -184,12 +188,7 @@ for index in 0 1 2; do
   ip netns exec "$lan" ip link set "port$index" master br0 up
   ip netns exec "${ns[$side]}" ip addr add "10.51.0.$((index + 1))/24" dev eth0
   ip netns exec "${ns[$side]}" ip link set eth0 up
-  wg genkey >"$work/$side.key"
-  ip netns exec "${ns[$side]}" env WG_PROCESS_FOREGROUND=1 wireguard-go "${wg[$side]}" >"$work/wireguard-go-$side.log" 2>&1 &
-  for _ in $(seq 50); do [ -S "/var/run/wireguard/${wg[$side]}.sock" ] && break; sleep 0.1; done
-  ip netns exec "${ns[$side]}" wg set "${wg[$side]}" private-key "$work/$side.key" listen-port 51820
-  ip netns exec "${ns[$side]}" ip addr add "${address[$side]}/24" dev "${wg[$side]}"
-  ip netns exec "${ns[$side]}" ip link set "${wg[$side]}" up
+  wg_host "$side"
   cat >"$work/$side.yaml" <<EOF
 backends: [ "multicast://239.7.7.8:9798?interface=eth0" ]
 control_socket: $work/$side.sock

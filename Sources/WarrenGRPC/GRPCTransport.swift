@@ -138,9 +138,13 @@ public final class GRPCTransport: EnvelopeTransport {
         logger.info("subscription stream ended by the server; subscribing again", metadata: ["key": "\(key)"])
       } catch {
         if Task.isCancelled { break }
-        // A refusal names the server's key: a server that began to ask for proofs, or changed its key.
-        if let refusal = error as? RPCError, refusal.code == .unauthenticated {
-          proofs.learn(ProofMaker.serverKey(in: refusal.metadata), from: "a refusal")
+        // A refusal names the server's key: a server that began to ask for proofs, or restarted
+        // with a new key. A key learned this way is tried at once, without back-off.
+        if let refusal = error as? RPCError, refusal.code == .unauthenticated,
+          proofs.learn(ProofMaker.serverKey(in: refusal.metadata), from: "a refusal"), !sawMarker.withLock({ $0 })
+        {
+          logger.info("the server asks for a proof under another key; subscribing again with it", metadata: ["key": "\(key)"])
+          continue
         }
         // A stream that had been working counts as the first failure of a new series.
         failures = sawMarker.withLock { $0 } ? 1 : failures + 1

@@ -57,9 +57,12 @@ final class ProofMaker: Sendable {
     return metadata
   }
 
-  /// Takes the key a server named (in GetBuildInfo's metadata or a refusal's), unless one is pinned.
-  func learn(_ named: Key?, from source: String) {
+  /// Takes the key a server named (in GetBuildInfo's metadata or a refusal's), unless one is
+  /// pinned; returns whether what the client knows changed (worth trying again at once).
+  @discardableResult
+  func learn(_ named: Key?, from source: String) -> Bool {
     knowledge.withLock { knowledge in
+      let before = knowledge
       switch (knowledge, named) {
       case (.pinned(let pinned), let named?) where named != pinned:
         logger.error(
@@ -76,6 +79,7 @@ final class ProofMaker: Sendable {
       case (_, nil):
         knowledge = .none
       }
+      return knowledge != before
     }
   }
 
