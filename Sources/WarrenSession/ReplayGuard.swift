@@ -1,3 +1,5 @@
+internal import WarrenPrimitives
+
 /// Recognises copies of a peer's messages before they can reach the session (docs/session.md,
 /// "Replays"): an envelope whose nonce was already accepted, and — for Warren peers, whose
 /// messages carry `Freshness.sent_at` — a message sent at a time already accepted, too far behind
@@ -28,10 +30,8 @@ public struct ReplayGuard: Sendable {
   }
 
   public let configuration: Configuration
-  /// Accepted nonces, and the order they expire in.
-  private var nonces: Set<Nonce> = []
-  private var nonceExpiry: [(nonce: Nonce, expires: ContinuousClock.Instant)] = []
-  private var nonceExpiryStart = 0
+  /// Accepted nonces, until their lifetime ends.
+  private var nonces = ExpiringSet<Nonce, ContinuousClock.Instant>()
   /// The newest accepted `sent_at`, the accepted ones inside the reordering window, and the value
   /// at or below which everything is stale because the memory forgot it.
   private var newestSentAt: UInt64?
@@ -56,7 +56,7 @@ public struct ReplayGuard: Sendable {
   public mutating func admit(
     nonce: [UInt8]?, sentAt: UInt64?, now: ContinuousClock.Instant, wallClock: UInt64
   ) -> DroppedMessageReason? {
-    expireNonces(now: now)
+    nonces.forget(through: now)
     let key = nonce.flatMap(Nonce.init)
     if let key, nonces.contains(key) { return .seenNonce }
     if let sentAt {
@@ -71,9 +71,8 @@ public struct ReplayGuard: Sendable {
       remember(sentAt: sentAt)
     }
     if let key {
-      nonces.insert(key)
-      nonceExpiry.append((key, now + configuration.nonceLifetime))
-      if nonces.count > configuration.nonceMemory { forgetOldestNonce() }
+      nonces.insert(key, forgetAt: now + configuration.nonceLifetime)
+      if nonces.count > configuration.nonceMemory { nonces.forgetOldest() }
     }
     return nil
   }
@@ -88,21 +87,6 @@ public struct ReplayGuard: Sendable {
     if acceptedSentAt.count > configuration.sentAtMemory, let oldest = acceptedSentAt.min() {
       acceptedSentAt.remove(oldest)
       forgottenUpTo = max(forgottenUpTo, oldest)
-    }
-  }
-
-  private mutating func expireNonces(now: ContinuousClock.Instant) {
-    while nonceExpiryStart < nonceExpiry.count, nonceExpiry[nonceExpiryStart].expires <= now { forgetOldestNonce() }
-  }
-
-  private mutating func forgetOldestNonce() {
-    guard nonceExpiryStart < nonceExpiry.count else { return }
-    nonces.remove(nonceExpiry[nonceExpiryStart].nonce)
-    nonceExpiryStart += 1
-    // Compact the queue once half of it is spent, so it never holds more than twice the memory.
-    if nonceExpiryStart * 2 >= nonceExpiry.count {
-      nonceExpiry.removeFirst(nonceExpiryStart)
-      nonceExpiryStart = 0
     }
   }
 

@@ -1,5 +1,6 @@
 internal import Synchronization
 public import WarrenCrypto
+internal import WarrenPrimitives
 
 /// Checks proofs of key possession (``KeyPossessionProof``) with the server's key: the box must
 /// open with the claimed key, its time must lie within `window` of the server's clock, and its
@@ -13,26 +14,8 @@ public final class ProofVerifier: Sendable {
   public let window: Duration
   public let capacity: Int
   private let unixMilliseconds: @Sendable () -> UInt64
-  private let seen = Mutex(Seen())
-
-  private struct Seen {
-    var nonces: Set<[UInt8]> = []
-    /// Accepted nonces in the order they were accepted, with when they may be forgotten.
-    var expiry: [(nonce: [UInt8], forgetAt: UInt64)] = []
-    var expiryStart = 0
-
-    /// Forgets the nonces whose time to be forgotten has come.
-    mutating func forget(before now: UInt64) {
-      while expiryStart < expiry.count, expiry[expiryStart].forgetAt <= now {
-        nonces.remove(expiry[expiryStart].nonce)
-        expiryStart += 1
-      }
-      if expiryStart * 2 >= expiry.count {
-        expiry.removeFirst(expiryStart)
-        expiryStart = 0
-      }
-    }
-  }
+  /// Accepted nonces, until a copy of their proof would be expired anyway.
+  private let seen = Mutex(ExpiringSet<[UInt8], UInt64>())
 
   /// - Parameter unixMilliseconds: the server's wall clock (injected in tests).
   public init(
@@ -58,7 +41,7 @@ public final class ProofVerifier: Sendable {
       throw AccessRefusal(error.code == .authenticationFailed ? .proofWrongKey : .proofMalformed, "\(purpose): \(error.message)")
     }
     let now = unixMilliseconds()
-    seen.withLock { $0.forget(before: now) }
+    seen.withLock { $0.forget(through: now) }
     let windowMilliseconds = UInt64(window.components.seconds) * 1000
     if proof.unixMilliseconds + windowMilliseconds < now {
       throw AccessRefusal(.proofExpired, "\(purpose): the proof is \(now - proof.unixMilliseconds) ms old; this server accepts \(window) (check the client's clock)")
@@ -67,17 +50,16 @@ public final class ProofVerifier: Sendable {
       throw AccessRefusal(.proofFromTheFuture, "\(purpose): the proof is \(proof.unixMilliseconds - now) ms ahead of this server's clock; it accepts \(window)")
     }
     try seen.withLock { seen throws(AccessRefusal) in
-      if seen.nonces.contains(proof.nonce) {
+      if seen.contains(proof.nonce) {
         throw AccessRefusal(.proofReplayed, "\(purpose): this proof was used before; every call needs a fresh one")
       }
-      guard seen.nonces.count < capacity else {
+      guard seen.count < capacity else {
         throw AccessRefusal(.proofCapacity, "\(purpose): \(capacity) proofs accepted within \(window * 2); try again shortly")
       }
-      seen.nonces.insert(proof.nonce)
-      seen.expiry.append((proof.nonce, now + 2 * windowMilliseconds))
+      seen.insert(proof.nonce, forgetAt: now + 2 * windowMilliseconds)
     }
   }
 
   /// Proofs whose nonces are remembered now.
-  public var remembered: Int { seen.withLock { $0.nonces.count } }
+  public var remembered: Int { seen.withLock { $0.count } }
 }
