@@ -1,5 +1,5 @@
 internal import Foundation
-internal import WarrenSession
+public import WarrenSession
 internal import WarrenWireGuard
 
 // The control socket's protocol (docs/control.md): the client writes one JSON request and a
@@ -141,10 +141,20 @@ public struct RestartCounts: Codable, Sendable, Equatable {
   }
 
   init(_ counts: [RestartCause: Int]) {
-    peerRestarted = counts[.peerRestarted] ?? 0
-    agentFailed = counts[.agentFailed] ?? 0
-    disconnected = counts[.disconnected] ?? 0
-    stalled = counts[.stalled] ?? 0
+    for cause in RestartCause.allCases { self[keyPath: Self.field(cause)] = counts[cause] ?? 0 }
+  }
+
+  /// The count of one cause.
+  public subscript(cause: RestartCause) -> Int { self[keyPath: Self.field(cause)] }
+
+  /// Which field counts `cause` (the one place that pairs them).
+  private static func field(_ cause: RestartCause) -> WritableKeyPath<Self, Int> {
+    switch cause {
+    case .peerRestarted: \.peerRestarted
+    case .agentFailed: \.agentFailed
+    case .disconnected: \.disconnected
+    case .stalled: \.stalled
+    }
   }
 }
 
@@ -172,20 +182,28 @@ public struct DroppedMessageCounts: Codable, Sendable, Equatable {
   public init() {}
 
   init(_ counts: [DroppedMessageReason: Int]) {
-    seenNonce = counts[.seenNonce] ?? 0
-    staleFreshness = counts[.staleFreshness] ?? 0
-    outsideClockWindow = counts[.outsideClockWindow] ?? 0
-    staleAgent = counts[.staleAgent] ?? 0
-    oldCredentials = counts[.oldCredentials] ?? 0
-    unannouncedCredentials = counts[.unannouncedCredentials] ?? 0
-    conflictingCredentials = counts[.conflictingCredentials] ?? 0
-    tooManyEarlyCandidates = counts[.tooManyEarlyCandidates] ?? 0
-    unusableCandidate = counts[.unusableCandidate] ?? 0
+    for reason in DroppedMessageReason.allCases { self[keyPath: Self.field(reason)] = counts[reason] ?? 0 }
   }
 
+  /// The count of one reason.
+  public subscript(reason: DroppedMessageReason) -> Int { self[keyPath: Self.field(reason)] }
+
   /// Every message dropped, whatever the reason.
-  public var total: Int {
-    seenNonce + staleFreshness + outsideClockWindow + staleAgent + oldCredentials + unannouncedCredentials + conflictingCredentials + tooManyEarlyCandidates + unusableCandidate
+  public var total: Int { DroppedMessageReason.allCases.reduce(0) { $0 + self[$1] } }
+
+  /// Which field counts `reason` (the one place that pairs them).
+  private static func field(_ reason: DroppedMessageReason) -> WritableKeyPath<Self, Int> {
+    switch reason {
+    case .seenNonce: \.seenNonce
+    case .staleFreshness: \.staleFreshness
+    case .outsideClockWindow: \.outsideClockWindow
+    case .staleAgent: \.staleAgent
+    case .oldCredentials: \.oldCredentials
+    case .unannouncedCredentials: \.unannouncedCredentials
+    case .conflictingCredentials: \.conflictingCredentials
+    case .tooManyEarlyCandidates: \.tooManyEarlyCandidates
+    case .unusableCandidate: \.unusableCandidate
+    }
   }
 }
 

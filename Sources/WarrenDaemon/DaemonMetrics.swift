@@ -21,7 +21,6 @@ internal import WarrenSignaling
 /// interface,reason}`. The process: `process_resident_memory_bytes`, `process_cpu_seconds_total`,
 /// `process_open_fds`, `process_start_time_seconds`.
 enum DaemonMetrics {
-  static let states = ["unknown", "idle", "new", "connecting", "checking", "connected", "completed", "disconnected", "failed", "closed"]
   static let paths = ["direct", "srflx", "relay", "none"]
   static let dataPaths = ["kernel", "userspace"]
 
@@ -36,7 +35,7 @@ enum DaemonMetrics {
     }
     for peer in report.peers {
       let id = [("peer", peer.name), ("key", String(peer.publicKey.prefix(8)))]
-      for state in states {
+      for state in SessionState.allCases.map(\.rawValue) {
         gauge("warren_peer_state", "The session's state: 1 for the current one", id + [("state", state)], peer.state == state ? 1 : 0)
       }
       let connected = peer.state == "connected" || peer.state == "completed"
@@ -53,21 +52,13 @@ enum DaemonMetrics {
       counter("warren_peer_received_bytes_total", "Bytes received from the peer by the proxy", id, peer.bytesReceived)
       counter("warren_peer_sent_datagrams_total", "Datagrams sent to the peer by the proxy", id, peer.packetsSent)
       counter("warren_peer_received_datagrams_total", "Datagrams received from the peer by the proxy", id, peer.packetsReceived)
-      let causes = peer.restartCauses
-      for (cause, value) in [
-        ("peer_restarted", causes.peerRestarted), ("agent_failed", causes.agentFailed), ("disconnected", causes.disconnected),
-        ("stalled", causes.stalled),
-      ] {
-        counter("warren_peer_restarts_total", "Session restarts, by cause", id + [("cause", cause)], value)
+      for cause in RestartCause.allCases {
+        counter("warren_peer_restarts_total", "Session restarts, by cause", id + [("cause", cause.rawValue)], peer.restartCauses[cause])
       }
-      let dropped = peer.droppedMessages
-      for (reason, value) in [
-        ("seen_nonce", dropped.seenNonce), ("stale_freshness", dropped.staleFreshness), ("outside_clock_window", dropped.outsideClockWindow),
-        ("stale_agent", dropped.staleAgent), ("old_credentials", dropped.oldCredentials),
-        ("unannounced_credentials", dropped.unannouncedCredentials), ("conflicting_credentials", dropped.conflictingCredentials),
-        ("too_many_early_candidates", dropped.tooManyEarlyCandidates), ("unusable_candidate", dropped.unusableCandidate),
-      ] {
-        counter("warren_peer_dropped_messages_total", "Signaling messages from the peer dropped, by reason", id + [("reason", reason)], value)
+      for reason in DroppedMessageReason.allCases {
+        counter(
+          "warren_peer_dropped_messages_total", "Signaling messages from the peer dropped, by reason", id + [("reason", reason.rawValue)],
+          peer.droppedMessages[reason])
       }
       if let age = peer.secondsSinceSignal {
         gauge("warren_peer_last_signal_age_seconds", "Seconds since the last signaling message from the peer", id, age)

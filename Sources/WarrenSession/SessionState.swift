@@ -1,5 +1,5 @@
 /// A peer session's connection state (session.md, "Per-peer connection state").
-public enum SessionState: String, Hashable, Sendable, CustomStringConvertible {
+public enum SessionState: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
   /// No agent exists.
   case unknown
   /// Agent created; our credentials are being sent with back-off until the peer's arrive.
