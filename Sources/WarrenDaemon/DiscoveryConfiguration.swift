@@ -35,11 +35,6 @@ public struct DiscoveryConfiguration: Sendable, Equatable {
   public init(passphrase: String) {
     self.passphrase = passphrase
   }
-
-  public static func == (a: Self, b: Self) -> Bool {
-    a.passphrase == b.passphrase && a.hostname == b.hostname && a.allowedIPs == b.allowedIPs && a.hosts == b.hosts
-      && a.accept == b.accept && a.deny == b.deny && a.maxPeers == b.maxPeers && a.peerExpiry == b.peerExpiry
-  }
 }
 
 extension YAMLReader {

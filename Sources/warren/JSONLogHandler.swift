@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import WarrenPrimitives
 
 /// `--log-format json`: one JSON object per line on standard error, for log pipelines —
 /// `time` (RFC 3339, milliseconds, UTC), `level`, `logger`, `message`, and every metadata key as
@@ -52,13 +53,12 @@ struct JSONLogHandler: LogHandler {
   }
 
   private static func timestamp() -> String {
-    var time = timespec()
-    clock_gettime(CLOCK_REALTIME, &time)
+    let milliseconds = WallClock.unixMilliseconds
+    var seconds = time_t(milliseconds / 1000)
     var parts = tm()
-    var seconds = time.tv_sec
     gmtime_r(&seconds, &parts)
     return String(
       format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
-      parts.tm_min, parts.tm_sec, time.tv_nsec / 1_000_000)
+      parts.tm_min, parts.tm_sec, Int(milliseconds % 1000))
   }
 }
