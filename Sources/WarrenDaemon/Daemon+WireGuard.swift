@@ -40,6 +40,7 @@ extension Daemon {
       logger.error("the WireGuard interface has no private key or listen port yet", metadata: ["interface": "\(interface)"])
       return
     }
+    discoveries[interface]?.interfaceRead(key: ours)
     let skipped = skippedPeers.withLock { $0 }
     let wanted = device.peers.filter { !skipped.contains($0.publicKey) }
     // A new private key on the interface: its sessions start over with it.

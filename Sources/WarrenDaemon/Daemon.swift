@@ -182,7 +182,7 @@ public final class Daemon: Service {
             group.addTask { try await self.watchInterface(interface) }
           }
           for discovery in self.discoveries.values {
-            group.addTask { try await discovery.run(pollInterval: self.configuration.wireguard.pollInterval) }
+            group.addTask { try await discovery.run() }
           }
           if let address = self.configuration.metrics {
             let endpoint = MetricsEndpoint(host: "\(address.ip)", port: Int(address.port), logger: self.logger) { [weak self] in

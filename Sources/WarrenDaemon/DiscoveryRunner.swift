@@ -29,10 +29,11 @@ final class DiscoveryRunner: Sendable {
   }
 
   private enum Input {
-    case start
+    /// The interface's private key as the owner read it: the first starts discovery, a
+    /// different one later is a key change (UPDATE).
+    case interfaceKey(PrivateKey)
     case announcement(Cunicu_Signaling_Message, sender: Key)
     case timeout
-    case keyChanged(PrivateKey)
   }
 
   private struct State {
@@ -58,6 +59,9 @@ final class DiscoveryRunner: Sendable {
   }
   private let state = Mutex(State())
   private let timer = DeadlineTimer(clock: ContinuousClock())
+  /// The interface's key at each reading of the owner (``interfaceRead(key:)``).
+  private let keys: AsyncStream<PrivateKey>
+  private let keySink: AsyncStream<PrivateKey>.Continuation
   private let work: AsyncStream<PeerDiscovery.Action>
   private let workSink: AsyncStream<PeerDiscovery.Action>.Continuation
 
@@ -74,14 +78,21 @@ final class DiscoveryRunner: Sendable {
     logger[metadataKey: "interface"] = "\(interface)"
     self.logger = logger
     (work, workSink) = AsyncStream.makeStream()
+    (keys, keySink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
   }
 
-  /// Joins the runner to its owner (before ``run(pollInterval:)``).
+  /// Joins the runner to its owner (before ``run()``).
   func attach(_ hooks: Hooks) {
     self.hooks.withLock { $0 = hooks }
   }
 
   private func device() -> WireGuardDevice? { hooks.withLock { $0 }?.device() }
+
+  /// The owner read the interface and found this private key (it reads it every poll interval):
+  /// discovery starts with the first, and a different one later announces UPDATE.
+  func interfaceRead(key: PrivateKey) {
+    keySink.yield(key)
+  }
 
   var snapshot: Snapshot {
     state.withLock { state in
@@ -95,7 +106,7 @@ final class DiscoveryRunner: Sendable {
 
   /// Runs until cancelled; a community key that cannot be derived stops discovery (and says why),
   /// not the daemon.
-  func run(pollInterval: Duration) async throws {
+  func run() async throws {
     let community: PrivateKey
     do {
       // 64 MiB of Argon2id: on NIO's blocking pool, off the event loops and the cooperative pool.
@@ -106,22 +117,8 @@ final class DiscoveryRunner: Sendable {
       return
     }
     state.withLock { $0.community = community }
-    var ours = device()?.privateKey
-    while ours == nil {
-      try await Task.sleep(for: pollInterval)
-      ours = device()?.privateKey
-    }
-    guard let ours else { return }
-    let discovery = PeerDiscovery(ourKey: ours.publicKey, settings: discoverySettings(), seed: UInt64.random(in: 0...UInt64.max))
-    state.withLock {
-      $0.discovery = discovery
-      $0.ours = ours
-    }
     let subscription = try await backend.subscribeAll(community)
     defer { subscription.cancel() }
-    logger.notice(
-      "peer discovery: announcing to the community",
-      metadata: ["community": "\(community.publicKey)", "allowed_ips": "\(discovery.settings.allowedIPs)", "name": "\(discovery.settings.name)"])
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask {
         for await message in subscription where message.message.hasPeer {
@@ -135,14 +132,8 @@ final class DiscoveryRunner: Sendable {
         await self.timer.run(deadline: { self.state.withLock { $0.discovery?.pollTimeout() } }, fire: { self.input(.timeout) })
       }
       group.addTask {
-        // A new private key on the interface: UPDATE, announced from the new key.
-        while true {
-          try await Task.sleep(for: pollInterval)
-          guard let current = self.device()?.privateKey else { continue }
-          if self.state.withLock({ $0.ours?.publicKey != current.publicKey }) { self.input(.keyChanged(current)) }
-        }
+        for await key in self.keys { self.input(.interfaceKey(key)) }
       }
-      input(.start)
     }
   }
 
@@ -153,6 +144,7 @@ final class DiscoveryRunner: Sendable {
       (state.discovery?.leaving(), state.discovery?.learned.keys.sorted() ?? [], state.ours, state.community)
     }
     workSink.finish()
+    keySink.finish()
     guard let leaving, let ours, let community else { return }
     await publish(leaving, ours: ours, community: community.publicKey)
     for key in learned {
@@ -189,11 +181,28 @@ final class DiscoveryRunner: Sendable {
     let now = ContinuousClock.now
     let configuredByHand = device().map { Set($0.peers.map(\.publicKey)) } ?? []
     let actions: [PeerDiscovery.Action] = state.withLock { state in
+      if case .interfaceKey(let key) = input, state.discovery == nil {
+        // The first reading: announce ourselves (announcements that came before are not ours to
+        // judge yet; their senders repeat them).
+        var discovery = PeerDiscovery(ourKey: key.publicKey, settings: discoverySettings(), seed: UInt64.random(in: 0...UInt64.max))
+        logger.notice(
+          "peer discovery: announcing to the community",
+          metadata: [
+            "community": "\(state.community.map { "\($0.publicKey)" } ?? "-")", "allowed_ips": "\(discovery.settings.allowedIPs)",
+            "name": "\(discovery.settings.name)",
+          ])
+        discovery.start(now: now)
+        state.ours = key
+        state.discovery = discovery
+      }
       guard var discovery = state.discovery else { return [] }
       defer { state.discovery = discovery }
       switch input {
-      case .start:
-        discovery.start(now: now)
+      case .interfaceKey(let key):
+        if key.publicKey != state.ours?.publicKey {
+          state.ours = key
+          discovery.keyChanged(to: key.publicKey, now: now)
+        }
       case .announcement(let message, let sender):
         discovery.configuredByHand = configuredByHand.subtracting(discovery.learned.keys)
         do throws(DiscoveryRefusal) {
@@ -203,9 +212,6 @@ final class DiscoveryRunner: Sendable {
         }
       case .timeout:
         discovery.handleTimeout(now: now)
-      case .keyChanged(let key):
-        state.ours = key
-        discovery.keyChanged(to: key.publicKey, now: now)
       }
       var actions: [PeerDiscovery.Action] = []
       while let action = discovery.pollAction() { actions.append(action) }

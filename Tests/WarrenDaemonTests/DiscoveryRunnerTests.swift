@@ -61,6 +61,8 @@ struct DiscoveryRunnerTests {
       interface: wireguard.name, settings: settings, backend: backend, control: wireguard, buildInfo: Cunicu_BuildInfo(),
       logger: Logger(label: name))
     runner.attach(.init(device: { wireguard.current }, peersChanged: {}))
+    // What the daemon does at each reading of the interface.
+    if let key = wireguard.current.privateKey { runner.interfaceRead(key: key) }
     return runner
   }
 
@@ -92,7 +94,7 @@ struct DiscoveryRunnerTests {
     let runners = (0..<3).map { runner("host-\($0)", "10.99.0.\($0 + 1)", wireguard: interfaces[$0], backend: backends[$0]) }
     let stranger = runner("stranger", "10.99.0.9", wireguard: interfaces[3], backend: backends[3], passphrase: "another community")
     try await withThrowingTaskGroup(of: Void.self) { group in
-      for runner in runners + [stranger] { group.addTask { try await runner.run(pollInterval: .milliseconds(100)) } }
+      for runner in runners + [stranger] { group.addTask { try await runner.run() } }
       defer { group.cancelAll() }
 
       let meshed = try await eventually {
@@ -114,6 +116,7 @@ struct DiscoveryRunnerTests {
       // Host 1 gets a new key: UPDATE, and host 0 replaces it.
       let rotated = PrivateKey.generate()
       interfaces[1].rotate(to: rotated)
+      runners[1].interfaceRead(key: rotated)
       let followed = try await eventually {
         interfaces[0].peers[rotated.publicKey] == ["10.99.0.2/32"] && interfaces[0].peers[keys[1].publicKey] == nil
       }
@@ -127,7 +130,7 @@ struct DiscoveryRunnerTests {
     let wireguard = InMemoryWireGuard(name: "wg0", key: PrivateKey.generate())
     let discovery = runner("solo", "10.99.0.1", wireguard: wireguard, backend: try factory.makeBackend(url: "inprocess:"), passphrase: "correct horse battery staple")
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await discovery.run(pollInterval: .milliseconds(100)) }
+      group.addTask { try await discovery.run() }
       defer { group.cancelAll() }
       let derived = try await eventually { discovery.snapshot.community?.base64 == "n3x5rzCNhnzFmgVZAaSWjJDDzohBBHD4mhVLAmVqWhs=" }
       #expect(derived)
