@@ -102,16 +102,6 @@ public final class GRPCTransport: EnvelopeTransport {
     await connections.value
   }
 
-  /// The key the server names in its GetBuildInfo answer (`nil`: it names none).
-  private func askServerKey() async throws -> Key? {
-    var options = CallOptions.defaults
-    options.timeout = Self.publishTimeout
-    return try await signaling.getBuildInfo(Cunicu_Empty(), options: options) { response in
-      _ = try response.message
-      return ProofMaker.serverKey(in: response.metadata)
-    }
-  }
-
   /// Keeps a Subscribe stream for `ours.publicKey` open until cancelled.
   private func maintain(_ ours: PrivateKey, ready: ReadySignal) async {
     let key = ours.publicKey
@@ -121,7 +111,9 @@ public final class GRPCTransport: EnvelopeTransport {
     while !Task.isCancelled {
       let sawMarker = Mutex(false)
       do {
-        let metadata = await proofs.metadata(for: ours, purpose: .subscribe) { try await self.askServerKey() }
+        let metadata = await proofs.metadata(for: ours, purpose: .subscribe) {
+          try await ProofMaker.askServerKey(self.signaling, timeout: Self.publishTimeout)
+        }
         try await signaling.subscribe(request, metadata: metadata) { [sink, logger] response in
           for try await envelope in response.messages {
             if sawMarker.withLock({ seen in defer { seen = true }; return !seen }) {

@@ -3,6 +3,8 @@ internal import Logging
 internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenPrimitives
+internal import WarrenWire
+internal import WarrenWireGRPC
 
 /// Makes the proofs of key possession a `grpc://` client sends with Subscribe and GetRelays
 /// (docs/signal-server.md, "Proof of key possession"), sealed to the server's key: the one pinned
@@ -80,6 +82,18 @@ final class ProofMaker: Sendable {
         knowledge = .none
       }
       return knowledge != before
+    }
+  }
+
+  /// Asks the server for its key: the one its GetBuildInfo answer names (`nil`: it names none).
+  static func askServerKey<Transport: ClientTransport>(
+    _ signaling: Cunicu_Signaling_Signaling.Client<Transport>, timeout: Duration
+  ) async throws -> Key? {
+    var options = CallOptions.defaults
+    options.timeout = timeout
+    return try await signaling.getBuildInfo(Cunicu_Empty(), options: options) { response in
+      _ = try response.message
+      return serverKey(in: response.metadata)
     }
   }
 

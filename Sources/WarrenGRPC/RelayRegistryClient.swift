@@ -27,10 +27,7 @@ enum RelayRegistryClient {
       options.timeout = timeout
       let proofs = ProofMaker(pinned: endpoint.serverKey, logger: logger)
       let metadata = await proofs.metadata(for: key, purpose: .getRelays) {
-        try await Cunicu_Signaling_Signaling.Client(wrapping: client).getBuildInfo(Cunicu_Empty(), options: options) { response in
-          _ = try response.message
-          return ProofMaker.serverKey(in: response.metadata)
-        }
+        try await ProofMaker.askServerKey(Cunicu_Signaling_Signaling.Client(wrapping: client), timeout: timeout)
       }
       let response = try await Cunicu_Signaling_RelayRegistry.Client(wrapping: client).getRelays(
         params, metadata: metadata, options: options)
