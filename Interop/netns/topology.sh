@@ -99,6 +99,58 @@ topology_up() {
   done
 }
 
+# Dual stack: global IPv6 addresses from the documentation prefix on every link, routed without
+# NAT, behind routers whose stateful firewall drops what the inside did not start (as a home
+# router's IPv6 firewall does: RFC 6092's recommended default). Call after topology_up.
+#
+#   hostA 2001:db8:1::2 | natA 2001:db8:1::1, 2001:db8:a::2 | 2001:db8:a::1 pub 2001:db8:b::1 | 2001:db8:b::2, 2001:db8:2::1 natB | 2001:db8:2::2 hostB
+#
+# The public servers' names also resolve to pub's 2001:db8:a::1 in the hosts.
+topology_ipv6_up() {
+  # nodad: the addresses are usable at once (duplicate address detection would hold them back
+  # for about a second; nothing else uses these prefixes).
+  in_ns "$pub" ip -6 addr add 2001:db8:a::1/64 dev to-a nodad
+  in_ns "$pub" ip -6 addr add 2001:db8:b::1/64 dev to-b nodad
+  in_ns "$pub" sysctl -qw net.ipv6.conf.all.forwarding=1
+  in_ns "$pub" ip -6 route add 2001:db8:1::/64 via 2001:db8:a::2
+  in_ns "$pub" ip -6 route add 2001:db8:2::/64 via 2001:db8:b::2
+  ipv6_router "$nat_a" 2001:db8:a::2 2001:db8:a::1 2001:db8:1::1 || return 1
+  ipv6_router "$nat_b" 2001:db8:b::2 2001:db8:b::1 2001:db8:2::1 || return 1
+  in_ns "$host_a" ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
+  in_ns "$host_a" ip -6 route add default via 2001:db8:1::1
+  in_ns "$host_b" ip -6 addr add 2001:db8:2::2/64 dev eth0 nodad
+  in_ns "$host_b" ip -6 route add default via 2001:db8:2::1
+  local ns
+  for ns in "$host_a" "$host_b"; do
+    printf '2001:db8:a::1 signal.warren.test stun.warren.test turn.warren.test\n' >>"/etc/netns/$ns/hosts"
+  done
+}
+
+ipv6_router() { # namespace wan-address gateway lan-address
+  local ns=$1
+  in_ns "$ns" ip -6 addr add "$2/64" dev wan nodad
+  in_ns "$ns" ip -6 addr add "$4/64" dev lan nodad
+  in_ns "$ns" ip -6 route add default via "$3"
+  in_ns "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1
+  in_ns "$ns" nft -f - <<'EOF'
+table ip6 filter6 {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "lan*" oifname "wan" accept
+    # Path MTU discovery needs these from anywhere (RFC 4890 §4.3.1).
+    icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "wan" ct state established,related accept
+    iifname "wan" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, packet-too-big } accept
+    iifname "wan" drop
+  }
+}
+EOF
+}
+
 # Another host behind an existing NAT router, on a LAN of its own (the router's interface $3).
 extra_hosts=()
 topology_add_host() { # host-namespace nat-namespace lan-interface router-cidr host-cidr gateway

@@ -16,10 +16,14 @@ extension ICEDriver {
     server: TransportAddress, timeout: Duration = .milliseconds(500), attempts: Int = 3
   ) async -> [Candidate] {
     let hosts = state.withLock { state in
-      state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.map { ($0.key, $0.value) }
+      state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.map { base, channel in
+        // The host candidate's local preference (its address's rank, RFC 8421 §4) carries over.
+        let host = state.agent.localCandidates.first { $0.type == .host && $0.address == base }
+        return (base, channel, host.map { ($0.priority >> 8) & 0xffff } ?? 65535)
+      }
     }
     var candidates: [Candidate] = []
-    for (base, channel) in hosts {
+    for (base, channel, localPreference) in hosts {
       var mapped: TransportAddress?
       for _ in 0..<attempts where mapped == nil {
         mapped = await binding(from: channel, to: server, timeout: timeout)
@@ -28,7 +32,7 @@ extension ICEDriver {
         logger.warning("STUN server did not answer; no server-reflexive candidate", metadata: ["server": "\(server)", "base": "\(base)"])
         continue
       }
-      let candidate = Candidate(type: .serverReflexive, address: mapped, base: base, server: "\(server)")
+      let candidate = Candidate(type: .serverReflexive, address: mapped, base: base, localPreference: localPreference, server: "\(server)")
       if mapped != base { addLocalCandidate(candidate) }
       candidates.append(candidate)
     }
