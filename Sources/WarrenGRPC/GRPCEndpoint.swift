@@ -54,7 +54,20 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
     return .dns(host: host, port: port)
   }
 
-  var transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity {
+  /// The HTTP/2 transport to the server. A TLS setup that fails is an error that says what to
+  /// check: most often the system has no CA certificates (a minimal container or chroot).
+  func makeTransport(config: HTTP2ClientTransport.Posix.Config = .defaults) throws(SignalingError) -> HTTP2ClientTransport.Posix {
+    do {
+      return try HTTP2ClientTransport.Posix(target: target, transportSecurity: transportSecurity, config: config)
+    } catch {
+      throw SignalingError(
+        .connectionSetupFailed,
+        "\(self): cannot set up TLS (\(error)); the server's certificate is checked against the system's CA certificates "
+          + "(/etc/ssl/certs, Debian's ca-certificates), or add ?insecure=true for plaintext", causes: [error])
+    }
+  }
+
+  private var transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity {
     if insecure { return .plaintext }
     return .tls { config in
       if skipVerify { config.serverCertificateVerification = .noVerification }

@@ -49,9 +49,7 @@ public final class GRPCTransport: EnvelopeTransport {
     logger[metadataKey: "server"] = "\(endpoint)"
     self.logger = logger
     proofs = ProofMaker(pinned: endpoint.serverKey, logger: logger)
-    let transport = try HTTP2ClientTransport.Posix(
-      target: endpoint.target,
-      transportSecurity: endpoint.transportSecurity,
+    let transport = try endpoint.makeTransport(
       config: .defaults { config in
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
         // A subscription only receives: without pings, a connection a NAT forgot would look

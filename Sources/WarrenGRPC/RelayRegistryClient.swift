@@ -19,7 +19,7 @@ enum RelayRegistryClient {
   /// a proof that we hold `key` when the server reads proofs; gives up after `timeout`.
   static func fetch(url: BackendURL, key: PrivateKey, timeout: Duration, logger: Logger) async throws -> [Relay] {
     let endpoint = try GRPCEndpoint(url)
-    let transport = try HTTP2ClientTransport.Posix(target: endpoint.target, transportSecurity: endpoint.transportSecurity)
+    let transport = try endpoint.makeTransport()
     return try await withGRPCClient(transport: transport) { client in
       var params = Cunicu_Signaling_GetRelaysParams()
       params.publicKey = Data(key.publicKey.bytes)

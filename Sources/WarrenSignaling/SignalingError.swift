@@ -30,4 +30,6 @@ extension ErrorCode where Domain == SignalingError {
   public static var publishFailed: Self { Self("publish failed") }
   /// Subscribing failed on every backend.
   public static var subscribeFailed: Self { Self("subscribe failed") }
+  /// A backend's connection cannot be set up at all (TLS without trust roots, for example).
+  public static var connectionSetupFailed: Self { Self("connection setup failed") }
 }

@@ -24,7 +24,7 @@ struct Demo: AsyncParsableCommand {
   @Option(help: "Datagrams to send through the proxies once connected.")
   var datagrams = 3000
 
-  @Option(help: "Log level for the components' own logs (trace … critical).")
+  @Option(help: "Log level for the components' own logs: trace, debug, info, notice, warning, error or critical.")
   var logLevel = "warning"
 
   func validate() throws {

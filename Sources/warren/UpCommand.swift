@@ -22,6 +22,9 @@ struct Up: AsyncParsableCommand {
   @Option(help: "text, or json (one object per line, metadata as fields).")
   var logFormat = "text"
 
+  @Flag(help: "Check the configuration and its backend URLs, print what it would run, and exit.")
+  var check = false
+
   func validate() throws {
     try LogSetup.validate(logLevel, format: logFormat)
   }
@@ -39,6 +42,19 @@ struct Up: AsyncParsableCommand {
     factory.registerGRPC()
     factory.registerMulticast()
     factory.registerKubernetes()
+    if check {
+      do {
+        _ = try factory.makeBackend(urls: configuration.backends)
+      } catch {
+        StandardStreams.printError("warren: \(config): backends: \(error)\n")
+        throw ExitCode(1)
+      }
+      let interfaces = configuration.wireguard.interfaces
+      print(
+        "\(config): OK: \(configuration.peers.count) configured peers, WireGuard interfaces \(interfaces.isEmpty ? "none" : interfaces.joined(separator: ", ")), backends \(configuration.backends.joined(separator: ", "))"
+      )
+      return
+    }
     let daemon: Daemon
     do {
       daemon = try Daemon(configuration: configuration, factory: factory, logger: logger, buildInfo: WarrenVersion.current.buildInfo)
