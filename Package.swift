@@ -33,6 +33,7 @@ let package = Package(
     .library(name: "WarrenMulticast", targets: ["WarrenMulticast"]),
     .library(name: "WarrenKubernetes", targets: ["WarrenKubernetes"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
+    .library(name: "WarrenCluster", targets: ["WarrenCluster"]),
     .executable(name: "warren", targets: ["warren"]),
   ],
   dependencies: [
@@ -49,6 +50,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
     .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     // Only the Kubernetes test API server uses it (certificates made for each test run).
     .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
     .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
@@ -321,11 +323,29 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Layer 3: the replicas of a clustered `warren signal`, joined by PostgreSQL LISTEN/NOTIFY.
+    .target(
+      name: "WarrenCluster",
+      dependencies: [
+        "WarrenCrypto",
+        "WarrenPrimitives",
+        "WarrenSignalServer",
+        "WarrenSignaling",
+        "WarrenWire",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The command-line tool.
     .executableTarget(
       name: "warren",
       dependencies: [
         "WarrenArgon2",
+        "WarrenCluster",
         "WarrenCrypto",
         "WarrenDaemon",
         "WarrenDiscovery",
@@ -508,6 +528,13 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenClusterTests",
+      dependencies: [
+        "WarrenCluster",
       ],
       swiftSettings: swiftSettings
     ),

@@ -1,3 +1,4 @@
+internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
 internal import Logging
 public import WarrenCrypto
@@ -7,9 +8,25 @@ public import WarrenSignaling
 /// talk to it: `insecure` is plaintext HTTP/2, otherwise TLS; `skip_verify` is TLS without
 /// certificate checks; `server_key` pins the server's public key for proofs of key possession
 /// (base64; `+` may be written as `%2B`), learned on first contact without it.
+///
+/// The replicas of a clustered server are listed (`grpc://a:8080,b:8080`) or share a DNS name
+/// with several addresses. The client connects to one of them, chosen at random so that clients
+/// spread over the replicas, and to the next when it goes away (gRPC's pick-first policy over
+/// every address of every replica, shuffled): its subscriptions are made again there, and
+/// publishes and relay-registry calls follow. TLS checks every replica's certificate against the
+/// first host's name.
 public struct GRPCEndpoint: Sendable, CustomStringConvertible {
+  /// One replica's host and port.
+  public struct Replica: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+  }
+
+  /// The first replica's host and port.
   public let host: String
   public let port: Int
+  /// Every replica, in the URL's order (one for a single server).
+  public let replicas: [Replica]
   public let insecure: Bool
   public let skipVerify: Bool
   public let serverKey: Key?
@@ -24,10 +41,15 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
     guard url.path.isEmpty || url.path == "/" else {
       throw SignalingError(.invalidURL, "\(url) has a path; a grpc:// URL is only host and port")
     }
-    let port = url.port ?? Self.defaultPort
-    guard (1...65535).contains(port) else { throw SignalingError(.invalidURL, "\(url): port must be 1 to 65535") }
-    host = url.host
-    self.port = port
+    var replicas: [Replica] = []
+    for authority in url.authorities {
+      let port = authority.port ?? Self.defaultPort
+      guard (1...65535).contains(port) else { throw SignalingError(.invalidURL, "\(url): port must be 1 to 65535") }
+      replicas.append(Replica(host: authority.host, port: port))
+    }
+    self.replicas = replicas
+    host = replicas[0].host
+    port = replicas[0].port
     insecure = try url.flag("insecure")
     skipVerify = try url.flag("skip_verify")
     if let text = url.query["server_key"] {
@@ -45,10 +67,12 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
   }
 
   public var description: String {
-    "\(insecure ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    let list = replicas.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
+    return "\(insecure ? "http" : "https")://\(list.joined(separator: ","))"
   }
 
   var target: any ResolvableTarget {
+    if replicas.count > 1 { return ReplicaList(replicas: replicas) }
     if host.contains(":") { return .ipv6(address: host, port: port) }
     if host.allSatisfy({ $0.isNumber || $0 == "." }) { return .ipv4(address: host, port: port) }
     return .dns(host: host, port: port)
@@ -57,8 +81,12 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
   /// The HTTP/2 transport to the server. A TLS setup that fails is an error that says what to
   /// check: most often the system has no CA certificates (a minimal container or chroot).
   func makeTransport(config: HTTP2ClientTransport.Posix.Config = .defaults) throws(SignalingError) -> HTTP2ClientTransport.Posix {
+    var resolvers = NameResolverRegistry.defaults
+    resolvers.registerFactory(ReplicaList.ResolverFactory())
     do {
-      return try HTTP2ClientTransport.Posix(target: target, transportSecurity: transportSecurity, config: config)
+      return try HTTP2ClientTransport.Posix(
+        target: target, transportSecurity: transportSecurity, config: config, resolverRegistry: resolvers,
+        serviceConfig: ServiceConfig(loadBalancingConfig: [.pickFirst(shuffleAddressList: true)]))
     } catch {
       throw SignalingError(
         .connectionSetupFailed,

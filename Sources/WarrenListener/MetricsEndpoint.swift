@@ -3,22 +3,29 @@ internal import NIOHTTP1
 public import Logging
 internal import Synchronization
 
-/// A minimal HTTP/1.1 endpoint that serves `GET /metrics` (Prometheus text format, from `scrape`)
-/// and nothing else, for `warren signal --metrics` and the daemon's `metrics:`. Runs until
-/// ``close()``.
+/// A minimal HTTP/1.1 endpoint that serves `GET /metrics` (Prometheus text format, from `scrape`),
+/// and `GET /ready` when given a readiness check (200 or 503, for load balancers and Kubernetes
+/// probes), for `warren signal --metrics` and the daemon's `metrics:`. Runs until ``close()``.
 public final class MetricsEndpoint: Sendable {
   private let host: String
   private let port: Int
   private let scrape: @Sendable () -> [UInt8]
+  private let ready: (@Sendable () -> String?)?
   private let logger: Logger
   private let listener = Mutex<ConnectionListener?>(nil)
   private let closed = Mutex(false)
   private let bound = BoundPort()
 
-  public init(host: String, port: Int, logger: Logger, scrape: @escaping @Sendable () -> [UInt8]) {
+  /// - Parameter ready: `nil` when ready, otherwise why not (served as `/ready`); no `/ready`
+  ///   without it.
+  public init(
+    host: String, port: Int, logger: Logger, ready: (@Sendable () -> String?)? = nil,
+    scrape: @escaping @Sendable () -> [UInt8]
+  ) {
     self.host = host
     self.port = port
     self.scrape = scrape
+    self.ready = ready
     self.logger = logger
   }
 
@@ -66,10 +73,7 @@ public final class MetricsEndpoint: Sendable {
           case .body: break
           case .end:
             guard let request = head else { continue }
-            let (status, body) =
-              request.method == .GET && request.uri.split(separator: "?").first == "/metrics"
-              ? (HTTPResponseStatus.ok, scrape())
-              : (.notFound, Array("only GET /metrics is served here\n".utf8))
+            let (status, body) = respond(to: request)
             var headers = HTTPHeaders()
             if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
             headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
@@ -84,6 +88,20 @@ public final class MetricsEndpoint: Sendable {
       }
     } catch {
       logger.debug("metrics connection ended with an error", metadata: ["error": "\(error)"])
+    }
+  }
+
+  private func respond(to request: HTTPRequestHead) -> (HTTPResponseStatus, [UInt8]) {
+    let path = request.uri.split(separator: "?").first
+    switch (request.method, path, ready) {
+    case (.GET, "/metrics", _):
+      return (.ok, scrape())
+    case (.GET, "/ready", .some(let ready)):
+      if let reason = ready() { return (.serviceUnavailable, Array("not ready: \(reason)\n".utf8)) }
+      return (.ok, Array("ready\n".utf8))
+    default:
+      let served = ready == nil ? "only GET /metrics is" : "only GET /metrics and GET /ready are"
+      return (.notFound, Array("\(served) served here\n".utf8))
     }
   }
 }

@@ -51,12 +51,14 @@ public final class SignalMetrics: Sendable {
   private let relay: SignalingRelay
   private let errors: RPCErrorCounter
   private let access: AccessControl?
+  private let cluster: (any ClusterBus)?
   private let lock = Mutex(Instruments())
 
-  public init(relay: SignalingRelay, errors: RPCErrorCounter, access: AccessControl? = nil) {
+  public init(relay: SignalingRelay, errors: RPCErrorCounter, access: AccessControl? = nil, cluster: (any ClusterBus)? = nil) {
     self.relay = relay
     self.errors = errors
     self.access = access
+    self.cluster = cluster
   }
 
   /// gRPC's canonical status name, as in the protocol's documentation: `invalidArgument` becomes
@@ -75,7 +77,8 @@ public final class SignalMetrics: Sendable {
     let statistics = relay.statistics
     let errorCounts = errors.snapshot
     let refusals = access?.refusalCounts ?? [:]
-    return lock.withLock { metrics in
+    let bus = cluster?.statistics
+    var text = lock.withLock { metrics in
       metrics.topics.set(Double(statistics.topics))
       metrics.subscriptions.set(Double(statistics.subscriptions))
       func set(_ counter: Counter, _ value: Int) {
@@ -102,7 +105,45 @@ public final class SignalMetrics: Sendable {
           }
         }
       }
+      if let bus {
+        let connected = metrics.registry.makeGauge(
+          descriptor: Instruments.name("cluster_connected", "", "1 while the cluster bus reaches the other replicas"))
+        connected.set(to: bus.connected ? 1.0 : 0.0)
+        let connections = Instruments.name("cluster_connections", "total", "Connections the cluster bus made to PostgreSQL")
+        set(metrics.registry.makeCounter(descriptor: connections), bus.connections)
+        let envelopes = Instruments.name("cluster_envelopes", "total", "Envelopes over the cluster bus, by direction")
+        set(metrics.registry.makeCounter(descriptor: envelopes, labels: [("direction", "sent")]), bus.sent)
+        set(metrics.registry.makeCounter(descriptor: envelopes, labels: [("direction", "received")]), bus.received)
+        let spilled = Instruments.name("cluster_spilled", "total", "Envelopes too large for a notification, sent through the spill table")
+        set(metrics.registry.makeCounter(descriptor: spilled), bus.spilled)
+        let dropped = Instruments.name("cluster_dropped", "total", "Envelopes the cluster bus could not send or read, by reason")
+        set(metrics.registry.makeCounter(descriptor: dropped, labels: [("reason", "disconnected")]), bus.droppedDisconnected)
+        set(metrics.registry.makeCounter(descriptor: dropped, labels: [("reason", "queue_full")]), bus.droppedQueueFull)
+        set(metrics.registry.makeCounter(descriptor: dropped, labels: [("reason", "malformed")]), bus.malformed)
+      }
       return metrics.registry.emitToBuffer()
     }
+    if let bus { text += Self.latencyHistogram(bus) }
+    return text
+  }
+
+  /// `warren_signal_cluster_latency_seconds`, written out from the bus's bucket counts (the
+  /// Prometheus library's histograms take observations, and the bus counts them itself).
+  static func latencyHistogram(_ bus: ClusterStatistics) -> [UInt8] {
+    let name = "warren_signal_cluster_latency_seconds"
+    var lines = [
+      "# HELP \(name) Time from a publish on one replica to its arrival on another (their wall clocks)",
+      "# TYPE \(name) histogram",
+    ]
+    var cumulative = 0
+    for (bound, count) in zip(ClusterStatistics.latencyBuckets, bus.latencyCounts) {
+      cumulative += count
+      lines.append("\(name)_bucket{le=\"\(bound)\"} \(cumulative)")
+    }
+    let total = bus.latencyCounts.reduce(0, +)
+    lines.append("\(name)_bucket{le=\"+Inf\"} \(total)")
+    lines.append("\(name)_sum \(bus.latencySum)")
+    lines.append("\(name)_count \(total)")
+    return Array((lines.joined(separator: "\n") + "\n").utf8)
   }
 }

@@ -1,5 +1,6 @@
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
+internal import Synchronization
 public import Logging
 public import ServiceLifecycle
 public import WarrenCrypto
@@ -34,6 +35,9 @@ public struct SignalServerConfiguration: Sendable {
   public var access = AccessControl.Policy()
   /// How far a proof's time may be from the server's clock.
   public var proofWindow: Duration = .seconds(60)
+  /// Makes the bus that joins this replica to the others of a cluster (`--cluster`), given the
+  /// replica's relay to deliver into; a single process without.
+  public var cluster: (@Sendable (SignalingRelay, Logger) -> any ClusterBus)?
 
   public init() {}
 }
@@ -50,6 +54,9 @@ public final class SignalServer: Service {
   private let errors = RPCErrorCounter()
   private let grpcPort = BoundPort()
   private let metricsEndpoint: MetricsEndpoint?
+  /// The other replicas, in a cluster.
+  public let bus: (any ClusterBus)?
+  private let serving = ServingFlag()
 
   /// Throws if `--allow-keys` names a file that cannot be read or holds something not a key.
   public init(configuration: SignalServerConfiguration, logger: Logger) throws(AllowedKeysError) {
@@ -61,11 +68,22 @@ public final class SignalServer: Service {
     }
     let access = try AccessControl(policy: configuration.access, verifier: verifier, logger: logger)
     self.access = access
-    let metrics = SignalMetrics(relay: relay, errors: errors, access: access)
+    let bus = configuration.cluster?(relay, logger)
+    self.bus = bus
+    let metrics = SignalMetrics(relay: relay, errors: errors, access: access, cluster: bus)
     self.relay = relay
     self.metrics = metrics
-    metricsEndpoint = configuration.metrics.map {
-      MetricsEndpoint(host: $0.host, port: $0.port, logger: logger) { metrics.scrape() }
+    metricsEndpoint = configuration.metrics.map { [serving] in
+      MetricsEndpoint(
+        host: $0.host, port: $0.port, logger: logger,
+        ready: {
+          guard serving.isSet else { return "not serving gRPC yet, or shutting down" }
+          if let bus, !bus.isConnected {
+            return "the cluster bus is down: envelopes published on other replicas cannot reach this one"
+          }
+          return nil
+        }
+      ) { metrics.scrape() }
     }
   }
 
@@ -104,7 +122,7 @@ public final class SignalServer: Service {
       services: [
         SignalingService(
           relay: relay, access: access, maxEnvelopeSize: configuration.maxEnvelopeSize, buildInfo: configuration.buildInfo,
-          errors: errors, logger: logger),
+          bus: bus, errors: errors, logger: logger),
         RelayRegistryService(relays: configuration.relays, access: access, errors: errors),
       ])
     try await withGracefulShutdownHandler {
@@ -122,6 +140,12 @@ public final class SignalServer: Service {
             return false
           }
         }
+        if let bus {
+          group.addTask {
+            await bus.run()
+            return false
+          }
+        }
         group.addTask { [configuration, logger] in
           try await gracefulShutdown()
           try await Task.sleep(for: configuration.shutdownGracePeriod)
@@ -132,6 +156,7 @@ public final class SignalServer: Service {
           let address = try await transport.listeningAddress
           let port = address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
           grpcPort.resolve(port)
+          serving.set(true)
           logger.info(
             "signaling server listening",
             metadata: [
@@ -149,12 +174,23 @@ public final class SignalServer: Service {
         }
         group.cancelAll()
       }
-    } onGracefulShutdown: { [relay, logger, metricsEndpoint] in
+    } onGracefulShutdown: { [relay, logger, metricsEndpoint, serving] in
       logger.info("shutting down: no new connections; ending subscription streams")
+      serving.set(false)
       server.beginGracefulShutdown()
       relay.finishAll()
       metricsEndpoint?.close()
     }
     logger.info("signaling server stopped")
   }
+}
+
+/// Whether the gRPC server is serving, for `/ready`: a class, so that the readiness check made
+/// before the server exists can hold it.
+private final class ServingFlag: Sendable {
+  private let flag = Mutex(false)
+
+  var isSet: Bool { flag.withLock { $0 } }
+
+  func set(_ value: Bool) { flag.withLock { $0 = value } }
 }

@@ -27,6 +27,8 @@ public final class SignalingRelay: Sendable {
     public var droppedNoSubscriber = 0
     /// Envelopes pushed out of a slow subscriber's full queue.
     public var droppedQueueFull = 0
+    /// Envelopes another replica of the cluster forwarded that had a subscriber here.
+    public var fromCluster = 0
   }
 
   /// One subscription's envelopes, to be written to its stream. Ends when the subscription is
@@ -106,6 +108,23 @@ public final class SignalingRelay: Sendable {
       if subscribers.isEmpty { state.statistics.droppedNoSubscriber += 1 }
       return subscribers
     }
+    return enqueue(envelope, for: subscribers)
+  }
+
+  /// Queues an envelope that another replica of the cluster published (``ClusterBus``) for the
+  /// live subscriptions of `recipient` here. Unlike ``publish(_:to:size:)`` it counts as neither
+  /// published nor dropped when nobody here subscribed: every replica but the subscriber's hears it.
+  @discardableResult
+  public func deliverFromCluster(_ envelope: Cunicu_Signaling_Envelope, to recipient: Key) -> Int {
+    let subscribers = state.withLock { state in
+      let subscribers = state.topics[recipient].map { Array($0.subscribers.values) } ?? []
+      if !subscribers.isEmpty { state.statistics.fromCluster += 1 }
+      return subscribers
+    }
+    return enqueue(envelope, for: subscribers)
+  }
+
+  private func enqueue(_ envelope: Cunicu_Signaling_Envelope, for subscribers: [Queue.Continuation]) -> Int {
     var pushedOut = 0
     var queued = 0
     for continuation in subscribers {

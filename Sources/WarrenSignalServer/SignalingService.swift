@@ -20,14 +20,17 @@ public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
   /// Envelopes larger than this (serialized) are refused with `RESOURCE_EXHAUSTED`.
   public let maxEnvelopeSize: Int
   public let buildInfo: Cunicu_BuildInfo
+  /// The other replicas, when this server is one of a cluster.
+  public let bus: (any ClusterBus)?
   private let errors: RPCErrorCounter
   private let logger: Logger
 
   public init(
     relay: SignalingRelay, access: AccessControl, maxEnvelopeSize: Int = 64 * 1024, buildInfo: Cunicu_BuildInfo,
-    errors: RPCErrorCounter = RPCErrorCounter(), logger: Logger
+    bus: (any ClusterBus)? = nil, errors: RPCErrorCounter = RPCErrorCounter(), logger: Logger
   ) {
     self.relay = relay
+    self.bus = bus
     self.access = access
     self.maxEnvelopeSize = maxEnvelopeSize
     self.buildInfo = buildInfo
@@ -109,6 +112,7 @@ public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
         message: "envelope is \(size) bytes; this server relays at most \(maxEnvelopeSize)")
     }
     let queued = relay.publish(envelope, to: recipient, size: size)
+    bus?.forward(envelope, size: size)
     logger.trace("published", metadata: ["recipient": "\(recipient)", "subscribers": "\(queued)"])
     return ServerResponse(message: Cunicu_Empty(), metadata: [:])
   }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import WarrenCluster
 import WarrenCrypto
 import WarrenSignalServer
 import WarrenWire
@@ -28,7 +29,7 @@ struct Signal: AsyncParsableCommand {
     ))
   var relays: [String] = []
 
-  @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics.")
+  @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics, and readiness (200 or 503) at /ready.")
   var metrics: String?
 
   @Option(help: "Envelopes queued per subscriber before the oldest are dropped.")
@@ -57,6 +58,15 @@ struct Signal: AsyncParsableCommand {
 
   @Option(help: "Subscribe and GetRelays calls per second per connection (0: unlimited); bursts of 10 seconds' worth pass.")
   var subscribeRate = 100.0
+
+  @Option(
+    help: ArgumentHelp(
+      "Be one replica of a cluster that shares this PostgreSQL (postgres://USER@HOST:PORT/DATABASE, ?sslmode=disable|prefer|require): envelopes published on any replica reach the subscribers of every one. The password: --cluster-password-file, or WARREN_CLUSTER_PASSWORD.",
+      valueName: "url"))
+  var cluster: String?
+
+  @Option(help: ArgumentHelp("A file holding the PostgreSQL password for --cluster.", valueName: "file"))
+  var clusterPasswordFile: String?
 
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
@@ -94,6 +104,10 @@ struct Signal: AsyncParsableCommand {
     configuration.access.publishBurst = max(1, publishRate * 5)
     configuration.access.subscribeRate = subscribeRate
     configuration.access.subscribeBurst = max(1, subscribeRate * 10)
+    if let cluster {
+      let settings = try clusterSettings(cluster)
+      configuration.cluster = { relay, logger in PostgresBus(settings: settings, relay: relay, logger: logger) }
+    }
 
     let server: SignalServer
     do {
@@ -117,6 +131,26 @@ struct Signal: AsyncParsableCommand {
       try await group.run()
       tasks.cancelAll()
     }
+  }
+}
+
+extension Signal {
+  /// `--cluster` and its password.
+  func clusterSettings(_ text: String) throws -> PostgresBus.Settings {
+    let url: ClusterURL
+    do {
+      url = try ClusterURL(text)
+    } catch {
+      throw ValidationError("--cluster: \(error)")
+    }
+    var password = ProcessInfo.processInfo.environment["WARREN_CLUSTER_PASSWORD"]
+    if let clusterPasswordFile {
+      guard let text = try? String(contentsOfFile: clusterPasswordFile, encoding: .utf8) else {
+        throw ValidationError("--cluster-password-file \(clusterPasswordFile): cannot read it")
+      }
+      password = text.trimmingCharacters(in: .newlines)
+    }
+    return PostgresBus.Settings(url: url, password: password)
   }
 }
 

@@ -1,0 +1,83 @@
+#if canImport(FoundationEssentials)
+  internal import FoundationEssentials
+#else
+  internal import Foundation
+#endif
+
+/// Where a replica finds the cluster's PostgreSQL: `postgres://USER@HOST:PORT/DATABASE`, with
+/// `?sslmode=disable|prefer|require` (libpq's names; `prefer` by default) and `?channel=NAME` (the
+/// notification channel, `warren_signal` by default). The password comes from a file or the
+/// environment (`warren signal --cluster-password-file`, `WARREN_CLUSTER_PASSWORD`), not the URL,
+/// which ends up in process lists and logs.
+public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
+  public enum TLSMode: String, Sendable, Equatable {
+    case disable, prefer, require
+  }
+
+  public var user: String
+  public var host: String
+  public var port: Int
+  public var database: String
+  public var tls: TLSMode
+  public var channel: String
+
+  public init(_ text: String) throws(ClusterURLError) {
+    guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+      scheme == "postgres" || scheme == "postgresql"
+    else {
+      throw ClusterURLError("'\(text)' is not a postgres:// URL (expected postgres://USER@HOST:PORT/DATABASE)")
+    }
+    guard components.password == nil else {
+      throw ClusterURLError("\(text): put the password in a file (--cluster-password-file) or WARREN_CLUSTER_PASSWORD, not in the URL")
+    }
+    guard let user = components.user, !user.isEmpty else { throw ClusterURLError("\(text) names no user (postgres://USER@HOST/DATABASE)") }
+    var host = components.host ?? ""
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    guard !host.isEmpty else { throw ClusterURLError("\(text) names no host") }
+    let port = components.port ?? 5432
+    guard (1...65535).contains(port) else { throw ClusterURLError("\(text): port must be 1 to 65535") }
+    let database = String(components.path.drop { $0 == "/" })
+    guard !database.isEmpty, !database.contains("/") else { throw ClusterURLError("\(text) names no database (postgres://USER@HOST/DATABASE)") }
+    var tls = TLSMode.prefer
+    var channel = "warren_signal"
+    for item in components.queryItems ?? [] {
+      switch item.name {
+      case "sslmode":
+        guard let mode = TLSMode(rawValue: item.value ?? "") else {
+          throw ClusterURLError("\(text): sslmode must be disable, prefer or require, got '\(item.value ?? "")'")
+        }
+        tls = mode
+      case "channel":
+        // An identifier PostgreSQL takes unquoted: pg_notify's channel argument is case-sensitive
+        // text, LISTEN's an identifier; keeping to lowercase letters, digits and _ makes both agree.
+        guard let name = item.value, (1...63).contains(name.count),
+          name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLowercase || $0.isNumber)) }), !(name.first?.isNumber ?? true)
+        else {
+          throw ClusterURLError("\(text): channel must be 1 to 63 lowercase letters, digits and _, not starting with a digit")
+        }
+        channel = name
+      default:
+        throw ClusterURLError("\(text): unknown parameter \(item.name) (known: channel, sslmode)")
+      }
+    }
+    self.user = user
+    self.host = host
+    self.port = port
+    self.database = database
+    self.tls = tls
+    self.channel = channel
+  }
+
+  public var description: String {
+    "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)&channel=\(channel)"
+  }
+}
+
+/// A `--cluster` URL that cannot be used, and why.
+public struct ClusterURLError: Error, Equatable, CustomStringConvertible {
+  public let message: String
+
+  init(_ message: String) { self.message = message }
+
+  public var description: String { message }
+}
