@@ -155,8 +155,9 @@ public final class SignalServer: Service {
         do {
           let address = try await transport.listeningAddress
           let port = address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
-          grpcPort.resolve(port)
+          // Ready before anyone learns the port from us.
           serving.set(true)
+          grpcPort.resolve(port)
           logger.info(
             "signaling server listening",
             metadata: [

@@ -196,7 +196,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
 
   /// The signal server's count of envelopes accepted by Publish.
   func publishedEnvelopes(_ port: UInt16) throws -> Int {
-    let metrics = try httpGet(port: Int(port), path: "/metrics")
+    let metrics = try blockingHTTPGet(port: Int(port), path: "/metrics")
     let line = try #require(metrics.split(separator: "\n").first { $0.hasPrefix("warren_signal_envelopes_published_total ") })
     return Int(Double(line.split(separator: " ").last!)!)
   }

@@ -128,7 +128,7 @@ struct ShutdownIntegrationTests: WarrenProcessTesting {
       let port = try freeTCPPort(), metrics = try freeTCPPort()
       let server = try start(
         ["signal", "--listen", "127.0.0.1:\(port)", "--metrics", "127.0.0.1:\(metrics)", "--log-level", "warning"], stderr: log)
-      let pollers = Pollers(clients: 4) { !((try? httpGet(port: Int(metrics), path: "/metrics")) ?? "").isEmpty }
+      let pollers = Pollers(clients: 4) { !((try? blockingHTTPGet(port: Int(metrics), path: "/metrics")) ?? "").isEmpty }
       let deadline = ContinuousClock.now + .seconds(10)
       while pollers.answers < 5 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
       kill(server.processIdentifier, SIGTERM)

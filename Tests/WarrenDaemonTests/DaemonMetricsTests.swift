@@ -32,7 +32,7 @@ struct DaemonMetricsTests: DaemonSocketTesting {
       defer { group.cancelAll() }
       _ = try await waitConnected("alice.sock", peer: "bob", path: "direct")
       let endpoint = try #require(try await firstValue { a.metricsEndpoint.withLock { $0 } })
-      let text = try httpGet(port: try await endpoint.listeningPort, path: "/metrics")
+      let text = try await httpGet(port: try await endpoint.listeningPort, path: "/metrics")
       let peer = #"peer="bob",key="\#(bob.publicKey.base64.prefix(8))""#
       for line in [
         "# TYPE warren_peer_state gauge", "# TYPE warren_peer_connected gauge", "# TYPE warren_peer_rtt_seconds gauge",
@@ -48,7 +48,7 @@ struct DaemonMetricsTests: DaemonSocketTesting {
       #expect(text.contains("warren_peer_restarts_total{\(peer),cause=\"peer_restarted\"} 0"))
       #expect(text.contains("warren_backend_envelopes_refused_total{backend=\"inprocess\",reason=\"unopenable\"} 0"))
       #expect(text.split(separator: "\n").contains { $0.hasPrefix("warren_peer_last_signal_age_seconds{\(peer)} ") })
-      #expect(try httpGet(port: try await endpoint.listeningPort, path: "/other").contains("only GET /metrics"))
+      #expect(try await httpGet(port: try await endpoint.listeningPort, path: "/other").contains("only GET /metrics"))
     }
   }
 }

@@ -134,13 +134,13 @@ struct ClusterMetricsTests {
     let bus = FixedBus(ClusterStatistics())
     let clustered = try await RunningServer(metrics: true) { $0.cluster = { _, _ in bus } }
     let port = try #require(try await clustered.server.metricsPort)
-    #expect(try httpGet(port: port, path: "/ready").hasPrefix("not ready: the cluster bus is down"))
+    #expect(try await httpGet(port: port, path: "/ready").hasPrefix("not ready: the cluster bus is down"))
     bus.setConnected(true)
-    #expect(try httpGet(port: port, path: "/ready") == "ready\n")
-    #expect(try httpGet(port: port, path: "/other").contains("only GET /metrics and GET /ready are served here"))
+    #expect(try await httpGet(port: port, path: "/ready") == "ready\n")
+    #expect(try await httpGet(port: port, path: "/other").contains("only GET /metrics and GET /ready are served here"))
     try await clustered.stop()
     let single = try await RunningServer(metrics: true)
-    #expect(try httpGet(port: try #require(try await single.server.metricsPort), path: "/ready") == "ready\n")
+    #expect(try await httpGet(port: try #require(try await single.server.metricsPort), path: "/ready") == "ready\n")
     try await single.stop()
   }
 

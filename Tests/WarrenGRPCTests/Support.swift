@@ -64,7 +64,7 @@ final class RunningServer: Sendable {
 
   /// The metrics page, as text.
   func metricsText() async throws -> String {
-    try httpGet(port: try await server.metricsPort!, path: "/metrics")
+    try await httpGet(port: try await server.metricsPort!, path: "/metrics")
   }
 }
 

@@ -3,8 +3,20 @@ import Glibc
 #endif
 import Foundation
 
-/// A plain HTTP/1.1 GET on 127.0.0.1 over a blocking socket: the body, as text.
-public func httpGet(port: Int, path: String) throws -> String {
+/// A plain HTTP/1.1 GET on 127.0.0.1 over a blocking socket, on a thread of its own: the body, as
+/// text. For servers in this process: the blocking I/O must not hold one of the few threads of
+/// Swift's cooperative pool, which the server needs to answer (two tests doing that at once on a
+/// two-core machine starve every server in the process until the 5-second timeout).
+public func httpGet(port: Int, path: String) async throws -> String {
+  try await withCheckedThrowingContinuation { continuation in
+    Thread {
+      continuation.resume(with: Result { try blockingHTTPGet(port: port, path: path) })
+    }.start()
+  }
+}
+
+/// ``httpGet(port:path:)`` on the calling thread: for servers in other processes.
+public func blockingHTTPGet(port: Int, path: String) throws -> String {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
   guard fd >= 0 else { throw POSIXError(.EIO) }
   defer { close(fd) }
