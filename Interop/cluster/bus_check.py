@@ -3,6 +3,7 @@
 replicas and measure it.
 
   bus_check.py fanout --servers A,B,C --subscribers N --rate R --seconds S [--size BYTES]
+                      [--idle SECONDS --ready-file PATH]
       N subscribers (random keys), spread round robin over the replicas; one publisher per replica
       sends R envelopes/s in all, each to a random subscriber; prints a JSON report: envelopes sent,
       delivered, duplicated and missing (every envelope must arrive exactly once), and the p50/p99
@@ -20,25 +21,11 @@ import json
 import os
 import random
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROTOS = os.path.join(HERE, "..", "..", "Protos")
-
-
-def load_stubs():
-    out = tempfile.mkdtemp(prefix="warren-cluster-")
-    protos = [os.path.relpath(os.path.join(d, f), PROTOS)
-              for d, _, files in os.walk(PROTOS) for f in files if f.endswith(".proto")]
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}", f"--python_out={out}",
-                    f"--grpc_python_out={out}", *protos], check=True)
-    for package in ["cunicu", "cunicu/signaling", "cunicu/epdisc", "cunicu/pdisc", "cunicu/core"]:
-        open(os.path.join(out, package, "__init__.py"), "a").close()
-    sys.path.insert(0, out)
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "grpc"))
+from stubs import load_stubs  # noqa: E402
 
 load_stubs()
 import grpc  # noqa: E402
@@ -106,7 +93,11 @@ async def fanout(args):
     channels = [grpc.aio.insecure_channel(s) for s in servers]
     subscribers = [Subscriber(i % len(servers), i) for i in range(args.subscribers)]
     tasks = [asyncio.ensure_future(s.run(channels[s.server])) for s in subscribers]
-    await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in subscribers)), timeout=120)
+    await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in subscribers)), timeout=300)
+    if args.ready_file:  # For a caller that measures the servers with every subscriber idle.
+        with open(args.ready_file, "w") as f:
+            f.write("subscribed\n")
+    await asyncio.sleep(args.idle)
     expected = {}  # sequence -> (subscriber, same replica?)
     counter = iter(range(1, 1 << 62))
 
@@ -176,6 +167,8 @@ def main():
     f.add_argument("--seconds", type=float, default=5)
     f.add_argument("--size", type=int, default=200)
     f.add_argument("--drain", type=float, default=3)
+    f.add_argument("--idle", type=float, default=0, help="seconds to wait, every subscriber idle, before publishing")
+    f.add_argument("--ready-file", help="written once every subscriber has its marker")
     s = commands.add_parser("stream")
     s.add_argument("--from", dest="source", required=True)
     s.add_argument("--to", dest="target", required=True)

@@ -29,41 +29,17 @@ work=$(mktemp -d /tmp/warren-cluster.XXXXXX)
 chmod 755 "$work"
 passed=0 failed=0
 pids=()
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-pg_data=$work/pgdata pg_socket=$work/pgsocket
+source "$here/cluster.sh"
 
 cleanup() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
-  [ -n "$pg_bin" ] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1
+  postgres_down
+  [ -n "${KEEP_LOGS:-}" ] && cp -r "$work" /tmp/cluster-logs
   rm -rf "$work"
 }
 trap cleanup EXIT
 pass() { passed=$((passed + 1)); echo "PASS: $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# Prints "STATUS BODY" of GET http://127.0.0.1:PORT/PATH.
-http_get() {
-  "$python" - "$1" "$2" <<'EOF'
-import sys, urllib.request, urllib.error
-try:
-    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=5) as r:
-        print(r.status, r.read().decode().strip())
-except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode().strip())
-except Exception as e:
-    print("000", e)
-EOF
-}
-wait_ready() { # metrics-port seconds
-  local deadline=$(($(now_ms) + $2 * 1000))
-  while [ "$(now_ms)" -lt "$deadline" ]; do [[ $(http_get "$1" /ready) == "200 "* ]] && return 0; sleep 0.1; done
-  return 1
-}
-metric() { http_get "$1" /metrics | grep -E "^$2 " | awk '{print $2}'; }
-psql_admin() { runuser -u postgres -- "$pg_bin/psql" -h "$pg_socket" -p "$pg_port" -U postgres -qAt "$@"; }
-
-[ -n "$pg_bin" ] || { echo "cluster: 0 passed, 1 failed (no PostgreSQL server: apt-get install postgresql)"; exit 1; }
 
 # 0. The Kubernetes manifests agree with themselves and with `warren signal`.
 if output=$("$python" "$here/manifests.py" "$here/../../deploy/kubernetes/signal-cluster.yaml" "$warren"); then
@@ -73,37 +49,10 @@ else
   echo "$output" | grep FAIL
 fi
 
-# PostgreSQL: a private cluster on a free port; TCP from loopback with a password.
-pg_port=$(free_port)
-pg_password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-mkdir -m 700 "$pg_data" "$pg_socket" && chown postgres: "$pg_data" "$pg_socket"
-runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -U postgres --auth-local=trust --auth-host=scram-sha-256 >"$work/initdb.log" 2>&1 ||
-  { cat "$work/initdb.log"; echo "cluster: 0 passed, 1 failed (initdb)"; exit 1; }
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_socket/postgres.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_socket" start >/dev/null ||
-  { cat "$pg_socket/postgres.log"; echo "cluster: 0 passed, 1 failed (PostgreSQL did not start)"; exit 1; }
-psql_admin -c "CREATE ROLE warren LOGIN PASSWORD '$pg_password'" -c "CREATE DATABASE signal OWNER warren"
-printf '%s\n' "$pg_password" >"$work/pg.password"
-echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"
+postgres_up || { echo "cluster: $passed passed, $((failed + 1)) failed (PostgreSQL)"; exit 1; }
 
 # Three replicas, one server key (clients pin one key for the whole cluster).
-umask 077
-"$warren" genkey >"$work/server.key"
-cluster_url="postgres://warren@127.0.0.1:$pg_port/signal?sslmode=disable"
-declare -a grpc_port metrics_port replica_pid
-start_replica() { # index
-  local i=$1
-  "$warren" signal --listen "127.0.0.1:${grpc_port[$i]}" --metrics "127.0.0.1:${metrics_port[$i]}" \
-    --key-file "$work/server.key" --cluster "$cluster_url" --cluster-password-file "$work/pg.password" \
-    --log-level notice >>"$work/replica-$i.log" 2>&1 &
-  replica_pid[$i]=$!
-  pids+=($!)
-}
-for i in 0 1 2; do
-  grpc_port[$i]=$(free_port)
-  metrics_port[$i]=$(free_port)
-  start_replica "$i"
-done
+for i in 0 1 2; do start_replica "$i"; done
 servers="127.0.0.1:${grpc_port[0]},127.0.0.1:${grpc_port[1]},127.0.0.1:${grpc_port[2]}"
 
 # 1. Ready.
@@ -205,7 +154,7 @@ timeout 120 "$python" "$here/bus_check.py" stream --from "127.0.0.1:${grpc_port[
 stream=$!
 sleep 4
 restart_started=$(now_ms)
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w restart -l "$pg_socket/postgres.log" >/dev/null
+postgres_restart
 restarted=$(($(now_ms) - restart_started))
 wait "$stream"
 alive=0 ready=0
@@ -234,7 +183,9 @@ if wait_connected f 30 && wait_connected g 30; then
   pass "F (grpc://replica1,replica2) connected with G (replica 0); F subscribed on replica $victim"
 else
   victim=1 survivor=2
-  fail "F and G did not connect: $(state_of f) / $(state_of g)"
+  fail "F and G did not connect within 30 s: $(state_of f) / $(state_of g)"
+  tail -n 20 "$work/up-f.log" "$work/up-g.log"
+  for i in 0 1 2; do echo "replica $i: $(http_get "${metrics_port[$i]}" /metrics | grep -E '^warren_signal_(cluster|subscriptions|envelopes)' | tr '\n' ' ')"; done
 fi
 before_survivor=$(subscriptions "$survivor")
 kill -9 "${replica_pid[$victim]}"

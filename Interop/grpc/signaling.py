@@ -15,29 +15,13 @@ Stubs are generated from the repository's Protos/ with grpcio-tools into a tempo
 """
 import argparse
 import base64
-import os
 import queue
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent import futures
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PROTOS = os.path.join(HERE, "..", "..", "Protos")
-
-
-def load_stubs():
-    out = tempfile.mkdtemp(prefix="warren-interop-")
-    protos = [os.path.relpath(os.path.join(d, f), PROTOS)
-              for d, _, files in os.walk(PROTOS) for f in files if f.endswith(".proto")]
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}", f"--python_out={out}",
-                    f"--grpc_python_out={out}", *protos], check=True)
-    for package in ["cunicu", "cunicu/signaling", "cunicu/epdisc", "cunicu/pdisc", "cunicu/core"]:
-        open(os.path.join(out, package, "__init__.py"), "a").close()
-    sys.path.insert(0, out)
-
+from stubs import load_stubs  # next to this file
 
 load_stubs()
 import grpc  # noqa: E402

@@ -13,7 +13,9 @@ public import WarrenWire
 /// The cluster bus on PostgreSQL `LISTEN`/`NOTIFY` (docs/cluster.md): one connection per
 /// replica, listening on one shared channel; every envelope published on this replica is
 /// notified there, and every notification from another replica is delivered to this replica's
-/// subscribers. A lost connection is made again with back-off, and `LISTEN` with it.
+/// subscribers. A lost connection is made again with back-off, and `LISTEN` with it. Envelopes too
+/// large for a notification wait in the table `warren_signal_spill`: unlogged (nothing of it
+/// needs to survive a crash) and swept by its writers.
 public final class PostgresBus: ClusterBus {
   public struct Settings: Sendable {
     public var url: ClusterURL
@@ -46,10 +48,6 @@ public final class PostgresBus: ClusterBus {
     var statistics = ClusterStatistics()
     var lastSweep: ContinuousClock.Instant?
   }
-
-  /// The table spilled envelopes wait in: unlogged (nothing of it needs to survive a crash) and
-  /// swept by its writers.
-  static let spillTable = "warren_signal_spill"
 
   public init(settings: Settings, relay: SignalingRelay, logger: Logger) {
     self.settings = settings
@@ -147,10 +145,12 @@ public final class PostgresBus: ClusterBus {
           connection.close().whenComplete { _ in }
         }
       } catch {
+        // The first failure of a series, then about once a minute at the longest back-off.
         if !Task.isCancelled {
-          logger.warning(
+          logger.log(
+            level: failures % 12 == 0 ? .warning : .debug,
             "cluster bus down: serving this replica's subscribers only until it is back",
-            metadata: ["postgres": "\(settings.url)", "error": "\(String(reflecting: error))"])
+            metadata: ["postgres": "\(settings.url)", "attempt": "\(failures + 1)", "error": "\(String(reflecting: error))"])
         }
       }
       state.withLock { state in
