@@ -88,6 +88,7 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
         target: target, transportSecurity: transportSecurity, config: config, resolverRegistry: resolvers,
         serviceConfig: ServiceConfig(loadBalancingConfig: [.pickFirst(shuffleAddressList: true)]))
     } catch {
+      guard !insecure else { throw SignalingError(.connectionSetupFailed, "\(self): cannot set up the connection (\(error))", causes: [error]) }
       throw SignalingError(
         .connectionSetupFailed,
         "\(self): cannot set up TLS (\(error)); the server's certificate is checked against the system's CA certificates "
