@@ -22,11 +22,11 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
     public var port: Int
   }
 
-  /// The first replica's host and port.
-  public let host: String
-  public let port: Int
   /// Every replica, in the URL's order (one for a single server).
   public let replicas: [Replica]
+  /// The first replica's host and port.
+  public var host: String { replicas[0].host }
+  public var port: Int { replicas[0].port }
   public let insecure: Bool
   public let skipVerify: Bool
   public let serverKey: Key?
@@ -48,8 +48,6 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
       replicas.append(Replica(host: authority.host, port: port))
     }
     self.replicas = replicas
-    host = replicas[0].host
-    port = replicas[0].port
     insecure = try url.flag("insecure")
     skipVerify = try url.flag("skip_verify")
     if let text = url.query["server_key"] {
