@@ -24,7 +24,7 @@ public import WarrenPrimitives
 ///   disconnected_timeout: 5s
 ///   failed_timeout: 30s
 ///   keepalive_interval: 2s
-///   relay_nomination_delay: 1s     # how long a working relay waits for a direct pair; 0s: relay first
+///   relay_nomination_delay: 0s     # relay first; a duration: how long a working relay waits for a direct pair
 /// control_socket: /run/warren/warren.sock  # for warren status and warren ping
 /// metrics: 127.0.0.1:9465          # Prometheus metrics at /metrics (off without)
 /// wireguard:                       # sessions for the peers of these interfaces, with their keys

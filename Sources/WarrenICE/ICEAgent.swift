@@ -239,11 +239,15 @@ public struct ICEAgent: Sendable {
 
   /// For drivers that hand application data on directly rather than as `.data` events: whether a
   /// datagram that is not STUN (see `STUNMessage.isSTUN`), of `count` bytes from `remote` at
-  /// `local`, came over a valid pair and should be delivered. It is counted if so.
+  /// `local`, came over a valid pair (or one the peer has checked) and should be delivered. It is
+  /// counted if so.
   public mutating func acceptData(count: Int, from remote: TransportAddress, to local: TransportAddress) -> Bool {
     guard state != .closed else { return false }
     let id = CandidatePair.ID(local: local, remote: remote)
-    guard checkList[id]?.state == .succeeded || selectedPair == id else { return false }
+    // A valid pair, or one the peer checked with our password: a controlling peer that nominates
+    // a new pair sends over it at once, before this side's own (triggered) check of it is back.
+    guard let pair = checkList[id], pair.state == .succeeded || selectedPair == id || pair.statistics.requestsReceived > 0
+    else { return false }
     checkList[id]?.statistics.packetsReceived += 1
     checkList[id]?.statistics.bytesReceived += count
     return true

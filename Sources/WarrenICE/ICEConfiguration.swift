@@ -7,7 +7,7 @@ public struct ICEConfiguration: Sendable {
   /// Transmissions of one check before its pair fails (cunicu: 7).
   public var maxTransmissions = 7
   /// A relayed pair is nominated only after this long without a direct pair succeeding.
-  public var relayNominationDelay: Duration = .seconds(1)
+  public var relayNominationDelay: Duration = .zero
   /// While a relayed pair is selected, direct pairs whose checks failed are checked again this
   /// often, so that a direct path that starts working later (a NAT that opens, a network that
   /// changes) replaces the relay; `nil` never checks again.

@@ -197,6 +197,7 @@ extension ICEDriver.State {
           // Its related address is the mapped one the server saw us at (RFC 8445 §5.1.1.2).
           let candidate = Candidate(type: .relay, address: relayed, base: relayed, server: "\(server)", related: mapped ?? relayed)
           agent.addLocalCandidate(candidate, now: now)
+          for remote in agent.remoteCandidates { relay.client.permit(remote.address.ip, now: now) }
           relay.waiter?.resume(returning: candidate)
           relay.waiter = nil
           output.notes.append((.debug, "TURN allocation \(relayed) for \(lifetime)", server))

@@ -102,8 +102,13 @@ public final class ICEDriver: Sendable {
     return candidates
   }
 
+  /// Adds a remote candidate, and permits its address on every TURN allocation, so that the
+  /// peer's checks through our relays get through before our own checks reach that pair.
   public func addRemoteCandidate(_ candidate: Candidate) {
-    update { state, now in state.agent.addRemoteCandidate(candidate, now: now) }
+    update { state, now in
+      state.agent.addRemoteCandidate(candidate, now: now)
+      for server in Array(state.relays.keys) { state.relays[server]?.client.permit(candidate.address.ip, now: now) }
+    }
   }
 
   public func addLocalCandidate(_ candidate: Candidate) {

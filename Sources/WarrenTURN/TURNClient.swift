@@ -149,6 +149,17 @@ public struct TURNClient: Sendable {
     return true
   }
 
+  /// Creates a permission for `ip` now (RFC 8656 §9), before anything is sent to it, so that
+  /// datagrams from that address are relayed to us at once: an ICE agent permits every remote
+  /// candidate's address as it learns it, and the peer's first check through our relay is not
+  /// dropped while our own check to it waits for its turn. Nothing happens without an allocation,
+  /// for an address of the other family, or when the permission exists or is being created.
+  public mutating func permit(_ ip: TransportAddress.IP, now: Instant) {
+    guard state == .allocated, relayedAddress.map({ $0.ip.isIPv4 == ip.isIPv4 }) ?? false, permissions[ip] == nil else { return }
+    permissions[ip] = Permission(pending: true)
+    request(.createPermission(ip), now: now)
+  }
+
   /// Binds a channel to `peer` (RFC 8656 §12), after which data to and from it travels as
   /// ChannelData. Meant for the pair ICE selected.
   public mutating func bindChannel(to peer: TransportAddress, now: Instant) {

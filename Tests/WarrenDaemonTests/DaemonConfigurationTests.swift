@@ -191,12 +191,12 @@ struct DaemonConfigurationTests {
     }
   }
 
-  @Test("relay_nomination_delay may be zero (relay first); other durations must be positive")
+  @Test("relay_nomination_delay: relay first by default, a grace period when set; other durations must be positive")
   func zeroDelay() throws {
     let base = "private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n"
     #expect(try DaemonConfiguration.parse(base + "  relay_nomination_delay: 0s", file: "w.yaml").ice.relayNominationDelay == .zero)
     #expect(try DaemonConfiguration.parse(base + "  relay_nomination_delay: 250ms", file: "w.yaml").ice.relayNominationDelay == .milliseconds(250))
-    #expect(try DaemonConfiguration.parse(base + "  check_interval: 50ms", file: "w.yaml").ice.relayNominationDelay == .seconds(1))
+    #expect(try DaemonConfiguration.parse(base + "  check_interval: 50ms", file: "w.yaml").ice.relayNominationDelay == .zero)
     #expect { try DaemonConfiguration.parse(base + "  check_interval: 0s", file: "w.yaml") } throws: {
       "\($0)".contains("w.yaml:4: ice.check_interval: expected a positive duration like 50ms, 2s or 1m, got '0s'")
     }

@@ -130,6 +130,23 @@ struct ICERelayPreferenceTests {
     }
   }
 
+  @Test("data is accepted over a pair the peer has checked before this side's own check of it succeeds; not from strangers")
+  func dataOverPeerCheckedPair() throws {
+    let network = makePeers()
+    let hostA = network.hosts[0].address, hostB = network.hosts[1].address
+    // B's answers and checks never reach A: A's checks reach B, B's own check of the pair hangs.
+    network.drop = { from, to in from == hostB && to == hostA }
+    let beforeAnyCheck = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB)
+    #expect(!beforeAnyCheck)
+    exchangeCandidates(network)
+    network.run(for: .milliseconds(200))
+    let pair = try #require(network.hosts[1].agent.checklist.first { $0.remote.address == hostA })
+    #expect(pair.state != .succeeded && pair.statistics.requestsReceived > 0)
+    let fromPeer = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB)
+    let fromStranger = network.hosts[1].agent.acceptData(count: 5, from: TransportAddress("203.0.113.9:4000"), to: hostB)
+    #expect(fromPeer && !fromStranger)
+  }
+
   @Test("without rechecks, direct pairs that failed while the path was closed are never tried again")
   func noRecheckStaysOnRelay() throws {
     var configuration = ICEConfiguration()

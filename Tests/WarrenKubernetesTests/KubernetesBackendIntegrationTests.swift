@@ -228,8 +228,9 @@ struct KubernetesBackendTests {
       guard let error = $0 as? KubernetesError else { return false }
       return error.code == .unreachable && error.message.contains("http://127.0.0.1:1") && error.message.lowercased().contains("refused")
     }
-    // The connect timeout is 10 s; a refusal must not wait for it.
-    #expect(ContinuousClock.now - started < .seconds(5))
+    // The connect timeout is 10 s; a refusal must not wait for it. (It takes milliseconds alone;
+    // 5.7 s was seen with the whole suite on two busy cores, hence the bound just under 10 s.)
+    #expect(ContinuousClock.now - started < .seconds(9))
     await client.shutdown()
   }
 

@@ -171,6 +171,30 @@ struct TURNClientTests {
     #expect(harness.events.last == .data([9, 9], from: peer))
   }
 
+  @Test("permit opens the relay to a peer before anything is sent to it: once per address, same family, allocated only")
+  func eagerPermission() {
+    var harness = Harness()
+    harness.client.permit(peer.ip, now: harness.now)  // no allocation yet: nothing
+    harness.exchange()
+    #expect(harness.server.requests.isEmpty)
+    harness.client.allocate(now: harness.now)
+    harness.exchange()
+    harness.client.permit(peer.ip, now: harness.now)
+    harness.client.permit(peer.ip, now: harness.now)
+    harness.client.permit(.init("2001:db8::20")!, now: harness.now)  // an IPv4 relay cannot reach it
+    harness.exchange()
+    #expect(harness.server.requests == [.allocate, .allocate, .createPermission])
+    #expect(harness.events.contains(.permissionCreated(peer.ip)))
+    // The peer's datagram is relayed to us although we never sent to it; our answer needs no
+    // second permission.
+    harness.deliverFromPeer(peer, [7])
+    #expect(harness.events.last == .data([7], from: peer))
+    harness.client.send([8], to: peer, now: harness.now)
+    harness.exchange()
+    #expect(harness.server.requests.filter { $0 == .createPermission }.count == 1)
+    #expect(harness.server.relayedToPeers.map(\.data) == [[8]])
+  }
+
   @Test("a bound channel carries data both ways as ChannelData")
   func channel() {
     var harness = Harness()
