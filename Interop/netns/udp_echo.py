@@ -8,6 +8,10 @@
       (sent, received, lost, duplicates, rtt percentiles) and exits 0 only with zero loss.
   client ... --window W --seconds S [--size B]
       throughput: keeps W datagrams in flight for S seconds and prints echoed datagrams per second.
+  client ... --first [--seconds S]
+      time to the first echo: sends a datagram every 5 ms (nothing may listen yet) until one comes
+      back, prints {"first_echo_ms": ..., "at_unix_ms": ...} (since its own start, and the wall
+      clock then) and exits 0, or 1 after S seconds.
 """
 import argparse
 import json
@@ -103,6 +107,29 @@ def windowed(sock, target, args):
     return 0 if echoed > 0 else 1
 
 
+def first_echo(sock, target, args):
+    start = time.monotonic()
+    seq = 0
+    while time.monotonic() - start < args.seconds:
+        try:
+            sock.sendto(datagram(seq, args.size), target)
+        except OSError:
+            pass  # nothing listens yet (an ICMP error reported on the next call)
+        seq += 1
+        ready, _, _ = select.select([sock], [], [], 0.005)
+        if not ready:
+            continue
+        try:
+            sock.recvfrom(65536)
+        except OSError:
+            continue
+        print(json.dumps({"first_echo_ms": round((time.monotonic() - start) * 1000, 1), "at_unix_ms": round(time.time() * 1000),
+                          "sent": seq}))
+        return 0
+    print(json.dumps({"first_echo_ms": None, "sent": seq}))
+    return 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["server", "client"])
@@ -114,6 +141,7 @@ def main():
     parser.add_argument("--drain", type=float, default=2.0, help="seconds to wait for echoes after the last send")
     parser.add_argument("--window", type=int, help="throughput mode: datagrams kept in flight")
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--first", action="store_true", help="time to the first echo")
     args = parser.parse_args()
     if args.mode == "server":
         serve(args)
@@ -122,6 +150,8 @@ def main():
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.bind(address(args.bind))
     target = address(args.to)
+    if args.first:
+        return first_echo(sock, target, args)
     return windowed(sock, target, args) if args.window else paced(sock, target, args)
 
 
