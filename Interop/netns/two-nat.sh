@@ -405,7 +405,8 @@ stop "$up_b" "warren up (B)"
 # 11. The same renomination with the race harness, Warren controlling, against each controlled
 # agent: connected over the relay, the direct path opens 1 s later, Warren's direct rechecks find
 # it and nominate it in the relay's place. The peer followed when its echoes of the last second
-# all arrive over the new pair; zero probes may be lost.
+# all arrive over the new pair, and Warren's agent must conclude the same on its own; zero
+# probes may be lost.
 if [ -n "$race_tests" ]; then
   for agent in warren libnice aioice; do
     for ns in "$nat_a" "$nat_b"; do in_ns "$ns" conntrack -F >/dev/null 2>&1; done
@@ -415,10 +416,11 @@ if [ -n "$race_tests" ]; then
     probes=$(echo "$line" | sed -n 's/.* probes=\([0-9]*\).*/\1/p') echoes=$(echo "$line" | sed -n 's/.* echoes=\([0-9]*\).*/\1/p')
     # aioice (0.13) keeps sending on the pair it saw nominated first: recorded, not a failure, as
     # long as nothing is lost (Warren accepts its datagrams over the still valid relayed pair).
+    # Warren's agent must tell the same on its own (agent_detected: ICEEvent.renominationIgnored).
     followed=no
     [[ $line == *peer_followed=yes* ]] && followed=yes
     if [[ $line != *final=relay* ]] && [[ $line != *switches=0* ]] && [ -n "$probes" ] && [ "$probes" = "$echoes" ] &&
-      { [ "$followed" = yes ] || [ "$agent" = aioice ]; }; then
+      [[ $line == *agent_detected=$followed* ]] && { [ "$followed" = yes ] || [ "$agent" = aioice ]; }; then
       pass "renomination, Warren controlling, $agent controlled: Warren moved from the relay to direct, $agent followed: $followed, $echoes of $probes probes echoed (${line#race: }; $(echo "$report" | sed -n 2p))"
     else
       fail "renomination, Warren controlling, $agent controlled: $report"

@@ -13,6 +13,11 @@ public import WarrenPrimitives
 /// state machine, the current ICE agent with its driver, and the UDP proxy. The session decides;
 /// this carries out its actions in order, one at a time.
 public final class PeerLink: Sendable {
+  /// The relay grace period (the behaviour before relay first) for a peer that did not follow a
+  /// renomination: a direct pair that works within it is nominated first, so nothing needs
+  /// renominating.
+  static let relayDelayWithoutRenomination: Duration = .seconds(1)
+
   public struct Options: Sendable {
     public var name: String
     public var keys: KeyPair
@@ -82,6 +87,9 @@ public final class PeerLink: Sendable {
     var lastSwitch: ContinuousClock.Instant?
     var proxy: UDPProxy?
     var lastSignal: ContinuousClock.Instant?
+    /// The peer kept its first pair when our agent nominated another (it does not follow
+    /// renominations): later agents wait for a direct pair before they nominate a relay.
+    var peerIgnoresRenomination = false
   }
 
   public let options: Options
@@ -222,9 +230,13 @@ public final class PeerLink: Sendable {
     case .createAgent(let credentials, let role):
       let old = state.withLock { $0.driver }
       await old?.close()
-      let proxy = state.withLock { $0.proxy }
+      let (proxy, ignoresRenomination) = state.withLock { ($0.proxy, $0.peerIgnoresRenomination) }
+      var configuration = options.ice
+      if ignoresRenomination && configuration.relayNominationDelay == .zero {
+        configuration.relayNominationDelay = PeerLink.relayDelayWithoutRenomination
+      }
       let driver = ICEDriver(
-        agent: ICEAgent(role: role, localCredentials: credentials, configuration: options.ice, seed: UInt64.random(in: 0...UInt64.max)),
+        agent: ICEAgent(role: role, localCredentials: credentials, configuration: configuration, seed: UInt64.random(in: 0...UInt64.max)),
         logger: logger, eventLoop: eventLoop, clock: clock, onData: { buffer in proxy?.deliver(buffer, flush: false) },
         onDataBatchEnd: { proxy?.flush() })
       let generation = state.withLock { state in
@@ -290,6 +302,17 @@ public final class PeerLink: Sendable {
         break  // Delivered to the proxy by the driver's onData.
       case .roleChanged(let role):
         logger.notice("ICE role changed by conflict resolution", metadata: ["role": "\(role)"])
+      case .renominationIgnored(let kept):
+        let first = state.withLock { state in
+          guard state.generation == generation else { return false }
+          defer { state.peerIgnoresRenomination = true }
+          return !state.peerIgnoresRenomination
+        }
+        if first {
+          logger.notice(
+            "the peer kept sending over its first pair after we nominated a better one (it does not follow renominations); its direction stays on \(kept), and its next sessions wait \(PeerLink.relayDelayWithoutRenomination) for a direct pair before a relay is nominated",
+            metadata: ["path": "\(kept.path)"])
+        }
       case .probeAnswered, .probeLost:
         break  // The driver hands these to the prober.
       }

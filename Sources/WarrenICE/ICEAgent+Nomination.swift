@@ -19,7 +19,10 @@ extension ICEAgent {
     guard selectedPair != id, let pair = checkList[id] else { return }
     // The pair left is no longer nominated: it may be nominated again later, and meanwhile it
     // must not count as a nomination in flight.
-    if let previous = selectedPair { checkList[previous]?.nominated = false }
+    if let previous = selectedPair {
+      checkList[previous]?.nominated = false
+      followUpRenomination(left: previous, taken: id, now: now)
+    }
     selectedPair = id
     consent.began(now: now, firstCheck: jittered(consentCadence))
     // On a relay, keep looking for a direct path; on a direct path, stop.

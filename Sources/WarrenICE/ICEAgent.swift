@@ -32,6 +32,11 @@ public struct ICEAgent: Sendable {
   var checkingSince: Instant?
   /// When failed direct pairs are checked again while a relayed pair is selected.
   var nextDirectRecheck: Instant?
+  /// After this side nominated a second pair: whether the peer followed, not yet decided.
+  var renominationFollowUp: RenominationFollowUp?
+  /// Whether the peer followed this side's last renomination (`nil`: none yet, or no datagrams
+  /// to tell by).
+  public internal(set) var peerFollowsRenomination: Bool?
   /// Which pair the controlling side nominates (RFC 8445 §8.1.1).
   var nomination: any NominationPolicy
   /// Consent freshness and keepalives on the selected pair (RFC 7675).
@@ -166,6 +171,7 @@ public struct ICEAgent: Sendable {
     nominateIfReady(now: now)
     if selectedPair != nil { maintainConsent(now: now) }
     recheckDirectPairsIfDue(now: now)
+    checkRenominationFollowUpIfDue(now: now)
   }
 
   /// Sends an application datagram over the selected pair; `nil` before a pair is selected.
@@ -214,6 +220,7 @@ public struct ICEAgent: Sendable {
       deadlines.append(due)
     }
     if let nextDirectRecheck { deadlines.append(nextDirectRecheck) }
+    if let renominationFollowUp { deadlines.append(renominationFollowUp.due) }
     if selectedPair != nil {
       deadlines += consent.deadlines(connected: state == .connected || state == .completed, configuration: configuration)
     }

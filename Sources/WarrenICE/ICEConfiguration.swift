@@ -12,6 +12,9 @@ public struct ICEConfiguration: Sendable {
   /// often, so that a direct path that starts working later (a NAT that opens, a network that
   /// changes) replaces the relay; `nil` never checks again.
   public var directRecheckInterval: Duration? = .seconds(5)
+  /// How long after a renomination the agent looks at which pair the peer's datagrams arrive
+  /// on, to tell whether the peer followed (``ICEEvent/renominationIgnored(kept:)``).
+  public var renominationFollowUp: Duration = .seconds(2)
   /// Checking with no valid pair for this long fails the agent.
   public var checkingTimeout: Duration = .seconds(30)
   /// Consent checks on the selected pair, about this often (RFC 7675 §5.1: 5 s, ±20 %), but at

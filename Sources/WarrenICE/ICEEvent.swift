@@ -11,4 +11,7 @@ public enum ICEEvent: Hashable, Sendable {
   case probeAnswered(token: UInt64, roundTripTime: Duration, pair: CandidatePair.ID)
   /// The probe with this token got no answer in time (or an error answer).
   case probeLost(token: UInt64)
+  /// After this (controlling) side nominated another pair, the peer's datagrams kept arriving
+  /// over `kept` and none over the new one: the peer does not follow renominations.
+  case renominationIgnored(kept: CandidatePair)
 }

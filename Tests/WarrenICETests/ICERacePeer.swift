@@ -165,6 +165,8 @@ struct ICERacePeer {
       try await group.next()
       group.cancelAll()
     }
+    // What the agent itself concluded about the peer (ICEEvent.renominationIgnored).
+    let detected = driver.agent.peerFollowsRenomination.map { $0 ? "yes" : "no" } ?? "unknown"
     // The pairs the peer's datagrams arrived on in the last second.
     let before = outcome.state.withLock { $0.receivedBeforeEnd } ?? [:]
     let lastSecond = driver.agent.checklist.compactMap { pair -> (CandidatePair, Int)? in
@@ -185,7 +187,7 @@ struct ICERacePeer {
       let from = result.countedFrom ?? result.nextProbe
       let echoes = result.echoedProbes.filter { $0 >= from }.count
       line += " probes=\(result.nextProbe - from) echoes=\(echoes) switches=\(result.selected.count - 1)"
-      line += " final=\(last.local.type)/\(last.remote.type) peer_followed=\(followed ? "yes" : "no")"
+      line += " final=\(last.local.type)/\(last.remote.type) peer_followed=\(followed ? "yes" : "no") agent_detected=\(detected)"
       line += " last_second=" + lastSecond.map { "\($0.0.local.type)/\($0.0.remote.type):\($0.1)" }.joined(separator: ",")
     }
     print(line)

@@ -130,6 +130,37 @@ struct ICERelayPreferenceTests {
     }
   }
 
+  @Test("after a renomination, a peer that keeps sending over its first pair is told apart from one that follows",
+    arguments: [true, false])
+  func renominationFollowUp(follows: Bool) throws {
+    let network = makePeers()
+    withRelay(network)
+    // The direct path is closed for the first 2 s: the relay is selected, then the direct pair's
+    // retransmitted checks get through and it is nominated in the relay's place.
+    let hostA = network.hosts[0].address, hostB = network.hosts[1].address
+    network.drop = { from, to in (from == hostA && to == hostB) || (from == hostB && to == hostA) }
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(2), until: bothConnected))
+    let firstOfB = try #require(network.hosts[1].agent.selectedPair)
+    #expect(firstOfB.remote == relayA)
+    network.drop = nil
+    #expect(network.run(for: .seconds(20)) { $0.hosts[0].agent.selectedPair?.local == hostA })
+    // B sends every 5 ms for 3 s: over its selected pair (following) or over its first one.
+    for _ in 0..<600 {
+      if follows {
+        #expect(network.sendData(from: 1, [4, 0, 0, 0, 1]))
+      } else {
+        network.sendData(from: 1, over: firstOfB, [4, 0, 0, 0, 1])
+      }
+      network.run(for: .milliseconds(5))
+    }
+    network.run(for: .milliseconds(50))
+    #expect(network.hosts[0].received.count == 600)  // nothing lost either way
+    #expect(network.hosts[0].agent.peerFollowsRenomination == follows)
+    let kept = network.hosts[0].events.compactMap { if case .renominationIgnored(let kept) = $0 { kept } else { nil } }
+    #expect(kept.map(\.local.base) == (follows ? [] : [relayA]))
+  }
+
   @Test("data is accepted over a pair the peer has checked before this side's own check of it succeeds; not from strangers")
   func dataOverPeerCheckedPair() throws {
     let network = makePeers()

@@ -203,6 +203,12 @@ public final class SimulatedNetwork {
     return true
   }
 
+  /// Sends application data from host `index` over `pair`, selected or not (a peer that keeps
+  /// using a pair it was told to leave).
+  public func sendData(from index: Int, over pair: CandidatePair.ID, _ bytes: [UInt8]) {
+    route(Transmit(from: pair.local, to: pair.remote, bytes: bytes), from: index)
+  }
+
   private func flushTransmits() {
     for index in hosts.indices {
       while let transmit = hosts[index].agent.pollTransmit() { route(transmit, from: index) }
