@@ -15,6 +15,7 @@
  * for "warren-hello". Exits 0 on success, 1 on any failure or after 20 s.
  */
 #include <nice/agent.h>
+#include "nice_candidates.h"
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,16 +29,6 @@ static gboolean received_greeting;
 static gboolean ready;
 static gint64 started_us;
 static int exit_code = 1;
-
-static const char *type_name(NiceCandidateType type) {
-  switch (type) {
-  case NICE_CANDIDATE_TYPE_HOST: return "host";
-  case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE: return "srflx";
-  case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE: return "prflx";
-  case NICE_CANDIDATE_TYPE_RELAYED: return "relay";
-  }
-  return "host";
-}
 
 /* DIR/peer.json, written to a temporary name and renamed so that the reader never sees half. */
 static gboolean write_description(void) {
@@ -54,7 +45,7 @@ static gboolean write_description(void) {
     if (candidate->transport != NICE_CANDIDATE_TRANSPORT_UDP) continue;
     g_string_append_printf(json, "%s{\"ip\": \"%s\", \"port\": %u, \"priority\": %u, \"foundation\": \"%s\", \"type\": \"%s\"}",
                            first ? "" : ", ", ip, nice_address_get_port(&candidate->addr), candidate->priority,
-                           candidate->foundation, type_name(candidate->type));
+                           candidate->foundation, candidate_type_name(candidate->type));
     first = FALSE;
   }
   g_string_append(json, "]}\n");
@@ -81,18 +72,8 @@ static gboolean read_remote(void) {
     if (sscanf(line, "credentials %256s %256s", ufrag, pwd) == 2) {
       have_credentials = nice_agent_set_remote_credentials(agent, stream_id, ufrag, pwd);
     } else if (sscanf(line, "candidate %63s %u %u %32s", ip, &port, &priority, foundation) == 4) {
-      NiceCandidate *candidate = nice_candidate_new(NICE_CANDIDATE_TYPE_HOST);
-      candidate->stream_id = stream_id;
-      candidate->component_id = 1;
-      candidate->transport = NICE_CANDIDATE_TRANSPORT_UDP;
-      candidate->priority = priority;
-      g_strlcpy(candidate->foundation, foundation, sizeof candidate->foundation);
-      if (!nice_address_set_from_string(&candidate->addr, ip)) {
-        nice_candidate_free(candidate);
-        continue;
-      }
-      nice_address_set_port(&candidate->addr, port);
-      candidates = g_slist_append(candidates, candidate);
+      NiceCandidate *candidate = remote_candidate(stream_id, NICE_CANDIDATE_TYPE_HOST, ip, port, priority, foundation);
+      if (candidate) candidates = g_slist_append(candidates, candidate);
     } else if (strncmp(line, "end", 3) == 0) {
       break;
     }

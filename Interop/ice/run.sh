@@ -10,7 +10,7 @@ passed=0 failed=0
 
 nice_peer=$root/.build-ci/nice_peer
 mkdir -p "$root/.build-ci"
-if ! gcc -O2 -Wall $(pkg-config --cflags nice) "$here/nice_peer.c" $(pkg-config --libs nice) -o "$nice_peer"; then
+if ! gcc -O2 -Wall -I "$here" $(pkg-config --cflags nice) "$here/nice_peer.c" $(pkg-config --libs nice) -o "$nice_peer"; then
   echo "FAIL: building the libnice harness (gcc, pkg-config, libnice-dev)"
   failed=$((failed + 2))
   nice_peer=""

@@ -14,6 +14,7 @@
  * nomination, or aggressive nomination (libnice's default) with NICE_RACE_NOMINATION=aggressive.
  */
 #include <nice/agent.h>
+#include "nice_candidates.h"
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,23 +28,6 @@ static gboolean controlling;
 static gint64 started_us, connected_us, echoed_us;
 static int exit_code = 1;
 
-static const char *type_name(NiceCandidateType type) {
-  switch (type) {
-  case NICE_CANDIDATE_TYPE_HOST: return "host";
-  case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE: return "srflx";
-  case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE: return "prflx";
-  case NICE_CANDIDATE_TYPE_RELAYED: return "relay";
-  }
-  return "host";
-}
-
-static NiceCandidateType type_from(const char *name) {
-  if (strcmp(name, "srflx") == 0) return NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
-  if (strcmp(name, "prflx") == 0) return NICE_CANDIDATE_TYPE_PEER_REFLEXIVE;
-  if (strcmp(name, "relay") == 0) return NICE_CANDIDATE_TYPE_RELAYED;
-  return NICE_CANDIDATE_TYPE_HOST;
-}
-
 /* DIR/SELF, written to a temporary name and renamed so that the reader never sees half. */
 static gboolean write_description(const char *self) {
   gchar *ufrag = NULL, *pwd = NULL;
@@ -56,7 +40,7 @@ static gboolean write_description(const char *self) {
     if (candidate->transport != NICE_CANDIDATE_TRANSPORT_UDP) continue;
     gchar ip[NICE_ADDRESS_STRING_LEN];
     nice_address_to_string(&candidate->addr, ip);
-    g_string_append_printf(text, "candidate %s %s %u %u %s\n", type_name(candidate->type), ip,
+    g_string_append_printf(text, "candidate %s %s %u %u %s\n", candidate_type_name(candidate->type), ip,
                            nice_address_get_port(&candidate->addr), candidate->priority, candidate->foundation);
   }
   g_slist_free_full(candidates, (GDestroyNotify)nice_candidate_free);
@@ -87,18 +71,8 @@ static gboolean read_peer(void) {
     unsigned port, priority;
     if (sscanf(*line, "ufrag %256s", ufrag) == 1 || sscanf(*line, "pwd %256s", pwd) == 1) continue;
     if (sscanf(*line, "candidate %15s %63s %u %u %32s", type, ip, &port, &priority, foundation) != 5) continue;
-    NiceCandidate *candidate = nice_candidate_new(type_from(type));
-    candidate->stream_id = stream_id;
-    candidate->component_id = 1;
-    candidate->transport = NICE_CANDIDATE_TRANSPORT_UDP;
-    candidate->priority = priority;
-    g_strlcpy(candidate->foundation, foundation, sizeof candidate->foundation);
-    if (!nice_address_set_from_string(&candidate->addr, ip)) {
-      nice_candidate_free(candidate);
-      continue;
-    }
-    nice_address_set_port(&candidate->addr, port);
-    candidates = g_slist_append(candidates, candidate);
+    NiceCandidate *candidate = remote_candidate(stream_id, candidate_type_from(type), ip, port, priority, foundation);
+    if (candidate) candidates = g_slist_append(candidates, candidate);
   }
   g_strfreev(lines);
   g_free(contents);
@@ -170,7 +144,7 @@ static void on_receive(NiceAgent *self_agent, guint stream, guint component, gui
 /* Every pair libnice selects, so that a later nomination by the controlling side shows. */
 static void on_selected_pair(NiceAgent *self_agent, guint stream, guint component, NiceCandidate *local, NiceCandidate *remote,
                              gpointer data) {
-  printf("libnice: selected %s/%s\n", type_name(local->type), type_name(remote->type));
+  printf("libnice: selected %s/%s\n", candidate_type_name(local->type), candidate_type_name(remote->type));
   fflush(stdout);
 }
 

@@ -15,7 +15,7 @@ race_build() {
   race_nice=$work/nice_race
   race_tests=$(cd "$root" && swift build --show-bin-path)/warrenPackageTests.xctest
   [ -x "$race_tests" ] || { echo "no test bundle at $race_tests (swift build --build-tests)"; return 1; }
-  gcc -O2 -Wall $(pkg-config --cflags nice) "$root/Interop/netns/race/nice_race.c" $(pkg-config --libs nice) -o "$race_nice"
+  gcc -O2 -Wall -I "$root/Interop/ice" $(pkg-config --cflags nice) "$root/Interop/netns/race/nice_race.c" $(pkg-config --libs nice) -o "$race_nice"
 }
 
 # Starts one agent in the background: race_agent AGENT NAMESPACE DIR SELF PEER ROLE LOCAL_IP OUTPUT
