@@ -30,6 +30,25 @@ postgres_up() {
   cluster_url="postgres://warren@127.0.0.1:$pg_port/signal?sslmode=disable"
   echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"
 }
+# Gives the running PostgreSQL a server certificate for 127.0.0.1 from a private CA (openssl,
+# ECDSA P-256, two days) and restarts it with TLS on; sets tls_url (cluster_url with
+# sslmode=require and sslrootcert=the CA).
+postgres_tls() {
+  local dir=$work/tls
+  mkdir -p "$dir" && (
+    cd "$dir" &&
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 \
+        -subj "/CN=Warren test CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" &&
+      printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+  ) >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log"; return 1; }
+  install -o postgres -m 600 "$dir/server.key" "$pg_data/server.key" && install -o postgres -m 644 "$dir/server.pem" "$pg_data/server.pem" &&
+    runuser -u postgres -- "$pg_bin/psql" -h "$pg_socket" -p "$pg_port" -U postgres -qAt -c "ALTER SYSTEM SET ssl = on" \
+      -c "ALTER SYSTEM SET ssl_cert_file = 'server.pem'" -c "ALTER SYSTEM SET ssl_key_file = 'server.key'" >/dev/null &&
+    postgres_restart || return 1
+  tls_url="${cluster_url%%\?*}?sslmode=require&sslrootcert=$dir/ca.pem"
+}
 postgres_restart() { runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w restart -l "$pg_socket/postgres.log" >/dev/null; }
 postgres_down() { [ -n "$pg_bin" ] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1; }
 # The PostgreSQL server's processes.

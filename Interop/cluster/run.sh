@@ -16,7 +16,9 @@
 #   5. a client that lists two replicas lands on one at random; `kill -9` of that replica: it
 #      subscribes again on the other (the time is reported), its session stays up, and so does a
 #      session whose peer used that replica alone; a restart of its peer reaches it through the
-#      new replica; a new session between peers on two surviving replicas connects.
+#      new replica; a new session between peers on two surviving replicas connects;
+#   6. TLS to PostgreSQL with a private CA (`sslrootcert`): replicas relay over TLS; one that
+#      trusts only the system's roots is refused, not ready, and its log names the certificate.
 #
 # Usage: run.sh WARREN_BINARY PYTHON [SUBSCRIBERS RATE]   (root; Debian's postgresql; grpcio)
 set -uo pipefail
@@ -232,5 +234,41 @@ else
 fi
 
 for name in a b d e f g; do eval "kill -TERM \${up_$name}" 2>/dev/null; done
+
+# 6. TLS to PostgreSQL: the server gets a certificate from a private CA and restarts with TLS on.
+# Two replicas that trust that CA (sslrootcert) connect over TLS and relay between them; one that
+# trusts only the system's roots is refused and says why.
+if postgres_tls && [ -n "$tls_url" ]; then
+  plain_url=$cluster_url
+  cluster_url=$tls_url
+  start_replica 3
+  start_replica 4
+  cluster_url="${tls_url%%&sslrootcert=*}"
+  start_replica 5
+  cluster_url=$plain_url
+  if wait_ready "${metrics_port[3]}" 30 && wait_ready "${metrics_port[4]}" 30; then
+    encrypted=$(runuser -u postgres -- "$pg_bin/psql" -h "$pg_socket" -p "$pg_port" -U postgres -qAt \
+      -c "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND usename = 'warren'")
+    report=$(timeout 60 "$python" "$here/bus_check.py" fanout --servers "127.0.0.1:${grpc_port[3]},127.0.0.1:${grpc_port[4]}" \
+      --subscribers 4 --rate 20 --seconds 2)
+    if [ "${encrypted:-0}" -ge 2 ] && "$python" -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["missing"] == 0 and r["duplicates"] == 0 and r["delivered"] == r["sent"] > 0 else 1)' "$report"; then
+      pass "TLS to PostgreSQL (sslmode=require, sslrootcert with a private CA): 2 replicas on the bus over TLS ($encrypted TLS sessions of user warren in pg_stat_ssl), every envelope across once: $report"
+    else
+      fail "TLS to PostgreSQL: $encrypted TLS sessions; $report"
+    fi
+  else
+    fail "TLS to PostgreSQL: replicas 3 and 4 not ready"
+    tail -n 5 "$work/replica-3.log"
+  fi
+  refusal=$(grep -m 1 "cluster bus down" "$work/replica-5.log")
+  if [[ $(http_get "${metrics_port[5]}" /ready) != "200 "* ]] && [[ ${refusal,,} == *certificate* ]]; then
+    pass "a replica that trusts only the system's roots is not ready and says why: $(echo "$refusal" | grep -o 'SSL routines:[A-Za-z_:]*' | head -n 1) (\"cluster bus down\", with the TLS error)"
+  else
+    fail "a replica without the private CA: /ready $(http_get "${metrics_port[5]}" /ready); log: $refusal"
+  fi
+else
+  fail "PostgreSQL could not be given TLS (openssl)"
+fi
+
 echo "cluster: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,10 +5,12 @@
 #endif
 
 /// Where a replica finds the cluster's PostgreSQL: `postgres://USER@HOST:PORT/DATABASE`, with
-/// `?sslmode=disable|prefer|require` (libpq's names; `prefer` by default) and `?channel=NAME` (the
-/// notification channel, `warren_signal` by default). The password comes from a file or the
-/// environment (`warren signal --cluster-password-file`, `WARREN_CLUSTER_PASSWORD`), not the URL,
-/// which ends up in process lists and logs.
+/// `?sslmode=disable|prefer|require` (libpq's names; `prefer` by default), `?sslrootcert=PATH` (PEM
+/// certificates to trust for the server instead of the system's: a private CA) and
+/// `?channel=NAME` (the notification channel, `warren_signal` by default). Unlike libpq's
+/// `require`, Warren's verifies the server's certificate and name (libpq's `verify-full`). The
+/// password comes from a file or the environment (`warren signal --cluster-password-file`,
+/// `WARREN_CLUSTER_PASSWORD`), not the URL, which ends up in process lists and logs.
 public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
   public enum TLSMode: String, Sendable, Equatable {
     case disable, prefer, require
@@ -19,6 +21,8 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
   public var port: Int
   public var database: String
   public var tls: TLSMode
+  /// A PEM file of the certificates that may sign the server's (`nil`: the system's roots).
+  public var rootCertificates: String?
   public var channel: String
 
   public init(_ text: String) throws(ClusterURLError) {
@@ -39,6 +43,7 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
     let database = String(components.path.drop { $0 == "/" })
     guard !database.isEmpty, !database.contains("/") else { throw ClusterURLError("\(text) names no database (postgres://USER@HOST/DATABASE)") }
     var tls = TLSMode.prefer
+    var rootCertificates: String?
     var channel = "warren_signal"
     for item in components.queryItems ?? [] {
       switch item.name {
@@ -47,6 +52,11 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
           throw ClusterURLError("\(text): sslmode must be disable, prefer or require, got '\(item.value ?? "")'")
         }
         tls = mode
+      case "sslrootcert":
+        guard let path = item.value, path.hasPrefix("/") else {
+          throw ClusterURLError("\(text): sslrootcert must be an absolute path to a PEM file, got '\(item.value ?? "")'")
+        }
+        rootCertificates = path
       case "channel":
         // An identifier PostgreSQL takes unquoted: pg_notify's channel argument is case-sensitive
         // text, LISTEN's an identifier; keeping to lowercase letters, digits and _ makes both agree.
@@ -57,7 +67,7 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
         }
         channel = name
       default:
-        throw ClusterURLError("\(text): unknown parameter \(item.name) (known: channel, sslmode)")
+        throw ClusterURLError("\(text): unknown parameter \(item.name) (known: channel, sslmode, sslrootcert)")
       }
     }
     self.user = user
@@ -65,11 +75,13 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
     self.port = port
     self.database = database
     self.tls = tls
+    self.rootCertificates = rootCertificates
     self.channel = channel
   }
 
   public var description: String {
-    "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)&channel=\(channel)"
+    "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)"
+      + (rootCertificates.map { "&sslrootcert=\($0)" } ?? "") + "&channel=\(channel)"
   }
 }
 

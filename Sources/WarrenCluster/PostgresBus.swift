@@ -63,14 +63,16 @@ public final class PostgresBus: ClusterBus {
     (outbound, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(settings.queueLimit))
   }
 
-  /// How to reach PostgreSQL; throws if TLS cannot be set up (no trust roots), which the
-  /// connection loop reports like any failure to connect.
+  /// How to reach PostgreSQL; throws if TLS cannot be set up (no trust roots, an unreadable
+  /// `sslrootcert`), which the connection loop reports like any failure to connect.
   private func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    var client = TLSConfiguration.makeClientConfiguration()
+    if let path = settings.url.rootCertificates { client.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path)) }
     let tls: PostgresConnection.Configuration.TLS =
       switch settings.url.tls {
       case .disable: .disable
-      case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-      case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+      case .prefer: .prefer(try NIOSSLContext(configuration: client))
+      case .require: .require(try NIOSSLContext(configuration: client))
       }
     return PostgresConnection.Configuration(
       host: settings.url.host, port: settings.url.port, username: settings.url.user, password: settings.password,

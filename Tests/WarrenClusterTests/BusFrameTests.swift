@@ -57,6 +57,10 @@ struct ClusterURLTests {
     #expect(url.description == "postgres://warren@db.example.net:5432/signal?sslmode=prefer&channel=warren_signal")
     let local = try ClusterURL("postgres://w@[::1]:6432/db?sslmode=disable&channel=mesh_2")
     #expect(local.host == "::1" && local.port == 6432 && local.tls == .disable && local.channel == "mesh_2")
+    #expect(url.rootCertificates == nil)
+    let privateCA = try ClusterURL("postgres://w@db/signal?sslmode=require&sslrootcert=/etc/warren/pg-ca.pem")
+    #expect(privateCA.tls == .require && privateCA.rootCertificates == "/etc/warren/pg-ca.pem")
+    #expect(privateCA.description == "postgres://w@db:5432/signal?sslmode=require&sslrootcert=/etc/warren/pg-ca.pem&channel=warren_signal")
   }
 
   @Test("mistakes are named", arguments: [
@@ -68,6 +72,7 @@ struct ClusterURLTests {
     ("postgres://warren@db/signal?channel=Mesh", "channel must be"),
     ("postgres://warren@db/signal?channel=1mesh", "channel must be"),
     ("postgres://warren@db/signal?pool=3", "unknown parameter pool"),
+    ("postgres://warren@db/signal?sslrootcert=ca.pem", "sslrootcert must be an absolute path"),
   ])
   func refused(text: String, reason: String) {
     #expect {
