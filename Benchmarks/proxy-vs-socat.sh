@@ -77,7 +77,6 @@ for round in $(seq "$rounds"); do
   socat_rates+=("$(measure 127.0.0.1:5001 127.0.0.1:7000)")
   echo "round $round: warren ${warren_rates[-1]}/s, socat ${socat_rates[-1]}/s"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 w=$(median "${warren_rates[@]}") s=$(median "${socat_rates[@]}")
 echo "echoed datagrams per second ($size bytes, window $window, median of $rounds): warren $w, socat $s"
 "$python" -c "print(f'ratio: warren / socat = {$w / $s:.2f}')"

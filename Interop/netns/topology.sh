@@ -14,6 +14,9 @@ topology_id=${topology_id:-$$}
 pub=wpub$topology_id nat_a=wnata$topology_id nat_b=wnatb$topology_id
 host_a=whosta$topology_id host_b=whostb$topology_id
 
+# The median of its arguments (numbers), or "-" without any.
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
+
 # Runs a command in a namespace. (Background jobs call `ip netns exec` directly, so that $! is
 # the process itself and not a subshell.)
 in_ns() { ip netns exec "$@"; }

@@ -79,7 +79,6 @@ wait_direct() {
   done
   return 1
 }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
 
 # Keys, configurations, and the processes.
 key_a=$("$warren" genkey) key_b=$("$warren" genkey)
@@ -243,8 +242,8 @@ else
   show_logs
 fi
 
-# Epoch milliseconds of the first transition to connected (or completed) that LOG records after byte OFFSET
-# (the daemons log JSON with millisecond timestamps), or nothing.
+# Epoch milliseconds of the first transition to connected (or completed) that LOG records after
+# byte OFFSET (the daemons log JSON with millisecond timestamps), or nothing.
 connected_at() { # log offset
   tail -c +$(($2 + 1)) "$1" | "$python" -c '
 import datetime, json, sys

@@ -16,8 +16,8 @@ import WarrenPrimitives
 /// `pwd P`, `candidate TYPE IP PORT PRIORITY FOUNDATION`), waits for DIR/PEER and starts its checks
 /// at once. The controlling side reports the time from reading the peer's description to the
 /// first selected pair and to the first datagram the peer echoes (it sends a numbered "probe"
-/// every 5 ms once a pair is selected), then writes DIR/done; the controlled side echoes every datagram until
-/// DIR/done appears. `$WARREN_RACE_RELAY_DELAY_MS` sets `relayNominationDelay`.
+/// every 5 ms once a pair is selected), then writes DIR/done; the controlled side echoes every
+/// datagram until DIR/done appears. `$WARREN_RACE_RELAY_DELAY_MS` sets `relayNominationDelay`.
 /// `$WARREN_RACE_HOLD_MS` keeps the controlling side probing (200/s) that long after the first
 /// echo, and reports the probes sent after the first echo, how many of them came back, pair
 /// switches, the final pair and whether the peer's echoes of the last second all came over it

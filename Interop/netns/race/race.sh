@@ -5,9 +5,10 @@
 # description to its first selected pair, and to the first datagram the peer echoed over it.
 #
 # Sourced by two-nat.sh; uses its host_a, host_b, work, python, root and turn_password, and
-# coturn listening on 198.51.100.1:3478.
+# coturn listening on 198.51.100.1:3478, and topology.sh's `median`.
 
 race_nice="" race_tests=""
+
 # Builds the libnice side (gcc, pkg-config, libnice-dev) and finds Warren's (the test bundle,
 # run directly: two `swift test` at once would wait for each other's lock on the build folder);
 # returns 1 when it cannot.
@@ -58,16 +59,13 @@ race_pairing() { # controlling-agent controlled-agent runs
     connected+=("${line% *}")
     echoed+=("${line#* }")
   done
-  local median_connected median_echo
-  median_connected=$(printf '%s\n' "${connected[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}')
-  median_echo=$(printf '%s\n' "${echoed[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}')
-  echo "$median_connected $median_echo ${#connected[@]} $3 ${connected[*]} / ${echoed[*]}"
+  echo "$(median "${connected[@]}") $(median "${echoed[@]}") ${#connected[@]} $3 ${connected[*]} / ${echoed[*]}"
 }
 
 # A renomination: Warren controlling against AGENT while the direct path is blocked; OPEN (a
-# command) unblocks it 1 s after Warren selected its first pair. Warren probes at 200/s for 8 s after its first
-# echo; prints its report (probes, echoes, switches, final pair, whether the peer's echoes came
-# over it) followed by what the controlled agent says it selected.
+# command) unblocks it 1 s after Warren selected its first pair. Warren probes at 200/s for 8 s
+# after its first echo; prints its report (probes, echoes, switches, final pair, whether the
+# peer's echoes came over it) followed by what the controlled agent says it selected.
 race_upgrade() { # agent open-command...
   local agent=$1 dir
   shift
