@@ -66,13 +66,17 @@ public final class PostgresBus: ClusterBus {
   /// How to reach PostgreSQL; throws if TLS cannot be set up (no trust roots, an unreadable
   /// `sslrootcert`), which the connection loop reports like any failure to connect.
   private func connectionConfiguration() throws -> PostgresConnection.Configuration {
-    var client = TLSConfiguration.makeClientConfiguration()
-    if let path = settings.url.rootCertificates { client.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path)) }
+    let rootCertificates = settings.url.rootCertificates
+    func context() throws -> NIOSSLContext {
+      var client = TLSConfiguration.makeClientConfiguration()
+      if let rootCertificates { client.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(rootCertificates)) }
+      return try NIOSSLContext(configuration: client)
+    }
     let tls: PostgresConnection.Configuration.TLS =
       switch settings.url.tls {
       case .disable: .disable
-      case .prefer: .prefer(try NIOSSLContext(configuration: client))
-      case .require: .require(try NIOSSLContext(configuration: client))
+      case .prefer: .prefer(try context())
+      case .require: .require(try context())
       }
     return PostgresConnection.Configuration(
       host: settings.url.host, port: settings.url.port, username: settings.url.user, password: settings.password,
