@@ -7,8 +7,8 @@
 # Usage: scripts/package.sh [--debug] [--output DIR]
 #   default: a release build in .build-static-release (about 10 minutes on two cores from
 #            nothing);
-#   --debug: a debug build in .build-static-debug (about 5 minutes from nothing; what CI
-#            installs, to keep its run short).
+#   --debug: a debug build in .build-static-debug (about 5 minutes from nothing; quicker
+#            for trying the package itself).
 # Prints the path of the .deb last. Needs dpkg-deb, strip, gzip.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -12,6 +12,12 @@ public final class UDPProxy: Sendable {
   private let channel: any Channel
   private let forward: SocketAddress
   private let counters = Counters()
+  /// Datagrams for the application held until the end of the burst, gathered into a GSO train
+  /// (``DatagramTrain``) when the application is on this host: on loopback a train costs the
+  /// kernel one pass through the stack instead of one per datagram, and cannot fail for want of
+  /// checksum offload or a small MTU (which makes a UDP GSO send fail, and NIO close the socket).
+  private let held = Mutex<DatagramTrain?>(nil)
+  private let gathersTrains: Bool
 
   /// The address the application sends to.
   public let listen: TransportAddress
@@ -46,6 +52,7 @@ public final class UDPProxy: Sendable {
     endOfBurst: @escaping @Sendable () -> Void = {}, toPeer: @escaping @Sendable (ByteBuffer) -> Bool
   ) async throws {
     self.forward = try SocketAddress(packedIPAddress: ByteBuffer(bytes: forward.ip.bytes), port: Int(forward.port))
+    gathersTrains = forward.ip.isLoopback && System.supportsUDPSegmentationOffload
     let counters = self.counters
     channel = try await DatagramSocketTuning.configure(DatagramBootstrap(group: eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()))
       .channelInitializer { channel in
@@ -75,18 +82,32 @@ public final class UDPProxy: Sendable {
   public var statistics: Statistics { counters.value.withLock { $0 } }
 
   /// Hands a datagram from the peer to the application; with `flush: false` it waits for
-  /// ``flush()`` (the end of the ICE socket's burst), so that a burst leaves in one `sendmmsg`.
+  /// ``flush()`` (the end of the ICE socket's burst), so that a burst leaves in one system call,
+  /// as one GSO train where it can.
   public func deliver(_ buffer: ByteBuffer, flush: Bool = true) {
     counters.value.withLock {
       $0.packetsToApplication += 1
       $0.bytesToApplication += buffer.readableBytes
     }
-    let envelope = AddressedEnvelope(remoteAddress: forward, data: buffer)
-    if flush { channel.writeAndFlush(envelope, promise: nil) } else { channel.write(envelope, promise: nil) }
+    guard gathersTrains else {
+      let envelope = AddressedEnvelope(remoteAddress: forward, data: buffer)
+      if flush { channel.writeAndFlush(envelope, promise: nil) } else { channel.write(envelope, promise: nil) }
+      return
+    }
+    let full: DatagramTrain? = held.withLock { held in
+      if held?.append(buffer) == true { return nil }
+      defer { held = DatagramTrain(buffer) }
+      return held
+    }
+    if let full { channel.write(full.envelope(to: forward), promise: nil) }
+    if flush { self.flush() }
   }
 
   /// Sends what ``deliver(_:flush:)`` held.
   public func flush() {
+    if let train = held.withLock({ held in defer { held = nil }; return held }) {
+      channel.write(train.envelope(to: forward), promise: nil)
+    }
     channel.flush()
   }
 

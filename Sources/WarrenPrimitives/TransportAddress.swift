@@ -108,6 +108,14 @@ public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var isIPv4: Bool { if case .v4 = self { true } else { false } }
+
+    /// 127.0.0.0/8 or ::1: this host's own (RFC 1122 §3.2.1.3, RFC 4291 §2.5.3).
+    public var isLoopback: Bool {
+      switch self {
+      case .v4(let a): a >> 24 == 127
+      case .v6(let hi, let lo): hi == 0 && lo == 1
+      }
+    }
   }
 
   public var ip: IP

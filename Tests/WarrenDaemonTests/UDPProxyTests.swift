@@ -56,6 +56,27 @@ struct UDPProxyTests {
     await proxy.close()
   }
 
+  @Test("a burst to the application leaves as GSO trains on loopback and arrives as the same datagrams, in order")
+  func burstToApplication() async throws {
+    let application = try UDPSocket(port: 0)
+    defer { application.close() }
+    let proxy = try await UDPProxy(
+      listen: TransportAddress(ip: loopback, port: 0), forward: TransportAddress(ip: loopback, port: application.port),
+      logger: Logger(label: "proxy")
+    ) { _ in true }
+    // WireGuard-sized datagrams, a shorter one that ends a train, then sizes that cannot share one.
+    let sizes = [1452, 1452, 1452, 148, 1452, 32, 32, 1452, 1452, 0, 9216, 1452]
+    let burst = sizes.enumerated().map { index, size in (0..<size).map { UInt8(truncatingIfNeeded: $0 * 7 + index) } }
+    for datagram in burst { proxy.deliver(ByteBuffer(bytes: datagram), flush: false) }
+    proxy.flush()
+    for expected in burst {
+      let received = try await offThePool { application.receive(timeout: .seconds(5)) }
+      #expect(received?.bytes == expected, "a datagram of \(expected.count) bytes")
+    }
+    #expect(proxy.statistics.packetsToApplication == sizes.count && proxy.statistics.bytesToApplication == sizes.reduce(0, +))
+    await proxy.close()
+  }
+
   @Test("a listen port in use is an error, not a crash")
   func portInUse() async throws {
     let taken = try UDPSocket(port: 0)

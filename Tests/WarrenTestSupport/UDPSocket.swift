@@ -47,7 +47,7 @@ public final class UDPSocket: Sendable {
   public func receive(timeout: Duration) -> (bytes: [UInt8], from: UInt16)? {
     var wait = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-    var buffer = [UInt8](repeating: 0, count: 2048)
+    var buffer = [UInt8](repeating: 0, count: 65_536)
     var source = sockaddr_in()
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let count = buffer.withUnsafeMutableBytes { raw in
@@ -55,7 +55,7 @@ public final class UDPSocket: Sendable {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, raw.baseAddress, raw.count, 0, $0, &length) }
       }
     }
-    guard count > 0 else { return nil }
+    guard count >= 0 else { return nil }  // -1: the timeout passed
     return (Array(buffer[0..<count]), UInt16(bigEndian: source.sin_port))
   }
 
