@@ -425,6 +425,7 @@ let package = Package(
         "WarrenPrimitives",
         "WarrenSTUN",
         "WarrenSimulation",
+        "WarrenTestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],

@@ -7,7 +7,7 @@ public import NIOCore
 ///
 /// A datagram joins the train when it has the train's segment size, or is shorter and ends it;
 /// anything else is refused, and the caller sends the train and starts a new one with it.
-public struct DatagramTrain {
+public struct DatagramTrain: Sendable {
   /// The kernel's limit on segments per GSO send (`UDP_MAX_SEGMENTS`).
   public static let maximumSegments = 64
   /// The largest UDP payload over IPv4 (65535 minus the IP and UDP headers); IPv6 allows a little

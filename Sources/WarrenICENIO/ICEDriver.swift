@@ -23,6 +23,12 @@ public final class ICEDriver: Sendable {
     var destinations: [TransportAddress: SocketAddress] = [:]
     /// Sockets written to by ``send(_:)-(ByteBuffer)`` and not yet flushed.
     var unflushed: [ObjectIdentifier: any Channel] = [:]
+    /// GSO senders of the host candidates' sockets, and the sockets whose route the kernel
+    /// refused a train on (one datagram per send there from then on).
+    var senders: [TransportAddress: GSOSender] = [:]
+    var gsoRefused: Set<TransportAddress> = []
+    /// Application datagrams for the selected pair since the last flush, as one GSO train.
+    var held: HeldTrain?
     var timer: DriverTimer?
     var timerDeadline: ContinuousClock.Instant?
     var closed = false
@@ -37,6 +43,16 @@ public final class ICEDriver: Sendable {
       destinations[address] = converted
       return converted
     }
+  }
+
+  /// Datagrams gathered for one GSO send from a host candidate's socket.
+  struct HeldTrain {
+    var local: TransportAddress
+    var remote: TransportAddress
+    var channel: any Channel
+    var destination: SocketAddress
+    var sender: GSOSender
+    var train: DatagramTrain
   }
 
   /// A datagram to send from a socket, or bytes for a TURN server's TCP or TLS connection.
@@ -88,13 +104,14 @@ public final class ICEDriver: Sendable {
   public func bindHostCandidates(_ addresses: [TransportAddress.IP], ports: ClosedRange<Int>? = nil) async throws -> [Candidate] {
     var candidates: [Candidate] = []
     for (index, ip) in addresses.enumerated() {
-      let channel = try await bind(ip, ports: ports)
+      let (channel, sender) = try await bind(ip, ports: ports)
       guard let local = channel.localAddress, let port = local.port else { continue }
       let address = TransportAddress(ip: ip, port: UInt16(port))
       // Local preference: earlier addresses are preferred (RFC 8445 §5.1.2.2).
       let candidate = Candidate(type: .host, address: address, localPreference: UInt32(65535 - index))
       update { state, now in
         state.channels[address] = channel
+        state.senders[address] = sender
         state.agent.addLocalCandidate(candidate, now: now)
       }
       candidates.append(candidate)
@@ -133,19 +150,27 @@ public final class ICEDriver: Sendable {
 
   /// Sends an application datagram over the selected pair without flushing its socket: a
   /// caller that sends a burst (a proxy's read of several datagrams) calls ``flush()`` after it,
-  /// and the burst leaves in one `sendmmsg`. False before a pair is selected.
+  /// and the burst leaves in one system call: one GSO train (``DatagramTrain``) on a direct
+  /// pair where the kernel takes them, else one `sendmmsg`. False before a pair is selected.
   ///
   /// The data path: the agent counts the datagram and names the pair; nothing else changes, so
   /// there is nothing to drain and no timer to move (a later keepalive deadline only makes the
   /// armed timer fire early and find nothing due).
   @discardableResult
   public func send(_ buffer: ByteBuffer) -> Bool {
-    enum Route { case none, direct(any Channel, SocketAddress), relayed(Transmit) }
+    enum Route { case none, held(full: HeldTrain?), direct(any Channel, SocketAddress), relayed(Transmit) }
     let route: Route = state.withLock { state in
       guard !state.closed, let id = state.agent.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
       if let channel = state.channels[id.local], let destination = state.destination(id.remote) {
-        state.unflushed[ObjectIdentifier(channel)] = channel
-        return .direct(channel, destination)
+        guard let sender = state.senders[id.local], !state.gsoRefused.contains(id.local) else {
+          state.unflushed[ObjectIdentifier(channel)] = channel
+          return .direct(channel, destination)
+        }
+        if state.held.map({ $0.local == id.local && $0.remote == id.remote }) == true, state.held!.train.append(buffer) {
+          return .held(full: nil)
+        }
+        defer { state.held = HeldTrain(local: id.local, remote: id.remote, channel: channel, destination: destination, sender: sender, train: DatagramTrain(buffer)) }
+        return .held(full: state.held)
       }
       guard state.relayedBases[id.local] != nil else { return .none }
       return .relayed(Transmit(from: id.local, to: id.remote, bytes: Array(buffer.readableBytesView)))
@@ -153,6 +178,8 @@ public final class ICEDriver: Sendable {
     switch route {
     case .none:
       return false
+    case .held(let full):
+      if let full { send(full) }
     case .direct(let channel, let destination):
       channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
     case .relayed(let transmit):
@@ -161,13 +188,48 @@ public final class ICEDriver: Sendable {
     return true
   }
 
-  /// Flushes the sockets ``send(_:)-(ByteBuffer)`` wrote to.
+  /// Sends what ``send(_:)-(ByteBuffer)`` held and flushes the sockets it wrote to.
   public func flush() {
-    let channels = state.withLock { state in
-      defer { state.unflushed.removeAll(keepingCapacity: true) }
-      return Array(state.unflushed.values)
+    let (channels, held) = state.withLock { state in
+      defer {
+        state.unflushed.removeAll(keepingCapacity: true)
+        state.held = nil
+      }
+      return (Array(state.unflushed.values), state.closed ? nil : state.held)
     }
+    if let held { send(held) }
     for channel in channels { channel.flush() }
+  }
+
+  /// Sends a train in one system call (a lone datagram too, so that a burst keeps its order);
+  /// through NIO, one datagram each, if the socket's buffer is full (NIO waits until it drains)
+  /// or the kernel refuses the send: for a train, GSO on this route (said once, and that socket
+  /// sends one by one from then on); for a lone datagram, that datagram (NIO says why).
+  private func send(_ held: HeldTrain) {
+    let train = held.train
+    switch held.sender.send(train.buffer, segmentSize: train.segmentSize, to: held.remote) {
+    case .sent:
+      return
+    case .wouldBlock:
+      break
+    case .refused(let error):
+      let (isTrain, local) = (train.count > 1, held.local)
+      let (closed, first) = state.withLock { state in
+        (state.closed, !state.closed && isTrain && state.gsoRefused.insert(local).inserted)
+      }
+      if closed { return }  // the sockets are closing: nothing to send, nothing to say
+      if first {
+        logger.notice(
+          "the kernel refused a UDP GSO send on this route; sending datagrams one by one on this socket",
+          metadata: ["local": "\(held.local)", "remote": "\(held.remote)", "errno": "\(error)"])
+      }
+    }
+    var rest = train.buffer
+    while let datagram = rest.readSlice(length: min(train.segmentSize, rest.readableBytes)), datagram.readableBytes > 0 {
+      held.channel.write(AddressedEnvelope(remoteAddress: held.destination, data: datagram), promise: nil)
+    }
+    if train.segmentSize == 0 { held.channel.write(AddressedEnvelope(remoteAddress: held.destination, data: train.buffer), promise: nil) }
+    held.channel.flush()
   }
 
   /// What became of one ``probe(timeout:)``.
@@ -218,6 +280,7 @@ public final class ICEDriver: Sendable {
       return Array(state.channels.values) + streams
     }
     for channel in channels { try? await channel.close() }
+    for sender in state.withLock({ $0.senders.values }) { sender.close() }
     let probes = pendingProbes.withLock { pending in defer { pending.waiting = [:] }; return pending.waiting.values }
     for probe in probes { probe.resume(returning: .noPath) }
     continuation.finish()
@@ -225,18 +288,24 @@ public final class ICEDriver: Sendable {
 
   // MARK: - Plumbing
 
-  private func bind(_ ip: TransportAddress.IP, ports: ClosedRange<Int>?) async throws -> any Channel {
+  /// Binds a socket (Warren's own, handed to NIO, so that a ``GSOSender`` can use it too).
+  private func bind(_ ip: TransportAddress.IP, ports: ClosedRange<Int>?) async throws -> (any Channel, GSOSender?) {
     let bootstrap = DatagramSocketTuning.configure(DatagramBootstrap(group: eventLoop))
-      .channelOption(.socketOption(.so_reuseaddr), value: 1)
       .channelInitializer { [self] channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.addHandler(DatagramHandler(driver: self))
         }
       }
-    guard let ports else { return try await tuned(bootstrap.bind(host: "\(ip)", port: 0).get()) }
     var lastError: (any Error)?
-    for port in ports {
-      do { return try await tuned(bootstrap.bind(host: "\(ip)", port: port).get()) } catch { lastError = error }
+    for port in ports ?? 0...0 {
+      let descriptor: CInt
+      do { descriptor = try BoundUDPSocket.bind(TransportAddress(ip: ip, port: UInt16(port))) } catch {
+        lastError = error
+        continue
+      }
+      // NIO owns the descriptor from here on, and closes it if it cannot register it.
+      let channel = try await tuned(bootstrap.withBoundSocket(descriptor).get())
+      return (channel, System.supportsUDPSegmentationOffload ? GSOSender(duplicating: descriptor) : nil)
     }
     throw lastError ?? ChannelError.ioOnClosedChannel
   }

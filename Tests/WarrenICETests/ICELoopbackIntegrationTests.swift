@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Testing
 import WarrenICE
 import WarrenICENIO
@@ -40,6 +41,21 @@ struct ICELoopbackIntegrationTests {
     async let atA = firstData(a)
     #expect(await atB == [1, 0, 0, 0] + Array("from a".utf8))
     #expect(await atA == [4, 0, 0, 0] + Array("from b".utf8))
+
+    // A burst, flushed once: GSO trains where sizes allow (equal ones, a shorter one last),
+    // single datagrams where they do not; each arrives as itself, in order.
+    let burst = [1452, 1452, 1452, 200, 1452, 32, 32, 1452, 1452].enumerated().map { index, size in
+      [1, 0, 0, 0] + (4..<size).map { UInt8(truncatingIfNeeded: $0 * 3 + index) }
+    }
+    for datagram in burst { #expect(a.send(ByteBuffer(bytes: datagram))) }
+    a.flush()
+    var received: [[UInt8]] = []
+    for await event in b.events {
+      if case .data(let bytes, _) = event { received.append(bytes) }
+      if received.count == burst.count { break }
+    }
+    #expect(received.map(\.count) == burst.map(\.count))
+    #expect(received == burst, "the bytes of every datagram")
     await a.close()
     await b.close()
   }
