@@ -11,7 +11,8 @@
 #   5. a peer added to the interface while Warren runs gets a session; removed, it loses it;
 #   6. SIGKILL and restart: the stale table is replaced, the tunnel comes back; SIGTERM: no table;
 #   7. no CAP_NET_ADMIN: the userspace path, one log line, the tunnel works (against a kernel-path peer);
-#   8. data_path userspace on both sides: throughput against WireGuard alone, datagrams lost;
+#   8. data_path userspace on both sides: throughput against WireGuard alone, datagrams lost; a
+#      link MTU below WireGuard's datagrams (GSO trains refused, one datagram at a time);
 #   9. symmetric NATs: the relay and the userspace path, automatically.
 #
 # The baseline of every throughput figure is WireGuard alone on the same topology: a second pair
@@ -318,6 +319,18 @@ if ping_until 20 >/dev/null && wait_field a "p['data_path']" 5 userspace && befo
 b, a = [int(x) for x in '$before'.split()], [int(x) for x in '$after'.split()]
 s, i, o = a[0] - b[0], a[1] - b[1], a[2] - b[2]
 print(f'userspace path A to B: WireGuard sent {s} B, A\'s proxy forwarded {i} B ({100 * (s - i) / s:.2f} % lost before it), B\'s proxy delivered {o} B ({100 * (i - o) / i:.2f} % lost between the proxies)')"
+  # A link MTU below WireGuard's datagrams: the kernel refuses the GSO trains (segment above the
+  # MTU); Warren says so once and sends one datagram at a time, which the kernel fragments.
+  ip netns exec "$host_a" ip link set eth0 mtu 1400
+  rate=$(transfer 10.99.0.2)
+  refusals=$(grep -c "refused a UDP GSO send" "$work/up-a.log")
+  grep -m 1 "refused a UDP GSO send" "$work/up-a.log"
+  if [ -n "$rate" ] && [ "$refusals" = 1 ]; then
+    pass "link MTU 1400: the GSO train refused and said once, 32 MiB through the tunnel at $rate MiB/s one datagram at a time"
+  else
+    fail "link MTU 1400: transfer ${rate:-failed}, $refusals lines saying GSO was refused (expected 1)"
+  fi
+  ip netns exec "$host_a" ip link set eth0 mtu 1500
 else
   fail "TCP transfer on the userspace path"; show_logs
 fi

@@ -20,12 +20,20 @@ public final class GSOSender: Sendable {
   private static let udpSegment: CInt = 103
 
   /// What became of a train.
-  public enum Outcome: Sendable, Equatable {
+  public enum Outcome: Sendable, Equatable, CustomStringConvertible {
     case sent
     /// The socket's send buffer is full: send the datagrams through NIO, which waits.
     case wouldBlock
     /// The kernel refused the train for this route (the error number): send one by one.
     case refused(errno: CInt)
+
+    public var description: String {
+      switch self {
+      case .sent: "sent"
+      case .wouldBlock: "the send buffer is full"
+      case .refused(let error): "\(String(cString: strerror(error))) (errno \(error))"
+      }
+    }
   }
 
   /// The duplicate; nil once closed. Held while sending, so that a send never meets a number

@@ -207,12 +207,13 @@ public final class ICEDriver: Sendable {
   /// sends one by one from then on); for a lone datagram, that datagram (NIO says why).
   private func send(_ held: HeldTrain) {
     let train = held.train
-    switch held.sender.send(train.buffer, segmentSize: train.segmentSize, to: held.remote) {
+    let outcome = held.sender.send(train.buffer, segmentSize: train.segmentSize, to: held.remote)
+    switch outcome {
     case .sent:
       return
     case .wouldBlock:
       break
-    case .refused(let error):
+    case .refused:
       let (isTrain, local) = (train.count > 1, held.local)
       let (closed, first) = state.withLock { state in
         (state.closed, !state.closed && isTrain && state.gsoRefused.insert(local).inserted)
@@ -221,7 +222,7 @@ public final class ICEDriver: Sendable {
       if first {
         logger.notice(
           "the kernel refused a UDP GSO send on this route; sending datagrams one by one on this socket",
-          metadata: ["local": "\(held.local)", "remote": "\(held.remote)", "errno": "\(error)"])
+          metadata: ["local": "\(held.local)", "remote": "\(held.remote)", "error": "\(outcome)", "segment": "\(train.segmentSize)"])
       }
     }
     var rest = train.buffer

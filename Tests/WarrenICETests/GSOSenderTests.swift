@@ -37,7 +37,9 @@ struct GSOSenderTests {
     defer { receiver.close(); sending.close() }
     let sender = try #require(GSOSender(duplicating: sending.descriptor))
     let destination = TransportAddress(ip: .v4(0x7f00_0001), port: receiver.port)
-    #expect(sender.send(ByteBuffer(repeating: 1, count: 80_000), segmentSize: 40_000, to: destination) == .refused(errno: EMSGSIZE))
+    let refused = sender.send(ByteBuffer(repeating: 1, count: 80_000), segmentSize: 40_000, to: destination)
+    #expect(refused == .refused(errno: EMSGSIZE))
+    #expect(refused.description == "Message too long (errno \(EMSGSIZE))")
     #expect(sender.send(ByteBuffer(repeating: 2, count: 6), segmentSize: 3, to: destination) == .sent)
     #expect(try await offThePool { receiver.receive(timeout: .seconds(5)) }?.bytes == [2, 2, 2])
     #expect(try await offThePool { receiver.receive(timeout: .seconds(5)) }?.bytes == [2, 2, 2])
