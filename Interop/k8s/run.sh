@@ -3,7 +3,9 @@
 # official Python client (Tests/WarrenKubernetesTests/KubernetesClientInteropTests.swift).
 #   - kubectl from Debian's kubernetes-client (fetched with apt-get download and unpacked here, as
 #     it would conflict with another kubectl package), and the machine's own kubectl if it has one;
-#   - the Python client's watch.Watch() and create (Interop/k8s/python_client.py).
+#   - the Python client's watch.Watch() and create (Interop/k8s/python_client.py);
+#   - deploy/kubernetes/*.yaml read into the Python client's models of the API types and written
+#     back: unknown fields, wrong types and missing required fields fail (manifest_schema.py).
 # Usage: run.sh PYTHON   (PYTHON has the kubernetes package; run from a built checkout)
 set -uo pipefail
 python=$1
@@ -38,5 +40,11 @@ for kubectl in "${kubectls[@]}"; do
   run "kubectl $version ($kubectl)" KubectlInteropTests WARREN_KUBECTL="$kubectl"
 done
 run "Python client $("$python" -c 'import kubernetes; print(kubernetes.__version__)')" PythonClientInteropTests WARREN_K8S_PYTHON="$python"
+# The manifests in deploy/kubernetes, read into the API's own types by the Python client's models.
+if "$python" "$here/manifest_schema.py" "$root"/deploy/kubernetes/*.yaml; then
+  passed=$((passed + 1)); echo "PASS: deploy/kubernetes/*.yaml against the Kubernetes API types"
+else
+  failed=$((failed + 1)); echo "FAIL: deploy/kubernetes/*.yaml against the Kubernetes API types"
+fi
 echo "k8s-interop: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
