@@ -10,11 +10,27 @@ struct CheckList: Sendable {
   private(set) var pairs: [CandidatePair.ID: CandidatePair] = [:]
   private var triggered: [CandidatePair.ID] = []
 
-  /// A pair, changed in place: the data path counts every datagram through here, so a change must
-  /// not copy the pair out and back (`_modify` yields the dictionary's storage).
+  /// A pair, changed in place (`_modify` yields the dictionary's storage).
   subscript(id: CandidatePair.ID) -> CandidatePair? {
     get { pairs[id] }
     _modify { yield &pairs[id] }
+  }
+
+  /// Counts an application datagram sent over pair `id`. The data path counts every datagram, and
+  /// not through the subscript: its `_modify` moves the pair (a large value) into the accessor's
+  /// frame, which the runtime then allocates on the heap, once per datagram. The values view
+  /// yields the element where it lies.
+  mutating func countSent(byteCount: Int, on id: CandidatePair.ID) {
+    guard let index = pairs.index(forKey: id) else { return }
+    pairs.values[index].statistics.packetsSent += 1
+    pairs.values[index].statistics.bytesSent += byteCount
+  }
+
+  /// Counts an application datagram received over pair `id` (see ``countSent(byteCount:on:)``).
+  mutating func countReceived(byteCount: Int, on id: CandidatePair.ID) {
+    guard let index = pairs.index(forKey: id) else { return }
+    pairs.values[index].statistics.packetsReceived += 1
+    pairs.values[index].statistics.bytesReceived += byteCount
   }
 
   var isEmpty: Bool { pairs.isEmpty }

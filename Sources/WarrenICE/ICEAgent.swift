@@ -184,8 +184,7 @@ public struct ICEAgent: Sendable {
   /// is selected.
   public mutating func route(byteCount: Int, now: Instant) -> CandidatePair.ID? {
     guard let id = selectedPair, state == .connected || state == .completed || state == .disconnected else { return nil }
-    checkList[id]?.statistics.packetsSent += 1
-    checkList[id]?.statistics.bytesSent += byteCount
+    checkList.countSent(byteCount: byteCount, on: id)
     consent.sent(now: now)
     return id
   }
@@ -255,8 +254,7 @@ public struct ICEAgent: Sendable {
     // a new pair sends over it at once, before this side's own (triggered) check of it is back.
     guard let pair = checkList[id], pair.state == .succeeded || selectedPair == id || pair.statistics.requestsReceived > 0
     else { return false }
-    checkList[id]?.statistics.packetsReceived += 1
-    checkList[id]?.statistics.bytesReceived += count
+    checkList.countReceived(byteCount: count, on: id)
     return true
   }
 

@@ -176,6 +176,22 @@ struct ICERelayPreferenceTests {
     let fromPeer = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB)
     let fromStranger = network.hosts[1].agent.acceptData(count: 5, from: TransportAddress("203.0.113.9:4000"), to: hostB)
     #expect(fromPeer && !fromStranger)
+    let counted = try #require(network.hosts[1].agent.pair(pair.id)).statistics
+    #expect(counted.packetsReceived == 1 && counted.bytesReceived == 5)
+  }
+
+  @Test("every datagram routed over the selected pair is counted on it, with its bytes")
+  func dataCountedOnSelectedPair() throws {
+    let network = makePeers()
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(5)) { $0.hosts[0].agent.selectedPair != nil })
+    let selected = try #require(network.hosts[0].agent.selectedPair)
+    let before = try #require(network.hosts[0].agent.pair(selected)).statistics
+    for size in [1452, 1452, 148] {
+      #expect(network.hosts[0].agent.route(byteCount: size, now: network.now) == selected)
+    }
+    let after = try #require(network.hosts[0].agent.pair(selected)).statistics
+    #expect(after.packetsSent - before.packetsSent == 3 && after.bytesSent - before.bytesSent == 3052)
   }
 
   @Test("without rechecks, direct pairs that failed while the path was closed are never tried again")
