@@ -26,11 +26,13 @@ struct CheckList: Sendable {
     pairs.values[index].statistics.bytesSent += byteCount
   }
 
-  /// Counts an application datagram received over pair `id` (see ``countSent(byteCount:on:)``).
-  mutating func countReceived(byteCount: Int, on id: CandidatePair.ID) {
-    guard let index = pairs.index(forKey: id) else { return }
+  /// Counts an application datagram received over pair `id` if `accepts` lets the pair carry it
+  /// (see ``countSent(byteCount:on:)``); false if not, or if there is no such pair. One lookup.
+  mutating func countReceived(byteCount: Int, on id: CandidatePair.ID, if accepts: (CandidatePair) -> Bool) -> Bool {
+    guard let index = pairs.index(forKey: id), accepts(pairs.values[index]) else { return false }
     pairs.values[index].statistics.packetsReceived += 1
     pairs.values[index].statistics.bytesReceived += byteCount
+    return true
   }
 
   var isEmpty: Bool { pairs.isEmpty }

@@ -252,10 +252,10 @@ public struct ICEAgent: Sendable {
     let id = CandidatePair.ID(local: local, remote: remote)
     // A valid pair, or one the peer checked with our password: a controlling peer that nominates
     // a new pair sends over it at once, before this side's own (triggered) check of it is back.
-    guard let pair = checkList[id], pair.state == .succeeded || selectedPair == id || pair.statistics.requestsReceived > 0
-    else { return false }
-    checkList.countReceived(byteCount: count, on: id)
-    return true
+    let selected = selectedPair == id
+    return checkList.countReceived(byteCount: count, on: id) { pair in
+      pair.state == .succeeded || selected || pair.statistics.requestsReceived > 0
+    }
   }
 
   mutating func transmit(_ transmit: Transmit, now: Instant) {

@@ -226,10 +226,10 @@ public final class ICEDriver: Sendable {
       }
     }
     var rest = train.buffer
-    while let datagram = rest.readSlice(length: min(train.segmentSize, rest.readableBytes)), datagram.readableBytes > 0 {
+    for _ in 0..<train.count {
+      let datagram = rest.readSlice(length: min(train.segmentSize, rest.readableBytes))!
       held.channel.write(AddressedEnvelope(remoteAddress: held.destination, data: datagram), promise: nil)
     }
-    if train.segmentSize == 0 { held.channel.write(AddressedEnvelope(remoteAddress: held.destination, data: train.buffer), promise: nil) }
     held.channel.flush()
   }
 
