@@ -544,6 +544,7 @@ let package = Package(
       dependencies: [
         "WarrenCrypto",
         "WarrenGRPC",
+        "WarrenPrimitives",
         "WarrenSignalServer",
         "WarrenSignaling",
         "WarrenTestSupport",

@@ -10,16 +10,18 @@ public import WarrenSignaling
 /// (base64; `+` may be written as `%2B`), learned on first contact without it.
 ///
 /// The replicas of a clustered server are listed (`grpc://a:8080,b:8080`) or share a DNS name
-/// with several addresses. The client connects to one of them, chosen at random so that clients
-/// spread over the replicas, and to the next when it goes away (gRPC's pick-first policy over
-/// every address of every replica, shuffled): its subscriptions are made again there, and
-/// publishes and relay-registry calls follow. TLS checks every replica's certificate against the
-/// first host's name.
+/// with several addresses. The client uses one listed replica, chosen at random so that clients
+/// spread over them, and the next in the list when it goes away (``ReplicaFailover``): its
+/// subscriptions are made again there, and publishes and relay-registry calls follow. Within one
+/// name, gRPC's pick-first policy tries its addresses, shuffled. TLS checks each replica's
+/// certificate against that replica's own name.
 public struct GRPCEndpoint: Sendable, CustomStringConvertible {
   /// One replica's host and port.
-  public struct Replica: Sendable, Hashable {
+  public struct Replica: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
+
+    public var description: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }
   }
 
   /// Every replica, in the URL's order (one for a single server).
@@ -65,25 +67,26 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
   }
 
   public var description: String {
-    let list = replicas.map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" }
-    return "\(insecure ? "http" : "https")://\(list.joined(separator: ","))"
+    "\(insecure ? "http" : "https")://\(replicas.map(\.description).joined(separator: ","))"
   }
 
-  var target: any ResolvableTarget {
-    if replicas.count > 1 { return ReplicaList(replicas: replicas) }
-    if host.contains(":") { return .ipv6(address: host, port: port) }
-    if host.allSatisfy({ $0.isNumber || $0 == "." }) { return .ipv4(address: host, port: port) }
-    return .dns(host: host, port: port)
-  }
-
-  /// The HTTP/2 transport to the server. A TLS setup that fails is an error that says what to
+  /// The HTTP/2 transport to one replica (a name with several addresses is one replica: gRPC's
+  /// pick-first policy tries them, shuffled). A TLS setup that fails is an error that says what to
   /// check: most often the system has no CA certificates (a minimal container or chroot).
-  func makeTransport(config: HTTP2ClientTransport.Posix.Config = .defaults) throws(SignalingError) -> HTTP2ClientTransport.Posix {
-    var resolvers = NameResolverRegistry.defaults
-    resolvers.registerFactory(ReplicaList.ResolverFactory())
+  func makeTransport(
+    to replica: Replica, config: HTTP2ClientTransport.Posix.Config = .defaults
+  ) throws(SignalingError) -> HTTP2ClientTransport.Posix {
+    let target: any ResolvableTarget =
+      if replica.host.contains(":") {
+        .ipv6(address: replica.host, port: replica.port)
+      } else if replica.host.allSatisfy({ $0.isNumber || $0 == "." }) {
+        .ipv4(address: replica.host, port: replica.port)
+      } else {
+        .dns(host: replica.host, port: replica.port)
+      }
     do {
       return try HTTP2ClientTransport.Posix(
-        target: target, transportSecurity: transportSecurity, config: config, resolverRegistry: resolvers,
+        target: target, transportSecurity: transportSecurity, config: config,
         serviceConfig: ServiceConfig(loadBalancingConfig: [.pickFirst(shuffleAddressList: true)]))
     } catch {
       guard !insecure else { throw SignalingError(.connectionSetupFailed, "\(self): cannot set up the connection (\(error))", causes: [error]) }

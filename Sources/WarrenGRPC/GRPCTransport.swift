@@ -13,12 +13,14 @@ public import WarrenWire
 internal import WarrenWireGRPC
 
 /// The transport of the `grpc://` backend: a client of a `cunicu.signaling.Signaling` server
-/// (`warren signal` or cunicu's).
+/// (`warren signal` or cunicu's), or of one replica at a time of a clustered `warren signal`.
 ///
 /// Each local key has one Subscribe stream, shared by all its handlers; ``subscribe(_:)`` returns
 /// once the server's marker envelope arrived, so a publish that follows cannot race the
-/// subscription. A stream that breaks (server restart, network loss) is re-established with
-/// exponential back-off, forever, and logged; removing the key's last handler cancels it.
+/// subscription. A stream that breaks (server restart, network loss) is re-established, forever,
+/// and logged; removing the key's last handler cancels it. Which replica it is made on, and when,
+/// is ``ReplicaFailover``'s decision: the same replica while it works, the next one at once when
+/// it fails, back-off after a whole round of failures. Publishes go to the same replica.
 ///
 /// Every Subscribe carries a fresh proof of key possession when the server reads them (its key
 /// pinned in the URL, or named by the server: ``ProofMaker``); cunicu's server gets none.
@@ -26,13 +28,20 @@ public final class GRPCTransport: EnvelopeTransport {
   /// How long a publish may take before it fails with `DEADLINE_EXCEEDED`.
   public static let publishTimeout: Duration = .seconds(5)
 
+  /// One replica's gRPC client and the task that runs its connection (made at the first call).
+  private struct ReplicaClient: Sendable {
+    let name: String
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
+    let signaling: Cunicu_Signaling_Signaling.Client<HTTP2ClientTransport.Posix>
+    let connections: Task<Void, Never>
+  }
+
   private let endpoint: GRPCEndpoint
-  private let client: GRPCClient<HTTP2ClientTransport.Posix>
-  private let signaling: Cunicu_Signaling_Signaling.Client<HTTP2ClientTransport.Posix>
+  private let replicas: [ReplicaClient]
+  private let failover: Mutex<ReplicaFailover>
   private let sink: any EnvelopeSink
   private let backoff: ReconnectBackoff
   private let logger: Logger
-  private let connections: Task<Void, Never>
   private let proofs: ProofMaker
   private let streams = Mutex<[Key: SubscriptionStream]>([:])
   private let closed = Mutex(false)
@@ -49,23 +58,30 @@ public final class GRPCTransport: EnvelopeTransport {
     logger[metadataKey: "server"] = "\(endpoint)"
     self.logger = logger
     proofs = ProofMaker(pinned: endpoint.serverKey, logger: logger)
-    let transport = try endpoint.makeTransport(
-      config: .defaults { config in
-        config.backoff = .init(initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
-        // A subscription only receives: without pings, a connection a NAT forgot would look
-        // healthy until the next publish. warren signal allows pings every 10 s or more.
-        config.connection.keepalive = .init(time: .seconds(30), timeout: .seconds(10), allowWithoutCalls: true)
-      })
-    let client = GRPCClient(transport: transport)
-    self.client = client
-    signaling = Cunicu_Signaling_Signaling.Client(wrapping: client)
-    connections = Task { [logger] in
-      do {
-        try await client.runConnections()
-      } catch {
-        logger.error("gRPC client stopped", metadata: ["error": "\(error)"])
-      }
+    let config = HTTP2ClientTransport.Posix.Config.defaults { config in
+      config.backoff = .init(initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
+      // A subscription only receives: without pings, a connection a NAT forgot would look
+      // healthy until the next publish. warren signal allows pings every 10 s or more.
+      config.connection.keepalive = .init(time: .seconds(30), timeout: .seconds(10), allowWithoutCalls: true)
     }
+    var replicas: [ReplicaClient] = []
+    for replica in endpoint.replicas {
+      let client = GRPCClient(transport: try endpoint.makeTransport(to: replica, config: config))
+      let connections = Task { [logger] in
+        do {
+          try await client.runConnections()
+        } catch {
+          logger.error("gRPC client stopped", metadata: ["replica": "\(replica)", "error": "\(error)"])
+        }
+      }
+      replicas.append(
+        ReplicaClient(
+          name: replica.description, client: client, signaling: Cunicu_Signaling_Signaling.Client(wrapping: client),
+          connections: connections))
+    }
+    self.replicas = replicas
+    var random = SystemRandomNumberGenerator()
+    failover = Mutex(ReplicaFailover(replicas: replicas.count, random: &random))
   }
 
   public func subscribe(_ ours: PrivateKey) async throws {
@@ -84,11 +100,27 @@ public final class GRPCTransport: EnvelopeTransport {
     streams.withLock { $0.removeValue(forKey: key) }?.cancel()
   }
 
+  /// Publishes on the current replica; one that is unavailable hands over to the next, until every
+  /// replica was tried once.
   public func publish(_ envelope: Cunicu_Signaling_Envelope) async throws {
     if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
     var options = CallOptions.defaults
     options.timeout = Self.publishTimeout
-    _ = try await signaling.publish(envelope, options: options)
+    var replica = failover.withLock { $0.current }
+    for attempt in 1...replicas.count {
+      do {
+        _ = try await replicas[replica].signaling.publish(envelope, options: options)
+        failover.withLock { $0.succeeded(on: replica) }
+        return
+      } catch let error as RPCError where error.code == .unavailable {
+        let next = failed(on: replica).replica
+        guard attempt < replicas.count else { throw error }
+        logger.info(
+          "publish failed on a replica; publishing on the next",
+          metadata: ["replica": "\(replicas[replica].name)", "next_replica": "\(replicas[next].name)", "error": "\(error)"])
+        replica = next
+      }
+    }
   }
 
   public func close() async {
@@ -96,8 +128,13 @@ public final class GRPCTransport: EnvelopeTransport {
     let all = streams.withLock { streams in defer { streams = [:] }; return Array(streams.values) }
     for stream in all { stream.cancel() }
     for stream in all { await stream.finished() }
-    client.beginGracefulShutdown()
-    await connections.value
+    for replica in replicas { replica.client.beginGracefulShutdown() }
+    for replica in replicas { await replica.connections.value }
+  }
+
+  private func failed(on replica: Int) -> ReplicaFailover.Next {
+    var random = SystemRandomNumberGenerator()
+    return failover.withLock { $0.failed(on: replica, at: .now, backoff: backoff, random: &random) }
   }
 
   /// Keeps a Subscribe stream for `ours.publicKey` open until cancelled.
@@ -105,49 +142,64 @@ public final class GRPCTransport: EnvelopeTransport {
     let key = ours.publicKey
     var request = Cunicu_Signaling_SubscribeParams()
     request.key = Data(key.bytes)
-    var failures = 0
+    var replica = failover.withLock { $0.current }
     while !Task.isCancelled {
       let sawMarker = Mutex(false)
+      let signaling = replicas[replica].signaling
+      var metadata: Logger.Metadata = ["key": "\(key)"]
+      if replicas.count > 1 { metadata["replica"] = "\(replicas[replica].name)" }
+      let next: ReplicaFailover.Next
       do {
-        let metadata = await proofs.metadata(for: ours, purpose: .subscribe) {
-          try await ProofMaker.askServerKey(self.signaling, timeout: Self.publishTimeout)
+        let proof = await proofs.metadata(for: ours, purpose: .subscribe) {
+          try await ProofMaker.askServerKey(signaling, timeout: Self.publishTimeout)
         }
-        try await signaling.subscribe(request, metadata: metadata) { [sink, logger] response in
+        try await signaling.subscribe(request, metadata: proof) { [self, replica, metadata] response in
           for try await envelope in response.messages {
             if sawMarker.withLock({ seen in defer { seen = true }; return !seen }) {
+              self.failover.withLock { $0.succeeded(on: replica) }
               ready.signal()
-              logger.debug("subscribed", metadata: ["key": "\(key)"])
+              self.logger.debug("subscribed", metadata: metadata)
               // cunicu's marker is empty; a server that sends a real envelope first still counts.
               if envelope == Cunicu_Signaling_Envelope() { continue }
             }
-            sink.deliver(envelope)
+            self.sink.deliver(envelope)
           }
         }
         if Task.isCancelled { break }
-        failures = 0
-        logger.info("subscription stream ended by the server; subscribing again", metadata: ["key": "\(key)"])
+        next = failed(on: replica)
+        logger.info("subscription stream ended by the server; subscribing again", metadata: log(metadata, next))
       } catch {
         if Task.isCancelled { break }
         // A refusal names the server's key: a server that began to ask for proofs, or restarted
-        // with a new key. A key learned this way is tried at once, without back-off.
+        // with a new key. A key learned this way is tried at once, on the same replica.
         if let refusal = error as? RPCError, refusal.code == .unauthenticated,
           proofs.learn(ProofMaker.serverKey(in: refusal.metadata), from: "a refusal"), !sawMarker.withLock({ $0 })
         {
-          logger.info("the server asks for a proof under another key; subscribing again with it", metadata: ["key": "\(key)"])
+          logger.info("the server asks for a proof under another key; subscribing again with it", metadata: log(metadata, nil))
           continue
         }
-        // A stream that had been working counts as the first failure of a new series.
-        failures = sawMarker.withLock { $0 } ? 1 : failures + 1
-        let level: Logger.Level = failures == 1 ? .warning : .debug
+        next = failed(on: replica)
+        metadata["error"] = "\(error)"
         logger.log(
-          level: level, "subscription stream failed; retrying with back-off",
-          metadata: ["key": "\(key)", "attempt": "\(failures)", "error": "\(error)"])
+          level: sawMarker.withLock({ $0 }) || next.failures == 1 ? .warning : .debug, "subscription stream failed; subscribing again",
+          metadata: log(metadata, next))
       }
       do {
-        try await Task.sleep(for: backoff.delay(afterFailures: failures))
+        try await Task.sleep(until: next.at, clock: .continuous)
       } catch {
         break
       }
+      replica = next.replica
     }
+  }
+
+  /// Log metadata for a stream's next attempt: where (with several replicas) and when.
+  private func log(_ metadata: Logger.Metadata, _ next: ReplicaFailover.Next?) -> Logger.Metadata {
+    var result = metadata
+    if let next {
+      result["attempt"] = "\(next.failures)"
+      if replicas.count > 1 { result["next_replica"] = "\(replicas[next.replica].name)" }
+    }
+    return result
   }
 }

@@ -16,13 +16,37 @@ internal import WarrenWireGRPC
 /// ``BackendFactory/registerGRPC(backoff:)``.
 enum RelayRegistryClient {
   /// The relays for `key` from the registry at `url` (a `grpc://` URL, as for the backend), with
-  /// a proof that we hold `key` when the server reads proofs; gives up after `timeout`.
+  /// a proof that we hold `key` when the server reads proofs; gives up after `timeout`. With a
+  /// list of replicas it asks one at random, and the next when one is unavailable.
   static func fetch(url: BackendURL, key: PrivateKey, timeout: Duration, logger: Logger) async throws -> [Relay] {
     let endpoint = try GRPCEndpoint(url)
-    let transport = try endpoint.makeTransport()
+    var random = SystemRandomNumberGenerator()
+    var failover = ReplicaFailover(replicas: endpoint.replicas.count, random: &random)
+    let deadline = ContinuousClock.now + timeout
+    while true {
+      let replica = failover.current
+      do {
+        return try await fetch(from: endpoint, replica: endpoint.replicas[replica], key: key, deadline: deadline, logger: logger)
+      } catch let error as RPCError where error.code == .unavailable {
+        let next = failover.failed(on: replica, at: .now, backoff: ReconnectBackoff(), random: &random)
+        // One round: every replica was asked once.
+        guard next.failures < endpoint.replicas.count, ContinuousClock.now < deadline else { throw error }
+        logger.info(
+          "relay registry unavailable on a replica; asking the next",
+          metadata: ["replica": "\(endpoint.replicas[replica])", "next_replica": "\(endpoint.replicas[next.replica])"])
+      }
+    }
+  }
+
+  private static func fetch(
+    from endpoint: GRPCEndpoint, replica: GRPCEndpoint.Replica, key: PrivateKey, deadline: ContinuousClock.Instant,
+    logger: Logger
+  ) async throws -> [Relay] {
+    let transport = try endpoint.makeTransport(to: replica)
     return try await withGRPCClient(transport: transport) { client in
       var params = Cunicu_Signaling_GetRelaysParams()
       params.publicKey = Data(key.publicKey.bytes)
+      let timeout = max(.zero, deadline - .now)
       var options = CallOptions.defaults
       options.timeout = timeout
       let proofs = ProofMaker(pinned: endpoint.serverKey, logger: logger)
