@@ -287,15 +287,32 @@ cold_starts_report() { # what
   echo "$1: Connected median $(median "${starts_connected[@]}") ms (${starts_connected[*]}), first echo median $(median "${starts_echo[@]}") ms (${starts_echo[*]}), paths ${starts_paths[*]}"
 }
 
-# 6. Cold starts on cone NATs: relay first (the default) against the old 1 s grace period, same run.
-write_config "$work/a.yaml" "$key_a" b "$public_b" "$sock_a" 1s
-write_config "$work/b.yaml" "$key_b" a "$public_a" "$sock_b" 1s
-cold_starts "$runs"
+# 6. Cold starts on cone NATs: relay first (the default) against the old 1 s grace period, same
+# run, interleaved run by run (and which goes first alternates) so that the machine's noise falls
+# on both alike.
+cone_configs() { # [relay-nomination-delay]
+  write_config "$work/a.yaml" "$key_a" b "$public_b" "$sock_a" "${1:-}"
+  write_config "$work/b.yaml" "$key_b" a "$public_a" "$sock_b" "${1:-}"
+}
+graced_connected=() graced_echo_runs=() graced_paths=() first_connected=() first_echo=() first_paths=()
+for run in $(seq "$runs"); do
+  for mode in $([ $((run % 2)) = 1 ] && echo "grace first" || echo "first grace"); do
+    if [ "$mode" = grace ]; then
+      cone_configs 1s
+      cold_starts 1
+      graced_connected+=("${starts_connected[@]}") graced_echo_runs+=("${starts_echo[@]}") graced_paths+=("${starts_paths[@]}")
+    else
+      cone_configs
+      cold_starts 1
+      first_connected+=("${starts_connected[@]}") first_echo+=("${starts_echo[@]}") first_paths+=("${starts_paths[@]}")
+    fi
+  done
+done
+cone_configs  # What follows runs relay first.
+starts_connected=("${graced_connected[@]}") starts_echo=("${graced_echo_runs[@]}") starts_paths=("${graced_paths[@]}")
 graced=$(cold_starts_report "with the 1 s grace period")
 graced_echo=$(median "${starts_echo[@]}")
-write_config "$work/a.yaml" "$key_a" b "$public_b" "$sock_a"
-write_config "$work/b.yaml" "$key_b" a "$public_a" "$sock_b"
-cold_starts "$runs"
+starts_connected=("${first_connected[@]}") starts_echo=("${first_echo[@]}") starts_paths=("${first_paths[@]}")
 direct_paths=$(printf '%s\n' "${starts_paths[@]}" | grep -cv relay)
 if [ ${#starts_connected[@]} -eq "$runs" ] && [ ${#starts_echo[@]} -eq "$runs" ] && [ "$direct_paths" -eq "$runs" ]; then
   pass "cold starts across two cone NATs, $runs runs from process start: $(cold_starts_report "relay first"); $graced"
@@ -303,7 +320,13 @@ else
   fail "cold starts across cone NATs: ${#starts_connected[@]} of $runs connected, ${#starts_echo[@]} echoed, $direct_paths direct: $(cold_starts_report "relay first")"
   show_logs
 fi
-echo "first echo on cone NATs: relay first $(median "${starts_echo[@]}") ms against $graced_echo ms with the grace period (same run, from process start)"
+paired=""
+if [ ${#first_echo[@]} -eq "$runs" ] && [ ${#graced_echo_runs[@]} -eq "$runs" ]; then
+  differences=()
+  for i in $(seq 0 $((runs - 1))); do differences+=($((first_echo[i] - graced_echo_runs[i]))); done
+  paired="; paired difference (relay first - grace period) median $(median "${differences[@]}") ms (${differences[*]})"
+fi
+echo "first echo on cone NATs: relay first $(median "${starts_echo[@]}") ms against $graced_echo ms with the grace period (same run, interleaved, from process start)$paired"
 
 # 7. Symmetric NATs on both sides: only the relay can carry the session; it does at once.
 nat_symmetric "$nat_a"
