@@ -187,9 +187,11 @@ extension ICEDriver.State {
     _ output: inout ICEDriver.RelayOutput
   ) -> Bool {
     var moved = false
-    for server in Array(relays.keys) {
-      guard var relay = relays[server] else { continue }
-      while let event = relay.client.pollEvent() {
+    var finished: [TransportAddress] = []
+    // In place: a copy of a relay would copy its client's queues at the first change.
+    for index in relays.values.indices {
+      let server = relays.keys[index]
+      while let event = relays.values[index].client.pollEvent() {
         moved = true
         switch event {
         case .allocated(let relayed, let mapped, let lifetime):
@@ -197,17 +199,17 @@ extension ICEDriver.State {
           // Its related address is the mapped one the server saw us at (RFC 8445 §5.1.1.2).
           let candidate = Candidate(type: .relay, address: relayed, base: relayed, server: "\(server)", related: mapped ?? relayed)
           agent.addLocalCandidate(candidate, now: now)
-          for remote in agent.remoteCandidates { relay.client.permit(remote.address.ip, now: now) }
-          relay.waiter?.resume(returning: candidate)
-          relay.waiter = nil
+          for remote in agent.remoteCandidates { relays.values[index].client.permit(remote.address.ip, now: now) }
+          relays.values[index].waiter?.resume(returning: candidate)
+          relays.values[index].waiter = nil
           output.notes.append((.debug, "TURN allocation \(relayed) for \(lifetime)", server))
         case .failed(let reason):
-          if let relayed = relay.client.relayedAddress { relayedBases[relayed] = nil }
-          relay.waiter?.resume(returning: nil)
-          relay.waiter = nil
+          if let relayed = relays.values[index].client.relayedAddress { relayedBases[relayed] = nil }
+          relays.values[index].waiter?.resume(returning: nil)
+          relays.values[index].waiter = nil
           output.notes.append((.warning, "TURN: \(reason); no relay candidate from this server", server))
         case .data(let bytes, let peer):
-          guard let relayed = relay.client.relayedAddress else { continue }
+          guard let relayed = relays.values[index].client.relayedAddress else { continue }
           if onData && !STUNMessage.isSTUN(bytes) {
             if agent.acceptData(count: bytes.count, from: peer, to: relayed) { output.data.append(bytes) }
           } else {
@@ -219,25 +221,25 @@ extension ICEDriver.State {
           break
         }
       }
-      switch relay.link {
+      switch relays.values[index].link {
       case .datagram(let channel, _):
         guard let destination = destination(server) else { break }
-        while let bytes = relay.client.pollTransmit() {
+        while let bytes = relays.values[index].client.pollTransmit() {
           moved = true
           writes.append(.datagram(channel, destination, bytes))
         }
       case .stream(let channel):
-        while let bytes = relay.client.pollTransmit() {
+        while let bytes = relays.values[index].client.pollTransmit() {
           moved = true
           writes.append(.stream(channel, bytes))
         }
       }
+      let relay = relays.values[index]
       if relay.client.state == .closed || relay.client.state == .failed, relay.waiter == nil, relay.client.pollTimeout() == nil {
-        relays[server] = nil
-      } else {
-        relays[server] = relay
+        finished.append(server)
       }
     }
+    for server in finished { relays[server] = nil }
     return moved
   }
 }

@@ -124,7 +124,7 @@ public final class ICEDriver: Sendable {
   public func addRemoteCandidate(_ candidate: Candidate) {
     update { state, now in
       state.agent.addRemoteCandidate(candidate, now: now)
-      for server in Array(state.relays.keys) { state.relays[server]?.client.permit(candidate.address.ip, now: now) }
+      for index in state.relays.values.indices { state.relays.values[index].client.permit(candidate.address.ip, now: now) }
     }
   }
 
@@ -158,30 +158,43 @@ public final class ICEDriver: Sendable {
   /// armed timer fire early and find nothing due).
   @discardableResult
   public func send(_ buffer: ByteBuffer) -> Bool {
-    enum Route { case none, held(full: HeldTrain?), direct(any Channel, SocketAddress), relayed(Transmit) }
+    enum Route { case none, held(full: HeldTrain?), direct(any Channel, SocketAddress, ByteBuffer), relayed(Transmit) }
     let route: Route = state.withLock { state in
       guard !state.closed, let id = state.agent.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
-      if let channel = state.channels[id.local], let destination = state.destination(id.remote) {
-        guard let sender = state.senders[id.local], !state.gsoRefused.contains(id.local) else {
-          state.unflushed[ObjectIdentifier(channel)] = channel
-          return .direct(channel, destination)
-        }
-        if state.held.map({ $0.local == id.local && $0.remote == id.remote }) == true, state.held!.train.append(buffer) {
-          return .held(full: nil)
-        }
-        defer { state.held = HeldTrain(local: id.local, remote: id.remote, channel: channel, destination: destination, sender: sender, train: DatagramTrain(buffer)) }
-        return .held(full: state.held)
+      // Which socket sends what to where: the datagram itself from a host candidate's socket, or
+      // framed as ChannelData to the TURN server from the socket of its allocation.
+      let local: TransportAddress
+      let remote: TransportAddress
+      let datagram: ByteBuffer
+      if state.channels[id.local] != nil {
+        (local, remote, datagram) = (id.local, id.remote, buffer)
+      } else if let server = state.relayedBases[id.local], let relay = state.relays[server], let base = relay.base,
+        let number = relay.client.boundChannel(to: id.remote)
+      {
+        (local, remote, datagram) = (base, server, ChannelData.frame(buffer, channel: number))
+      } else {
+        // A relay before its channel is bound, or over TCP or TLS: the TURN client sends it.
+        guard state.relayedBases[id.local] != nil else { return .none }
+        return .relayed(Transmit(from: id.local, to: id.remote, bytes: Array(buffer.readableBytesView)))
       }
-      guard state.relayedBases[id.local] != nil else { return .none }
-      return .relayed(Transmit(from: id.local, to: id.remote, bytes: Array(buffer.readableBytesView)))
+      guard let channel = state.channels[local], let destination = state.destination(remote) else { return .none }
+      guard let sender = state.senders[local], !state.gsoRefused.contains(local) else {
+        state.unflushed[ObjectIdentifier(channel)] = channel
+        return .direct(channel, destination, datagram)
+      }
+      if state.held.map({ $0.local == local && $0.remote == remote }) == true, state.held!.train.append(datagram) {
+        return .held(full: nil)
+      }
+      defer { state.held = HeldTrain(local: local, remote: remote, channel: channel, destination: destination, sender: sender, train: DatagramTrain(datagram)) }
+      return .held(full: state.held)
     }
     switch route {
     case .none:
       return false
     case .held(let full):
       if let full { send(full) }
-    case .direct(let channel, let destination):
-      channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+    case .direct(let channel, let destination, let datagram):
+      channel.write(AddressedEnvelope(remoteAddress: destination, data: datagram), promise: nil)
     case .relayed(let transmit):
       update { state, _ in state.agent.requeue(transmit) }
     }
@@ -269,7 +282,7 @@ public final class ICEDriver: Sendable {
   public func close() async {
     // Release TURN allocations first (a Refresh with lifetime 0), while the sockets are open.
     update { state, now in
-      for server in state.relays.keys { state.relays[server]?.client.close(now: now) }
+      for index in state.relays.values.indices { state.relays.values[index].client.close(now: now) }
     }
     let channels: [any Channel] = state.withLock { state in
       state.closed = true
@@ -327,18 +340,26 @@ public final class ICEDriver: Sendable {
       waiter.resume(returning: try? message.xorMappedAddress ?? message.mappedAddress)
       return
     }
-    enum Route { case drop, deliver, relay, agent }
+    enum Route { case drop, deliver(ByteBuffer), relay, agent }
     let route: Route = state.withLock { state in
       if state.closed { return .drop }
-      if let relay = state.relays[remote], relay.base == local { return .relay }
+      if let relay = state.relays[remote], relay.base == local {
+        // Application data relayed to us on a bound channel goes on as a slice of what was
+        // read; everything else from the TURN server goes through its client.
+        guard onData != nil, let (channel, length) = try? ChannelData.header(of: buffer.readableBytesView),
+          let peer = relay.client.peer(onChannel: channel), let relayed = relay.client.relayedAddress,
+          let data = buffer.getSlice(at: buffer.readerIndex + 4, length: length), !STUNMessage.isSTUN(data.readableBytesView)
+        else { return .relay }
+        return state.agent.acceptData(count: length, from: peer, to: relayed) ? .deliver(data) : .drop
+      }
       if onData != nil && !isSTUN {
-        return state.agent.acceptData(count: buffer.readableBytes, from: remote, to: local) ? .deliver : .drop
+        return state.agent.acceptData(count: buffer.readableBytes, from: remote, to: local) ? .deliver(buffer) : .drop
       }
       return .agent
     }
     switch route {
     case .drop: return
-    case .deliver: onData?(buffer)
+    case .deliver(let data): onData?(data)
     case .relay: update { state, now in _ = state.relays[remote]?.client.handleReceive(Array(buffer.readableBytesView), now: now) }
     case .agent: update { state, now in state.agent.handleReceive(Array(buffer.readableBytesView), from: remote, to: local, now: now) }
     }
@@ -353,7 +374,7 @@ public final class ICEDriver: Sendable {
     update { state, now in
       state.timerDeadline = nil
       state.agent.handleTimeout(now: now)
-      for server in state.relays.keys { state.relays[server]?.client.handleTimeout(now: now) }
+      for index in state.relays.values.indices { state.relays.values[index].client.handleTimeout(now: now) }
     }
   }
 
@@ -389,7 +410,10 @@ public final class ICEDriver: Sendable {
         moved = state.drainRelays(now: now, onData: onData != nil, into: &writes, &relayed) || moved
         if !moved { break }
       }
-      let deadline = ([state.agent.pollTimeout()] + state.relays.values.map { $0.client.pollTimeout() }).compactMap { $0 }.min()
+      var deadline = state.agent.pollTimeout()
+      for relay in state.relays.values {
+        if let due = relay.client.pollTimeout(), deadline.map({ due < $0 }) ?? true { deadline = due }
+      }
       if let deadline, deadline != state.timerDeadline {
         state.timer?.cancel()
         state.timerDeadline = deadline

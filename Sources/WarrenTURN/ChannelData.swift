@@ -27,17 +27,27 @@ public struct ChannelData: Hashable, Sendable {
 
   /// Parses one message. Over UDP the datagram may carry up to 3 bytes of padding after the data.
   public init(parsing bytes: [UInt8]) throws(TURNError) {
-    guard bytes.count >= 4 else { throw TURNError(.malformed, "ChannelData of \(bytes.count) bytes, under the 4-byte header") }
-    let channel = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+    let (channel, length) = try Self.header(of: bytes)
+    self.channel = channel
+    data = Array(bytes[4..<(4 + length)])
+  }
+
+  /// The channel number and data length of the message `bytes` starts with, checked against the
+  /// bytes that follow the header: what the data path needs to hand the data on without a copy.
+  public static func header(of bytes: some Collection<UInt8>) throws(TURNError) -> (channel: UInt16, length: Int) {
+    var header = bytes.prefix(4).makeIterator()
+    guard bytes.count >= 4, let b0 = header.next(), let b1 = header.next(), let b2 = header.next(), let b3 = header.next() else {
+      throw TURNError(.malformed, "ChannelData of \(bytes.count) bytes, under the 4-byte header")
+    }
+    let channel = UInt16(b0) << 8 | UInt16(b1)
     guard Self.numbers.contains(channel) else {
       throw TURNError(.malformed, "channel number 0x\(String(channel, radix: 16)) outside 0x4000-0x4FFF")
     }
-    let length = Int(bytes[2]) << 8 | Int(bytes[3])
+    let length = Int(b2) << 8 | Int(b3)
     guard 4 + length <= bytes.count else {
       throw TURNError(.malformed, "ChannelData length \(length) exceeds the \(bytes.count - 4) bytes that follow")
     }
-    self.channel = channel
-    data = Array(bytes[4..<(4 + length)])
+    return (channel, length)
   }
 
   /// The message's bytes; `padded` rounds up to a multiple of 4 (required over TCP, RFC 8656 §12.5).

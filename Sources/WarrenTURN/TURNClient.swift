@@ -243,6 +243,21 @@ public struct TURNClient: Sendable {
     }
   }
 
+  // MARK: - The data path
+
+  /// The channel bound to `peer`, if any: data to it may be framed as ChannelData by the caller
+  /// (``ChannelData``) and sent to the server directly, which is what ``send(_:to:now:)`` does.
+  public func boundChannel(to peer: TransportAddress) -> UInt16? {
+    guard state == .allocated, let channel = channels[peer], channel.bound else { return nil }
+    return channel.number
+  }
+
+  /// The peer bound to channel `number`: ChannelData on it came from that peer, as
+  /// ``handleReceive(_:now:)`` reports it.
+  public func peer(onChannel number: UInt16) -> TransportAddress? {
+    state == .allocated ? channelPeers[number] : nil
+  }
+
   // MARK: - Outputs
 
   /// The next datagram for the TURN server.
@@ -256,13 +271,16 @@ public struct TURNClient: Sendable {
 
   /// When `handleTimeout` must be called next, if anything is pending.
   public func pollTimeout() -> Instant? {
-    var deadlines = transactions.values.map(\.deadline)
-    if state == .allocated {
-      if let refreshAt { deadlines.append(refreshAt) }
-      if let expiresAt { deadlines.append(expiresAt) }
-      deadlines += permissions.values.filter { $0.installed && !$0.pending }.compactMap(\.refreshAt)
-      deadlines += channels.values.filter { $0.bound && !$0.pending }.compactMap(\.refreshAt)
+    var earliest: Instant?
+    func consider(_ deadline: Instant?) {
+      if let deadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
     }
-    return deadlines.min()
+    for transaction in transactions.values { consider(transaction.deadline) }
+    guard state == .allocated else { return earliest }
+    consider(refreshAt)
+    consider(expiresAt)
+    for permission in permissions.values where permission.installed && !permission.pending { consider(permission.refreshAt) }
+    for channel in channels.values where channel.bound && !channel.pending { consider(channel.refreshAt) }
+    return earliest
   }
 }

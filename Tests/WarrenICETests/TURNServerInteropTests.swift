@@ -74,6 +74,24 @@ struct TURNServerInteropTests {
     #expect(toB.first.map { String(decoding: $0, as: UTF8.self).hasPrefix("through turn") } == true)
     #expect(toB.count >= 3 && toA.count >= 3)
     print("turn-relay: \(toB.count) datagrams to B and \(toA.count) to A through coturn")
+
+    // A burst each way once the channel is bound (one round trip after the pair was selected):
+    // A's leaves as one train of ChannelData, and what is relayed back reaches A as slices of
+    // the datagrams read; every datagram arrives, in order, byte for byte.
+    try await Task.sleep(for: .milliseconds(200))
+    let (beforeA, beforeB) = (inboxA.count, inboxB.count)
+    let burst = (0..<16).map { n in [UInt8](repeating: UInt8(n), count: 1200) }
+    for datagram in burst {
+      a.send(ByteBuffer(bytes: datagram))
+      b.send(ByteBuffer(bytes: datagram))
+    }
+    a.flush()
+    b.flush()
+    for _ in 0..<100 where inboxA.count < beforeA + 16 || inboxB.count < beforeB + 16 { try await Task.sleep(for: .milliseconds(10)) }
+    for (name, received) in [("B", Array(inboxB.all.dropFirst(beforeB))), ("A", Array(inboxA.all.dropFirst(beforeA)))] {
+      let intact = received == burst
+      #expect(intact, "\(name) got \(received.count) of 16 datagrams; first bytes \(received.map { $0.first ?? 0 }), sizes \(received.map(\.count))")
+    }
     await a.close()
     await b.close()
   }

@@ -195,14 +195,17 @@ struct TURNClientTests {
     #expect(harness.server.relayedToPeers.map(\.data) == [[8]])
   }
 
-  @Test("a bound channel carries data both ways as ChannelData")
+  @Test("a bound channel carries data both ways as ChannelData; the data path may frame and read it itself")
   func channel() {
     var harness = Harness()
     harness.client.allocate(now: harness.now)
     harness.exchange()
     harness.client.bindChannel(to: peer, now: harness.now)
+    #expect(harness.client.boundChannel(to: peer) == nil)  // asked, not yet granted
     harness.exchange()
     #expect(harness.events.last == .channelBound(peer: peer, channel: 0x4000))
+    #expect(harness.client.boundChannel(to: peer) == 0x4000)
+    #expect(harness.client.peer(onChannel: 0x4000) == peer && harness.client.peer(onChannel: 0x4001) == nil)
     harness.client.send([7, 7, 7], to: peer, now: harness.now)
     harness.exchange()
     #expect(harness.server.relayedToPeers.last?.data == [7, 7, 7])
@@ -327,6 +330,9 @@ struct TURNClientTests {
     #expect(throws: TURNError.self) { try ChannelData(parsing: [0x50, 0x00, 0, 0]) }  // 0x5000: reserved
     #expect(throws: TURNError.self) { try ChannelData(parsing: [0x40, 0x00, 0, 9, 1]) }
     #expect(ChannelData.looksLikeChannelData([0x40]) && !ChannelData.looksLikeChannelData([0x00, 0x01]))
+    // The header alone, as the data path reads it (padding after the data is allowed).
+    #expect(try ChannelData.header(of: message.encoded(padded: true)) == (0x4001, 5))
+    #expect(throws: TURNError.self) { try ChannelData.header(of: [0x40, 0x00, 0, 9, 1]) }
   }
 
   @Test("fuzzed answers from the server never crash the client or break a working allocation")
