@@ -351,7 +351,7 @@ if took=$(ping_until 40); then
   path=$(peer_field a "p['path'] + ' ' + str(p['data_path'])")
   if [ "$path" = "relay userspace" ]; then pass "symmetric NATs: ping through WireGuard over the TURN relay on the userspace path (first answer after $took ms)"
   else fail "symmetric NATs: ping works but path and data path are $path"; fi
-  transfer >/dev/null && pass "TCP transfer through the tunnel over the relay" || fail "TCP transfer over the relay"
+  rate=$(transfer) && pass "32 MiB TCP transfer through the tunnel over the relay: $rate MiB/s" || fail "TCP transfer over the relay"
 else
   fail "symmetric NATs: no ping answer within 40 s"
   show_logs
