@@ -45,16 +45,6 @@ public final class ICEDriver: Sendable {
     }
   }
 
-  /// Datagrams gathered for one GSO send from a host candidate's socket.
-  struct HeldTrain {
-    var local: TransportAddress
-    var remote: TransportAddress
-    var channel: any Channel
-    var destination: SocketAddress
-    var sender: GSOSender
-    var train: DatagramTrain
-  }
-
   /// A datagram to send from a socket, or bytes for a TURN server's TCP or TLS connection.
   enum Write {
     case datagram(any Channel, SocketAddress, [UInt8])
@@ -140,112 +130,6 @@ public final class ICEDriver: Sendable {
     update { state, now in state.agent.restart(localCredentials: localCredentials, now: now) }
   }
 
-  /// Sends an application datagram over the selected pair, flushed at once; false before one is
-  /// selected.
-  @discardableResult
-  public func send(_ data: [UInt8]) -> Bool {
-    defer { flush() }
-    return send(ByteBuffer(bytes: data))
-  }
-
-  /// Sends an application datagram over the selected pair without flushing its socket: a
-  /// caller that sends a burst (a proxy's read of several datagrams) calls ``flush()`` after it,
-  /// and the burst leaves in one system call: one GSO train (``DatagramTrain``) on a direct
-  /// pair where the kernel takes them, else one `sendmmsg`. False before a pair is selected.
-  ///
-  /// The data path: the agent counts the datagram and names the pair; nothing else changes, so
-  /// there is nothing to drain and no timer to move (a later keepalive deadline only makes the
-  /// armed timer fire early and find nothing due).
-  @discardableResult
-  public func send(_ buffer: ByteBuffer) -> Bool {
-    enum Route { case none, held(full: HeldTrain?), direct(any Channel, SocketAddress, ByteBuffer), relayed(Transmit) }
-    let route: Route = state.withLock { state in
-      guard !state.closed, let id = state.agent.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
-      // Which socket sends what to where: the datagram itself from a host candidate's socket, or
-      // framed as ChannelData to the TURN server from the socket of its allocation.
-      let local: TransportAddress
-      let remote: TransportAddress
-      let datagram: ByteBuffer
-      if state.channels[id.local] != nil {
-        (local, remote, datagram) = (id.local, id.remote, buffer)
-      } else if let server = state.relayedBases[id.local], let relay = state.relays[server], let base = relay.base,
-        let number = relay.client.boundChannel(to: id.remote)
-      {
-        (local, remote, datagram) = (base, server, ChannelData.frame(buffer, channel: number))
-      } else {
-        // A relay before its channel is bound, or over TCP or TLS: the TURN client sends it.
-        guard state.relayedBases[id.local] != nil else { return .none }
-        return .relayed(Transmit(from: id.local, to: id.remote, bytes: Array(buffer.readableBytesView)))
-      }
-      guard let channel = state.channels[local], let destination = state.destination(remote) else { return .none }
-      guard let sender = state.senders[local], !state.gsoRefused.contains(local) else {
-        state.unflushed[ObjectIdentifier(channel)] = channel
-        return .direct(channel, destination, datagram)
-      }
-      if state.held.map({ $0.local == local && $0.remote == remote }) == true, state.held!.train.append(datagram) {
-        return .held(full: nil)
-      }
-      defer { state.held = HeldTrain(local: local, remote: remote, channel: channel, destination: destination, sender: sender, train: DatagramTrain(datagram)) }
-      return .held(full: state.held)
-    }
-    switch route {
-    case .none:
-      return false
-    case .held(let full):
-      if let full { send(full) }
-    case .direct(let channel, let destination, let datagram):
-      channel.write(AddressedEnvelope(remoteAddress: destination, data: datagram), promise: nil)
-    case .relayed(let transmit):
-      update { state, _ in state.agent.requeue(transmit) }
-    }
-    return true
-  }
-
-  /// Sends what ``send(_:)-(ByteBuffer)`` held and flushes the sockets it wrote to.
-  public func flush() {
-    let (channels, held) = state.withLock { state in
-      defer {
-        state.unflushed.removeAll(keepingCapacity: true)
-        state.held = nil
-      }
-      return (Array(state.unflushed.values), state.closed ? nil : state.held)
-    }
-    if let held { send(held) }
-    for channel in channels { channel.flush() }
-  }
-
-  /// Sends a train in one system call (a lone datagram too, so that a burst keeps its order);
-  /// through NIO, one datagram each, if the socket's buffer is full (NIO waits until it drains)
-  /// or the kernel refuses the send: for a train, GSO on this route (said once, and that socket
-  /// sends one by one from then on); for a lone datagram, that datagram (NIO says why).
-  private func send(_ held: HeldTrain) {
-    let train = held.train
-    let outcome = held.sender.send(train.buffer, segmentSize: train.segmentSize, to: held.remote)
-    switch outcome {
-    case .sent:
-      return
-    case .wouldBlock:
-      break
-    case .refused:
-      let (isTrain, local) = (train.count > 1, held.local)
-      let (closed, first) = state.withLock { state in
-        (state.closed, !state.closed && isTrain && state.gsoRefused.insert(local).inserted)
-      }
-      if closed { return }  // the sockets are closing: nothing to send, nothing to say
-      if first {
-        logger.notice(
-          "the kernel refused a UDP GSO send on this route; sending datagrams one by one on this socket",
-          metadata: ["local": "\(held.local)", "remote": "\(held.remote)", "error": "\(outcome)", "segment": "\(train.segmentSize)"])
-      }
-    }
-    var rest = train.buffer
-    for _ in 0..<train.count {
-      let datagram = rest.readSlice(length: min(train.segmentSize, rest.readableBytes))!
-      held.channel.write(AddressedEnvelope(remoteAddress: held.destination, data: datagram), promise: nil)
-    }
-    held.channel.flush()
-  }
-
   /// What became of one ``probe(timeout:)``.
   public enum ProbeResult: Sendable, Equatable {
     /// Answered over `pair` after `roundTripTime`.
@@ -327,47 +211,6 @@ public final class ICEDriver: Sendable {
   private func tuned(_ channel: any Channel) async -> any Channel {
     await DatagramSocketTuning.enlargeBuffers(channel)
     return channel
-  }
-
-  /// A datagram from one of the sockets, as read: application data goes on as the same buffer
-  /// (no copy on the data path); STUN, TURN and `.data` events get bytes.
-  func received(_ buffer: ByteBuffer, from remote: TransportAddress, to local: TransportAddress) {
-    let isSTUN = STUNMessage.isSTUN(buffer.readableBytesView)
-    // Answers to our own Binding requests to STUN servers never reach the agent.
-    if isSTUN, let message = try? STUNMessage(parsing: Array(buffer.readableBytesView)), message.messageClass == .successResponse,
-      let waiter = pendingBindings.withLock({ $0.removeValue(forKey: message.transactionID) })
-    {
-      waiter.resume(returning: try? message.xorMappedAddress ?? message.mappedAddress)
-      return
-    }
-    enum Route { case drop, deliver(ByteBuffer), relay, agent }
-    let route: Route = state.withLock { state in
-      if state.closed { return .drop }
-      if let relay = state.relays[remote], relay.base == local {
-        // Application data relayed to us on a bound channel goes on as a slice of what was
-        // read; everything else from the TURN server goes through its client.
-        guard onData != nil, let (channel, length) = try? ChannelData.header(of: buffer.readableBytesView),
-          let peer = relay.client.peer(onChannel: channel), let relayed = relay.client.relayedAddress,
-          let data = buffer.getSlice(at: buffer.readerIndex + 4, length: length), !STUNMessage.isSTUN(data.readableBytesView)
-        else { return .relay }
-        return state.agent.acceptData(count: length, from: peer, to: relayed) ? .deliver(data) : .drop
-      }
-      if onData != nil && !isSTUN {
-        return state.agent.acceptData(count: buffer.readableBytes, from: remote, to: local) ? .deliver(buffer) : .drop
-      }
-      return .agent
-    }
-    switch route {
-    case .drop: return
-    case .deliver(let data): onData?(data)
-    case .relay: update { state, now in _ = state.relays[remote]?.client.handleReceive(Array(buffer.readableBytesView), now: now) }
-    case .agent: update { state, now in state.agent.handleReceive(Array(buffer.readableBytesView), from: remote, to: local, now: now) }
-    }
-  }
-
-  /// A socket's read burst ended: the receiver of `onData` may flush what it holds.
-  func readComplete() {
-    onDataBatchEnd?()
   }
 
   private func timerFired() {
