@@ -7,6 +7,10 @@ public import NIOCore
 ///
 /// A datagram joins the train when it has the train's segment size, or is shorter and ends it;
 /// anything else is refused, and the caller sends the train and starts a new one with it.
+///
+/// Datagrams may get a 4-byte header in front (a TURN ChannelData header, RFC 8656 §12.4), written
+/// straight into the train's buffer: a relayed datagram then costs no buffer of its own. A train
+/// holds datagrams with headers or without, never both.
 public struct DatagramTrain: Sendable {
   /// The kernel's limit on segments per GSO send (`UDP_MAX_SEGMENTS`).
   public static let maximumSegments = 64
@@ -22,28 +26,54 @@ public struct DatagramTrain: Sendable {
   public private(set) var count = 1
   /// A shorter datagram joined: nothing may follow it.
   private var ended = false
+  /// The datagrams carry 4-byte headers.
+  private let headed: Bool
 
   public init(_ first: ByteBuffer) {
     buffer = first
     segmentSize = first.readableBytes
+    headed = false
+  }
+
+  /// A train whose datagrams get a 4-byte header each, `header` (big-endian) for this first one.
+  public init(_ first: ByteBuffer, header: UInt32) {
+    segmentSize = 4 + first.readableBytes
+    buffer = ByteBufferAllocator().buffer(capacity: min(segmentSize * 8, Self.maximumBytes))
+    buffer.writeInteger(header)
+    buffer.writeImmutableBuffer(first)
+    headed = true
   }
 
   /// Adds `datagram` at the end if it may follow; false if it may not (the caller sends this
   /// train first).
   public mutating func append(_ datagram: ByteBuffer) -> Bool {
-    let size = datagram.readableBytes
-    guard !ended, size > 0, size <= segmentSize, count < Self.maximumSegments,
-      buffer.readableBytes + size <= Self.maximumBytes
-    else { return false }
+    guard !headed, joins(size: datagram.readableBytes) else { return false }
     if count == 1 {
       var train = ByteBufferAllocator().buffer(capacity: min(segmentSize * 8, Self.maximumBytes))
       train.writeImmutableBuffer(buffer)
       buffer = train
     }
     buffer.writeImmutableBuffer(datagram)
+    joined(size: datagram.readableBytes)
+    return true
+  }
+
+  /// Adds `datagram` behind `header` if it may follow.
+  public mutating func append(_ datagram: ByteBuffer, header: UInt32) -> Bool {
+    guard headed, joins(size: 4 + datagram.readableBytes) else { return false }
+    buffer.writeInteger(header)
+    buffer.writeImmutableBuffer(datagram)
+    joined(size: 4 + datagram.readableBytes)
+    return true
+  }
+
+  private func joins(size: Int) -> Bool {
+    !ended && size > 0 && size <= segmentSize && count < Self.maximumSegments && buffer.readableBytes + size <= Self.maximumBytes
+  }
+
+  private mutating func joined(size: Int) {
     count += 1
     ended = size < segmentSize
-    return true
   }
 
   /// The train as one datagram to write: with the segment size for the kernel when it holds

@@ -43,16 +43,17 @@ extension ICEDriver {
     let route: Route = state.withLock { state in
       guard !state.closed, let id = state.agent.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
       // Which socket sends what to where: the datagram itself from a host candidate's socket, or
-      // framed as ChannelData to the TURN server from the socket of its allocation.
+      // behind a ChannelData header to the TURN server from the socket of its allocation.
       let local: TransportAddress
       let remote: TransportAddress
-      let datagram: ByteBuffer
+      var header: UInt32?
       if state.channels[id.local] != nil {
-        (local, remote, datagram) = (id.local, id.remote, buffer)
+        (local, remote) = (id.local, id.remote)
       } else if let server = state.relayedBases[id.local], let relay = state.relays[server], let base = relay.base,
         let number = relay.client.boundChannel(to: id.remote)
       {
-        (local, remote, datagram) = (base, server, ChannelData.frame(buffer, channel: number))
+        (local, remote) = (base, server)
+        header = ChannelData.header(channel: number, length: buffer.readableBytes)
       } else {
         // A relay before its channel is bound, or over TCP or TLS: the TURN client sends it.
         guard state.relayedBases[id.local] != nil else { return .none }
@@ -61,12 +62,15 @@ extension ICEDriver {
       guard let channel = state.channels[local], let destination = state.destination(remote) else { return .none }
       guard let sender = state.senders[local], !state.gsoRefused.contains(local) else {
         state.unflushed[ObjectIdentifier(channel)] = channel
-        return .direct(channel, destination, datagram)
+        return .direct(channel, destination, header.map { ChannelData.frame(buffer, header: $0) } ?? buffer)
       }
-      if state.held.map({ $0.local == local && $0.remote == remote }) == true, state.held!.train.append(datagram) {
+      if state.held.map({ $0.local == local && $0.remote == remote }) == true,
+        header.map({ state.held!.train.append(buffer, header: $0) }) ?? state.held!.train.append(buffer)
+      {
         return .held(full: nil)
       }
-      defer { state.held = HeldTrain(local: local, remote: remote, channel: channel, destination: destination, sender: sender, train: DatagramTrain(datagram)) }
+      let train = header.map { DatagramTrain(buffer, header: $0) } ?? DatagramTrain(buffer)
+      defer { state.held = HeldTrain(local: local, remote: remote, channel: channel, destination: destination, sender: sender, train: train) }
       return .held(full: state.held)
     }
     switch route {

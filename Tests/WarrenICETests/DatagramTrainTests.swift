@@ -8,6 +8,7 @@ struct DatagramTrainTests {
   func datagram(_ size: Int, _ fill: UInt8) -> ByteBuffer { ByteBuffer(repeating: fill, count: size) }
   let destination = try! SocketAddress(ipAddress: "127.0.0.1", port: 51820)
   func appended(_ train: inout DatagramTrain, _ datagram: ByteBuffer) -> Bool { train.append(datagram) }
+  func appended(_ train: inout DatagramTrain, _ datagram: ByteBuffer, header: UInt32) -> Bool { train.append(datagram, header: header) }
 
   @Test("equal datagrams and one shorter last one share a train; nothing follows the shorter one")
   func shorterEnds() {
@@ -53,5 +54,24 @@ struct DatagramTrainTests {
     #expect(appended(&train, second))
     #expect(Array(first.readableBytesView) == [1, 1, 1] && Array(second.readableBytesView) == [2, 2, 2])
     #expect(Array(train.buffer.readableBytesView) == [1, 1, 1, 2, 2, 2])
+  }
+
+  @Test("datagrams behind 4-byte headers (ChannelData) are written into the train; headed and bare never mix")
+  func headers() {
+    var train = DatagramTrain(datagram(3, 1), header: 0x4000_0003)
+    #expect(appended(&train, datagram(3, 2), header: 0x4000_0003))
+    #expect(appended(&train, datagram(1, 3), header: 0x4000_0001))
+    #expect(!appended(&train, datagram(1, 4), header: 0x4000_0001))  // a shorter one ended it
+    #expect(train.count == 3 && train.segmentSize == 7)
+    #expect(Array(train.buffer.readableBytesView) == [0x40, 0, 0, 3, 1, 1, 1, 0x40, 0, 0, 3, 2, 2, 2, 0x40, 0, 0, 1, 3])
+    #expect(train.envelope(to: destination).metadata?.segmentSize == 7)
+
+    var bare = DatagramTrain(datagram(7, 0))
+    #expect(!appended(&bare, datagram(3, 0), header: 0x4000_0003))
+    var headed = DatagramTrain(datagram(3, 0), header: 0x4000_0003)
+    #expect(!appended(&headed, datagram(7, 0)))
+    #expect(bare.count == 1 && headed.count == 1)
+    // Alone, a headed datagram is sent as itself: header and data, no segment size.
+    #expect(headed.envelope(to: destination).metadata == nil && headed.buffer.readableBytes == 7)
   }
 }
