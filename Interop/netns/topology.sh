@@ -41,11 +41,13 @@ nat_router() { # namespace wan-cidr gateway lan-cidr
 }
 
 # The home-router rules: masquerade out of the WAN, forward only what the inside started, drop
-# unsolicited datagrams to the router. Replaces whatever rules the namespace had.
+# unsolicited datagrams to the router. Replaces whatever rules the namespace had, in one
+# transaction: a datagram forwarded while the rules were flushed and not yet back would leave a
+# conntrack entry without NAT, which keeps that flow broken for as long as it keeps sending.
 nat_rules() { # namespace
   local ns=$1
-  in_ns "$ns" nft flush ruleset
   in_ns "$ns" nft -f - <<'EOF'
+flush ruleset
 table ip nat {
   chain postrouting { type nat hook postrouting priority srcnat; oifname "wan" masquerade; }
 }

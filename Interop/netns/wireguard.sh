@@ -135,14 +135,20 @@ print(f"{32 / elapsed:.1f}")' "$to"
   wait "$server" 2>/dev/null
   return $rc
 }
-# Seven rounds of a transfer through Warren's tunnel and one through the baseline, alternating.
-# Prints "RATIO  ..." where RATIO is the median of the rounds' ratios (each round's two transfers
-# ran back to back, so a load that comes and goes weighs on both), then both medians.
+# Seven rounds of a transfer through Warren's tunnel and one through the baseline, back to back,
+# which of the two goes first alternating from round to round (the second of a pair is not always
+# the same one). Prints "RATIO  ..." where RATIO is the median of the rounds' ratios (a load that
+# comes and goes weighs on both transfers of a round), then both medians.
 paired_rates() {
-  local ours=() alone=() rate
-  for _ in 1 2 3 4 5 6 7; do
-    rate=$(transfer 10.99.0.2) || return 1; ours+=("$rate")
-    rate=$(transfer 10.98.0.2) || return 1; alone+=("$rate")
+  local ours=() alone=() rate round
+  for round in 1 2 3 4 5 6 7; do
+    if [ $((round % 2)) = 1 ]; then
+      rate=$(transfer 10.99.0.2) || return 1; ours+=("$rate")
+      rate=$(transfer 10.98.0.2) || return 1; alone+=("$rate")
+    else
+      rate=$(transfer 10.98.0.2) || return 1; alone+=("$rate")
+      rate=$(transfer 10.99.0.2) || return 1; ours+=("$rate")
+    fi
   done
   "$python" - "${ours[*]}" "${alone[*]}" <<'EOF'
 import statistics, sys
