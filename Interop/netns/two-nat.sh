@@ -362,12 +362,19 @@ write_config "$work/b.yaml" "$key_b" a "$public_a" "$sock_b"
 
 # 9. The ICE race across the symmetric NATs: the same harness (race/race.sh) for every agent,
 # timed from reading the peer's credentials and candidates; Warren controlling against Warren,
-# libnice and aioice, next to libnice against libnice.
+# libnice and aioice, next to libnice against libnice. A pairing with Warren in it must finish
+# every run; libnice against itself is the reference, whose median needs 3 runs (libnice alone
+# fails a run now and then on this loaded machine: 1 of 5 once in CI; said, not counted).
 if race_build; then
   for pairing in libnice:libnice libnice-aggressive:libnice-aggressive warren:warren warren:libnice warren:aioice; do
     read -r race_connected race_echo race_ok race_runs race_lists <<<"$(race_pairing "${pairing%:*}" "${pairing#*:}" "$runs")"
-    if [ "$race_ok" -eq "$race_runs" ]; then
-      pass "race across symmetric NATs, ${pairing%:*} controlling, ${pairing#*:} controlled: Connected median $race_connected ms, first echo median $race_echo ms ($race_lists)"
+    required=$race_runs
+    [[ "$pairing" == *warren* ]] || required=$((race_runs < 3 ? race_runs : 3))
+    if [ "$race_ok" -ge "$required" ]; then
+      unfinished=""
+      [ "$race_ok" -eq "$race_runs" ] || unfinished="; $((race_runs - race_ok)) of $race_runs runs failed in ${pairing%:*} itself (reference only)"
+      pass "race across symmetric NATs, ${pairing%:*} controlling, ${pairing#*:} controlled: Connected median $race_connected ms, first echo median $race_echo ms ($race_lists)$unfinished"
+      [ -z "$unfinished" ] || tail -n 5 "$work/race-failures.log" 2>/dev/null
     else
       fail "race across symmetric NATs, ${pairing%:*} controlling, ${pairing#*:} controlled: $race_ok of $race_runs runs finished"
       cat "$work/race-failures.log" 2>/dev/null | tail -n 20
