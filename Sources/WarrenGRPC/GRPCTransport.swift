@@ -30,7 +30,6 @@ public final class GRPCTransport: EnvelopeTransport {
 
   /// One replica's gRPC client and the task that runs its connection (made at the first call).
   private struct ReplicaClient: Sendable {
-    let name: String
     let client: GRPCClient<HTTP2ClientTransport.Posix>
     let signaling: Cunicu_Signaling_Signaling.Client<HTTP2ClientTransport.Posix>
     let connections: Task<Void, Never>
@@ -75,9 +74,7 @@ public final class GRPCTransport: EnvelopeTransport {
         }
       }
       replicas.append(
-        ReplicaClient(
-          name: replica.description, client: client, signaling: Cunicu_Signaling_Signaling.Client(wrapping: client),
-          connections: connections))
+        ReplicaClient(client: client, signaling: Cunicu_Signaling_Signaling.Client(wrapping: client), connections: connections))
     }
     self.replicas = replicas
     var random = SystemRandomNumberGenerator()
@@ -117,7 +114,7 @@ public final class GRPCTransport: EnvelopeTransport {
         guard attempt < replicas.count else { throw error }
         logger.info(
           "publish failed on a replica; publishing on the next",
-          metadata: ["replica": "\(replicas[replica].name)", "next_replica": "\(replicas[next].name)", "error": "\(error)"])
+          metadata: ["replica": "\(endpoint.replicas[replica])", "next_replica": "\(endpoint.replicas[next])", "error": "\(error)"])
         replica = next
       }
     }
@@ -147,7 +144,7 @@ public final class GRPCTransport: EnvelopeTransport {
       let sawMarker = Mutex(false)
       let signaling = replicas[replica].signaling
       var metadata: Logger.Metadata = ["key": "\(key)"]
-      if replicas.count > 1 { metadata["replica"] = "\(replicas[replica].name)" }
+      if replicas.count > 1 { metadata["replica"] = "\(endpoint.replicas[replica])" }
       let next: ReplicaFailover.Next
       do {
         let proof = await proofs.metadata(for: ours, purpose: .subscribe) {
@@ -198,7 +195,7 @@ public final class GRPCTransport: EnvelopeTransport {
     var result = metadata
     if let next {
       result["attempt"] = "\(next.failures)"
-      if replicas.count > 1 { result["next_replica"] = "\(replicas[next.replica].name)" }
+      if replicas.count > 1 { result["next_replica"] = "\(endpoint.replicas[next.replica])" }
     }
     return result
   }

@@ -29,51 +29,41 @@ public struct DatagramTrain: Sendable {
   /// The datagrams carry 4-byte headers.
   private let headed: Bool
 
-  public init(_ first: ByteBuffer) {
-    buffer = first
-    segmentSize = first.readableBytes
-    headed = false
-  }
-
-  /// A train whose datagrams get a 4-byte header each, `header` (big-endian) for this first one.
-  public init(_ first: ByteBuffer, header: UInt32) {
+  /// A train of `first`; with a `header` (big-endian), a train whose datagrams each get one.
+  public init(_ first: ByteBuffer, header: UInt32? = nil) {
+    headed = header != nil
+    guard let header else {
+      buffer = first
+      segmentSize = first.readableBytes
+      return
+    }
     segmentSize = 4 + first.readableBytes
     buffer = ByteBufferAllocator().buffer(capacity: min(segmentSize * 8, Self.maximumBytes))
     buffer.writeInteger(header)
     buffer.writeImmutableBuffer(first)
-    headed = true
   }
 
-  /// Adds `datagram` at the end if it may follow; false if it may not (the caller sends this
-  /// train first).
-  public mutating func append(_ datagram: ByteBuffer) -> Bool {
-    guard !headed, joins(size: datagram.readableBytes) else { return false }
-    if count == 1 {
+  /// Adds `datagram` (behind `header` in a headed train) at the end if it may follow; false if
+  /// it may not (the caller sends this train first).
+  public mutating func append(_ datagram: ByteBuffer, header: UInt32? = nil) -> Bool {
+    let size = (header == nil ? 0 : 4) + datagram.readableBytes
+    guard (header != nil) == headed, joins(size: size) else { return false }
+    if let header {
+      buffer.writeInteger(header)
+    } else if count == 1 {
+      // The first datagram's own buffer until now; the train gets one of its own.
       var train = ByteBufferAllocator().buffer(capacity: min(segmentSize * 8, Self.maximumBytes))
       train.writeImmutableBuffer(buffer)
       buffer = train
     }
     buffer.writeImmutableBuffer(datagram)
-    joined(size: datagram.readableBytes)
-    return true
-  }
-
-  /// Adds `datagram` behind `header` if it may follow.
-  public mutating func append(_ datagram: ByteBuffer, header: UInt32) -> Bool {
-    guard headed, joins(size: 4 + datagram.readableBytes) else { return false }
-    buffer.writeInteger(header)
-    buffer.writeImmutableBuffer(datagram)
-    joined(size: 4 + datagram.readableBytes)
+    count += 1
+    ended = size < segmentSize
     return true
   }
 
   private func joins(size: Int) -> Bool {
     !ended && size > 0 && size <= segmentSize && count < Self.maximumSegments && buffer.readableBytes + size <= Self.maximumBytes
-  }
-
-  private mutating func joined(size: Int) {
-    count += 1
-    ended = size < segmentSize
   }
 
   /// The train as one datagram to write: with the segment size for the kernel when it holds

@@ -64,12 +64,10 @@ extension ICEDriver {
         state.unflushed[ObjectIdentifier(channel)] = channel
         return .direct(channel, destination, header.map { ChannelData.frame(buffer, header: $0) } ?? buffer)
       }
-      if state.held.map({ $0.local == local && $0.remote == remote }) == true,
-        header.map({ state.held!.train.append(buffer, header: $0) }) ?? state.held!.train.append(buffer)
-      {
+      if state.held.map({ $0.local == local && $0.remote == remote }) == true, state.held!.train.append(buffer, header: header) {
         return .held(full: nil)
       }
-      let train = header.map { DatagramTrain(buffer, header: $0) } ?? DatagramTrain(buffer)
+      let train = DatagramTrain(buffer, header: header)
       defer { state.held = HeldTrain(local: local, remote: remote, channel: channel, destination: destination, sender: sender, train: train) }
       return .held(full: state.held)
     }

@@ -7,8 +7,9 @@ import WarrenICENIO
 struct DatagramTrainTests {
   func datagram(_ size: Int, _ fill: UInt8) -> ByteBuffer { ByteBuffer(repeating: fill, count: size) }
   let destination = try! SocketAddress(ipAddress: "127.0.0.1", port: 51820)
-  func appended(_ train: inout DatagramTrain, _ datagram: ByteBuffer) -> Bool { train.append(datagram) }
-  func appended(_ train: inout DatagramTrain, _ datagram: ByteBuffer, header: UInt32) -> Bool { train.append(datagram, header: header) }
+  func appended(_ train: inout DatagramTrain, _ datagram: ByteBuffer, header: UInt32? = nil) -> Bool {
+    train.append(datagram, header: header)
+  }
 
   @Test("equal datagrams and one shorter last one share a train; nothing follows the shorter one")
   func shorterEnds() {
