@@ -11,18 +11,16 @@ struct SignalCommandTests {
     let keyFile = directory.appendingPathComponent("signal.key").path
     var contents: [String] = []
     for _ in 0..<2 {
-      let process = Process()
-      process.executableURL = try warrenExecutable()
-      process.arguments = ["signal", "--listen", "127.0.0.1:0", "--key-file", keyFile, "--log-level", "warning"]
-      try process.run()
+      // Serving is what says the key file was read and usable: the listening line names its key.
+      let (process, listening) = try startSignal(["--listen", "127.0.0.1:0", "--key-file", keyFile])
       defer {
         process.terminate()
         process.waitUntilExit()
       }
-      for _ in 0..<100 where !FileManager.default.fileExists(atPath: keyFile) { try await Task.sleep(for: .milliseconds(50)) }
-      try await Task.sleep(for: .milliseconds(200))
       #expect(process.isRunning, "warren signal exited: the key file was not usable")
       contents.append(try String(contentsOfFile: keyFile, encoding: .utf8))
+      let key = try PrivateKey(base64: contents.last!.dropLast())
+      #expect(listening?["server_key"] == key.publicKey.base64, "\(String(describing: listening))")
     }
     #expect(contents[0] == contents[1])
     let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
@@ -30,6 +28,23 @@ struct SignalCommandTests {
     let text = try String(contentsOfFile: keyFile, encoding: .utf8)
     #expect(text.count == 45 && text.hasSuffix("\n"))
     #expect(throws: Never.self) { try PrivateKey(base64: text.dropLast()) }
+  }
+
+  /// Starts `warren signal` with `arguments`, logging JSON, and reads its standard error until
+  /// the server says it listens; that line's fields, or nil if it never came (the process ended).
+  func startSignal(_ arguments: [String]) throws -> (Process, [String: String]?) {
+    let process = Process()
+    process.executableURL = try warrenExecutable()
+    process.arguments = ["signal"] + arguments + ["--log-format", "json"]
+    let stderr = Pipe()
+    process.standardError = stderr
+    try process.run()
+    var text = ""
+    for _ in 0..<100 where !text.contains("signaling server listening") {
+      text += String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self)
+    }
+    let line = text.split(separator: "\n").first { $0.contains("signaling server listening") }
+    return (process, line.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] })
   }
 
   func directory() throws -> URL {
@@ -40,22 +55,12 @@ struct SignalCommandTests {
 
   @Test("--log-format json: one object per line, metadata as fields; a bad format is refused")
   func jsonLogs() async throws {
-    let process = Process()
-    process.executableURL = try warrenExecutable()
-    process.arguments = ["signal", "--listen", "127.0.0.1:0", "--log-format", "json"]
-    let stderr = Pipe()
-    process.standardError = stderr
-    try process.run()
+    let (process, listening) = try startSignal(["--listen", "127.0.0.1:0"])
     defer {
       process.terminate()
       process.waitUntilExit()
     }
-    var text = ""
-    for _ in 0..<100 where !text.contains("signaling server listening") {
-      text += String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self)
-    }
-    let line = try #require(text.split(separator: "\n").first { $0.contains("signaling server listening") })
-    let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+    let object = try #require(listening)
     #expect(object["message"] == "signaling server listening" && object["level"] == "info" && object["logger"] == "warren.signal")
     #expect(object["address"] == "[ipv4]127.0.0.1:\(object["port"] ?? "?")" && object["tls"] == "false")
     #expect(object["time"]?.hasSuffix("Z") == true && object["time"]?.count == 24)
