@@ -11,7 +11,10 @@ public import WarrenPrimitives
 
 /// Everything Warren runs for one remote peer: the signaling subscription, the ``PeerSession``
 /// state machine, the current ICE agent with its driver, and the UDP proxy. The session decides;
-/// this carries out its actions in order, one at a time.
+/// this carries out its actions in order, one at a time. Nothing slow sits in that line:
+/// publishing has a queue of its own (in order, so a candidate never overtakes its credentials)
+/// and gathering runs beside it, so a signaling server or a STUN or TURN server that does not
+/// answer delays neither the peer's candidates nor our checks.
 public final class PeerLink: Sendable {
   /// The relay grace period (the behaviour before relay first) for a peer that did not follow a
   /// renomination: a direct pair that works within it is nominated first, so nothing needs
@@ -104,6 +107,12 @@ public final class PeerLink: Sendable {
   private let state: Mutex<State>
   private let work: AsyncStream<PeerSession.Action>
   private let workSink: AsyncStream<PeerSession.Action>.Continuation
+  /// Messages to the peer, published one after the other.
+  private let publications: AsyncStream<Cunicu_Signaling_Message>
+  private let publicationSink: AsyncStream<Cunicu_Signaling_Message>.Continuation
+  /// Drivers to gather local candidates on, each beside everything else.
+  private let gatherings: AsyncStream<ICEDriver>
+  private let gatheringSink: AsyncStream<ICEDriver>.Continuation
   /// Each new agent's driver, for the task that follows its events.
   private let drivers: AsyncStream<(ICEDriver, generation: Int)>
   private let driverSink: AsyncStream<(ICEDriver, generation: Int)>.Continuation
@@ -130,6 +139,8 @@ public final class PeerLink: Sendable {
     (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self, bufferingPolicy: .bufferingNewest(256))
     (selections, selectionSink) = AsyncStream.makeStream(of: CandidatePair.self, bufferingPolicy: .bufferingNewest(16))
     (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
+    (publications, publicationSink) = AsyncStream.makeStream(of: Cunicu_Signaling_Message.self)
+    (gatherings, gatheringSink) = AsyncStream.makeStream(of: ICEDriver.self)
     (drivers, driverSink) = AsyncStream.makeStream(of: (ICEDriver, generation: Int).self)
   }
 
@@ -176,6 +187,18 @@ public final class PeerLink: Sendable {
         for await action in self.work { await self.perform(action) }
       }
       group.addTask {
+        for await message in self.publications { await self.publish(message) }
+      }
+      group.addTask {
+        await withDiscardingTaskGroup { gatherings in
+          for await driver in self.gatherings {
+            gatherings.addTask {
+              await self.options.gatherer.gather(on: driver, logger: self.logger) { candidate in self.input(.localCandidate(candidate)) }
+            }
+          }
+        }
+      }
+      group.addTask {
         await self.timer.run(deadline: { self.state.withLock { $0.session.pollTimeout() } }, fire: { self.input(.timeout) })
       }
       group.addTask {
@@ -195,6 +218,8 @@ public final class PeerLink: Sendable {
     await driver?.close()
     await proxy?.close()
     workSink.finish()
+    publicationSink.finish()
+    gatheringSink.finish()
     driverSink.finish()
     transitionSink.finish()
     selectionSink.finish()
@@ -250,16 +275,12 @@ public final class PeerLink: Sendable {
       let driver = state.withLock { state in defer { state.driver = nil }; return state.driver }
       await driver?.close()
     case .send(let message):
-      do {
-        try await backend.publish(message, keys: options.keys)
-      } catch {
-        logger.warning("publishing to the peer failed; the session's back-off will retry", metadata: ["error": "\(error)"])
-      }
+      publicationSink.yield(message)
     case .setRemoteCredentials(let credentials):
       state.withLock { $0.driver }?.setRemoteCredentials(credentials)
     case .startGathering:
       guard let driver = state.withLock({ $0.driver }) else { return }
-      await options.gatherer.gather(on: driver, logger: logger) { candidate in self.input(.localCandidate(candidate)) }
+      gatheringSink.yield(driver)
     case .addRemoteCandidate(let candidate):
       logger.debug("remote candidate \(candidate)")
       state.withLock { $0.driver }?.addRemoteCandidate(candidate)
@@ -273,6 +294,14 @@ public final class PeerLink: Sendable {
         metadata: ["reason": "\(DroppedMessageReason.outsideClockWindow)"])
     case .dropped(let reason):
       logger.debug("dropped a message from the peer", metadata: ["reason": "\(reason)"])
+    }
+  }
+
+  private func publish(_ message: Cunicu_Signaling_Message) async {
+    do {
+      try await backend.publish(message, keys: options.keys)
+    } catch {
+      logger.warning("publishing to the peer failed; the session's back-off will retry", metadata: ["error": "\(error)"])
     }
   }
 

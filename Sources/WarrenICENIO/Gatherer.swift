@@ -66,8 +66,8 @@ public struct Gatherer: Sendable {
 
   /// Server-reflexive candidates from each STUN server (RFC 8445 §5.1.1.2).
   private func gatherServerReflexive(on driver: ICEDriver, logger: Logger, found: @Sendable (Candidate) -> Void) async {
-    for server in stunServers {
-      for address in await resolve(server.host, server.port, what: "STUN", logger: logger) {
+    for server in stunServers where !driver.isClosed {
+      for address in await resolve(server.host, server.port, what: "STUN", logger: logger) where !driver.isClosed {
         for candidate in await driver.gatherServerReflexive(server: address) where candidate.address != candidate.base {
           logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
           found(candidate)
@@ -79,8 +79,8 @@ public struct Gatherer: Sendable {
   /// Relayed candidates: an allocation on each TURN server (RFC 8656), one per address family.
   private func gatherRelays(on driver: ICEDriver, logger: Logger, found: @Sendable (Candidate) -> Void) async {
     guard candidateTypes.contains(.relay) else { return }
-    for server in turnServers() {
-      for address in await resolve(server.host, server.port, what: "TURN", logger: logger) {
+    for server in turnServers() where !driver.isClosed {
+      for address in await resolve(server.host, server.port, what: "TURN", logger: logger) where !driver.isClosed {
         guard
           let candidate = await driver.gatherRelay(
             server: address, username: server.username, password: server.password, transport: server.transport)

@@ -25,9 +25,10 @@ extension ICEDriver {
     var candidates: [Candidate] = []
     for (base, channel, localPreference) in hosts {
       var mapped: TransportAddress?
-      for _ in 0..<attempts where mapped == nil {
+      for _ in 0..<attempts where mapped == nil && !isClosed {
         mapped = await binding(from: channel, to: server, timeout: timeout)
       }
+      if isClosed { return candidates }
       guard let mapped else {
         logger.warning("STUN server did not answer; no server-reflexive candidate", metadata: ["server": "\(server)", "base": "\(base)"])
         continue

@@ -99,11 +99,19 @@ public final class ICEDriver: Sendable {
       let address = TransportAddress(ip: ip, port: UInt16(port))
       // Local preference: earlier addresses are preferred (RFC 8445 §5.1.2.2).
       let candidate = Candidate(type: .host, address: address, localPreference: UInt32(65535 - index))
-      update { state, now in
+      let kept = state.withLock { state in
+        guard !state.closed else { return false }
         state.channels[address] = channel
         state.senders[address] = sender
-        state.agent.addLocalCandidate(candidate, now: now)
+        return true
       }
+      // Closed while binding (the agent was replaced): nobody else would close this socket.
+      guard kept else {
+        sender?.close()
+        try? await channel.close()
+        return candidates
+      }
+      update { state, now in state.agent.addLocalCandidate(candidate, now: now) }
       candidates.append(candidate)
     }
     return candidates
@@ -162,6 +170,9 @@ public final class ICEDriver: Sendable {
   /// A snapshot of the agent: state, role, selected pair, checklist and statistics.
   public var agent: ICEAgent { state.withLock { $0.agent } }
 
+  /// Whether ``close()`` was called: gathering on it stops.
+  public var isClosed: Bool { state.withLock { $0.closed } }
+
   /// Closes the sockets and ends ``events``.
   public func close() async {
     // Release TURN allocations first (a Refresh with lifetime 0), while the sockets are open.
@@ -179,6 +190,10 @@ public final class ICEDriver: Sendable {
     }
     for channel in channels { try? await channel.close() }
     for sender in state.withLock({ $0.senders.values }) { sender.close() }
+    // Server-reflexive gathering waits for nothing more.
+    for binding in pendingBindings.withLock({ pending in defer { pending = [:] }; return pending.values }) {
+      binding.resume(returning: nil)
+    }
     let probes = pendingProbes.withLock { pending in defer { pending.waiting = [:] }; return pending.waiting.values }
     for probe in probes { probe.resume(returning: .noPath) }
     continuation.finish()

@@ -23,10 +23,10 @@ struct PeerLinkVirtualTimeTests {
   let alice = PrivateKey.generate()
   let bob = PrivateKey.generate()
 
-  func link(_ ours: PrivateKey, to theirs: PrivateKey, name: String, forward: UInt16) throws -> PeerLink {
+  func link(_ ours: PrivateKey, to theirs: PrivateKey, name: String, forward: UInt16, gatherer: Gatherer? = nil) throws -> PeerLink {
     let loopback = TransportAddress.IP("127.0.0.1")!
     let options = PeerLink.Options(
-      name: name, keys: KeyPair(ours: ours, theirs: theirs.publicKey), gatherer: Gatherer(hostAddresses: [loopback]),
+      name: name, keys: KeyPair(ours: ours, theirs: theirs.publicKey), gatherer: gatherer ?? Gatherer(hostAddresses: [loopback]),
       listen: TransportAddress(ip: loopback, port: 0), forward: TransportAddress(ip: loopback, port: forward))
     return PeerLink(options: options, backend: try factory.makeBackend(url: "inprocess:"), logger: Logger(label: name), clock: clock)
   }
@@ -82,6 +82,28 @@ struct PeerLinkVirtualTimeTests {
     let disconnected = try #require(seen.lastIndex(of: .disconnected))
     #expect(seen[disconnected...].starts(with: [.disconnected, .closed, .idle]))
     #expect(seen.filter { $0 == .completed || $0 == .connected }.count == 2)
+  }
+
+  @Test("a STUN server and a TURN server that never answer delay neither side's candidates nor the connection")
+  func deafServersDelayNothing() async throws {
+    let time = VirtualTime(clock: clock)
+    // Bound, never read: every Binding request and Allocate to it goes unanswered.
+    let deaf = try UDPSocket(port: 0)
+    var gatherer = Gatherer(hostAddresses: [TransportAddress.IP("127.0.0.1")!])
+    gatherer.stunServers = [("127.0.0.1", deaf.port)]
+    gatherer.turnServers = { [Gatherer.TURNServer(host: "127.0.0.1", port: deaf.port, username: "u", password: "p")] }
+    let application = try UDPSocket(port: 0)
+    let bobAtAlice = try link(alice, to: bob, name: "bob", forward: application.port, gatherer: gatherer)
+    let aliceAtBob = try link(bob, to: alice, name: "alice", forward: application.port, gatherer: gatherer)
+    try await running(bobAtAlice) {
+      try await running(aliceAtBob) {
+        // The STUN server costs 3 × 500 ms per host socket and the TURN server 5 s before either
+        // is given up; the host candidates must not wait for them.
+        let took = try await time.run(within: .seconds(10)) { bobAtAlice.isConnected && aliceAtBob.isConnected }
+        print("connected after \(took) of virtual time, beside servers that never answer")
+        #expect(took < .milliseconds(500))
+      }
+    }
   }
 
   /// Runs `link` while `body` runs, then stops and closes it; its transitions go to `transitions`.
