@@ -30,6 +30,7 @@ extension Daemon {
 
   func pollInterface(_ interface: String) async {
     let device: WireGuardDevice
+    let before = devices.withLock { $0[interface] }
     do {
       device = try await readInterface(interface)
     } catch {
@@ -41,6 +42,7 @@ extension Daemon {
       return
     }
     discoveries[interface]?.interfaceRead(key: ours)
+    noteTraffic(interface, from: before, to: device)
     let skipped = skippedPeers.withLock { $0 }
     let wanted = device.peers.filter { !skipped.contains($0.publicKey) }
     // A new private key on the interface: its sessions start over with it.
@@ -68,6 +70,22 @@ extension Daemon {
       logger.notice("WireGuard peer found; session started", metadata: ["interface": "\(interface)", "peer": "\(peer.publicKey)", "name": "\(name)"])
       start(entry, ours: ours, interface: interface)
     }
+  }
+
+  /// Tells each kernel-path peer's agent that WireGuard sent to the peer since the last reading:
+  /// those datagrams bypass Warren, and the agent checks the path fast only while traffic flows
+  /// (docs/ice.md, "Path survival"). Userspace-path peers' agents see their traffic themselves.
+  func noteTraffic(_ interface: String, from before: WireGuardDevice?, to after: WireGuardDevice) {
+    guard let before else { return }
+    let sending = after.peers.filter { peer in
+      before.peers.first { $0.publicKey == peer.publicKey }.map { peer.transmittedBytes > $0.transmittedBytes } ?? false
+    }
+    guard !sending.isEmpty else { return }
+    let links = running.withLock { running in
+      sending.compactMap { peer in running.values.first { $0.interface == interface && $0.peer.publicKey == peer.publicKey } }
+    }
+    let paths = dataPaths.withLock { $0 }
+    for entry in links where paths[entry.peer.name]?.path == .kernel { entry.link.noteTraffic() }
   }
 
   /// Opens the kernel data path before any peer starts: removes the table an earlier run may

@@ -168,6 +168,12 @@ public final class PeerLink: Sendable {
     return await driver.probe(timeout: timeout)
   }
 
+  /// Traffic to the peer that bypasses the proxy (WireGuard on the kernel data path): the agent
+  /// checks the selected pair fast while it flows.
+  public func noteTraffic() {
+    state.withLock { $0.driver }?.noteTraffic()
+  }
+
   /// Runs until cancelled.
   public func run() async throws {
     let subscription = try await backend.subscribe(options.keys)
@@ -277,7 +283,12 @@ public final class PeerLink: Sendable {
     case .send(let message):
       publicationSink.yield(message)
     case .setRemoteCredentials(let credentials):
-      state.withLock { $0.driver }?.setRemoteCredentials(credentials)
+      let (driver, follows) = state.withLock { ($0.driver, $0.session.peerSendsFreshness && !$0.peerIgnoresRenomination) }
+      // Warren peers follow a renomination, so a dying path hands over to the standby; toward
+      // others (cunicu's pion/ice switches only to a pair of higher priority) the agent fails at
+      // once instead, and both sides restart without waiting for consent to run out.
+      driver?.setPeerFollowsRenomination(follows)
+      driver?.setRemoteCredentials(credentials)
     case .startGathering:
       guard let driver = state.withLock({ $0.driver }) else { return }
       gatheringSink.yield(driver)
@@ -344,6 +355,10 @@ public final class PeerLink: Sendable {
         }
       case .probeAnswered, .probeLost:
         break  // The driver hands these to the prober.
+      case .pathLost(let pair):
+        logger.notice("the selected pair stopped answering under traffic: \(pair)", metadata: ["path": "\(pair.path)"])
+      case .standbyChanged(let pair):
+        logger.debug("standby pair: \(pair.map { "\($0)" } ?? "none")")
       }
     }
   }

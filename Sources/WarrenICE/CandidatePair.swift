@@ -67,6 +67,8 @@ public struct PairStatistics: Hashable, Sendable {
   public var responsesSent = 0
   public var responsesReceived = 0
   public var currentRoundTripTime: Duration?
+  /// When the last success response on this pair arrived (any check, consent or probe).
+  public var lastResponseReceived: ContinuousClock.Instant?
   public var totalRoundTripTime: Duration = .zero
   public var packetsSent = 0
   public var packetsReceived = 0

@@ -85,8 +85,13 @@ struct CheckList: Sendable {
 
   /// Failed pairs that `include` picks are Waiting again, to be checked anew; returns how many.
   mutating func rearmFailed(where include: (CandidatePair) -> Bool) -> Int {
+    rearm { $0.state == .failed && include($0) }
+  }
+
+  /// Pairs that `include` picks are Waiting again, to be checked anew; returns how many.
+  mutating func rearm(where include: (CandidatePair) -> Bool) -> Int {
     var rearmed = 0
-    for (id, pair) in pairs where pair.state == .failed && include(pair) {
+    for (id, pair) in pairs where include(pair) {
       pairs[id]?.state = .waiting
       rearmed += 1
     }

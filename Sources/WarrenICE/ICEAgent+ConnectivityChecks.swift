@@ -11,6 +11,9 @@ extension ICEAgent {
       case consent
       /// A `probe(_:timeout:now:)`: sent once, never retransmitted, answered or lost.
       case probe(UInt64)
+      /// A fast check while traffic flows (``PathLiveness``): sent once; past its timeout it
+      /// counts as missed, and an answer that comes later (before `deadline`) still counts.
+      case liveness
     }
     let kind: Kind
     let pair: CandidatePair.ID
@@ -21,6 +24,8 @@ extension ICEAgent {
     let firstSent: Instant
     var sent: Int
     var deadline: Instant
+    /// A liveness check past its timeout, kept a while for a late answer.
+    var missed = false
   }
 
 
@@ -74,7 +79,25 @@ extension ICEAgent {
   }
 
   mutating func retransmit(now: Instant) {
+    var missed: [CandidatePair.ID] = []
+    defer {
+      // After the loop: a verdict on a pair may drop every transaction.
+      for pair in missed { livenessCheckMissed(on: pair, now: now) }
+    }
     for (transactionID, transaction) in transactions where transaction.deadline <= now {
+      if transaction.kind == .liveness {
+        if transaction.missed {
+          transactions[transactionID] = nil
+        } else {
+          // Kept for a late answer, which still proves the pair alive and measures its delay.
+          var kept = transaction
+          kept.missed = true
+          kept.deadline = transaction.firstSent + configuration.livenessMaximumTimeout * 2
+          transactions[transactionID] = kept
+          missed.append(transaction.pair)
+        }
+        continue
+      }
       if case .probe(let token) = transaction.kind {
         transactions[transactionID] = nil
         events.append(.probeLost(token: token))
@@ -179,8 +202,14 @@ extension ICEAgent {
     }
     checkList[id]?.statistics.responsesReceived += 1
     let rtt = now - transaction.firstSent
-    checkList[id]?.statistics.currentRoundTripTime = rtt
-    checkList[id]?.statistics.totalRoundTripTime += rtt
+    // Karn's rule (RFC 6298 §3): an answer to a retransmitted request may answer any of its
+    // copies, so it measures nothing — a check retransmitted across an outage would otherwise
+    // report the outage as the path's round-trip time.
+    let measured = transaction.sent == 1 ? rtt : nil
+    if let measured {
+      checkList[id]?.statistics.currentRoundTripTime = measured
+      checkList[id]?.statistics.totalRoundTripTime += measured
+    }
 
     if case .probe(let token) = transaction.kind {
       let answered = ICEEvent.probeAnswered(token: token, roundTripTime: rtt, pair: id)
@@ -195,11 +224,14 @@ extension ICEAgent {
         if nextCheck == nil { nextCheck = now }
       } else if transaction.kind == .check {
         checkList[id]?.state = .failed
+      } else if transaction.kind == .liveness, !transaction.missed {
+        livenessCheckMissed(on: id, now: now)
       }
       return
     }
 
-    if transaction.kind != .check || selectedPair == id { consent.answered(now: now) }
+    if selectedPair == id { consent.answered(now: now) }
+    checkList[id]?.statistics.lastResponseReceived = now
     if let mapped = try? response.xorMappedAddress, !localCandidates.contains(where: { $0.address == mapped }) {
       // A peer-reflexive local candidate (§7.2.5.3.1); its base is the pair's local base.
       localCandidates.append(Candidate(type: .peerReflexive, address: mapped, base: id.local, priority: transaction.priority))
@@ -209,6 +241,7 @@ extension ICEAgent {
     if !wasSucceeded, let pair = checkList[id] { nomination.pairSucceeded(pair, now: now) }
     if !wasSucceeded, role == .controlled, checkList[id]?.nominated == true { select(id, now: now) }
     if transaction.useCandidate && role == .controlling { select(id, now: now) }
+    livenessAnswered(on: id, roundTripTime: measured, now: now)
     // Nominate as soon as a pair works rather than at the next pacing tick: the nominating check
     // goes out now (a direct pair at once, a relayed one after its grace period).
     if !wasSucceeded, role == .controlling { nominateIfReady(now: now) }

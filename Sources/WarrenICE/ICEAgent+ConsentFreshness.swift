@@ -11,7 +11,10 @@ extension ICEAgent {
       sendCheck(on: id, useCandidate: false, now: now, kind: .consent)
       consent.checkSent(now: now, next: jittered(consentCadence))
     }
-    switch consent.standing(now: now, configuration: configuration) {
+    var standing = consent.standing(now: now, configuration: configuration)
+    // A pair that stopped answering fast checks is not fresh, whatever consent's slower clock says.
+    if standing == .fresh && liveness.isDead(configuration) { standing = .lapsing }
+    switch standing {
     case .lost:
       setState(.failed)
       transactions = [:]

@@ -25,6 +25,7 @@ extension ICEAgent {
     }
     selectedPair = id
     consent.began(now: now, firstCheck: jittered(consentCadence))
+    liveness.selected(now: now, roundTripTime: pair.statistics.currentRoundTripTime)
     // On a relay, keep looking for a direct path; on a direct path, stop.
     nextDirectRecheck = pair.isRelayed ? configuration.directRecheckInterval.map { now + $0 } : nil
     events.append(.selectedPairChanged(pair))

@@ -34,13 +34,18 @@ public struct ICEAgent: Sendable {
   var nextDirectRecheck: Instant?
   /// After this side nominated a second pair: whether the peer followed, not yet decided.
   var renominationFollowUp: RenominationFollowUp?
-  /// Whether the peer followed this side's last renomination (`nil`: none yet, or no datagrams
-  /// to tell by).
-  public internal(set) var peerFollowsRenomination: Bool?
+  /// Whether the peer follows renominations: seen after this side's last one, or told by the
+  /// owner beforehand (`nil`: not known). When it does not, a selected pair that dies under
+  /// traffic fails the agent at once rather than handing over to the standby (path survival).
+  public var peerFollowsRenomination: Bool?
   /// Which pair the controlling side nominates (RFC 8445 §8.1.1).
   var nomination: any NominationPolicy
   /// Consent freshness and keepalives on the selected pair (RFC 7675).
   var consent = ConsentFreshness()
+  /// Fast checks while traffic flows, and the standby pair (path survival).
+  var liveness = PathLiveness()
+  /// Traffic started while the owner's timer was armed for a later deadline (``takeWakeRequest()``).
+  var wakeRequested = false
 
   /// - Parameters:
   ///   - nomination: how the controlling side nominates (``RegularNomination`` with the
@@ -109,6 +114,7 @@ public struct ICEAgent: Sendable {
     nextDirectRecheck = nil
     nomination.reset()
     consent.forget()
+    liveness.forget()
     localCandidates.removeAll { $0.type == .peerReflexive }
     setState(.new)
   }
@@ -130,6 +136,7 @@ public struct ICEAgent: Sendable {
     nextCheck = nil
     nextDirectRecheck = nil
     consent.stopChecks()
+    liveness.forget()
     setState(.closed)
   }
 
@@ -155,6 +162,8 @@ public struct ICEAgent: Sendable {
   public mutating func handleTimeout(now: Instant) {
     guard state != .closed && state != .failed else { return }
     retransmit(now: now)
+    // A dead path toward a peer that cannot follow a renomination fails the agent right there.
+    guard state != .failed else { return }
     if state == .checking || state == .new, let since = checkingSince, selectedPair == nil,
       now - since >= configuration.checkingTimeout, !checkList.anySucceeded
     {
@@ -169,7 +178,11 @@ public struct ICEAgent: Sendable {
       }
     }
     nominateIfReady(now: now)
-    if selectedPair != nil { maintainConsent(now: now) }
+    if selectedPair != nil {
+      maintainConsent(now: now)
+      if state == .failed { return }
+      maintainLiveness(now: now)
+    }
     recheckDirectPairsIfDue(now: now)
     checkRenominationFollowUpIfDue(now: now)
   }
@@ -186,7 +199,23 @@ public struct ICEAgent: Sendable {
     guard let id = selectedPair, state == .connected || state == .completed || state == .disconnected else { return nil }
     checkList.countSent(byteCount: byteCount, on: id)
     consent.sent(now: now)
+    if liveness.noteTraffic(now: now, window: configuration.trafficWindow) { wakeRequested = true }
     return id
+  }
+
+  /// Application traffic to the peer that the owner carries without the agent (WireGuard on the
+  /// kernel data path, read from its counters): the selected pair is checked fast while it flows,
+  /// as for data sent through ``route(byteCount:now:)``.
+  public mutating func noteTraffic(now: Instant) {
+    guard selectedPair != nil else { return }
+    if liveness.noteTraffic(now: now, window: configuration.trafficWindow) { wakeRequested = true }
+  }
+
+  /// Whether traffic started since the last call: the first fast check is due now, earlier than
+  /// the deadline the owner's timer is armed for (``route(byteCount:now:)`` moves no timer itself).
+  public mutating func takeWakeRequest() -> Bool {
+    defer { wakeRequested = false }
+    return wakeRequested
   }
 
   /// Puts a transmit on the queue `pollTransmit` drains (for drivers that send application
@@ -222,6 +251,7 @@ public struct ICEAgent: Sendable {
     if let renominationFollowUp { deadlines.append(renominationFollowUp.due) }
     if selectedPair != nil {
       deadlines += consent.deadlines(connected: state == .connected || state == .completed, configuration: configuration)
+      deadlines += liveness.deadlines()
     }
     return deadlines.min()
   }

@@ -27,6 +27,29 @@ public struct ICEConfiguration: Sendable {
   public var failedTimeout: Duration = .seconds(30)
   /// Binding indications keep NAT bindings open when nothing else was sent for this long.
   public var keepaliveInterval: Duration = .seconds(2)
+  /// Application data sent over the selected pair counts as traffic flowing for this long: while
+  /// it flows the pair is checked fast (``PathLiveness``) and a standby pair is kept validated. At
+  /// least 1.5 times the interval at which an owner reports traffic it does not carry itself (the
+  /// daemon reads WireGuard's counters every 2 s).
+  public var trafficWindow: Duration = .seconds(3)
+  /// Fast checks of the selected pair while traffic flows: every two round-trip times, but no
+  /// more often than the minimum and no less often than the maximum.
+  public var livenessMinimumInterval: Duration = .milliseconds(100)
+  public var livenessMaximumInterval: Duration = .seconds(1)
+  /// How long a fast check waits for its answer (RFC 6298's SRTT + 4·RTTVAR, within these
+  /// bounds; the maximum before any round trip was measured).
+  public var livenessMinimumTimeout: Duration = .milliseconds(150)
+  public var livenessMaximumTimeout: Duration = .seconds(1)
+  /// Fast checks in a row without an answer after which the selected pair is dead: traffic moves
+  /// to the standby pair at once.
+  public var livenessMisses = 3
+  /// While traffic flows, the standby pair (the best valid pair of another kind) is checked this
+  /// often, so that it is known to work when it is needed.
+  public var standbyCheckInterval: Duration = .seconds(1)
+  /// While a relayed pair carries traffic that a direct pair carried until it died, the failed
+  /// direct pairs are checked this often (once each, not retransmitted), so that traffic returns
+  /// to the direct path soon after it heals.
+  public var healCheckInterval: Duration = .seconds(1)
   /// Only relayed local candidates form pairs and answer checks (WebRTC's `relay` transport
   /// policy): the peer never learns a host or server-reflexive address.
   public var relayOnly = false

@@ -14,4 +14,11 @@ public enum ICEEvent: Hashable, Sendable {
   /// After this (controlling) side nominated another pair, the peer's datagrams kept arriving
   /// over `kept` and none over the new one: the peer does not follow renominations.
   case renominationIgnored(kept: CandidatePair)
+  /// The selected pair stopped answering while traffic flowed over it (``PathLiveness``); a
+  /// `.selectedPairChanged` follows when another pair takes over at once, Disconnected when none
+  /// can, or Failed toward a peer that does not follow renominations.
+  case pathLost(CandidatePair)
+  /// The pair kept validated to take over if the selected one dies changed (`nil`: none). A
+  /// driver readies a relayed one (its TURN channel) in advance.
+  case standbyChanged(CandidatePair?)
 }

@@ -40,8 +40,14 @@ extension ICEDriver {
   @discardableResult
   public func send(_ buffer: ByteBuffer) -> Bool {
     enum Route { case none, held(full: HeldTrain?), direct(any Channel, SocketAddress, ByteBuffer), relayed(Transmit) }
+    var wake = false
+    defer {
+      // Traffic started: the agent's first fast check is due before the armed timer.
+      if wake { update { _, _ in } }
+    }
     let route: Route = state.withLock { state in
       guard !state.closed, let id = state.agent.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
+      wake = state.agent.takeWakeRequest()
       // Which socket sends what to where: the datagram itself from a host candidate's socket, or
       // behind a ChannelData header to the TURN server from the socket of its allocation.
       let local: TransportAddress

@@ -134,6 +134,18 @@ public final class ICEDriver: Sendable {
     update { state, now in state.agent.setRemoteCredentials(credentials, now: now) }
   }
 
+  /// Whether the peer follows renominations, when known before any was tried
+  /// (``ICEAgent/peerFollowsRenomination``).
+  public func setPeerFollowsRenomination(_ follows: Bool) {
+    update { state, _ in state.agent.peerFollowsRenomination = follows }
+  }
+
+  /// Traffic to the peer that does not pass through the driver (WireGuard on the kernel data
+  /// path): the agent checks the selected pair fast while it flows (``ICEAgent/noteTraffic(now:)``).
+  public func noteTraffic() {
+    update { state, now in state.agent.noteTraffic(now: now) }
+  }
+
   public func restart(localCredentials: ICECredentials) {
     update { state, now in state.agent.restart(localCredentials: localCredentials, now: now) }
   }
@@ -260,8 +272,14 @@ public final class ICEDriver: Sendable {
         }
         while let event = state.agent.pollEvent() {
           moved = true
-          if case .selectedPairChanged(let pair) = event, pair.local.type == .relay, let server = state.relayedBases[pair.local.base] {
-            state.relays[server]?.client.bindChannel(to: pair.remote.address, now: now)
+          // A relayed pair that carries traffic, or may at once (the standby), gets its channel.
+          switch event {
+          case .selectedPairChanged(let pair), .standbyChanged(let pair?):
+            if pair.local.type == .relay, let server = state.relayedBases[pair.local.base] {
+              state.relays[server]?.client.bindChannel(to: pair.remote.address, now: now)
+            }
+          default:
+            break
           }
           events.append(event)
         }

@@ -86,6 +86,10 @@ public struct PeerSession: Sendable {
   /// The peer's current credentials, once known.
   public var remoteCredentials: ICECredentials? { peer.current }
 
+  /// Whether the peer is a Warren peer: its credentials came with an agent generation
+  /// (``Warren_Freshness``). cunicu peers send none.
+  public var peerSendsFreshness: Bool { peer.newestGeneration != nil }
+
   /// How many times the session restarted (every cause).
   public var restarts: Int { restartCounts.values.reduce(0, +) }
 

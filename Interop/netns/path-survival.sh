@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Path survival (docs/ice.md, "Path survival"): real WireGuard (wireguard-go) behind two cone NATs
+# (topology.sh), `warren up` on each host naming only the interface, `warren signal` and coturn
+# (STUN and TURN) on the public side. A ping runs through the tunnel every 20 ms while the network
+# changes under it; every trial reports the longest time without an answer.
+#
+#   1. the direct path dies: the public router drops everything between the two NATs (the TURN
+#      server stays reachable); the tunnel must move to the relay with a gap of at most 1 s; then
+#      the path heals, and the tunnel must be back on the direct path within 2 s with a gap of
+#      at most 100 ms. TRIALS times on the kernel data path, TRIALS times on the userspace one.
+#
+# Each trial's figures are printed as they come, then the median and the maximum of each.
+#
+# Usage: path-survival.sh WARREN_BINARY PYTHON [TRIALS]   (root; wireguard-go, wireguard-tools,
+# coturn, nftables, conntrack, iputils-ping)
+set -uo pipefail
+warren=$1
+python=$2
+trials=${3:-10}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/topology.sh"
+work=$(mktemp -d /tmp/warren-survival.XXXXXX)
+chmod 700 "$work"
+passed=0 failed=0
+wg_a=sa$topology_id wg_b=sb$topology_id
+wg_a=${wg_a:0:15} wg_b=${wg_b:0:15}
+
+cleanup() {
+  for interface in "$wg_a" "$wg_b"; do
+    pkill -f "wireguard-go $interface" 2>/dev/null
+    rm -f "/var/run/wireguard/$interface.sock"
+  done
+  topology_down
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ -n "${KEEP_LOGS:-}" ] && trap 'cp -r "$work" /tmp/survival-logs; cleanup' EXIT
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+show_logs() { for log in "$work"/*.log; do echo "--- $(basename "$log") (last 20 lines)"; tail -n 20 "$log"; done; }
+
+topology_up || { echo "path-survival: 0 passed, 1 failed (could not build the topology)"; exit 1; }
+turn_password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --relay-ip=198.51.100.1 --listening-port=3478 \
+  --min-port=49152 --max-port=49999 --lt-cred-mech --user="warren:$turn_password" --realm=warren.test \
+  --denied-peer-ip=10.0.0.0-10.255.255.255 --no-tcp-relay --no-tls --no-dtls --no-cli \
+  --log-file=stdout --simple-log --pidfile="$work/coturn.pid" --userdb="$work/turndb" >"$work/coturn.log" 2>&1 &
+ip netns exec "$pub" "$warren" signal --listen 198.51.100.1:8443 --log-level warning >"$work/signal.log" 2>&1 &
+
+umask 077
+wg genkey >"$work/a.key"
+wg genkey >"$work/b.key"
+wg_up() { # namespace interface key-file address peer-key-file peer-address
+  ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2" >"$work/wireguard-go-$2.log" 2>&1 &
+  for _ in $(seq 50); do [ -S "/var/run/wireguard/$2.sock" ] && break; sleep 0.1; done
+  ip netns exec "$1" wg set "$2" private-key "$3" listen-port 51820 peer "$(wg pubkey <"$5")" allowed-ips "$6/32"
+  ip netns exec "$1" ip addr add "$4/24" dev "$2"
+  ip netns exec "$1" ip link set "$2" up
+}
+wg_up "$host_a" "$wg_a" "$work/a.key" 10.99.0.1 "$work/b.key" 10.99.0.2
+wg_up "$host_b" "$wg_b" "$work/b.key" 10.99.0.2 "$work/a.key" 10.99.0.1
+
+write_config() { # side interface data_path
+  cat >"$work/$1.yaml" <<EOF
+backends: [ "grpc://signal.warren.test:8443?insecure=true" ]
+control_socket: $work/$1.sock
+ice:
+  urls: [ "stun:stun.warren.test:3478", "turn:turn.warren.test:3478" ]
+  username: warren
+  password: $turn_password
+  network_types: [ udp4 ]
+wireguard:
+  interfaces: [ $2 ]
+  poll_interval: 1s
+  data_path: $3
+EOF
+}
+ns_of() { if [ "$1" = b ]; then echo "$host_b"; else echo "$host_a"; fi; }
+start_up() { # side
+  ip netns exec "$(ns_of "$1")" "$warren" up --config "$work/$1.yaml" --log-level info --log-format json >>"$work/up-$1.log" 2>&1 &
+  eval "up_$1=\$!"
+}
+stop() { kill "$1" 2>/dev/null; for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; wait "$1" 2>/dev/null; }
+peer_field() { "$warren" status --json --socket "$work/$1.sock" 2>/dev/null | "$python" -c "import json,sys; p = json.load(sys.stdin)['peers'][0]; print($2)" 2>/dev/null; }
+# Waits up to $3 seconds until peer_field $1 "$2" prints $4.
+wait_field() {
+  local deadline=$(($(now_ms) + $3 * 1000))
+  while [ "$(now_ms)" -lt "$deadline" ]; do [ "$(peer_field "$1" "$2")" = "$4" ] && return 0; sleep 0.05; done
+  return 1
+}
+ping_until() { # seconds
+  local started
+  started=$(now_ms)
+  ip netns exec "$host_a" ping -q -c 1 -i 0.02 -w "$1" 10.99.0.2 >/dev/null 2>&1 || return 1
+  echo $(($(now_ms) - started))
+}
+# The public router drops (or again forwards) everything between the two NATs' public addresses.
+cut_direct() {
+  in_ns "$pub" nft -f - <<'EOF'
+table ip cut {
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    ip saddr 198.51.100.2 ip daddr 203.0.113.2 drop
+    ip saddr 203.0.113.2 ip daddr 198.51.100.2 drop
+  }
+}
+EOF
+}
+heal_direct() { in_ns "$pub" nft delete table ip cut 2>/dev/null; }
+
+# The longest gap between ping answers (ping -D) that ends after $2 and starts before $3
+# (milliseconds since the epoch), and the first answer after $2.
+gap_after() { # ping-output start-ms end-ms
+  "$python" - "$@" <<'EOF'
+import re, sys
+times = [float(t) * 1000 for t in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", open(sys.argv[1]).read(), re.M)]
+start, end = float(sys.argv[2]), float(sys.argv[3])
+inside = [t for t in times if t <= end]
+gaps = [b - a for a, b in zip(inside, inside[1:]) if b > start and a < end]
+print(f"{max(gaps, default=float('nan')):.0f}")
+EOF
+}
+# The time (ms since the epoch) of the first JSON log line of side $1 after $2 whose message
+# contains $3.
+logged_after() { # side after-ms text
+  "$python" - "$work/up-$1.log" "$2" "$3" <<'EOF'
+import json, sys, datetime
+after, text = float(sys.argv[2]), sys.argv[3]
+for line in open(sys.argv[1]):
+    try: entry = json.loads(line)
+    except ValueError: continue
+    t = datetime.datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
+    if t > after and text in entry["message"]:
+        print(f"{t:.0f}"); break
+EOF
+}
+stats() { # values...
+  "$python" -c "
+import statistics, sys
+v = [float(x) for x in sys.argv[1:] if x not in ('', 'nan')]
+print(f'{len(v)} trials: median {statistics.median(v):.0f} ms, max {max(v):.0f} ms (all: {\" \".join(str(int(x)) for x in v)})' if v else 'no trials')
+" "$@"
+}
+
+# 1. The direct path dies and heals, under a 20 ms ping, on each data path.
+for mode in ${MODES:-kernel userspace}; do
+  write_config a "$wg_a" "$mode"
+  write_config b "$wg_b" "$mode"
+  start_up a
+  start_up b
+  if ! ping_until 20 >/dev/null || ! wait_field a "p['path']" 10 srflx; then
+    fail "$mode: the tunnel did not come up on a direct path: $(peer_field a "p['path']")"; show_logs
+    stop "$up_a"; stop "$up_b"; continue
+  fi
+  wait_field a "p['data_path']" 5 "$mode"
+  outages=() heals=() heal_gaps=()
+  for trial in $(seq "$trials"); do
+    ip netns exec "$host_a" ping -D -i 0.02 -W 1 10.99.0.2 >"$work/ping.txt" 2>&1 &
+    pinger=$!
+    sleep 1.5
+    cut=$(now_ms)
+    cut_direct
+    if ! wait_field a "p['path']" 10 relay; then
+      fail "$mode trial $trial: no move to the relay within 10 s of the cut"; heal_direct; kill "$pinger"; show_logs; break
+    fi
+    sleep 2
+    healed=$(now_ms)
+    heal_direct
+    if ! wait_field a "p['path'] + ' ' + p['data_path']" 10 "srflx $mode"; then
+      fail "$mode trial $trial: not back on the direct path within 10 s of the heal"; kill "$pinger"; show_logs; break
+    fi
+    sleep 1
+    kill -INT "$pinger"; wait "$pinger" 2>/dev/null
+    outage=$(gap_after "$work/ping.txt" "$cut" "$healed")
+    heal_gap=$(gap_after "$work/ping.txt" "$healed" "$(now_ms)")
+    back=$(logged_after a "$healed" "traffic moved to another path")
+    back_b=$(logged_after b "$healed" "traffic moved to another path")
+    [ -n "$back_b" ] && { [ -z "$back" ] || [ "$back_b" -gt "$back" ]; } && back=$back_b
+    back_ms=$(( ${back:-$healed} - healed ))
+    echo "$mode trial $trial: path died: longest gap $outage ms; healed: back on the direct path after $back_ms ms, longest gap $heal_gap ms"
+    outages+=("$outage") heals+=("$back_ms") heal_gaps+=("$heal_gap")
+  done
+  worst=$(printf '%s\n' "${outages[@]}" | sort -n | tail -n 1)
+  worst_back=$(printf '%s\n' "${heals[@]}" | sort -n | tail -n 1)
+  worst_heal=$(printf '%s\n' "${heal_gaps[@]}" | sort -n | tail -n 1)
+  summary="$mode data path, direct path dropped under a 20 ms ping: longest gap $(stats "${outages[@]}"); healed: back on the direct path $(stats "${heals[@]}"), longest gap $(stats "${heal_gaps[@]}")"
+  if [ "${#outages[@]}" -eq "$trials" ] && [ "${worst%.*}" -le 1000 ] && [ "$worst_back" -le 2000 ] && [ "${worst_heal%.*}" -le 100 ]; then
+    pass "$summary"
+  else
+    fail "$summary (bounds: gap 1000 ms, back within 2000 ms with a gap of 100 ms)"
+  fi
+  "$warren" status --socket "$work/a.sock"
+  stop "$up_a"
+  stop "$up_b"
+done
+
+echo "path-survival: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

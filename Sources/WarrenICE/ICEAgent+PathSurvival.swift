@@ -1,0 +1,128 @@
+internal import WarrenPrimitives
+
+/// Path survival (docs/ice.md): while traffic flows over the selected pair it is checked fast and
+/// a standby pair of another kind is kept validated; when the selected pair dies the standby takes
+/// over at once — the controlling side renominates it (RFC 8445 §8.1.1 allows one nomination; the
+/// peers this works with follow a second one), the controlled side switches its own direction
+/// and follows the renomination when it comes. While a relayed pair carries what a direct one
+/// did, the failed direct pairs are checked every second, so that traffic returns when it heals.
+
+extension ICEAgent {
+  /// Fast checks, the standby's checks and the heal checks that are due at `now`, while traffic
+  /// flows; when it has stopped, nothing but consent.
+  mutating func maintainLiveness(now: Instant) {
+    guard let id = selectedPair else { return }
+    guard liveness.isActive(now: now) else {
+      if liveness.trafficUntil != nil { liveness.quiet() }
+      return
+    }
+    if let due = liveness.nextCheck, now >= due {
+      sendCheck(on: id, useCandidate: false, now: now, kind: .liveness, timeout: liveness.checkTimeout(configuration))
+      liveness.nextCheck = now + liveness.checkInterval(configuration)
+    }
+    if let due = liveness.nextStandbyCheck, now >= due {
+      liveness.nextStandbyCheck = now + configuration.standbyCheckInterval
+      chooseStandby()
+      if let standby = liveness.standby {
+        sendCheck(on: standby, useCandidate: false, now: now, kind: .liveness, timeout: configuration.livenessMaximumTimeout)
+      }
+    }
+    if let due = liveness.nextHealCheck, now >= due {
+      liveness.nextHealCheck = now + configuration.healCheckInterval
+      // The best few direct pairs that failed: one check each, not retransmitted.
+      let failed = checklist.filter { !$0.isRelayed && $0.state == .failed }.prefix(4)
+      for pair in failed {
+        sendCheck(on: pair.id, useCandidate: false, now: now, kind: .liveness, timeout: configuration.livenessMaximumTimeout)
+      }
+    }
+  }
+
+  /// Picks the standby: the best valid pair that would survive what kills the selected one —
+  /// relayed where the selected one is direct (or the other way round), or through another
+  /// local interface. Reports a change.
+  mutating func chooseStandby() {
+    guard let selected = selectedPair.flatMap({ checkList[$0] }) else { return }
+    let best = checklist.first { pair in
+      pair.state == .succeeded && pair.id != selected.id
+        && (pair.isRelayed != selected.isRelayed || pair.local.base.ip != selected.local.base.ip)
+    }
+    guard best?.id != liveness.standby else { return }
+    liveness.standby = best?.id
+    liveness.standbyMisses = 0
+    events.append(.standbyChanged(best))
+  }
+
+  /// A fast check on `id` went unanswered past its timeout.
+  mutating func livenessCheckMissed(on id: CandidatePair.ID, now: Instant) {
+    if id == selectedPair {
+      let wasDead = liveness.isDead(configuration)
+      liveness.missed()
+      if !wasDead, liveness.isDead(configuration) { selectedPairDied(now: now) }
+    } else if id == liveness.standby {
+      liveness.standbyMisses += 1
+      guard liveness.standbyMisses >= configuration.livenessMisses else { return }
+      // Not a standby any more; the next one is chosen at its next check.
+      checkList[id]?.state = .failed
+      liveness.standby = nil
+      events.append(.standbyChanged(nil))
+    }
+  }
+
+  /// The selected pair stopped answering under traffic: the standby takes over, or the first pair
+  /// that answers from now on; toward a peer that does not follow renominations the agent fails,
+  /// so that its owner restarts at once rather than after the Disconnected timeout.
+  mutating func selectedPairDied(now: Instant) {
+    guard let id = selectedPair, let pair = checkList[id] else { return }
+    events.append(.pathLost(pair))
+    if peerFollowsRenomination == false {
+      transactions = [:]
+      setState(.failed)
+      return
+    }
+    checkList[id]?.state = .failed
+    // Pairs that have not answered lately may have died with it: checked again before they are
+    // trusted. Fresh ones (the standby among them) stay valid.
+    let fresh = now - configuration.standbyCheckInterval * 2
+    let stale = checkList.rearm { candidate in
+      candidate.id != id && candidate.state == .succeeded && (candidate.statistics.lastResponseReceived ?? now - .seconds(3600)) < fresh
+    }
+    if stale > 0, nextCheck == nil { nextCheck = now }
+    chooseStandby()
+    if let standby = liveness.standby {
+      takeOver(standby, now: now)
+    } else {
+      setState(.disconnected)
+    }
+  }
+
+  /// Moves the traffic to `id`: the controlling side selects and renominates it, the controlled
+  /// side selects it for its own direction and follows the peer's nomination when it comes.
+  mutating func takeOver(_ id: CandidatePair.ID, now: Instant) {
+    if role == .controlling {
+      checkList[id]?.nominated = true
+      select(id, now: now)
+      sendCheck(on: id, useCandidate: true, now: now)
+    } else {
+      select(id, now: now)
+    }
+    liveness.nextHealCheck = checkList[id]?.isRelayed == true && liveness.isActive(now: now) ? now + configuration.healCheckInterval : nil
+  }
+
+  /// A success response on `id` (any kind of check): an answer on the selected pair keeps it
+  /// alive; while the selected pair is dead and had no standby, the first pair that answers
+  /// takes over.
+  mutating func livenessAnswered(on id: CandidatePair.ID, roundTripTime: Duration?, now: Instant) {
+    if id == selectedPair {
+      let wasDead = liveness.isDead(configuration)
+      liveness.answered(roundTripTime: roundTripTime)
+      // Alive after all (a late answer): consent decides again.
+      if wasDead, state == .disconnected, consent.standing(now: now, configuration: configuration) == .fresh {
+        setState(role == .controlling ? .completed : .connected)
+      }
+    } else if id == liveness.standby {
+      liveness.standbyMisses = 0
+    } else if liveness.isDead(configuration), selectedPair != nil, checkList[id]?.state == .succeeded {
+      takeOver(id, now: now)
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import Testing
+import WarrenICE
+import WarrenSimulation
+import WarrenPrimitives
+
+/// Sends an application datagram from each host every `interval` (a ping through the tunnel),
+/// and records when each one arrived.
+final class Traffic: SimulationCompanion {
+  let interval: Duration
+  var senders: [Int]
+  var next: SimulatedNetwork.Instant
+  var sent = [0, 0]
+  /// Arrival times at each host, in virtual time.
+  var arrivals: [[SimulatedNetwork.Instant]] = [[], []]
+  private var seen = [0, 0]
+
+  init(_ network: SimulatedNetwork, every interval: Duration = .milliseconds(20), from senders: [Int] = [0, 1]) {
+    self.interval = interval
+    self.senders = senders
+    next = network.now
+  }
+
+  func nextDeadline() -> SimulatedNetwork.Instant? { senders.isEmpty ? nil : next }
+
+  func step(_ network: SimulatedNetwork) {
+    for index in 0..<2 where network.hosts[index].received.count > seen[index] {
+      arrivals[index] += Array(repeating: network.now, count: network.hosts[index].received.count - seen[index])
+      seen[index] = network.hosts[index].received.count
+    }
+    guard !senders.isEmpty, network.now >= next else { return }
+    for index in senders where network.sendData(from: index, [4, 0, 0, 0, UInt8(index)]) { sent[index] += 1 }
+    next = network.now + interval
+  }
+
+  /// The longest time host `index` went without a datagram between `start` and `end`.
+  func longestGap(at index: Int, from start: SimulatedNetwork.Instant, to end: SimulatedNetwork.Instant) -> Duration {
+    let times = [start] + arrivals[index].filter { $0 > start && $0 <= end } + [end]
+    return zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? .zero
+  }
+}
+
+@Suite("path survival: a dying path under traffic, in virtual time")
+struct PathSurvivalTests {
+  let relayA = TransportAddress("198.51.100.200:7000")
+
+  /// Two public hosts with a direct path, and a relayed candidate for host 0.
+  func connected(roles: (ICERole, ICERole)) -> SimulatedNetwork {
+    let network = makePeers(roles: roles)
+    network.relays[relayA] = 0
+    network.hosts[0].agent.addLocalCandidate(Candidate(type: .relay, address: relayA, base: relayA), now: network.now)
+    exchangeCandidates(network)
+    network.run(for: .seconds(5)) { network in
+      bothConnected(network) && network.hosts.allSatisfy { $0.agent.checklist.allSatisfy { $0.state == .succeeded || $0.state == .failed } }
+    }
+    return network
+  }
+
+  /// Drops every datagram that neither leaves from nor goes to a relayed address.
+  func cutDirectPath(_ network: SimulatedNetwork) {
+    let relays = Set(network.relays.keys)
+    network.drop = { from, to in !relays.contains(from) && !relays.contains(to) }
+  }
+
+  @Test("the direct path dies under traffic: the relayed standby carries it within half a second", arguments: [
+    (ICERole.controlling, ICERole.controlled), (.controlled, .controlling),
+  ])
+  func failover(roles: (ICERole, ICERole)) throws {
+    let network = connected(roles: roles)
+    #expect(try #require(network.hosts[0].agent.selectedPair).local != relayA)
+    let traffic = Traffic(network)
+    network.companion = traffic
+    network.run(for: .seconds(3))
+    let cut = network.now
+    cutDirectPath(network)
+    network.run(for: .seconds(3))
+    let gaps = [0, 1].map { traffic.longestGap(at: $0, from: cut - .seconds(1), to: network.now) }
+    print("failover (\(roles.0) with the relay): longest gaps \(gaps)")
+    for gap in gaps { #expect(gap < .milliseconds(600)) }
+    for host in network.hosts {
+      #expect(try #require(host.agent.selectedPair.flatMap { host.agent.pair($0) }).isRelayed)
+      #expect(host.agent.state == .connected || host.agent.state == .completed)
+      #expect(host.events.contains { if case .pathLost = $0 { true } else { false } })
+    }
+  }
+
+  @Test("the direct path heals: a heal check finds it within a second, and traffic returns to it without loss",
+    arguments: [(ICERole.controlling, ICERole.controlled), (.controlled, .controlling)])
+  func heal(roles: (ICERole, ICERole)) throws {
+    let network = connected(roles: roles)
+    let direct = try #require(network.hosts[0].agent.selectedPair)
+    let traffic = Traffic(network)
+    network.companion = traffic
+    network.run(for: .seconds(2))
+    cutDirectPath(network)
+    #expect(network.run(for: .seconds(3)) { $0.hosts[0].agent.selectedPair?.local == self.relayA || $0.hosts[1].agent.selectedPair?.remote == self.relayA })
+    network.run(for: .seconds(2))
+    let healed = network.now
+    network.drop = nil
+    #expect(network.run(for: .seconds(3)) { $0.hosts[0].agent.selectedPair == direct && $0.hosts[1].agent.selectedPair.map { $0.local != self.relayA && $0.remote != self.relayA } == true })
+    let back = network.now - healed
+    network.run(for: .seconds(1))
+    let gaps = [0, 1].map { traffic.longestGap(at: $0, from: healed, to: network.now) }
+    print("heal (\(roles.0) with the relay): back on the direct pair after \(back), longest gaps \(gaps)")
+    #expect(back < .milliseconds(1200))
+    for gap in gaps { #expect(gap <= .milliseconds(40)) }
+  }
+
+  @Test("toward a peer that does not follow renominations, a dying path fails the agent at once")
+  func failsTowardPeerThatCannotFollow() throws {
+    let network = connected(roles: (.controlling, .controlled))
+    network.hosts[0].agent.peerFollowsRenomination = false
+    let traffic = Traffic(network)  // the network holds its companion weakly
+    network.companion = traffic
+    network.run(for: .seconds(2))
+    let cut = network.now
+    cutDirectPath(network)
+    #expect(network.run(for: .seconds(3)) { $0.hosts[0].agent.state == .failed })
+    let failedAfter = network.now - cut
+    print("failed \(failedAfter) after the cut")
+    #expect(failedAfter < .milliseconds(600))
+    #expect(network.hosts[0].events.contains { if case .pathLost = $0 { true } else { false } })
+  }
+
+  @Test("a path that dies while idle goes by consent, as without traffic: no fast checks, Disconnected after 5 s")
+  func idleGoesByConsent() throws {
+    let network = connected(roles: (.controlling, .controlled))
+    let checksBefore = network.hosts.map { host in host.agent.checklist.reduce(0) { $0 + $1.statistics.requestsSent } }
+    network.run(for: .seconds(20))
+    let checksIdle = network.hosts.map { host in host.agent.checklist.reduce(0) { $0 + $1.statistics.requestsSent } }
+    // Consent every 2 s ± 20 %: 8 to 13 checks in 20 s, nothing faster.
+    for (before, after) in zip(checksBefore, checksIdle) { #expect((8...13).contains(after - before)) }
+    let cut = network.now
+    cutDirectPath(network)
+    #expect(network.run(for: .seconds(10)) { $0.hosts[0].agent.state == .disconnected })
+    let disconnectedAfter = network.now - cut
+    #expect(disconnectedAfter > .seconds(2) && disconnectedAfter <= .seconds(5))
+    #expect(!network.hosts.contains { $0.events.contains { if case .pathLost = $0 { true } else { false } } })
+    #expect(try #require(network.hosts[0].agent.selectedPair).local != relayA)
+  }
+}
