@@ -23,6 +23,7 @@ let package = Package(
     .library(name: "WarrenICE", targets: ["WarrenICE"]),
     .library(name: "WarrenTURN", targets: ["WarrenTURN"]),
     .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
+    .library(name: "WarrenNetlink", targets: ["WarrenNetlink"]),
     .library(name: "WarrenSession", targets: ["WarrenSession"]),
     .library(name: "WarrenWireGuard", targets: ["WarrenWireGuard"]),
     .library(name: "WarrenNFTables", targets: ["WarrenNFTables"]),
@@ -132,6 +133,17 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The host's network changes as rtnetlink announces them: a pure decoder and a reader.
+    .target(
+      name: "WarrenNetlink",
+      dependencies: [
+        "WarrenPrimitives",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The SwiftNIO driver of the ICE agent: UDP sockets, timers, TURN allocations.
     .target(
       name: "WarrenICENIO",
@@ -224,6 +236,7 @@ let package = Package(
         "WarrenICENIO",
         "WarrenListener",
         "WarrenNFTables",
+        "WarrenNetlink",
         "WarrenPrimitives",
         "WarrenSTUN",
         "WarrenSession",
@@ -428,6 +441,14 @@ let package = Package(
         "WarrenTestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenNetlinkTests",
+      dependencies: [
+        "WarrenNetlink",
+        "WarrenPrimitives",
       ],
       swiftSettings: swiftSettings
     ),

@@ -34,7 +34,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-[ -n "${KEEP_LOGS:-}" ] && trap 'cp -r "$work" /tmp/survival-logs; cleanup' EXIT
+[ -n "${KEEP_LOGS:-}" ] && trap 'rm -rf /tmp/survival-logs; cp -r "$work" /tmp/survival-logs; cleanup' EXIT
 pass() { passed=$((passed + 1)); echo "PASS: $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -78,7 +78,7 @@ EOF
 }
 ns_of() { if [ "$1" = b ]; then echo "$host_b"; else echo "$host_a"; fi; }
 start_up() { # side
-  ip netns exec "$(ns_of "$1")" "$warren" up --config "$work/$1.yaml" --log-level info --log-format json >>"$work/up-$1.log" 2>&1 &
+  ip netns exec "$(ns_of "$1")" "$warren" up --config "$work/$1.yaml" --log-level "${LOG_LEVEL:-info}" --log-format json >>"$work/up-$1.log" 2>&1 &
   eval "up_$1=\$!"
 }
 stop() { kill "$1" 2>/dev/null; for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; wait "$1" 2>/dev/null; }
@@ -116,9 +116,12 @@ gap_after() { # ping-output start-ms end-ms
 import re, sys
 times = [float(t) * 1000 for t in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", open(sys.argv[1]).read(), re.M)]
 start, end = float(sys.argv[2]), float(sys.argv[3])
-inside = [t for t in times if t <= end]
-gaps = [b - a for a, b in zip(inside, inside[1:]) if b > start and a < end]
-print(f"{max(gaps, default=float('nan')):.0f}")
+# From the last answer before the change (or the change itself, if the ping was not answered
+# then: counted as an outage from the change on) to the first one after it, and every gap after,
+# up to the end (a ping never answered again is an outage to the end).
+before = [t for t in times if t <= start]
+points = [before[-1] if before and start - before[-1] < 1000 else start] + [t for t in times if start < t <= end] + [end]
+print(f"{max(b - a for a, b in zip(points, points[1:])):.0f}")
 EOF
 }
 # The time (ms since the epoch) of the first JSON log line of side $1 after $2 whose message
@@ -145,6 +148,7 @@ print(f'{len(v)} trials: median {statistics.median(v):.0f} ms, max {max(v):.0f} 
 
 # 1. The direct path dies and heals, under a 20 ms ping, on each data path.
 for mode in ${MODES:-kernel userspace}; do
+  [[ " ${STEPS:-1 2} " == *" 1 "* ]] || continue
   write_config a "$wg_a" "$mode"
   write_config b "$wg_b" "$mode"
   start_up a
@@ -189,6 +193,143 @@ for mode in ${MODES:-kernel userspace}; do
     pass "$summary"
   else
     fail "$summary (bounds: gap 1000 ms, back within 2000 ms with a gap of 100 ms)"
+  fi
+  "$warren" status --socket "$work/a.sock"
+  stop "$up_a"
+  stop "$up_b"
+done
+
+# 2. Host A moves between two networks: its first link (eth0, behind NAT A) and a second one (eth1,
+#    behind NAT C, a third NAT on the public side). Break before make (the old link goes down and
+#    the new address appears at once), make before break (the new network 2 s before the old
+#    one goes), and the address replaced on the same link.
+#
+#   hostA eth1 10.3.0.2 --lan-- 10.3.0.1 natC 198.51.100.3 --wan-- pub
+nat_c=wnatc$topology_id
+extra_hosts+=("$nat_c")
+ip netns add "$nat_c"
+in_ns "$nat_c" ip link set lo up
+ip link add wan netns "$nat_c" type veth peer name to-c netns "$pub"
+ip link add lan netns "$nat_c" type veth peer name eth1 netns "$host_a"
+in_ns "$pub" ip link set to-c up
+in_ns "$pub" ip route add 198.51.100.3/32 dev to-c
+in_ns "$nat_c" ip addr add 198.51.100.3/32 dev wan
+in_ns "$nat_c" ip addr add 10.3.0.1/24 dev lan
+in_ns "$nat_c" ip link set wan up
+in_ns "$nat_c" ip link set lan up
+in_ns "$nat_c" ip route add 198.51.100.1/32 dev wan
+in_ns "$nat_c" ip route add default via 198.51.100.1 dev wan
+in_ns "$nat_c" sysctl -qw net.ipv4.ip_forward=1
+nat_rules "$nat_c"
+in_ns "$host_a" ip link set eth1 up
+# A multi-homed host routes what leaves from an address through that address's own link (source
+# routing, as NetworkManager and systemd-networkd set up for each link): a socket bound to the
+# second network's address must not leave through the first network's router.
+in_ns "$host_a" ip rule add from 10.1.0.0/24 lookup 101
+in_ns "$host_a" ip rule add from 10.3.0.0/24 lookup 103
+in_ns "$host_a" ip route add default via 10.1.0.1 dev eth0 table 101
+
+# Host A's networks: on_network A|C moves it at once (the other link down, this one's address
+# and default route up); both_networks C|A brings the other network up as a second, less
+# preferred route first.
+c_up='ip link set eth1 up; ip addr add 10.3.0.2/24 dev eth1 2>/dev/null; ip route replace default via 10.3.0.1 dev eth1 table 103'
+c_down='ip link set eth1 down; ip addr del 10.3.0.2/24 dev eth1 2>/dev/null'
+a_up='ip link set eth0 up; ip route replace default via 10.1.0.1 dev eth0 table 101'
+a_down='ip link set eth0 down'
+on_network() { # A|C
+  if [ "$1" = C ]; then
+    in_ns "$host_a" sh -c "$a_down; $c_up; ip route replace default via 10.3.0.1"
+  else
+    in_ns "$host_a" sh -c "$c_down; $a_up; ip route replace default via 10.1.0.1"
+  fi
+}
+second_network() { # C|A: the other network's address, and a default route of lower preference
+  if [ "$1" = C ]; then
+    in_ns "$host_a" sh -c "$c_up; ip route add default via 10.3.0.1 metric 100"
+  else
+    in_ns "$host_a" sh -c "$a_up; ip route add default via 10.1.0.1 metric 100"
+  fi
+}
+leave_network() { # A|C: its link goes down; the other network's route is the default then
+  if [ "$1" = A ]; then
+    in_ns "$host_a" sh -c "$a_down; ip route replace default via 10.3.0.1; ip route del default via 10.3.0.1 metric 100 2>/dev/null"
+  else
+    in_ns "$host_a" sh -c "$c_down; ip route replace default via 10.1.0.1; ip route del default via 10.1.0.1 metric 100 2>/dev/null"
+  fi
+}
+replace_address() { # the address of eth0 changes (10.1.0.2 <-> 10.1.0.3) as a new DHCP lease does; the link stays up
+  in_ns "$host_a" sh -c "ip addr del $1/24 dev eth0; ip addr add $2/24 dev eth0; ip route replace default via 10.1.0.1; ip route replace default via 10.1.0.1 dev eth0 table 101"
+}
+
+# The longest gap of a ping that ran across one network change at $2, until $3.
+move_trial() { # label change-command...
+  local label=$1; shift
+  ip netns exec "$host_a" ping -D -i 0.02 -W 1 10.99.0.2 >"$work/ping.txt" 2>&1 &
+  pinger=$!
+  if [ -n "${CAPTURE:-}" ]; then
+    ip netns exec "$host_a" tcpdump -n -i any -w "$work/capture-$(echo "$label" | tr -c 'a-z0-9' _).pcap" udp and not port 51820 >/dev/null 2>&1 &
+    capture=$!
+  fi
+  sleep 1.5
+  local changed
+  changed=$(now_ms)
+  "$@"
+  if [ -n "${CAPTURE:-}" ]; then sleep 1.5; [ -n "${STACKS:-}" ] && gdb -p "$up_a" -batch -ex "thread apply all bt 25" >"$work/stacks-$(echo "$label" | tr -c 'a-z0-9' _).txt" 2>&1; echo "--- sockets of host A 1.5 s after: $label"; in_ns "$host_a" ss -uanp; for f in /proc/$up_a/fd/*; do [ "$(readlink "$f")" = "anon_inode:[eventpoll]" ] && echo "epoll $(basename "$f"): $(grep -o 'tfd: *[0-9]* events: *[0-9a-f]*' /proc/$up_a/fdinfo/$(basename "$f") | tr -s ' ' | tr '\n' ';')"; done; sleep 2.5; else sleep 4; fi
+  kill -INT "$pinger"; wait "$pinger" 2>/dev/null
+  [ -n "${CAPTURE:-}" ] && { kill -INT "$capture"; wait "$capture" 2>/dev/null; }
+  gap=$(gap_after "$work/ping.txt" "$changed" "$(now_ms)")
+  echo "$label: longest gap $gap ms"
+  [ -n "${DIAGNOSE:-}" ] && [ "${gap%.*}" -gt 2000 ] && diagnose
+}
+# What the kernel and WireGuard hold when a trial fails (DIAGNOSE=1).
+diagnose() {
+  echo "--- host A: addresses, routes, rules, nftables"; in_ns "$host_a" ip -br addr; in_ns "$host_a" ip route; in_ns "$host_a" nft list table inet warren
+  echo "--- WireGuard A and B"; in_ns "$host_a" wg show "$wg_a"; in_ns "$host_b" wg show "$wg_b"
+  echo "--- conntrack NAT A"; in_ns "$nat_a" conntrack -L -p udp 2>/dev/null
+  echo "--- conntrack NAT C"; in_ns "$nat_c" conntrack -L -p udp 2>/dev/null
+  echo "--- conntrack NAT B"; in_ns "$nat_b" conntrack -L -p udp 2>/dev/null
+  echo "--- conntrack host A"; in_ns "$host_a" conntrack -L -p udp 2>/dev/null
+}
+
+for mode in ${MODES:-kernel userspace}; do
+  [[ " ${STEPS:-1 2} " == *" 2 "* ]] || continue
+  write_config a "$wg_a" "$mode"
+  write_config b "$wg_b" "$mode"
+  start_up a
+  start_up b
+  if ! ping_until 20 >/dev/null; then
+    fail "$mode: the tunnel did not come up before the moves"; show_logs; stop "$up_a"; stop "$up_b"; continue
+  fi
+  moves=() makes=() replaces=()
+  where=A
+  for trial in $(seq "$trials"); do
+    to=$([ "$where" = A ] && echo C || echo A)
+    move_trial "$mode move $trial ($where to $to, break before make)" on_network "$to"
+    moves+=("$gap"); where=$to
+  done
+  for trial in $(seq "$trials"); do
+    to=$([ "$where" = A ] && echo C || echo A)
+    make_then_break() { second_network "$to"; sleep 2; leave_network "$where"; }
+    move_trial "$mode move $trial ($where to $to, make before break)" make_then_break
+    makes+=("$gap"); where=$to
+  done
+  [ "$where" = C ] && on_network A && where=A && sleep 3
+  address=10.1.0.2
+  for trial in $(seq "$trials"); do
+    next=$([ "$address" = 10.1.0.2 ] && echo 10.1.0.3 || echo 10.1.0.2)
+    move_trial "$mode address $trial ($address to $next on the same link)" replace_address "$address" "$next"
+    replaces+=("$gap"); address=$next
+  done
+  [ "$address" = 10.1.0.3 ] && replace_address 10.1.0.3 10.1.0.2
+  median_of() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+  max_of() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+  summary="$mode data path, host A moves under a 20 ms ping: break before make $(stats "${moves[@]}"); make before break $(stats "${makes[@]}"); address replaced $(stats "${replaces[@]}")"
+  if [ "${#moves[@]}" -eq "$trials" ] && [ "$(median_of "${moves[@]}" | cut -d. -f1)" -le 1000 ] && [ "$(max_of "${moves[@]}" | cut -d. -f1)" -le 2000 ] &&
+    [ "$(max_of "${makes[@]}" | cut -d. -f1)" -le 300 ] && [ "$(max_of "${replaces[@]}" | cut -d. -f1)" -le 1000 ]; then
+    pass "$summary"
+  else
+    fail "$summary (bounds: break before make 1000 ms median and 2000 ms max, make before break 300 ms, address replaced 1000 ms)"
+    [ -n "${KEEP_LOGS:-}" ] || show_logs
   fi
   "$warren" status --socket "$work/a.sock"
   stop "$up_a"

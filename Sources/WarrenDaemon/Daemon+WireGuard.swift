@@ -5,6 +5,7 @@ internal import Logging
 internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenICE
+internal import WarrenICENIO
 internal import WarrenNFTables
 internal import WarrenPrimitives
 internal import WarrenSession
@@ -154,7 +155,10 @@ extension Daemon {
     let outcome: DataPathSwitch.Outcome
     do {
       outcome = try await change.move(
-        over: pair, choice: DataPathChoice(mode: configuration.wireguard.dataPath, pair: pair, kernelUnavailable: unavailable),
+        over: pair,
+        choice: DataPathChoice(
+          mode: configuration.wireguard.dataPath, pair: pair, kernelUnavailable: unavailable,
+          kernelSource: RouteLookup.sourceAddress(toward: pair.remote.address)),
         proxy: proxy, wireGuardPort: port, peer: peer.name)
     } catch {
       logger.error("could not move the WireGuard peer to its new path", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
@@ -191,9 +195,15 @@ extension Daemon {
     let hasSession = peer.lastHandshake > 0 && now - peer.lastHandshake < 180
     let control = WireGuard.control(for: interface)
     if hasSession || !initiate {
-      guard peer.endpoint != endpoint else { return }
+      // Set even when unchanged: WireGuard sends from the local address the peer's datagrams last
+      // arrived at (wireguard-go's sticky source, with that interface's index), and after a network
+      // change that address may be gone; a new endpoint makes it choose again.
       try await control.setEndpoint(endpoint, peer: key)
-      logger.notice("WireGuard peer pointed at \(endpoint)", metadata: ["interface": "\(interface)", "peer": "\(key)"])
+      if peer.endpoint != endpoint {
+        logger.notice("WireGuard peer pointed at \(endpoint)", metadata: ["interface": "\(interface)", "peer": "\(key)"])
+      } else {
+        logger.debug("WireGuard peer pointed at \(endpoint) again (the local side of the path changed)", metadata: ["interface": "\(interface)", "peer": "\(key)"])
+      }
     } else {
       try await control.renewPeer(peer, endpoint: endpoint)
       logger.notice(

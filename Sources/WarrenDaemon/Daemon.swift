@@ -61,7 +61,8 @@ public final class Daemon: Service {
   /// Builds the backend and asks relay registries (schemes registered by the caller).
   let factory: BackendFactory
   let logger: Logger
-  let hostAddresses: [TransportAddress.IP]
+  /// This host's addresses, kept current as the network changes.
+  let network: HostNetwork
   let stunServers: [(host: String, port: UInt16)]
   let turnServers: [Gatherer.TURNServer]
   /// TURN servers handed out by relay registries (`grpc://` in `ice.urls`), by registry URL.
@@ -109,7 +110,7 @@ public final class Daemon: Service {
     addresses.exclude = configuration.interfaces.exclude + configuration.wireguard.interfaces
     addresses.ipv4 = configuration.interfaces.ipv4
     addresses.ipv6 = configuration.interfaces.ipv6
-    hostAddresses = addresses.list().map(\.ip)
+    network = HostNetwork(addresses)
     stunServers = configuration.iceServers.filter { $0.scheme == .stun }.map { ($0.host, UInt16($0.port)) }
     var turnServers: [Gatherer.TURNServer] = []
     var registries: [String] = []
@@ -139,7 +140,7 @@ public final class Daemon: Service {
       "warren up", metadata: [
         "key": "\(configuration.privateKey.map { "\($0.publicKey)" } ?? "-")", "backends": "\(configuration.backends)",
         "wireguard": "\(configuration.wireguard.interfaces)",
-        "peers": "\(configuration.peers.map(\.name))", "host_addresses": "\(hostAddresses.map { "\($0)" })",
+        "peers": "\(configuration.peers.map(\.name))", "host_addresses": "\(network.addresses.map { "\($0)" })",
       ])
   }
 
@@ -184,6 +185,7 @@ public final class Daemon: Service {
           for discovery in self.discoveries.values {
             group.addTask { try await discovery.run() }
           }
+          group.addTask { await self.watchNetwork() }
           if let address = self.configuration.metrics {
             let endpoint = MetricsEndpoint(host: "\(address.ip)", port: Int(address.port), logger: self.logger) { [weak self] in
               guard let self else { return [] }
@@ -295,7 +297,8 @@ public final class Daemon: Service {
 
   func start(_ peer: DaemonConfiguration.Peer, ours: PrivateKey? = nil, interface: String? = nil) {
     guard !stopped.withLock({ $0 }), let ours = ours ?? configuration.privateKey else { return }
-    var gatherer = Gatherer(hostAddresses: hostAddresses, portRange: configuration.portRange)
+    let network = self.network
+    var gatherer = Gatherer(hostAddresses: { network.addresses }, portRange: configuration.portRange)
     gatherer.stunServers = stunServers
     gatherer.candidateTypes = configuration.candidateTypes
     gatherer.turnServers = { [weak self] in self?.currentTURNServers ?? [] }

@@ -1,3 +1,4 @@
+public import WarrenPrimitives
 public import WarrenICE
 
 /// How a WireGuard peer's datagrams travel between WireGuard's socket and the network
@@ -32,14 +33,25 @@ public struct DataPathChoice: Sendable, Hashable {
     self.reason = reason
   }
 
-  /// - Parameter kernelUnavailable: why nftables cannot be programmed, or `nil` when it can.
-  public init(mode: DataPathMode, pair: CandidatePair, kernelUnavailable: String?) {
+  /// - Parameters:
+  ///   - kernelUnavailable: why nftables cannot be programmed, or `nil` when it can.
+  ///   - kernelSource: the local address the kernel's routing sends WireGuard's datagrams to the
+  ///     pair's remote end from (`nil`: not known). The kernel path rewrites only ports: when the
+  ///     routing table prefers another network than the pair's (a second network that came up
+  ///     beside the first), WireGuard's datagrams would leave through the wrong NAT, so the proxy,
+  ///     whose socket is bound to the pair's address, carries them.
+  public init(mode: DataPathMode, pair: CandidatePair, kernelUnavailable: String?, kernelSource: TransportAddress.IP? = nil) {
     if mode == .userspace {
       (path, reason) = (.userspace, "data_path: userspace")
     } else if pair.isRelayed {
       (path, reason) = (.userspace, "the selected pair is relayed (TURN framing needs the userspace proxy)")
     } else if let kernelUnavailable {
       self = .kernelUnavailable(kernelUnavailable)
+    } else if let kernelSource, kernelSource != pair.local.base.ip {
+      (path, reason) = (
+        .userspace,
+        "the routing table sends to \(pair.remote.address.ip) from \(kernelSource), not from the pair's \(pair.local.base.ip)"
+      )
     } else {
       (path, reason) = (.kernel, "the selected pair is direct (\(pair.local.type) to \(pair.remote.type))")
     }

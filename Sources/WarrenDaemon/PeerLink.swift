@@ -110,9 +110,14 @@ public final class PeerLink: Sendable {
   /// Messages to the peer, published one after the other.
   private let publications: AsyncStream<Cunicu_Signaling_Message>
   private let publicationSink: AsyncStream<Cunicu_Signaling_Message>.Continuation
-  /// Drivers to gather local candidates on, each beside everything else.
-  private let gatherings: AsyncStream<ICEDriver>
-  private let gatheringSink: AsyncStream<ICEDriver>.Continuation
+  /// Gathering to do, each beside everything else: an agent's first, or after the host's
+  /// network changed.
+  private enum Gathering {
+    case initial(ICEDriver)
+    case change(ICEDriver, added: [TransportAddress.IP], removed: Set<TransportAddress.IP>)
+  }
+  private let gatherings: AsyncStream<Gathering>
+  private let gatheringSink: AsyncStream<Gathering>.Continuation
   /// Each new agent's driver, for the task that follows its events.
   private let drivers: AsyncStream<(ICEDriver, generation: Int)>
   private let driverSink: AsyncStream<(ICEDriver, generation: Int)>.Continuation
@@ -140,7 +145,7 @@ public final class PeerLink: Sendable {
     (selections, selectionSink) = AsyncStream.makeStream(of: CandidatePair.self, bufferingPolicy: .bufferingNewest(16))
     (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
     (publications, publicationSink) = AsyncStream.makeStream(of: Cunicu_Signaling_Message.self)
-    (gatherings, gatheringSink) = AsyncStream.makeStream(of: ICEDriver.self)
+    (gatherings, gatheringSink) = AsyncStream.makeStream(of: Gathering.self)
     (drivers, driverSink) = AsyncStream.makeStream(of: (ICEDriver, generation: Int).self)
   }
 
@@ -174,6 +179,26 @@ public final class PeerLink: Sendable {
     state.withLock { $0.driver }?.noteTraffic()
   }
 
+  /// The host's network changed (docs/ice.md, "Path survival"): the current agent drops what was
+  /// on the `removed` addresses and gathers on the `added` ones, and the new candidates are
+  /// trickled to the peer; with neither (a route changed), the selected pair is checked fast for
+  /// a while. A later agent gathers on the addresses of its time anyway.
+  public func networkChanged(added: [TransportAddress.IP], removed: Set<TransportAddress.IP>) {
+    guard let driver = state.withLock({ $0.driver }) else { return }
+    if added.isEmpty && removed.isEmpty {
+      driver.networkChanged()
+    } else {
+      gatheringSink.yield(.change(driver, added: added, removed: removed))
+    }
+  }
+
+  /// Hands the selected pair on again (``selections``): the routing changed, and the data path
+  /// chosen for the pair may no longer fit (docs/wireguard.md, "Data paths").
+  public func reselect() {
+    guard let agent = state.withLock({ $0.driver })?.agent, let pair = agent.selectedPair.flatMap({ agent.pair($0) }) else { return }
+    selectionSink.yield(pair)
+  }
+
   /// Runs until cancelled.
   public func run() async throws {
     let subscription = try await backend.subscribe(options.keys)
@@ -197,9 +222,15 @@ public final class PeerLink: Sendable {
       }
       group.addTask {
         await withDiscardingTaskGroup { gatherings in
-          for await driver in self.gatherings {
-            gatherings.addTask {
-              await self.options.gatherer.gather(on: driver, logger: self.logger) { candidate in self.input(.localCandidate(candidate)) }
+          for await gathering in self.gatherings {
+            let found: @Sendable (Candidate) -> Void = { candidate in self.input(.localCandidate(candidate)) }
+            switch gathering {
+            case .initial(let driver):
+              gatherings.addTask { await self.options.gatherer.gather(on: driver, logger: self.logger, found: found) }
+            case .change(let driver, let added, let removed):
+              gatherings.addTask {
+                await self.options.gatherer.follow(added: added, removed: removed, on: driver, logger: self.logger, found: found)
+              }
             }
           }
         }
@@ -291,7 +322,7 @@ public final class PeerLink: Sendable {
       driver?.setRemoteCredentials(credentials)
     case .startGathering:
       guard let driver = state.withLock({ $0.driver }) else { return }
-      gatheringSink.yield(driver)
+      gatheringSink.yield(.initial(driver))
     case .addRemoteCandidate(let candidate):
       logger.debug("remote candidate \(candidate)")
       state.withLock { $0.driver }?.addRemoteCandidate(candidate)

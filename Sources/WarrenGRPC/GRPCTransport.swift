@@ -8,6 +8,7 @@ internal import GRPCNIOTransportHTTP2
 public import Logging
 internal import Synchronization
 public import WarrenCrypto
+public import WarrenPrimitives
 public import WarrenSignaling
 public import WarrenWire
 internal import WarrenWireGRPC
@@ -44,6 +45,8 @@ public final class GRPCTransport: EnvelopeTransport {
   private let proofs: ProofMaker
   private let streams = Mutex<[Key: SubscriptionStream]>([:])
   private let closed = Mutex(false)
+  /// Every replica's TCP connections, to close the ones a network change left behind.
+  private let connections = ConnectionRegistry()
 
   public var type: BackendType { .grpc }
 
@@ -57,7 +60,9 @@ public final class GRPCTransport: EnvelopeTransport {
     logger[metadataKey: "server"] = "\(endpoint)"
     self.logger = logger
     proofs = ProofMaker(pinned: endpoint.serverKey, logger: logger)
+    let connections = self.connections
     let config = HTTP2ClientTransport.Posix.Config.defaults { config in
+      config.channelDebuggingCallbacks.onCreateTCPConnection = { channel in connections.register(channel) }
       config.backoff = .init(initial: .milliseconds(100), max: .seconds(5), multiplier: 1.6, jitter: 0.2)
       // A subscription only receives: without pings, a connection a NAT forgot would look
       // healthy until the next publish. warren signal allows pings every 10 s or more.
@@ -117,6 +122,17 @@ public final class GRPCTransport: EnvelopeTransport {
           metadata: ["replica": "\(endpoint.replicas[replica])", "next_replica": "\(endpoint.replicas[next])", "error": "\(error)"])
         replica = next
       }
+    }
+  }
+
+  /// Closes the connections bound to one of `ips` (all with `nil`); grpc-swift dials again at
+  /// once, and each broken subscription is made again on it (``ReplicaFailover``).
+  public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {
+    let closed = connections.close(boundTo: ips)
+    if closed > 0 {
+      logger.notice(
+        "closed signaling connections left behind by a network change; dialing again",
+        metadata: ["connections": "\(closed)", "addresses": "\(ips.map { "\($0.map { "\($0)" }.sorted())" } ?? "all")"])
     }
   }
 

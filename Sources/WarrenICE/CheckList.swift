@@ -98,6 +98,14 @@ struct CheckList: Sendable {
     return rearmed
   }
 
+  /// Removes the pairs that `include` picks (their local candidate is gone); returns them.
+  mutating func remove(where include: (CandidatePair) -> Bool) -> [CandidatePair] {
+    let removed = pairs.values.filter(include)
+    for pair in removed { pairs[pair.id] = nil }
+    triggered.removeAll { pairs[$0] == nil }
+    return removed
+  }
+
   /// No more triggered checks (the agent closed).
   mutating func clearTriggered() {
     triggered = []

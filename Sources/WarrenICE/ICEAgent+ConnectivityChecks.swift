@@ -155,6 +155,8 @@ extension ICEAgent {
       let learned = Candidate(type: .peerReflexive, address: remote, priority: priority, foundation: "prflx-\(remote.ip)")
       remoteCandidates.append(learned)
       remoteCandidate = learned
+      // Checks from an address the peer never signaled, after the selection: it moved.
+      watch(now: now)
     }
     let id = CandidatePair.ID(local: local, remote: remote)
     if checkList[id] == nil { checkList[id] = CandidatePair(local: localCandidate, remote: remoteCandidate!) }

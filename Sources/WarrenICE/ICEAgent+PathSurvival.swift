@@ -1,4 +1,4 @@
-internal import WarrenPrimitives
+public import WarrenPrimitives
 
 /// Path survival (docs/ice.md): while traffic flows over the selected pair it is checked fast and
 /// a standby pair of another kind is kept validated; when the selected pair dies the standby takes
@@ -39,12 +39,14 @@ extension ICEAgent {
 
   /// Picks the standby: the best valid pair that would survive what kills the selected one —
   /// relayed where the selected one is direct (or the other way round), or through another
-  /// local interface. Reports a change.
+  /// network on either side (another local address, or another address of the peer). Reports a
+  /// change.
   mutating func chooseStandby() {
     guard let selected = selectedPair.flatMap({ checkList[$0] }) else { return }
     let best = checklist.first { pair in
       pair.state == .succeeded && pair.id != selected.id
-        && (pair.isRelayed != selected.isRelayed || pair.local.base.ip != selected.local.base.ip)
+        && (pair.isRelayed != selected.isRelayed || pair.local.base.ip != selected.local.base.ip
+          || pair.remote.address.ip != selected.remote.address.ip)
     }
     guard best?.id != liveness.standby else { return }
     liveness.standby = best?.id
@@ -91,8 +93,69 @@ extension ICEAgent {
     if let standby = liveness.standby {
       takeOver(standby, now: now)
     } else {
+      liveness.lost = true
       setState(.disconnected)
     }
+  }
+
+  /// Local candidates on `bases` are gone (an address vanished from this host, a TURN allocation
+  /// on it with it): their pairs go, and a selected pair among them is replaced at once by the
+  /// best pair that answered lately, or by the first pair that answers from now on.
+  public mutating func removeLocalCandidates(onBases bases: Set<TransportAddress>, now: Instant) {
+    guard !bases.isEmpty, state != .closed else { return }
+    localCandidates.removeAll { bases.contains($0.base) }
+    let removed = checkList.remove { bases.contains($0.id.local) }
+    guard !removed.isEmpty else { return }
+    transactions = transactions.filter { !bases.contains($0.value.pair.local) }
+    if let standby = liveness.standby, bases.contains(standby.local) {
+      liveness.standby = nil
+      events.append(.standbyChanged(nil))
+    }
+    guard let selected = selectedPair, let pair = removed.first(where: { $0.id == selected }) else {
+      watch(now: now)
+      return
+    }
+    events.append(.pathLost(pair))
+    selectedPair = nil
+    consent.forget()
+    if peerFollowsRenomination == false {
+      transactions = [:]
+      setState(.failed)
+      return
+    }
+    watch(now: now)
+    let fresh = now - configuration.standbyCheckInterval * 2
+    let best = checklist.first { ($0.statistics.lastResponseReceived ?? fresh) > fresh && $0.state == .succeeded }
+    if let best {
+      takeOver(best.id, now: now)
+    } else {
+      liveness.lost = true
+      if checkList.rearm(where: { $0.state != .inProgress }) > 0, nextCheck == nil { nextCheck = now }
+      setState(.disconnected)
+    }
+  }
+
+  /// The peer's data arrives over `id` while the selected pair is failing: the peer moved; its
+  /// pair takes over (``acceptData(count:from:to:now:)``). Not toward a peer that ignores
+  /// renominations: its data on the old pair after ours moved is no sign of anything.
+  mutating func peerMoved(to id: CandidatePair.ID, now: Instant) {
+    guard peerFollowsRenomination != false, renominationFollowUp == nil, state != .failed else { return }
+    takeOver(id, now: now)
+    wakeRequested = true
+  }
+
+  /// The owner saw this host's network change (a route, a link) without losing an address the
+  /// agent uses: the selected pair is checked fast for a while.
+  public mutating func networkChanged(now: Instant) {
+    watch(now: now)
+  }
+
+  /// Something suggests the network changed under the selected pair (the peer trickled a new
+  /// candidate, or checks from an address it never signaled; ours changed): the pair is
+  /// checked fast for a while, as under traffic, so that a dead one is found in half a second.
+  mutating func watch(now: Instant) {
+    guard selectedPair != nil || liveness.lost else { return }
+    if liveness.noteTraffic(now: now, window: configuration.trafficWindow) { wakeRequested = true }
   }
 
   /// Moves the traffic to `id`: the controlling side selects and renominates it, the controlled
@@ -121,7 +184,7 @@ extension ICEAgent {
       }
     } else if id == liveness.standby {
       liveness.standbyMisses = 0
-    } else if liveness.isDead(configuration), selectedPair != nil, checkList[id]?.state == .succeeded {
+    } else if liveness.lost, checkList[id]?.state == .succeeded {
       takeOver(id, now: now)
     }
   }

@@ -81,6 +81,7 @@ public struct ICEAgent: Sendable {
     guard pairsFrom(candidate) else { return }
     for remote in remoteCandidates { addPair(local: candidate, remote: remote) }
     startChecking(now: now)
+    watch(now: now)
   }
 
   /// Adds a remote candidate (trickled at any time, before, during or after checks).
@@ -98,6 +99,8 @@ public struct ICEAgent: Sendable {
       addPair(local: local, remote: candidate)
     }
     startChecking(now: now)
+    // A candidate after the selection: the peer's network may have changed.
+    watch(now: now)
   }
 
   /// ICE restart (RFC 8445 §9): new local credentials; remote credentials, candidates and pairs
@@ -144,7 +147,7 @@ public struct ICEAgent: Sendable {
   public mutating func handleReceive(_ datagram: [UInt8], from remote: TransportAddress, to local: TransportAddress, now: Instant) {
     guard state != .closed else { return }
     guard STUNMessage.isSTUN(datagram) else {
-      receiveData(datagram, from: remote, to: local)
+      receiveData(datagram, from: remote, to: local, now: now)
       return
     }
     guard let message = try? STUNMessage(parsing: datagram), message.fingerprintMatches != false else { return }
@@ -241,7 +244,7 @@ public struct ICEAgent: Sendable {
     if let nextCheck { deadlines.append(nextCheck) }
     // Each deadline below is listed only while handleTimeout would act on it, so a deadline in
     // the past never makes the owner spin.
-    if let since = checkingSince, selectedPair == nil, !checkList.anySucceeded {
+    if state == .checking || state == .new, let since = checkingSince, selectedPair == nil, !checkList.anySucceeded {
       deadlines.append(since + configuration.checkingTimeout)
     }
     if role == .controlling, let due = nomination.deadline(pairs: Array(checkList.all), selected: selectedPair.flatMap { checkList[$0] }) {
@@ -269,23 +272,30 @@ public struct ICEAgent: Sendable {
 
   // MARK: - Shared by the parts
 
-  mutating func receiveData(_ datagram: [UInt8], from remote: TransportAddress, to local: TransportAddress) {
-    if acceptData(count: datagram.count, from: remote, to: local) { events.append(.data(datagram, from: remote)) }
+  mutating func receiveData(_ datagram: [UInt8], from remote: TransportAddress, to local: TransportAddress, now: Instant) {
+    if acceptData(count: datagram.count, from: remote, to: local, now: now) { events.append(.data(datagram, from: remote)) }
   }
 
   /// For drivers that hand application data on directly rather than as `.data` events: whether a
   /// datagram that is not STUN (see `STUNMessage.isSTUN`), of `count` bytes from `remote` at
   /// `local`, came over a valid pair (or one the peer has checked) and should be delivered. It is
   /// counted if so.
-  public mutating func acceptData(count: Int, from remote: TransportAddress, to local: TransportAddress) -> Bool {
+  ///
+  /// The peer's data on another pair than the selected one, while the selected pair's last fast
+  /// check went unanswered, means the peer moved its traffic (its path died, or its address
+  /// vanished): the pair takes over at once (path survival), without waiting for two more missed
+  /// checks. The owner then drains events (``takeWakeRequest()`` says so).
+  public mutating func acceptData(count: Int, from remote: TransportAddress, to local: TransportAddress, now: Instant) -> Bool {
     guard state != .closed else { return false }
     let id = CandidatePair.ID(local: local, remote: remote)
     // A valid pair, or one the peer checked with our password: a controlling peer that nominates
     // a new pair sends over it at once, before this side's own (triggered) check of it is back.
     let selected = selectedPair == id
-    return checkList.countReceived(byteCount: count, on: id) { pair in
+    let accepted = checkList.countReceived(byteCount: count, on: id) { pair in
       pair.state == .succeeded || selected || pair.statistics.requestsReceived > 0
     }
+    if accepted, !selected, liveness.misses > 0 || liveness.lost { peerMoved(to: id, now: now) }
+    return accepted
   }
 
   mutating func transmit(_ transmit: Transmit, now: Instant) {

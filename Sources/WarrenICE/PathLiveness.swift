@@ -28,6 +28,9 @@ struct PathLiveness: Sendable {
   /// While a relayed pair carries the traffic that a direct one carried: when the failed direct
   /// pairs are checked next, to find the direct path again as soon as it heals.
   var nextHealCheck: Instant?
+  /// The selected pair died or vanished and no standby could take over: the first pair that
+  /// answers a check from now on does.
+  var lost = false
 
   /// Application data went over the selected pair at `now`. True when this starts a period of
   /// traffic (the owner's timer must then be re-armed for the first fast check).
@@ -87,6 +90,7 @@ struct PathLiveness: Sendable {
     answered(roundTripTime: roundTripTime)
     standby = nil
     standbyMisses = 0
+    lost = false
     nextCheck = isActive(now: now) ? now : nil
     nextStandbyCheck = nextCheck
     nextHealCheck = nil

@@ -33,7 +33,9 @@ public struct RegularNomination: NominationPolicy {
   }
 
   public func deadline(pairs: [CandidatePair], selected: CandidatePair?) -> Instant? {
-    guard let first = firstRelaySuccess, selected == nil, !pairs.contains(where: \.nominated) else { return nil }
+    guard let first = firstRelaySuccess, selected == nil, !pairs.contains(where: \.nominated),
+      pairs.contains(where: { $0.isRelayed && $0.state == .succeeded })
+    else { return nil }
     return first + relayGracePeriod
   }
 

@@ -1,3 +1,4 @@
+internal import Logging
 internal import NIOCore
 internal import WarrenPrimitives
 
@@ -22,6 +23,16 @@ final class DatagramHandler: ChannelInboundHandler {
   func channelReadComplete(context: ChannelHandlerContext) {
     driver.readComplete()
     context.fireChannelReadComplete()
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    driver.logger.debug("host socket error", metadata: ["local": "\(local.map { "\($0)" } ?? "-")", "error": "\(error)"])
+    context.fireErrorCaught(error)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    driver.socketClosed(context.channel)
+    context.fireChannelInactive()
   }
 
   private func source(_ address: SocketAddress) -> TransportAddress? {

@@ -85,6 +85,8 @@ public final class GSOSender: Sendable {
     }
   }
 
+  var descriptorNumber: CInt? { descriptor.withLock { $0 } }
+
   /// Closes the duplicate (the socket itself closes with NIO's channel and this, whichever is last).
   public func close() {
     descriptor.withLock { descriptor in

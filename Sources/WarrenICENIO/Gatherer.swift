@@ -25,8 +25,9 @@ public struct Gatherer: Sendable {
     }
   }
 
-  /// Addresses to bind host candidates on; earlier ones are preferred.
-  public var hostAddresses: [TransportAddress.IP]
+  /// Addresses to bind host candidates on, earlier ones preferred: asked at each gathering and
+  /// at each change of the host's network (a daemon's network monitor keeps them current).
+  public var hostAddresses: @Sendable () -> [TransportAddress.IP]
   /// Ports host candidates may bind (any free port when `nil`).
   public var portRange: ClosedRange<Int>?
   /// STUN servers asked for server-reflexive candidates.
@@ -39,6 +40,10 @@ public struct Gatherer: Sendable {
   public var candidateTypes: Set<CandidateType> = [.host, .serverReflexive, .peerReflexive, .relay]
 
   public init(hostAddresses: [TransportAddress.IP], portRange: ClosedRange<Int>? = nil) {
+    self.init(hostAddresses: { hostAddresses }, portRange: portRange)
+  }
+
+  public init(hostAddresses: @escaping @Sendable () -> [TransportAddress.IP], portRange: ClosedRange<Int>? = nil) {
     self.hostAddresses = hostAddresses
     self.portRange = portRange
   }
@@ -46,11 +51,38 @@ public struct Gatherer: Sendable {
   /// Gathers on `driver`, calling `found` with each candidate as soon as it is known. Failures
   /// (no interface address, a server that does not answer or resolve) are logged and skipped.
   public func gather(on driver: ICEDriver, logger: Logger, found: @Sendable (Candidate) -> Void) async {
-    if hostAddresses.isEmpty {
+    let addresses = hostAddresses()
+    if addresses.isEmpty {
       logger.warning("no interface address to gather host candidates on (check ice.interfaces_include/exclude)")
     }
+    await gather(on: driver, addresses: addresses, ranked: addresses, logger: logger, found: found)
+  }
+
+  /// Follows a change of the host's network on `driver`: what was on the `removed` addresses
+  /// leaves the agent (a TURN allocation made from one of them too), and the `added` ones are
+  /// gathered on as at the start — host candidates, server-reflexive ones from them, and a
+  /// relayed one from each TURN server whose allocation is gone — each reported the moment it is
+  /// known, so that it is trickled to the peer at once.
+  public func follow(
+    added: [TransportAddress.IP], removed: Set<TransportAddress.IP>, on driver: ICEDriver, logger: Logger,
+    found: @Sendable (Candidate) -> Void
+  ) async {
+    if !removed.isEmpty {
+      let lost = await driver.removeHostAddresses(removed)
+      if !lost.isEmpty { logger.info("TURN allocations made from a vanished address are gone", metadata: ["turn": "\(lost)"]) }
+    }
+    let bound = driver.hostAddresses
+    let fresh = added.filter { !bound.contains($0) }
+    guard !fresh.isEmpty || !removed.isEmpty else { return }
+    await gather(on: driver, addresses: fresh, ranked: hostAddresses(), logger: logger, found: found)
+  }
+
+  private func gather(
+    on driver: ICEDriver, addresses: [TransportAddress.IP], ranked: [TransportAddress.IP], logger: Logger,
+    found: @Sendable (Candidate) -> Void
+  ) async {
     do {
-      let hosts = try await driver.bindHostCandidates(hostAddresses, ports: portRange)
+      let hosts = try await driver.bindHostCandidates(addresses, ranked: ranked, ports: portRange)
       for candidate in hosts where candidateTypes.contains(.host) {
         logger.debug("gathered \(candidate)")
         found(candidate)
@@ -60,15 +92,20 @@ public struct Gatherer: Sendable {
     }
     // Relayed candidates and server-reflexive ones are gathered side by side.
     async let relays: Void = gatherRelays(on: driver, logger: logger, found: found)
-    if candidateTypes.contains(.serverReflexive) { await gatherServerReflexive(on: driver, logger: logger, found: found) }
+    if candidateTypes.contains(.serverReflexive) {
+      await gatherServerReflexive(on: driver, bases: Set(addresses), logger: logger, found: found)
+    }
     await relays
   }
 
-  /// Server-reflexive candidates from each STUN server (RFC 8445 §5.1.1.2).
-  private func gatherServerReflexive(on driver: ICEDriver, logger: Logger, found: @Sendable (Candidate) -> Void) async {
+  /// Server-reflexive candidates from each STUN server (RFC 8445 §5.1.1.2), for the host
+  /// sockets on `bases`.
+  private func gatherServerReflexive(
+    on driver: ICEDriver, bases: Set<TransportAddress.IP>, logger: Logger, found: @Sendable (Candidate) -> Void
+  ) async {
     for server in stunServers where !driver.isClosed {
       for address in await resolve(server.host, server.port, what: "STUN", logger: logger) where !driver.isClosed {
-        for candidate in await driver.gatherServerReflexive(server: address) where candidate.address != candidate.base {
+        for candidate in await driver.gatherServerReflexive(server: address, bases: bases) where candidate.address != candidate.base {
           logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
           found(candidate)
         }
@@ -81,6 +118,8 @@ public struct Gatherer: Sendable {
     guard candidateTypes.contains(.relay) else { return }
     for server in turnServers() where !driver.isClosed {
       for address in await resolve(server.host, server.port, what: "TURN", logger: logger) where !driver.isClosed {
+        // One allocation per server; a change of network allocates only where it lost one.
+        guard !driver.hasRelay(on: address) else { continue }
         guard
           let candidate = await driver.gatherRelay(
             server: address, username: server.username, password: server.password, transport: server.transport)

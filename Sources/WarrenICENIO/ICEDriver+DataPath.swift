@@ -39,7 +39,7 @@ extension ICEDriver {
   /// armed timer fire early and find nothing due).
   @discardableResult
   public func send(_ buffer: ByteBuffer) -> Bool {
-    enum Route { case none, held(full: HeldTrain?), direct(any Channel, SocketAddress, ByteBuffer), relayed(Transmit) }
+    enum Route { case none, held(full: HeldTrain?), direct(Outbound, ByteBuffer), relayed(Transmit) }
     var wake = false
     defer {
       // Traffic started: the agent's first fast check is due before the armed timer.
@@ -68,7 +68,8 @@ extension ICEDriver {
       guard let channel = state.channels[local], let destination = state.destination(remote) else { return .none }
       guard let sender = state.senders[local], !state.gsoRefused.contains(local) else {
         state.unflushed[ObjectIdentifier(channel)] = channel
-        return .direct(channel, destination, header.map { ChannelData.frame(buffer, header: $0) } ?? buffer)
+        let outbound = Outbound(channel: channel, sender: state.senders[local], remote: remote, destination: destination)
+        return .direct(outbound, header.map { ChannelData.frame(buffer, header: $0) } ?? buffer)
       }
       if state.held.map({ $0.local == local && $0.remote == remote }) == true, state.held!.train.append(buffer, header: header) {
         return .held(full: nil)
@@ -82,8 +83,8 @@ extension ICEDriver {
       return false
     case .held(let full):
       if let full { send(full) }
-    case .direct(let channel, let destination, let datagram):
-      channel.write(AddressedEnvelope(remoteAddress: destination, data: datagram), promise: nil)
+    case .direct(let outbound, let datagram):
+      send(datagram, outbound, flush: false)
     case .relayed(let transmit):
       update { state, _ in state.agent.requeue(transmit) }
     }
@@ -116,9 +117,11 @@ extension ICEDriver {
     case .wouldBlock:
       break
     case .refused:
-      let (isTrain, local) = (train.count > 1, held.local)
+      // A lone datagram the route refuses (no route, the address gone) is lost, as UDP loses it.
+      guard train.count > 1 else { return }
+      let local = held.local
       let (closed, first) = state.withLock { state in
-        (state.closed, !state.closed && isTrain && state.gsoRefused.insert(local).inserted)
+        (state.closed, !state.closed && state.gsoRefused.insert(local).inserted)
       }
       if closed { return }  // the sockets are closing: nothing to send, nothing to say
       if first {
@@ -127,10 +130,12 @@ extension ICEDriver {
           metadata: ["local": "\(held.local)", "remote": "\(held.remote)", "error": "\(outcome)", "segment": "\(train.segmentSize)"])
       }
     }
+    // One by one, through the descriptor (which loses what the route refuses), or through NIO,
+    // which waits for room in a full send buffer.
+    let outbound = Outbound(channel: held.channel, sender: held.sender, remote: held.remote, destination: held.destination)
     var rest = train.buffer
     for _ in 0..<train.count {
-      let datagram = rest.readSlice(length: min(train.segmentSize, rest.readableBytes))!
-      held.channel.write(AddressedEnvelope(remoteAddress: held.destination, data: datagram), promise: nil)
+      send(rest.readSlice(length: min(train.segmentSize, rest.readableBytes))!, outbound, flush: false)
     }
     held.channel.flush()
   }
@@ -147,8 +152,15 @@ extension ICEDriver {
       return
     }
     enum Route { case drop, deliver(ByteBuffer), relay, agent }
+    var wake = false
+    defer {
+      // The agent moved the traffic to the pair this arrived on (the peer moved): drain it.
+      if wake { update { _, _ in } }
+    }
+    let now = clock.now
     let route: Route = state.withLock { state in
       if state.closed { return .drop }
+      defer { wake = state.agent.takeWakeRequest() }
       if let relay = state.relays[remote], relay.base == local {
         // Application data relayed to us on a bound channel goes on as a slice of what was
         // read; everything else from the TURN server goes through its client.
@@ -156,10 +168,10 @@ extension ICEDriver {
           let peer = relay.client.peer(onChannel: channel), let relayed = relay.client.relayedAddress,
           let data = buffer.getSlice(at: buffer.readerIndex + 4, length: length), !STUNMessage.isSTUN(data.readableBytesView)
         else { return .relay }
-        return state.agent.acceptData(count: length, from: peer, to: relayed) ? .deliver(data) : .drop
+        return state.agent.acceptData(count: length, from: peer, to: relayed, now: now) ? .deliver(data) : .drop
       }
       if onData != nil && !isSTUN {
-        return state.agent.acceptData(count: buffer.readableBytes, from: remote, to: local) ? .deliver(buffer) : .drop
+        return state.agent.acceptData(count: buffer.readableBytes, from: remote, to: local, now: now) ? .deliver(buffer) : .drop
       }
       return .agent
     }

@@ -211,7 +211,7 @@ extension ICEDriver.State {
         case .data(let bytes, let peer):
           guard let relayed = relays.values[index].client.relayedAddress else { continue }
           if onData && !STUNMessage.isSTUN(bytes) {
-            if agent.acceptData(count: bytes.count, from: peer, to: relayed) { output.data.append(bytes) }
+            if agent.acceptData(count: bytes.count, from: peer, to: relayed, now: now) { output.data.append(bytes) }
           } else {
             agent.handleReceive(bytes, from: peer, to: relayed, now: now)
           }
@@ -222,11 +222,12 @@ extension ICEDriver.State {
         }
       }
       switch relays.values[index].link {
-      case .datagram(let channel, _):
+      case .datagram(let channel, let base):
         guard let destination = destination(server) else { break }
+        let outbound = ICEDriver.Outbound(channel: channel, sender: senders[base], remote: server, destination: destination)
         while let bytes = relays.values[index].client.pollTransmit() {
           moved = true
-          writes.append(.datagram(channel, destination, bytes))
+          writes.append(.datagram(outbound, bytes))
         }
       case .stream(let channel):
         while let bytes = relays.values[index].client.pollTransmit() {

@@ -11,22 +11,25 @@ extension ICEDriver {
   /// Asks the STUN server at `server` for the public address of each host socket of the same
   /// address family (a Binding request, RFC 8489 §5), and adds each answer that differs from the
   /// host address as a server-reflexive candidate (RFC 8445 §5.1.1.2). A server that does not
-  /// answer within `attempts` × `timeout` is logged and yields nothing.
+  /// answer within `attempts` × `timeout` is logged and yields nothing. `bases`: only the host
+  /// sockets on these addresses (all when `nil`).
   public func gatherServerReflexive(
-    server: TransportAddress, timeout: Duration = .milliseconds(500), attempts: Int = 3
+    server: TransportAddress, bases: Set<TransportAddress.IP>? = nil, timeout: Duration = .milliseconds(500), attempts: Int = 3
   ) async -> [Candidate] {
     let hosts = state.withLock { state in
-      state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.map { base, channel in
+      let destination = state.destination(server)
+      return state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 && (bases?.contains($0.key.ip) ?? true) }.map { base, channel in
         // The host candidate's local preference (its address's rank, RFC 8421 §4) carries over.
         let host = state.agent.localCandidates.first { $0.type == .host && $0.address == base }
-        return (base, channel, host.map { ($0.priority >> 8) & 0xffff } ?? 65535)
+        let outbound = destination.map { Outbound(channel: channel, sender: state.senders[base], remote: server, destination: $0) }
+        return (base, outbound, host.map { ($0.priority >> 8) & 0xffff } ?? 65535)
       }
     }
     var candidates: [Candidate] = []
-    for (base, channel, localPreference) in hosts {
+    for (base, outbound, localPreference) in hosts {
       var mapped: TransportAddress?
       for _ in 0..<attempts where mapped == nil && !isClosed {
-        mapped = await binding(from: channel, to: server, timeout: timeout)
+        mapped = await binding(from: outbound, timeout: timeout)
       }
       if isClosed { return candidates }
       guard let mapped else {
@@ -40,16 +43,15 @@ extension ICEDriver {
     return candidates
   }
 
-  private func binding(from channel: any Channel, to server: TransportAddress, timeout: Duration) async -> TransportAddress? {
+  private func binding(from outbound: Outbound?, timeout: Duration) async -> TransportAddress? {
     var random = SystemRandomNumberGenerator()
     let request = STUNMessage(type: .init(.binding, .request), transactionID: .random(using: &random))
-    guard let destination = try? SocketAddress(ipAddress: "\(server.ip)", port: Int(server.port)) else { return nil }
+    guard let outbound else { return nil }
     return await withTaskGroup(of: TransportAddress?.self) { group in
       group.addTask {
         await withCheckedContinuation { continuation in
           self.pendingBindings.withLock { $0[request.transactionID] = continuation }
-          let envelope = AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: request.encoded(fingerprint: true)))
-          channel.writeAndFlush(envelope, promise: nil)
+          self.send(ByteBuffer(bytes: request.encoded(fingerprint: true)), outbound)
         }
       }
       group.addTask {

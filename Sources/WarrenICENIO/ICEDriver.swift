@@ -45,10 +45,19 @@ public final class ICEDriver: Sendable {
     }
   }
 
-  /// A datagram to send from a socket, or bytes for a TURN server's TCP or TLS connection.
+  /// A datagram to send from a socket (through its own descriptor where Warren has one), or
+  /// bytes for a TURN server's TCP or TLS connection.
   enum Write {
-    case datagram(any Channel, SocketAddress, [UInt8])
+    case datagram(Outbound, [UInt8])
     case stream(any Channel, [UInt8])
+  }
+
+  /// Where a datagram leaves from and goes to.
+  struct Outbound {
+    let channel: any Channel
+    let sender: GSOSender?
+    let remote: TransportAddress
+    let destination: SocketAddress
   }
 
   /// Everything the agent reports: state changes, selected pairs, role changes, received data.
@@ -92,13 +101,23 @@ public final class ICEDriver: Sendable {
   /// Binds a UDP socket on each address (port 0: any free port, or the first free one of
   /// `ports`), and adds each as a host candidate.
   public func bindHostCandidates(_ addresses: [TransportAddress.IP], ports: ClosedRange<Int>? = nil) async throws -> [Candidate] {
+    try await bindHostCandidates(addresses, ranked: addresses, ports: ports)
+  }
+
+  /// Binds a UDP socket on each of `addresses` and adds each as a host candidate, with the local
+  /// preference of its place in `ranked` (all of the host's addresses, most preferred first):
+  /// an address that appears later ranks among the others as if it had been there at the start.
+  public func bindHostCandidates(
+    _ addresses: [TransportAddress.IP], ranked: [TransportAddress.IP], ports: ClosedRange<Int>? = nil
+  ) async throws -> [Candidate] {
     var candidates: [Candidate] = []
-    for (index, ip) in addresses.enumerated() {
+    for ip in addresses {
+      let index = ranked.firstIndex(of: ip) ?? ranked.count
       let (channel, sender) = try await bind(ip, ports: ports)
       guard let local = channel.localAddress, let port = local.port else { continue }
       let address = TransportAddress(ip: ip, port: UInt16(port))
       // Local preference: earlier addresses are preferred (RFC 8445 §5.1.2.2).
-      let candidate = Candidate(type: .host, address: address, localPreference: UInt32(65535 - index))
+      let candidate = Candidate(type: .host, address: address, localPreference: UInt32(65535 - min(index, 65535)))
       let kept = state.withLock { state in
         guard !state.closed else { return false }
         state.channels[address] = channel
@@ -132,6 +151,71 @@ public final class ICEDriver: Sendable {
 
   public func setRemoteCredentials(_ credentials: ICECredentials) {
     update { state, now in state.agent.setRemoteCredentials(credentials, now: now) }
+  }
+
+  /// This host's addresses `ips` are gone (the network changed): the sockets bound to them close,
+  /// and every candidate on them — host, server-reflexive, and the relayed addresses of TURN
+  /// allocations made from them — leaves the agent, which replaces a selected pair among them at
+  /// once (``ICEAgent/removeLocalCandidates(onBases:now:)``). Returns the TURN servers whose
+  /// allocation went with them, to allocate again from an address that is still there.
+  @discardableResult
+  public func removeHostAddresses(_ ips: Set<TransportAddress.IP>) async -> [TransportAddress] {
+    var closing: [any Channel] = []
+    var senders: [GSOSender] = []
+    var lostRelays: [TransportAddress] = []
+    update { state, now in
+      let bases = state.channels.keys.filter { ips.contains($0.ip) }
+      var gone = Set(bases)
+      for (server, relay) in state.relays {
+        let onVanished: Bool
+        switch relay.link {
+        case .datagram(_, let base): onVanished = ips.contains(base.ip)
+        case .stream(let channel): onVanished = channel.localAddress.flatMap { TransportAddress($0) }.map { ips.contains($0.ip) } ?? false
+        }
+        guard onVanished else { continue }
+        if let relayed = relay.client.relayedAddress {
+          gone.insert(relayed)
+          state.relayedBases[relayed] = nil
+        }
+        relay.waiter?.resume(returning: nil)
+        if let stream = relay.stream { closing.append(stream) }
+        state.relays[server] = nil
+        lostRelays.append(server)
+      }
+      for base in bases {
+        if let channel = state.channels.removeValue(forKey: base) { closing.append(channel) }
+        if let sender = state.senders.removeValue(forKey: base) { senders.append(sender) }
+        state.gsoRefused.remove(base)
+        if state.held?.local == base { state.held = nil }
+      }
+      state.agent.removeLocalCandidates(onBases: gone, now: now)
+    }
+    for sender in senders { sender.close() }
+    for channel in closing { try? await channel.close() }
+    return lostRelays
+  }
+
+  /// A host socket closed under the driver (not by ``close()`` or a vanished address): said, so
+  /// that a candidate that died this way does not go unnoticed.
+  func socketClosed(_ channel: any Channel) {
+    let base = state.withLock { state in state.closed ? nil : state.channels.first { $0.value === channel }?.key }
+    if let base { logger.warning("a host socket closed under the agent", metadata: ["local": "\(base)"]) }
+  }
+
+  /// Whether a TURN allocation on `server` exists or is being made.
+  public func hasRelay(on server: TransportAddress) -> Bool {
+    state.withLock { $0.relays[server] != nil }
+  }
+
+  /// The host addresses that have sockets (host candidates).
+  public var hostAddresses: Set<TransportAddress.IP> {
+    state.withLock { Set($0.channels.keys.map(\.ip)) }
+  }
+
+  /// The network changed in a way that may have broken the selected pair without taking its
+  /// address (a default route moved): the agent checks it fast for a while.
+  public func networkChanged() {
+    update { state, now in state.agent.networkChanged(now: now) }
   }
 
   /// Whether the peer follows renominations, when known before any was tried
@@ -213,6 +297,27 @@ public final class ICEDriver: Sendable {
 
   // MARK: - Plumbing
 
+  /// Sends one datagram, through Warren's own descriptor of the socket where there is one: a
+  /// routing error (no route yet after a network change, the address gone, a firewall's reject)
+  /// loses that datagram, as UDP does; NIO treats every such error as fatal and closes the socket,
+  /// which would leave a host candidate dead after a moment without a route. Only a full send
+  /// buffer goes through NIO, which waits for room.
+  func send(_ datagram: ByteBuffer, _ outbound: Outbound, flush: Bool = true) {
+    if let sender = outbound.sender {
+      switch sender.send(datagram, segmentSize: max(datagram.readableBytes, 1), to: outbound.remote) {
+      case .sent:
+        return
+      case .refused(let error):
+        logger.trace("a datagram could not be sent", metadata: ["remote": "\(outbound.remote)", "error": "\(GSOSender.Outcome.refused(errno: error))"])
+        return
+      case .wouldBlock:
+        break
+      }
+    }
+    let envelope = AddressedEnvelope(remoteAddress: outbound.destination, data: datagram)
+    if flush { outbound.channel.writeAndFlush(envelope, promise: nil) } else { outbound.channel.write(envelope, promise: nil) }
+  }
+
   /// Binds a socket (Warren's own, handed to NIO, so that a ``GSOSender`` can use it too).
   private func bind(_ ip: TransportAddress.IP, ports: ClosedRange<Int>?) async throws -> (any Channel, GSOSender?) {
     let bootstrap = DatagramSocketTuning.configure(DatagramBootstrap(group: eventLoop))
@@ -230,7 +335,9 @@ public final class ICEDriver: Sendable {
       }
       // NIO owns the descriptor from here on, and closes it if it cannot register it.
       let channel = try await tuned(bootstrap.withBoundSocket(descriptor).get())
-      return (channel, System.supportsUDPSegmentationOffload ? GSOSender(duplicating: descriptor) : nil)
+      let sender = System.supportsUDPSegmentationOffload ? GSOSender(duplicating: descriptor) : nil
+      logger.trace("host socket bound", metadata: ["local": "\(channel.localAddress.map { "\($0)" } ?? "-")", "descriptor": "\(descriptor)", "sender": "\(sender?.descriptorNumber ?? -1)"])
+      return (channel, sender)
     }
     throw lastError ?? ChannelError.ioOnClosedChannel
   }
@@ -265,7 +372,8 @@ public final class ICEDriver: Sendable {
         while let transmit = state.agent.pollTransmit() {
           moved = true
           if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
-            writes.append(.datagram(channel, destination, transmit.bytes))
+            let outbound = Outbound(channel: channel, sender: state.senders[transmit.from], remote: transmit.to, destination: destination)
+            writes.append(.datagram(outbound, transmit.bytes))
           } else if let server = state.relayedBases[transmit.from] {
             state.relays[server]?.client.send(transmit.bytes, to: transmit.to, now: now)
           }
@@ -300,8 +408,8 @@ public final class ICEDriver: Sendable {
     report(relayed)
     for write in writes {
       switch write {
-      case .datagram(let channel, let destination, let bytes):
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: ByteBuffer(bytes: bytes)), promise: nil)
+      case .datagram(let outbound, let bytes):
+        send(ByteBuffer(bytes: bytes), outbound)
       case .stream(let channel, let bytes):
         channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
       }

@@ -6,7 +6,7 @@
 public import WarrenPrimitives
 
 /// The addresses host candidates are gathered on (RFC 8445 §5.1.1.1): every address of every
-/// interface that is up, except link-local ones and loopback (unless asked for or named in
+/// interface that is up and has carrier, except link-local ones and loopback (unless asked for or named in
 /// `include`), filtered by interface name patterns, in the order of RFC 8421's preference (see
 /// ``preferred(_:)``). The WireGuard interfaces themselves belong in `exclude`.
 public struct InterfaceAddresses: Sendable {
@@ -40,7 +40,9 @@ public struct InterfaceAddresses: Sendable {
     while let current = cursor {
       defer { cursor = current.pointee.ifa_next }
       let flags = Int32(current.pointee.ifa_flags)
-      guard flags & Int32(IFF_UP) != 0, let address = current.pointee.ifa_addr else { continue }
+      // Up and with carrier: a link that lost it (a cable pulled, a veth peer gone) keeps its
+      // addresses, but nothing leaves through it.
+      guard flags & Int32(IFF_UP) != 0, flags & Int32(IFF_RUNNING) != 0, let address = current.pointee.ifa_addr else { continue }
       let name = String(cString: current.pointee.ifa_name)
       let isLoopback = flags & Int32(IFF_LOOPBACK) != 0
       // Loopback only when asked for, or named by a pattern more specific than "*".

@@ -1,4 +1,5 @@
 public import WarrenCrypto
+public import WarrenPrimitives
 public import WarrenWire
 
 /// Where a transport hands the envelopes it receives: in practice a ``SubscriptionRegistry``.
@@ -27,4 +28,13 @@ public protocol EnvelopeTransport: Sendable {
 
   /// Releases the transport's resources.
   func close() async
+
+  /// Closes and makes anew the connections bound to one of `ips` (all with `nil`): see
+  /// ``SignalingBackend/reconnect(ifBoundTo:)``.
+  func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?)
+}
+
+extension EnvelopeTransport {
+  /// Transports without long-lived connections (multicast, in-process) have nothing to do.
+  public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {}
 }

@@ -1,6 +1,7 @@
 public import Logging
 internal import Synchronization
 public import WarrenCrypto
+public import WarrenPrimitives
 public import WarrenWire
 
 /// The multi-backend's transport: publishes on every transport and receives from all of them into
@@ -30,6 +31,10 @@ public final class MultiTransport: EnvelopeTransport {
 
   public func unsubscribe(_ key: Key) {
     for transport in transports { transport.unsubscribe(key) }
+  }
+
+  public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {
+    for transport in transports { transport.reconnect(ifBoundTo: ips) }
   }
 
   public func publish(_ envelope: Cunicu_Signaling_Envelope) async throws {

@@ -1,4 +1,5 @@
 public import WarrenCrypto
+public import WarrenPrimitives
 public import WarrenWire
 
 /// Which backend a status line refers to (wire.md's local `BackendType`).
@@ -31,4 +32,15 @@ public protocol SignalingBackend: Sendable {
   /// Releases everything: ends every subscription, and makes later calls throw ``SignalingError``
   /// with code `.closed`.
   func close() async
+
+  /// This host lost the addresses `ips` (its network changed): connections made from one of them
+  /// can never deliver again, so they are closed and made anew at once rather than after the
+  /// minutes a silent connection takes to time out. With `nil`, every connection is made anew
+  /// (the process was suspended long enough for NATs to forget them).
+  func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?)
+}
+
+extension SignalingBackend {
+  /// Backends without long-lived connections have nothing to do.
+  public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {}
 }

@@ -1,6 +1,7 @@
 public import Logging
 internal import Synchronization
 public import WarrenCrypto
+public import WarrenPrimitives
 public import WarrenWire
 
 /// A ``SignalingBackend`` made of a transport that moves envelopes and a ``SubscriptionRegistry``
@@ -25,6 +26,10 @@ public final class TransportBackend: SignalingBackend {
     self.registry = registry
     self.sealer = sealer
     self.logger = logger
+  }
+
+  public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {
+    transport.reconnect(ifBoundTo: ips)
   }
 
   public func publish(_ message: Cunicu_Signaling_Message, keys: KeyPair) async throws {

@@ -167,14 +167,14 @@ struct ICERelayPreferenceTests {
     let hostA = network.hosts[0].address, hostB = network.hosts[1].address
     // B's answers and checks never reach A: A's checks reach B, B's own check of the pair hangs.
     network.drop = { from, to in from == hostB && to == hostA }
-    let beforeAnyCheck = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB)
+    let beforeAnyCheck = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB, now: network.now)
     #expect(!beforeAnyCheck)
     exchangeCandidates(network)
     network.run(for: .milliseconds(200))
     let pair = try #require(network.hosts[1].agent.checklist.first { $0.remote.address == hostA })
     #expect(pair.state != .succeeded && pair.statistics.requestsReceived > 0)
-    let fromPeer = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB)
-    let fromStranger = network.hosts[1].agent.acceptData(count: 5, from: TransportAddress("203.0.113.9:4000"), to: hostB)
+    let fromPeer = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB, now: network.now)
+    let fromStranger = network.hosts[1].agent.acceptData(count: 5, from: TransportAddress("203.0.113.9:4000"), to: hostB, now: network.now)
     #expect(fromPeer && !fromStranger)
     let counted = try #require(network.hosts[1].agent.pair(pair.id)).statistics
     #expect(counted.packetsReceived == 1 && counted.bytesReceived == 5)

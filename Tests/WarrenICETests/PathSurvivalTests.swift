@@ -137,4 +137,27 @@ struct PathSurvivalTests {
     #expect(!network.hosts.contains { $0.events.contains { if case .pathLost = $0 { true } else { false } } })
     #expect(try #require(network.hosts[0].agent.selectedPair).local != relayA)
   }
+
+  @Test("a host that moves to another network: traffic is back within a second, whichever side moved and controls",
+    arguments: [(ICERole.controlling, ICERole.controlled), (.controlled, .controlling)])
+  func hostMoves(roles: (ICERole, ICERole)) throws {
+    let network = connected(roles: roles)
+    // Connected for longer than the checking timeout: a deadline of the checking phase must not
+    // come back when the selected pair goes (it spun the driver's timer).
+    network.run(for: .seconds(31))
+    let traffic = Traffic(network)
+    network.companion = traffic
+    network.run(for: .seconds(2))
+    let moved = network.now
+    let candidate = network.move(host: 0, to: TransportAddress("203.0.113.50:5000"))
+    // The new candidate reaches the peer through signaling 50 ms later.
+    network.run(for: .milliseconds(50))
+    network.hosts[1].agent.addRemoteCandidate(candidate, now: network.now)
+    network.run(for: .seconds(3))
+    let gaps = [0, 1].map { traffic.longestGap(at: $0, from: moved, to: network.now) }
+    print("host moved (\(roles.0)): longest gaps \(gaps)")
+    for gap in gaps { #expect(gap < .seconds(1)) }
+    #expect(try #require(network.hosts[0].agent.selectedPair).local == candidate.address)
+    #expect(try #require(network.hosts[1].agent.selectedPair).remote == candidate.address)
+  }
 }

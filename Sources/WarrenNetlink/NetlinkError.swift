@@ -1,0 +1,21 @@
+public import WarrenPrimitives
+
+/// A netlink datagram that does not parse, or a socket that cannot be opened.
+public struct NetlinkError: CodedError, Equatable {
+  public typealias Code = ErrorCode<NetlinkError>
+
+  public let code: Code
+  public let message: String
+
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+}
+
+extension ErrorCode where Domain == NetlinkError {
+  /// A length or an attribute runs past the end of the datagram.
+  public static var malformed: Self { Self("malformed") }
+  /// The rtnetlink socket cannot be opened or bound.
+  public static var unavailable: Self { Self("unavailable") }
+}
