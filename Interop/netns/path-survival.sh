@@ -148,7 +148,7 @@ print(f'{len(v)} trials: median {statistics.median(v):.0f} ms, max {max(v):.0f} 
 
 # 1. The direct path dies and heals, under a 20 ms ping, on each data path.
 for mode in ${MODES:-kernel userspace}; do
-  [[ " ${STEPS:-1 2} " == *" 1 "* ]] || continue
+  [[ " ${STEPS:-1 2 3} " == *" 1 "* ]] || continue
   write_config a "$wg_a" "$mode"
   write_config b "$wg_b" "$mode"
   start_up a
@@ -292,7 +292,7 @@ diagnose() {
 }
 
 for mode in ${MODES:-kernel userspace}; do
-  [[ " ${STEPS:-1 2} " == *" 2 "* ]] || continue
+  [[ " ${STEPS:-1 2 3} " == *" 2 "* ]] || continue
   write_config a "$wg_a" "$mode"
   write_config b "$wg_b" "$mode"
   start_up a
@@ -332,6 +332,55 @@ for mode in ${MODES:-kernel userspace}; do
     [ -n "${KEEP_LOGS:-}" ] || show_logs
   fi
   "$warren" status --socket "$work/a.sock"
+  stop "$up_a"
+  stop "$up_b"
+done
+
+# 3. Suspend: host A's `warren up` and wireguard-go stopped (SIGSTOP) for SUSPEND seconds, a
+#    laptop asleep, while NAT A's public address changes and both NATs forget their flows; then
+#    continued. The time from SIGCONT to the first ping answer through the tunnel.
+nat_a_address=198.51.100.2
+readdress_nat_a() { # new public address of NAT A
+  in_ns "$nat_a" sh -c "ip addr del $nat_a_address/24 dev wan; ip addr add $1/24 dev wan; ip route replace default via 198.51.100.1"
+  nat_a_address=$1
+}
+for mode in ${MODES:-kernel userspace}; do
+  [[ " ${STEPS:-1 2 3} " == *" 3 "* ]] || continue
+  write_config a "$wg_a" "$mode"
+  write_config b "$wg_b" "$mode"
+  start_up a
+  start_up b
+  if ! ping_until 20 >/dev/null; then
+    fail "$mode: the tunnel did not come up before the suspensions"; show_logs; stop "$up_a"; stop "$up_b"; continue
+  fi
+  wireguard_a=$(pgrep -f "wireguard-go $wg_a" | head -n 1)
+  resumes=()
+  for trial in $(seq "${SUSPENSIONS:-2}"); do
+    ip netns exec "$host_a" ping -D -i 0.02 -W 1 10.99.0.2 >"$work/ping.txt" 2>&1 &
+    pinger=$!
+    sleep 1
+    kill -STOP "$up_a" "$wireguard_a"
+    readdress_nat_a "$([ "$nat_a_address" = 198.51.100.2 ] && echo 198.51.100.4 || echo 198.51.100.2)"
+    in_ns "$nat_a" conntrack -F >/dev/null 2>&1
+    in_ns "$nat_b" conntrack -F >/dev/null 2>&1
+    sleep "${SUSPEND:-60}"
+    continued=$(now_ms)
+    kill -CONT "$up_a" "$wireguard_a"
+    sleep 8
+    kill -INT "$pinger"; wait "$pinger" 2>/dev/null
+    back=$("$python" - "$work/ping.txt" "$continued" <<'PY'
+import re, sys
+times = [float(t) * 1000 for t in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", open(sys.argv[1]).read(), re.M)]
+after = [t for t in times if t > float(sys.argv[2])]
+print(f"{after[0] - float(sys.argv[2]):.0f}" if after else "nan")
+PY
+)
+    echo "$mode suspension $trial (${SUSPEND:-60} s, NAT A now at $nat_a_address, both NATs' flows forgotten): first answer $back ms after SIGCONT"
+    resumes+=("${back/nan/99999}")
+  done
+  worst=$(printf '%s\n' "${resumes[@]}" | sort -n | tail -n 1)
+  summary="$mode data path, suspended ${SUSPEND:-60} s while the NATs changed: traffic back after $(stats "${resumes[@]}")"
+  if [ "${worst%.*}" -le 2000 ]; then pass "$summary"; else fail "$summary (bound: 2000 ms)"; [ -n "${KEEP_LOGS:-}" ] || show_logs; fi
   stop "$up_a"
   stop "$up_b"
 done

@@ -1,4 +1,5 @@
 internal import Logging
+internal import Synchronization
 internal import WarrenNetlink
 internal import WarrenPrimitives
 internal import WarrenSignaling
@@ -32,6 +33,22 @@ extension Daemon {
     } onCancel: {
       monitor.close()
     }
+  }
+
+  /// A peer's agent noticed that this host did not run for `gap` (every agent notices; the first
+  /// one acts): connections that were silent that long may be gone from the NATs, so signaling
+  /// dials again at once rather than after TCP's keepalive gives up, and the addresses are read
+  /// again (the network may have changed meanwhile).
+  func resumed(after gap: Duration) {
+    let now = ContinuousClock.now
+    let first = lastResume.withLock { last in
+      defer { last = now }
+      return last.map { now - $0 > gap } ?? true
+    }
+    guard first else { return }
+    logger.notice("this host did not run for \(gap) (suspended or stopped); signaling connections are made anew")
+    backend.reconnect(ifBoundTo: nil)
+    applyNetworkChange()
   }
 
   /// Reads the host's addresses again and hands what changed to every peer and to signaling.

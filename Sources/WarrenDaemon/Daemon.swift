@@ -63,6 +63,8 @@ public final class Daemon: Service {
   let logger: Logger
   /// This host's addresses, kept current as the network changes.
   let network: HostNetwork
+  /// When an agent last said this host had been suspended (they all notice at once).
+  let lastResume = Mutex<ContinuousClock.Instant?>(nil)
   let stunServers: [(host: String, port: UInt16)]
   let turnServers: [Gatherer.TURNServer]
   /// TURN servers handed out by relay registries (`grpc://` in `ice.urls`), by registry URL.
@@ -305,6 +307,7 @@ public final class Daemon: Service {
     var options = PeerLink.Options(
       name: peer.name, keys: .init(ours: ours, theirs: peer.publicKey), gatherer: gatherer, listen: peer.listen, forward: peer.forward)
     options.ice = configuration.ice
+    options.resumed = { [weak self] gap in self?.resumed(after: gap) }
     let link = PeerLink(options: options, backend: backend, logger: logger)
     let entry = Running(peer: peer, link: link, interface: interface)
     running.withLock { $0[peer.name] = entry }

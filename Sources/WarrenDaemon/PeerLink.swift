@@ -32,6 +32,9 @@ public final class PeerLink: Sendable {
     public var listen: TransportAddress
     /// Where datagrams from this peer are delivered.
     public var forward: TransportAddress
+    /// Called when the agent noticed that this host did not run for a while (suspended,
+    /// stopped): the daemon makes its signaling connections anew.
+    public var resumed: @Sendable (Duration) -> Void = { _ in }
     public init(name: String, keys: KeyPair, gatherer: Gatherer, listen: TransportAddress, forward: TransportAddress) {
       self.name = name
       self.keys = keys
@@ -388,6 +391,9 @@ public final class PeerLink: Sendable {
         break  // The driver hands these to the prober.
       case .pathLost(let pair):
         logger.notice("the selected pair stopped answering under traffic: \(pair)", metadata: ["path": "\(pair.path)"])
+      case .resumed(let gap):
+        logger.notice("this host did not run for \(gap) (suspended or stopped); checking the path, or starting over after a long gap")
+        options.resumed(gap)
       case .standbyChanged(let pair):
         logger.debug("standby pair: \(pair.map { "\($0)" } ?? "none")")
       }

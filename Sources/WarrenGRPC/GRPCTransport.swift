@@ -28,6 +28,8 @@ internal import WarrenWireGRPC
 public final class GRPCTransport: EnvelopeTransport {
   /// How long a publish may take before it fails with `DEADLINE_EXCEEDED`.
   public static let publishTimeout: Duration = .seconds(5)
+  /// How long a publish waits for its sender's subscription to be made again.
+  static let resubscribeWait: Duration = .seconds(2)
 
   /// One replica's gRPC client and the task that runs its connection (made at the first call).
   private struct ReplicaClient: Sendable {
@@ -47,6 +49,9 @@ public final class GRPCTransport: EnvelopeTransport {
   private let closed = Mutex(false)
   /// Every replica's TCP connections, to close the ones a network change left behind.
   private let connections = ConnectionRegistry()
+  /// When ``reconnect(ifBoundTo:)`` last closed connections: subscriptions that break right after
+  /// are made again at once, waiting for the new connection, without a back-off.
+  private let reconnectedAt = Mutex<ContinuousClock.Instant?>(nil)
 
   public var type: BackendType { .grpc }
 
@@ -91,7 +96,7 @@ public final class GRPCTransport: EnvelopeTransport {
     let stream: SubscriptionStream = try streams.withLock { streams in
       if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
       if let stream = streams[key] { return stream }
-      let stream = SubscriptionStream { [self] ready in await self.maintain(ours, ready: ready) }
+      let stream = SubscriptionStream { [self] ready, live in await self.maintain(ours, ready: ready, live: live) }
       streams[key] = stream
       return stream
     }
@@ -106,6 +111,12 @@ public final class GRPCTransport: EnvelopeTransport {
   /// replica was tried once.
   public func publish(_ envelope: Cunicu_Signaling_Envelope) async throws {
     if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
+    // While the sender's own subscription is being made again (its connection broke, or a network
+    // change closed it), the answer to this envelope would find nobody subscribed and be lost:
+    // the publish waits for it, a little.
+    if let sender = try? Key(bytes: envelope.sender), let stream = streams.withLock({ $0[sender] }), !stream.live.isLive {
+      _ = await stream.live.wait(timeout: Self.resubscribeWait)
+    }
     var options = CallOptions.defaults
     options.timeout = Self.publishTimeout
     var replica = failover.withLock { $0.current }
@@ -128,6 +139,7 @@ public final class GRPCTransport: EnvelopeTransport {
   /// Closes the connections bound to one of `ips` (all with `nil`); grpc-swift dials again at
   /// once, and each broken subscription is made again on it (``ReplicaFailover``).
   public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {
+    reconnectedAt.withLock { $0 = .now }
     let closed = connections.close(boundTo: ips)
     if closed > 0 {
       logger.notice(
@@ -151,12 +163,16 @@ public final class GRPCTransport: EnvelopeTransport {
   }
 
   /// Keeps a Subscribe stream for `ours.publicKey` open until cancelled.
-  private func maintain(_ ours: PrivateKey, ready: ReadySignal) async {
+  private func maintain(_ ours: PrivateKey, ready: ReadySignal, live: LiveFlag) async {
     let key = ours.publicKey
     var request = Cunicu_Signaling_SubscribeParams()
     request.key = Data(key.bytes)
     var replica = failover.withLock { $0.current }
+    var options = CallOptions.defaults
     while !Task.isCancelled {
+      defer { live.set(false) }
+      let attempt = options
+      options.waitForReady = nil
       let sawMarker = Mutex(false)
       let signaling = replicas[replica].signaling
       var metadata: Logger.Metadata = ["key": "\(key)"]
@@ -166,10 +182,11 @@ public final class GRPCTransport: EnvelopeTransport {
         let proof = await proofs.metadata(for: ours, purpose: .subscribe) {
           try await ProofMaker.askServerKey(signaling, timeout: Self.publishTimeout)
         }
-        try await signaling.subscribe(request, metadata: proof) { [self, replica, metadata] response in
+        try await signaling.subscribe(request, metadata: proof, options: attempt) { [self, replica, metadata] response in
           for try await envelope in response.messages {
             if sawMarker.withLock({ seen in defer { seen = true }; return !seen }) {
               self.failover.withLock { $0.succeeded(on: replica) }
+              live.set(true)
               ready.signal()
               self.logger.debug("subscribed", metadata: metadata)
               // cunicu's marker is empty; a server that sends a real envelope first still counts.
@@ -189,6 +206,13 @@ public final class GRPCTransport: EnvelopeTransport {
           proofs.learn(ProofMaker.serverKey(in: refusal.metadata), from: "a refusal"), !sawMarker.withLock({ $0 })
         {
           logger.info("the server asks for a proof under another key; subscribing again with it", metadata: log(metadata, nil))
+          continue
+        }
+        if let at = reconnectedAt.withLock({ $0 }), ContinuousClock.now - at < .seconds(2) {
+          // Closed on purpose a moment ago: subscribe again at once on the same replica, and let
+          // the call wait for the new connection rather than fail while it is being made.
+          options.waitForReady = true
+          logger.debug("subscription stream closed by a reconnect; subscribing again", metadata: metadata)
           continue
         }
         next = failed(on: replica)

@@ -1,13 +1,16 @@
 internal import Synchronization
 
-/// One key's Subscribe stream: the task that keeps it open, and the signal that it is ready.
+/// One key's Subscribe stream: the task that keeps it open, the signal that it was ready once,
+/// and whether it is open right now.
 final class SubscriptionStream: Sendable {
   let ready = ReadySignal()
+  /// Open now: its marker arrived and it has not broken since.
+  let live = LiveFlag()
   private let task: Task<Void, Never>
 
-  init(maintain: @escaping @Sendable (ReadySignal) async -> Void) {
-    let ready = self.ready
-    task = Task { await maintain(ready) }
+  init(maintain: @escaping @Sendable (ReadySignal, LiveFlag) async -> Void) {
+    let (ready, live) = (self.ready, self.live)
+    task = Task { await maintain(ready, live) }
   }
 
   func cancel() {
@@ -77,5 +80,24 @@ final class ReadySignal: Sendable {
     for waiter in waiters {
       if case .signalled = final { waiter.resume() } else { waiter.resume(throwing: CancellationError()) }
     }
+  }
+}
+
+/// Whether a stream is open right now, and a bounded wait until it is.
+final class LiveFlag: Sendable {
+  private let value = Mutex(false)
+
+  var isLive: Bool { value.withLock { $0 } }
+
+  func set(_ live: Bool) { value.withLock { $0 = live } }
+
+  /// Waits at most `timeout` until the flag is set; returns whether it is. (Polled: a stream is
+  /// made again within tens of milliseconds, and only a publish during that time waits.)
+  func wait(timeout: Duration) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !isLive {
+      guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(5))) != nil else { return false }
+    }
+    return true
   }
 }

@@ -144,6 +144,20 @@ extension ICEAgent {
     wakeRequested = true
   }
 
+  /// This host did not run for `gap` (suspended, stopped): after longer than the Disconnected
+  /// timeout a selected path cannot be trusted (NATs forget idle mappings within a minute or two,
+  /// and the peer has been restarting meanwhile), so the agent fails and its owner starts over at
+  /// once; after a shorter gap the selected pair is checked fast.
+  mutating func resumed(after gap: Duration, now: Instant) {
+    events.append(.resumed(after: gap))
+    if gap > configuration.disconnectedTimeout, selectedPair != nil || liveness.lost {
+      transactions = [:]
+      setState(.failed)
+    } else {
+      watch(now: now)
+    }
+  }
+
   /// The owner saw this host's network change (a route, a link) without losing an address the
   /// agent uses: the selected pair is checked fast for a while.
   public mutating func networkChanged(now: Instant) {

@@ -164,6 +164,10 @@ public struct ICEAgent: Sendable {
   /// Runs every timer that is due at `now`.
   public mutating func handleTimeout(now: Instant) {
     guard state != .closed && state != .failed else { return }
+    if let due = pollTimeout(), now - due >= configuration.suspensionThreshold {
+      resumed(after: now - due, now: now)
+      if state == .failed { return }
+    }
     retransmit(now: now)
     // A dead path toward a peer that cannot follow a renomination fails the agent right there.
     guard state != .failed else { return }

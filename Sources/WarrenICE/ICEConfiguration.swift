@@ -50,6 +50,11 @@ public struct ICEConfiguration: Sendable {
   /// direct pairs are checked this often (once each, not retransmitted), so that traffic returns
   /// to the direct path soon after it heals.
   public var healCheckInterval: Duration = .seconds(1)
+  /// A timeout handled this long after it was due means this host did not run meanwhile (the
+  /// machine slept, the process was stopped): ``ICEEvent/resumed(after:)``. After more than
+  /// `disconnectedTimeout` the agent fails at once (the NATs may have forgotten the path, and the
+  /// peer has given up on it), so that its owner starts over without waiting for consent.
+  public var suspensionThreshold: Duration = .seconds(3)
   /// Only relayed local candidates form pairs and answer checks (WebRTC's `relay` transport
   /// policy): the peer never learns a host or server-reflexive address.
   public var relayOnly = false

@@ -21,4 +21,8 @@ public enum ICEEvent: Hashable, Sendable {
   /// The pair kept validated to take over if the selected one dies changed (`nil`: none). A
   /// driver readies a relayed one (its TURN channel) in advance.
   case standbyChanged(CandidatePair?)
+  /// A timeout was handled this long after it was due: this host did not run meanwhile
+  /// (``ICEConfiguration/suspensionThreshold``). Connections of the owner's (signaling) may be
+  /// gone with the NATs' memory of them.
+  case resumed(after: Duration)
 }

@@ -160,4 +160,29 @@ struct PathSurvivalTests {
     #expect(try #require(network.hosts[0].agent.selectedPair).local == candidate.address)
     #expect(try #require(network.hosts[1].agent.selectedPair).remote == candidate.address)
   }
+
+  @Test("a host that did not run for a minute notices, and its agent fails at once so that the session starts over")
+  func longSuspension() throws {
+    let network = connected(roles: (.controlling, .controlled))
+    network.run(for: .seconds(3))
+    let asleep = network.now
+    network.suspendedUntil[0] = asleep + .seconds(60)
+    #expect(network.run(for: .seconds(61)) { $0.hosts[0].agent.state == .failed })
+    let gaps = network.hosts[0].events.compactMap { if case .resumed(let gap) = $0 { gap } else { nil } }
+    #expect(gaps.count == 1 && gaps[0] > .seconds(57))
+    // It failed the moment it ran again, not a consent timeout later.
+    #expect(network.now - asleep <= .seconds(60) + .milliseconds(1))
+  }
+
+  @Test("a host that did not run for four seconds checks its path and keeps it")
+  func shortSuspension() throws {
+    let network = connected(roles: (.controlling, .controlled))
+    network.run(for: .seconds(3))
+    // Asleep until 4 s after its next deadline: the timeout is handled 4 s late.
+    network.suspendedUntil[0] = try #require(network.hosts[0].agent.pollTimeout()) + .seconds(4)
+    network.run(for: .seconds(10))
+    let gaps = network.hosts[0].events.compactMap { if case .resumed(let gap) = $0 { gap } else { nil } }
+    #expect(gaps == [.seconds(4)])
+    #expect(network.hosts[0].agent.state == .completed && network.hosts[1].agent.state == .connected)
+  }
 }

@@ -107,6 +107,9 @@ public final class SimulatedNetwork {
   public var blackhole = false
   /// Drops datagrams for which this returns true (source as sent, destination).
   public var drop: ((TransportAddress, TransportAddress) -> Bool)?
+  /// Hosts that do not run until the given time (a machine asleep, a stopped process): their
+  /// timers do not fire and what reaches them is lost; then their agent runs again, late.
+  public var suspendedUntil: [Int: Instant] = [:]
   /// TURN allocations: a relayed address and the host that owns it. Datagrams the host sends from
   /// it leave from it; datagrams to it reach the host (what a TURN server does, without the
   /// TURN framing, which is the TURN client's business).
@@ -155,7 +158,9 @@ public final class SimulatedNetwork {
       }
       if done(self) { return true }
       let nextPacket = inFlight.min { ($0.deliverAt, $0.sequence) < ($1.deliverAt, $1.sequence) }
-      let nextTimeout = hosts.indices.compactMap { hosts[$0].agent.pollTimeout() }.min()
+      let nextTimeout = hosts.indices.compactMap { index in
+        suspendedUntil[index].flatMap { $0 > now ? $0 : nil } ?? hosts[index].agent.pollTimeout()
+      }.min()
       let nextCompanion = companion?.nextDeadline()
       guard let next = [nextPacket?.deliverAt, nextTimeout, nextCompanion].compactMap({ $0 }).min(), next <= end else {
         now = end
@@ -167,7 +172,7 @@ public final class SimulatedNetwork {
         deliver(packet)
         delivered = true
       }
-      for index in hosts.indices {
+      for index in hosts.indices where (suspendedUntil[index] ?? now) <= now {
         if let deadline = hosts[index].agent.pollTimeout(), deadline <= now {
           hosts[index].agent.handleTimeout(now: now)
           // A driver arms its timer at pollTimeout() and fires it again at once while that is in
@@ -274,6 +279,9 @@ public final class SimulatedNetwork {
   }
 
   private func deliver(_ packet: Packet) {
+    if let asleep = suspendedUntil.first(where: { $0.value > now && hosts[$0.key].address == packet.to || $0.value > now && hosts[$0.key].nat?.publicIP == packet.to.ip }), asleep.value > now {
+      return
+    }
     if stunServers.contains(packet.to) {
       answerBinding(packet)
       return
