@@ -148,7 +148,7 @@ print(f'{len(v)} trials: median {statistics.median(v):.0f} ms, max {max(v):.0f} 
 
 # 1. The direct path dies and heals, under a 20 ms ping, on each data path.
 for mode in ${MODES:-kernel userspace}; do
-  [[ " ${STEPS:-1 2 3} " == *" 1 "* ]] || continue
+  [[ " ${STEPS:-1 2 3 4} " == *" 1 "* ]] || continue
   write_config a "$wg_a" "$mode"
   write_config b "$wg_b" "$mode"
   start_up a
@@ -292,7 +292,7 @@ diagnose() {
 }
 
 for mode in ${MODES:-kernel userspace}; do
-  [[ " ${STEPS:-1 2 3} " == *" 2 "* ]] || continue
+  [[ " ${STEPS:-1 2 3 4} " == *" 2 "* ]] || continue
   write_config a "$wg_a" "$mode"
   write_config b "$wg_b" "$mode"
   start_up a
@@ -336,6 +336,54 @@ for mode in ${MODES:-kernel userspace}; do
   stop "$up_b"
 done
 
+# 4. Servers that never answer: a STUN and a TURN server whose address the public router drops,
+#    listed beside coturn. Cold starts of both daemons, alternating with and without them; the
+#    time from process start to Connected (the later of the two sides) must not grow by more
+#    than 50 ms (median of the paired differences): gathering never holds anything up.
+write_deaf_config() { # side interface
+  write_config "$1" "$2" kernel
+  sed -i 's|urls: \[ "stun:stun.warren.test:3478", "turn:turn.warren.test:3478" \]|urls: [ "stun:198.51.100.9:3478", "stun:stun.warren.test:3478", "turn:198.51.100.9:3478", "turn:turn.warren.test:3478" ]|' "$work/$1.yaml"
+}
+# Milliseconds from `warren up` to the session's first Connected/Completed in side $1's log since line $2.
+connected_after() { # side first-line
+  tail -n +"$2" "$work/up-$1.log" | "$python" -c '
+import json, sys, datetime
+start = None
+for line in sys.stdin:
+    try: e = json.loads(line)
+    except ValueError: continue
+    t = datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() * 1000
+    if e["message"] == "warren up": start = t
+    elif start and (e["message"].endswith("-> connected: a candidate pair was selected") or e["message"].endswith("-> completed: a candidate pair was selected")):
+        print(f"{t - start:.0f}"); break'
+}
+if [[ " ${STEPS:-1 2 3 4} " == *" 4 "* ]]; then
+  in_ns "$pub" ip addr add 198.51.100.9/24 dev to-a
+  in_ns "$pub" nft add table ip deaf
+  in_ns "$pub" nft add chain ip deaf input '{ type filter hook input priority filter - 10; policy accept; }'
+  in_ns "$pub" nft add rule ip deaf input ip daddr 198.51.100.9 drop
+  with=() without=() differences=()
+  for trial in $(seq "$trials"); do
+    for variant in without with; do
+      if [ "$variant" = with ]; then write_deaf_config a "$wg_a"; write_deaf_config b "$wg_b"
+      else write_config a "$wg_a" kernel; write_config b "$wg_b" kernel; fi
+      line_a=$(($(wc -l <"$work/up-a.log" 2>/dev/null || echo 0) + 1)); line_b=$(($(wc -l <"$work/up-b.log" 2>/dev/null || echo 0) + 1))
+      start_up a
+      start_up b
+      ping_until 20 >/dev/null
+      a=$(connected_after a "$line_a"); b=$(connected_after b "$line_b")
+      stop "$up_a"; stop "$up_b"
+      took=$(( ${a:-99999} > ${b:-99999} ? ${a:-99999} : ${b:-99999} ))
+      if [ "$variant" = with ]; then with+=("$took"); else without+=("$took"); fi
+    done
+    differences+=("$(( with[-1] - without[-1] ))")
+    echo "cold start $trial: Connected after ${without[-1]} ms with coturn alone, ${with[-1]} ms beside a STUN and a TURN server that never answer"
+  done
+  difference=$(printf '%s\n' "${differences[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  summary="servers that never answer: Connected after $(stats "${with[@]}") beside them, $(stats "${without[@]}") without; median paired difference $difference ms"
+  if [ "$difference" -le 50 ] && [ "$(printf '%s\n' "${with[@]}" | sort -n | tail -n 1)" -lt 99999 ]; then pass "$summary"; else fail "$summary (bound: 50 ms)"; fi
+fi
+
 # 3. Suspend: host A's `warren up` and wireguard-go stopped (SIGSTOP) for SUSPEND seconds, a
 #    laptop asleep, while NAT A's public address changes and both NATs forget their flows; then
 #    continued. The time from SIGCONT to the first ping answer through the tunnel.
@@ -345,7 +393,7 @@ readdress_nat_a() { # new public address of NAT A
   nat_a_address=$1
 }
 for mode in ${MODES:-kernel userspace}; do
-  [[ " ${STEPS:-1 2 3} " == *" 3 "* ]] || continue
+  [[ " ${STEPS:-1 2 3 4} " == *" 3 "* ]] || continue
   write_config a "$wg_a" "$mode"
   write_config b "$wg_b" "$mode"
   start_up a

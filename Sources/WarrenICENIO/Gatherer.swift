@@ -103,31 +103,46 @@ public struct Gatherer: Sendable {
   private func gatherServerReflexive(
     on driver: ICEDriver, bases: Set<TransportAddress.IP>, logger: Logger, found: @Sendable (Candidate) -> Void
   ) async {
-    for server in stunServers where !driver.isClosed {
-      for address in await resolve(server.host, server.port, what: "STUN", logger: logger) where !driver.isClosed {
-        for candidate in await driver.gatherServerReflexive(server: address, bases: bases) where candidate.address != candidate.base {
-          logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
-          found(candidate)
+    // Every server at once: one that does not answer (three tries of 500 ms) must not hold up
+    // the candidates of one that does.
+    await withoutActuallyEscaping(found) { found in
+      await withDiscardingTaskGroup { group in
+        for server in stunServers {
+          group.addTask {
+            for address in await resolve(server.host, server.port, what: "STUN", logger: logger) where !driver.isClosed {
+              for candidate in await driver.gatherServerReflexive(server: address, bases: bases) where candidate.address != candidate.base {
+                logger.debug("gathered \(candidate)", metadata: ["stun": "\(server.host):\(server.port)"])
+                found(candidate)
+              }
+            }
+          }
         }
       }
     }
   }
 
-  /// Relayed candidates: an allocation on each TURN server (RFC 8656), one per address family.
+  /// Relayed candidates: an allocation on each TURN server (RFC 8656), one per address family,
+  /// every server at once.
   private func gatherRelays(on driver: ICEDriver, logger: Logger, found: @Sendable (Candidate) -> Void) async {
     guard candidateTypes.contains(.relay) else { return }
-    for server in turnServers() where !driver.isClosed {
-      for address in await resolve(server.host, server.port, what: "TURN", logger: logger) where !driver.isClosed {
-        // One allocation per server; a change of network allocates only where it lost one.
-        guard !driver.hasRelay(on: address) else { continue }
-        guard
-          let candidate = await driver.gatherRelay(
-            server: address, username: server.username, password: server.password, transport: server.transport)
-        else {
-          continue  // The driver logged why.
+    await withoutActuallyEscaping(found) { found in
+      await withDiscardingTaskGroup { group in
+        for server in turnServers() {
+          group.addTask {
+            for address in await resolve(server.host, server.port, what: "TURN", logger: logger) where !driver.isClosed {
+              // One allocation per server; a change of network allocates only where it lost one.
+              guard !driver.hasRelay(on: address) else { continue }
+              guard
+                let candidate = await driver.gatherRelay(
+                  server: address, username: server.username, password: server.password, transport: server.transport)
+              else {
+                continue  // The driver logged why.
+              }
+              logger.debug("gathered \(candidate)", metadata: ["turn": "\(server.host):\(server.port)", "transport": "\(server.transport)"])
+              found(candidate)
+            }
+          }
         }
-        logger.debug("gathered \(candidate)", metadata: ["turn": "\(server.host):\(server.port)", "transport": "\(server.transport)"])
-        found(candidate)
       }
     }
   }

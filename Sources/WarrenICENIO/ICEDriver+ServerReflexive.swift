@@ -25,22 +25,28 @@ extension ICEDriver {
         return (base, outbound, host.map { ($0.priority >> 8) & 0xffff } ?? 65535)
       }
     }
-    var candidates: [Candidate] = []
-    for (base, outbound, localPreference) in hosts {
-      var mapped: TransportAddress?
-      for _ in 0..<attempts where mapped == nil && !isClosed {
-        mapped = await binding(from: outbound, timeout: timeout)
+    // Every host socket at once, in the order of the host candidates.
+    return await withTaskGroup(of: (Int, Candidate?).self) { group in
+      for (index, (base, outbound, localPreference)) in hosts.enumerated() {
+        group.addTask {
+          var mapped: TransportAddress?
+          for _ in 0..<attempts where mapped == nil && !self.isClosed {
+            mapped = await self.binding(from: outbound, timeout: timeout)
+          }
+          if self.isClosed { return (index, nil) }
+          guard let mapped else {
+            self.logger.warning("STUN server did not answer; no server-reflexive candidate", metadata: ["server": "\(server)", "base": "\(base)"])
+            return (index, nil)
+          }
+          let candidate = Candidate(type: .serverReflexive, address: mapped, base: base, localPreference: localPreference, server: "\(server)")
+          if mapped != base { self.addLocalCandidate(candidate) }
+          return (index, candidate)
+        }
       }
-      if isClosed { return candidates }
-      guard let mapped else {
-        logger.warning("STUN server did not answer; no server-reflexive candidate", metadata: ["server": "\(server)", "base": "\(base)"])
-        continue
-      }
-      let candidate = Candidate(type: .serverReflexive, address: mapped, base: base, localPreference: localPreference, server: "\(server)")
-      if mapped != base { addLocalCandidate(candidate) }
-      candidates.append(candidate)
+      var found: [(Int, Candidate)] = []
+      for await (index, candidate) in group { if let candidate { found.append((index, candidate)) } }
+      return found.sorted { $0.0 < $1.0 }.map(\.1)
     }
-    return candidates
   }
 
   private func binding(from outbound: Outbound?, timeout: Duration) async -> TransportAddress? {
