@@ -175,9 +175,10 @@ for mode in ${MODES:-kernel userspace}; do
       fail "$mode trial $trial: not back on the direct path within 10 s of the heal"; kill "$pinger"; show_logs; break
     fi
     sleep 1
+    stopped=$(now_ms)
     kill -INT "$pinger"; wait "$pinger" 2>/dev/null
     outage=$(gap_after "$work/ping.txt" "$cut" "$healed")
-    heal_gap=$(gap_after "$work/ping.txt" "$healed" "$(now_ms)")
+    heal_gap=$(gap_after "$work/ping.txt" "$healed" "$stopped")
     back=$(logged_after a "$healed" "traffic moved to another path")
     back_b=$(logged_after b "$healed" "traffic moved to another path")
     [ -n "$back_b" ] && { [ -z "$back" ] || [ "$back_b" -gt "$back" ]; } && back=$back_b
@@ -274,12 +275,27 @@ move_trial() { # label change-command...
   local changed
   changed=$(now_ms)
   "$@"
-  if [ -n "${CAPTURE:-}" ]; then sleep 1.5; [ -n "${STACKS:-}" ] && gdb -p "$up_a" -batch -ex "thread apply all bt 25" >"$work/stacks-$(echo "$label" | tr -c 'a-z0-9' _).txt" 2>&1; echo "--- sockets of host A 1.5 s after: $label"; in_ns "$host_a" ss -uanp; for f in /proc/$up_a/fd/*; do [ "$(readlink "$f")" = "anon_inode:[eventpoll]" ] && echo "epoll $(basename "$f"): $(grep -o 'tfd: *[0-9]* events: *[0-9a-f]*' /proc/$up_a/fdinfo/$(basename "$f") | tr -s ' ' | tr '\n' ';')"; done; sleep 2.5; else sleep 4; fi
+  if [ -n "${CAPTURE:-}" ]; then sleep 1.5; capture_state "$label"; sleep 2.5; else sleep 4; fi
+  local stopped
+  stopped=$(now_ms)
   kill -INT "$pinger"; wait "$pinger" 2>/dev/null
   [ -n "${CAPTURE:-}" ] && { kill -INT "$capture"; wait "$capture" 2>/dev/null; }
-  gap=$(gap_after "$work/ping.txt" "$changed" "$(now_ms)")
+  gap=$(gap_after "$work/ping.txt" "$changed" "$stopped")
   echo "$label: longest gap $gap ms"
   [ -n "${DIAGNOSE:-}" ] && [ "${gap%.*}" -gt 2000 ] && diagnose
+}
+# Host A's sockets (with their receive queues), the descriptors each event loop's epoll watches,
+# and (STACKS=1) every thread's stack, in the middle of a trial (CAPTURE=1): a socket whose queue
+# grows while nothing reads it shows a stalled event loop.
+capture_state() { # label
+  [ -n "${STACKS:-}" ] && gdb -p "$up_a" -batch -ex "thread apply all bt 25" >"$work/stacks-$(echo "$1" | tr -c 'a-z0-9' _).txt" 2>&1
+  echo "--- sockets of host A 1.5 s after: $1"
+  in_ns "$host_a" ss -uanp
+  local f
+  for f in /proc/$up_a/fd/*; do
+    [ "$(readlink "$f")" = "anon_inode:[eventpoll]" ] &&
+      echo "epoll $(basename "$f"): $(grep -o 'tfd: *[0-9]* events: *[0-9a-f]*' "/proc/$up_a/fdinfo/$(basename "$f")" | tr -s ' ' | tr '\n' ';')"
+  done
 }
 # What the kernel and WireGuard hold when a trial fails (DIAGNOSE=1).
 diagnose() {
