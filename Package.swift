@@ -22,6 +22,7 @@ let package = Package(
     .library(name: "WarrenSTUN", targets: ["WarrenSTUN"]),
     .library(name: "WarrenICE", targets: ["WarrenICE"]),
     .library(name: "WarrenTURN", targets: ["WarrenTURN"]),
+    .library(name: "WarrenICEEndpoint", targets: ["WarrenICEEndpoint"]),
     .library(name: "WarrenICENIO", targets: ["WarrenICENIO"]),
     .library(name: "WarrenNetlink", targets: ["WarrenNetlink"]),
     .library(name: "WarrenSession", targets: ["WarrenSession"]),
@@ -133,6 +134,17 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // An ICE agent and the TURN allocations its relayed candidates live on, as one pure value.
+    .target(
+      name: "WarrenICEEndpoint",
+      dependencies: [
+        "WarrenICE",
+        "WarrenPrimitives",
+        "WarrenSTUN",
+        "WarrenTURN",
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The host's network changes as rtnetlink announces them: a pure decoder and a reader.
     .target(
       name: "WarrenNetlink",
@@ -149,6 +161,7 @@ let package = Package(
       name: "WarrenICENIO",
       dependencies: [
         "WarrenICE",
+        "WarrenICEEndpoint",
         "WarrenPrimitives",
         "WarrenSTUN",
         "WarrenTURN",

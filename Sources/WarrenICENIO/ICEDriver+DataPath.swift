@@ -2,6 +2,7 @@ internal import Logging
 public import NIOCore
 internal import Synchronization
 internal import WarrenICE
+internal import WarrenICEEndpoint
 internal import WarrenSTUN
 internal import WarrenTURN
 internal import WarrenPrimitives
@@ -46,24 +47,22 @@ extension ICEDriver {
       if wake { update { _, _ in } }
     }
     let route: Route = state.withLock { state in
-      guard !state.closed, let id = state.agent.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
-      wake = state.agent.takeWakeRequest()
+      guard !state.closed, let route = state.endpoint.route(byteCount: buffer.readableBytes, now: clock.now) else { return .none }
+      wake = state.endpoint.agent.takeWakeRequest()
       // Which socket sends what to where: the datagram itself from a host candidate's socket, or
       // behind a ChannelData header to the TURN server from the socket of its allocation.
       let local: TransportAddress
       let remote: TransportAddress
       var header: UInt32?
-      if state.channels[id.local] != nil {
-        (local, remote) = (id.local, id.remote)
-      } else if let server = state.relayedBases[id.local], let relay = state.relays[server], let base = relay.base,
-        let number = relay.client.boundChannel(to: id.remote)
-      {
+      switch route {
+      case .direct(let from, let to):
+        (local, remote) = (from, to)
+      case .channel(let base, let server, let channel):
         (local, remote) = (base, server)
-        header = ChannelData.header(channel: number, length: buffer.readableBytes)
-      } else {
+        header = ChannelData.header(channel: channel, length: buffer.readableBytes)
+      case .relayClient(let transmit):
         // A relay before its channel is bound, or over TCP or TLS: the TURN client sends it.
-        guard state.relayedBases[id.local] != nil else { return .none }
-        return .relayed(Transmit(from: id.local, to: id.remote, bytes: Array(buffer.readableBytesView)))
+        return .relayed(Transmit(from: transmit.from, to: transmit.to, bytes: Array(buffer.readableBytesView)))
       }
       guard let channel = state.channels[local], let destination = state.destination(remote) else { return .none }
       guard let sender = state.senders[local], !state.gsoRefused.contains(local) else {
@@ -86,7 +85,7 @@ extension ICEDriver {
     case .direct(let outbound, let datagram):
       send(datagram, outbound, flush: false)
     case .relayed(let transmit):
-      update { state, _ in state.agent.requeue(transmit) }
+      update { state, now in state.endpoint.sendRelayed(transmit, now: now) }
     }
     return true
   }
@@ -151,7 +150,7 @@ extension ICEDriver {
       waiter.resume(returning: try? message.xorMappedAddress ?? message.mappedAddress)
       return
     }
-    enum Route { case drop, deliver(ByteBuffer), relay, agent }
+    enum Route { case drop, deliver(ByteBuffer), endpoint }
     var wake = false
     defer {
       // The agent moved the traffic to the pair this arrived on (the peer moved): drain it.
@@ -160,26 +159,25 @@ extension ICEDriver {
     let now = clock.now
     let route: Route = state.withLock { state in
       if state.closed { return .drop }
-      defer { wake = state.agent.takeWakeRequest() }
-      if let relay = state.relays[remote], relay.base == local {
+      defer { wake = state.endpoint.agent.takeWakeRequest() }
+      if state.endpoint.isRelayServer(remote, at: local) {
         // Application data relayed to us on a bound channel goes on as a slice of what was
         // read; everything else from the TURN server goes through its client.
         guard onData != nil, let (channel, length) = try? ChannelData.header(of: buffer.readableBytesView),
-          let peer = relay.client.peer(onChannel: channel), let relayed = relay.client.relayedAddress,
+          let (peer, relayed) = state.endpoint.channelPeer(server: remote, channel: channel),
           let data = buffer.getSlice(at: buffer.readerIndex + 4, length: length), !STUNMessage.isSTUN(data.readableBytesView)
-        else { return .relay }
-        return state.agent.acceptData(count: length, from: peer, to: relayed, now: now) ? .deliver(data) : .drop
+        else { return .endpoint }
+        return state.endpoint.acceptData(count: length, from: peer, to: relayed, now: now) ? .deliver(data) : .drop
       }
       if onData != nil && !isSTUN {
-        return state.agent.acceptData(count: buffer.readableBytes, from: remote, to: local, now: now) ? .deliver(buffer) : .drop
+        return state.endpoint.acceptData(count: buffer.readableBytes, from: remote, to: local, now: now) ? .deliver(buffer) : .drop
       }
-      return .agent
+      return .endpoint
     }
     switch route {
     case .drop: return
     case .deliver(let data): onData?(data)
-    case .relay: update { state, now in _ = state.relays[remote]?.client.handleReceive(Array(buffer.readableBytesView), now: now) }
-    case .agent: update { state, now in state.agent.handleReceive(Array(buffer.readableBytesView), from: remote, to: local, now: now) }
+    case .endpoint: update { state, now in state.endpoint.receive(Array(buffer.readableBytesView), from: remote, to: local, now: now) }
     }
   }
 

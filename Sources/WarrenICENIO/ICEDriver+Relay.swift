@@ -6,6 +6,7 @@ internal import Synchronization
 public import WarrenICE
 internal import WarrenSTUN
 internal import WarrenTURN
+internal import WarrenICEEndpoint
 public import WarrenPrimitives
 
 /// How the driver talks to a TURN server (RFC 8656 §3.1); the relayed transport is UDP in all
@@ -33,24 +34,6 @@ public enum RelayTransport: Sendable, Hashable, CustomStringConvertible {
 /// the server; what the server relays back is handed to the agent as if it had arrived at the
 /// relayed address.
 extension ICEDriver {
-  /// One allocation: the TURN client, how it reaches the server, and whoever waits for it.
-  struct Relay {
-    enum Link {
-      /// A host socket, and its address.
-      case datagram(any Channel, base: TransportAddress)
-      /// A TCP or TLS connection of its own.
-      case stream(any Channel)
-    }
-
-    var client: TURNClient
-    let link: Link
-    var waiter: CheckedContinuation<Candidate?, Never>?
-
-    /// The host socket's address, for a relay over UDP.
-    var base: TransportAddress? { if case .datagram(_, let base) = link { base } else { nil } }
-    var stream: (any Channel)? { if case .stream(let channel) = link { channel } else { nil } }
-  }
-
   /// What the TURN clients reported under the lock, to log and deliver after it.
   struct RelayOutput {
     var data: [[UInt8]] = []
@@ -65,20 +48,23 @@ extension ICEDriver {
     server: TransportAddress, username: String, password: String, transport: RelayTransport = .udp,
     timeout: Duration = .seconds(5)
   ) async -> Candidate? {
-    let link: Relay.Link
+    let link: ICEEndpoint.RelayLink
+    let stream: (any Channel)?
     switch transport {
     case .udp:
-      let host = state.withLock { state in
-        state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 }.min { $0.key.port < $1.key.port }
+      let base = state.withLock { state in
+        state.channels.keys.filter { $0.ip.isIPv4 == server.ip.isIPv4 }.min { $0.port < $1.port }
       }
-      guard let (base, channel) = host else {
+      guard let base else {
         logger.warning("no host socket of the TURN server's address family; no relay candidate", metadata: ["turn": "\(server)"])
         return nil
       }
-      link = .datagram(channel, base: base)
+      link = .datagram(base: base)
+      stream = nil
     case .tcp, .tls:
       do {
-        link = .stream(try await connectStream(to: server, transport: transport, timeout: timeout))
+        stream = try await connectStream(to: server, transport: transport, timeout: timeout)
+        link = .stream
       } catch {
         logger.warning("cannot reach the TURN server over \(transport); no relay candidate", metadata: ["turn": "\(server)", "error": "\(error)"])
         return nil
@@ -93,10 +79,11 @@ extension ICEDriver {
         await withCheckedContinuation { continuation in
           var started = false
           self.update { state, now in
-            guard state.relays[server] == nil else { return }
-            var client = TURNClient(configuration: configuration, seed: UInt64.random(in: 0...UInt64.max))
-            client.allocate(now: now)
-            state.relays[server] = Relay(client: client, link: link, waiter: continuation)
+            guard !state.endpoint.hasAllocation(on: server) else { return }
+            state.relayWaiters[server] = continuation
+            if let stream { state.relayStreams[server] = stream }
+            state.endpoint.allocate(
+              on: server, configuration: configuration, link: link, seed: UInt64.random(in: 0...UInt64.max), now: now)
             started = true
           }
           if !started { continuation.resume(returning: nil) }
@@ -116,10 +103,11 @@ extension ICEDriver {
       }
       return nil
     }
-    if case .stream(let channel) = link, candidate == nil { channel.close(promise: nil) }
     if candidate == nil {
       logger.warning("no relay candidate from this TURN server (refused, or no answer in \(timeout))", metadata: ["turn": "\(server)"])
-      update { state, now in state.relays[server]?.client.close(now: now) }
+      let leftover = state.withLock { $0.relayStreams.removeValue(forKey: server) } ?? stream
+      update { state, now in state.endpoint.release(server, now: now) }
+      leftover?.close(promise: nil)
     }
     return candidate
   }
@@ -152,21 +140,20 @@ extension ICEDriver {
 
   /// One message from a TURN server's TCP or TLS connection.
   fileprivate func receivedFromRelayStream(_ bytes: [UInt8], server: TransportAddress) {
-    update { state, now in _ = state.relays[server]?.client.handleReceive(bytes, now: now) }
+    update { state, now in state.endpoint.receive(streamBytes: bytes, from: server, now: now) }
   }
 
   /// The connection to a TURN server closed: its allocation is gone.
   fileprivate func relayStreamClosed(server: TransportAddress) {
-    update { state, _ in state.relays[server]?.client.transportClosed() }
+    update { state, now in
+      state.relayStreams[server] = nil
+      state.endpoint.streamClosed(server, now: now)
+    }
   }
 
   /// Gives up on allocations still waiting after `timeout`.
   func expireRelayWaiters(server: TransportAddress) {
-    update { state, _ in
-      guard let waiter = state.relays[server]?.waiter else { return }
-      state.relays[server]?.waiter = nil
-      waiter.resume(returning: nil)
-    }
+    update { state, _ in state.relayWaiters.removeValue(forKey: server)?.resume(returning: nil) }
   }
 
   /// Logs what the TURN clients reported and hands relayed application data on, in order.
@@ -176,72 +163,6 @@ extension ICEDriver {
       for bytes in output.data { onData(ByteBuffer(bytes: bytes)) }
       onDataBatchEnd?()
     }
-  }
-}
-
-extension ICEDriver.State {
-  /// Moves every TURN client's datagrams to the writes and its events to the agent; true when
-  /// anything moved.
-  mutating func drainRelays(
-    now: ContinuousClock.Instant, onData: Bool, into writes: inout [ICEDriver.Write],
-    _ output: inout ICEDriver.RelayOutput
-  ) -> Bool {
-    var moved = false
-    var finished: [TransportAddress] = []
-    // In place: a copy of a relay would copy its client's queues at the first change.
-    for index in relays.values.indices {
-      let server = relays.keys[index]
-      while let event = relays.values[index].client.pollEvent() {
-        moved = true
-        switch event {
-        case .allocated(let relayed, let mapped, let lifetime):
-          relayedBases[relayed] = server
-          // Its related address is the mapped one the server saw us at (RFC 8445 §5.1.1.2).
-          let candidate = Candidate(type: .relay, address: relayed, base: relayed, server: "\(server)", related: mapped ?? relayed)
-          agent.addLocalCandidate(candidate, now: now)
-          for remote in agent.remoteCandidates { relays.values[index].client.permit(remote.address.ip, now: now) }
-          relays.values[index].waiter?.resume(returning: candidate)
-          relays.values[index].waiter = nil
-          output.notes.append((.debug, "TURN allocation \(relayed) for \(lifetime)", server))
-        case .failed(let reason):
-          if let relayed = relays.values[index].client.relayedAddress { relayedBases[relayed] = nil }
-          relays.values[index].waiter?.resume(returning: nil)
-          relays.values[index].waiter = nil
-          output.notes.append((.warning, "TURN: \(reason); no relay candidate from this server", server))
-        case .data(let bytes, let peer):
-          guard let relayed = relays.values[index].client.relayedAddress else { continue }
-          if onData && !STUNMessage.isSTUN(bytes) {
-            if agent.acceptData(count: bytes.count, from: peer, to: relayed, now: now) { output.data.append(bytes) }
-          } else {
-            agent.handleReceive(bytes, from: peer, to: relayed, now: now)
-          }
-        case .permissionFailed(let ip, let reason):
-          output.notes.append((.debug, "TURN permission for \(ip) refused: \(reason)", server))
-        case .refreshed, .permissionCreated, .channelBound, .closed:
-          break
-        }
-      }
-      switch relays.values[index].link {
-      case .datagram(let channel, let base):
-        guard let destination = destination(server) else { break }
-        let outbound = ICEDriver.Outbound(channel: channel, sender: senders[base], remote: server, destination: destination)
-        while let bytes = relays.values[index].client.pollTransmit() {
-          moved = true
-          writes.append(.datagram(outbound, bytes))
-        }
-      case .stream(let channel):
-        while let bytes = relays.values[index].client.pollTransmit() {
-          moved = true
-          writes.append(.stream(channel, bytes))
-        }
-      }
-      let relay = relays.values[index]
-      if relay.client.state == .closed || relay.client.state == .failed, relay.waiter == nil, relay.client.pollTimeout() == nil {
-        finished.append(server)
-      }
-    }
-    for server in finished { relays[server] = nil }
-    return moved
   }
 }
 

@@ -4,6 +4,7 @@ internal import Synchronization
 public import WarrenICE
 public import WarrenPrimitives
 internal import WarrenSTUN
+internal import WarrenICEEndpoint
 
 /// Server-reflexive gathering (RFC 8445 §5.1.1.2): a Binding request (RFC 8489 §5) to a STUN
 /// server from each host socket; the answers never reach the agent.
@@ -20,7 +21,7 @@ extension ICEDriver {
       let destination = state.destination(server)
       return state.channels.filter { $0.key.ip.isIPv4 == server.ip.isIPv4 && (bases?.contains($0.key.ip) ?? true) }.map { base, channel in
         // The host candidate's local preference (its address's rank, RFC 8421 §4) carries over.
-        let host = state.agent.localCandidates.first { $0.type == .host && $0.address == base }
+        let host = state.endpoint.agent.localCandidates.first { $0.type == .host && $0.address == base }
         let outbound = destination.map { Outbound(channel: channel, sender: state.senders[base], remote: server, destination: $0) }
         return (base, outbound, host.map { ($0.priority >> 8) & 0xffff } ?? 65535)
       }

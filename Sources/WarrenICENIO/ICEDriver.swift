@@ -3,6 +3,7 @@ public import NIOCore
 internal import NIOPosix
 internal import Synchronization
 public import WarrenICE
+internal import WarrenICEEndpoint
 internal import WarrenSTUN
 internal import WarrenTURN
 public import WarrenPrimitives
@@ -13,12 +14,13 @@ public import WarrenPrimitives
 /// yielded on ``events``.
 public final class ICEDriver: Sendable {
   struct State {
-    var agent: ICEAgent
+    /// The agent and its TURN allocations (``ICEEndpoint``): everything but the sockets.
+    var endpoint: ICEEndpoint
     var channels: [TransportAddress: any Channel] = [:]
-    /// TURN allocations by server address (ICEDriver+Relay.swift), and the server of each
-    /// relayed address.
-    var relays: [TransportAddress: Relay] = [:]
-    var relayedBases: [TransportAddress: TransportAddress] = [:]
+    /// The TCP or TLS connection of each allocation made over one, by server, and whoever waits
+    /// for each allocation's outcome (ICEDriver+Relay.swift).
+    var relayStreams: [TransportAddress: any Channel] = [:]
+    var relayWaiters: [TransportAddress: CheckedContinuation<Candidate?, Never>] = [:]
     /// Socket addresses of the remote ends written to, so that the data path converts none.
     var destinations: [TransportAddress: SocketAddress] = [:]
     /// Sockets written to by ``send(_:)-(ByteBuffer)`` and not yet flushed.
@@ -89,7 +91,7 @@ public final class ICEDriver: Sendable {
     agent: ICEAgent, logger: Logger, eventLoop: (any EventLoop)? = nil, clock: any DriverClock = ContinuousClock(),
     onData: (@Sendable (ByteBuffer) -> Void)? = nil, onDataBatchEnd: (@Sendable () -> Void)? = nil
   ) {
-    state = Mutex(State(agent: agent))
+    state = Mutex(State(endpoint: ICEEndpoint(agent: agent, deliversDataDirectly: onData != nil)))
     self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
     self.clock = clock
     self.logger = logger
@@ -130,7 +132,7 @@ public final class ICEDriver: Sendable {
         try? await channel.close()
         return candidates
       }
-      update { state, now in state.agent.addLocalCandidate(candidate, now: now) }
+      update { state, now in state.endpoint.withAgent(now: now) { $0.addLocalCandidate(candidate, now: now) } }
       candidates.append(candidate)
     }
     return candidates
@@ -139,18 +141,15 @@ public final class ICEDriver: Sendable {
   /// Adds a remote candidate, and permits its address on every TURN allocation, so that the
   /// peer's checks through our relays get through before our own checks reach that pair.
   public func addRemoteCandidate(_ candidate: Candidate) {
-    update { state, now in
-      state.agent.addRemoteCandidate(candidate, now: now)
-      for index in state.relays.values.indices { state.relays.values[index].client.permit(candidate.address.ip, now: now) }
-    }
+    update { state, now in state.endpoint.addRemoteCandidate(candidate, now: now) }
   }
 
   public func addLocalCandidate(_ candidate: Candidate) {
-    update { state, now in state.agent.addLocalCandidate(candidate, now: now) }
+    update { state, now in state.endpoint.withAgent(now: now) { $0.addLocalCandidate(candidate, now: now) } }
   }
 
   public func setRemoteCredentials(_ credentials: ICECredentials) {
-    update { state, now in state.agent.setRemoteCredentials(credentials, now: now) }
+    update { state, now in state.endpoint.withAgent(now: now) { $0.setRemoteCredentials(credentials, now: now) } }
   }
 
   /// This host's addresses `ips` are gone (the network changed): the sockets bound to them close,
@@ -164,31 +163,19 @@ public final class ICEDriver: Sendable {
     var senders: [GSOSender] = []
     var lostRelays: [TransportAddress] = []
     update { state, now in
-      let bases = state.channels.keys.filter { ips.contains($0.ip) }
-      var gone = Set(bases)
-      for (server, relay) in state.relays {
-        let onVanished: Bool
-        switch relay.link {
-        case .datagram(_, let base): onVanished = ips.contains(base.ip)
-        case .stream(let channel): onVanished = channel.localAddress.flatMap { TransportAddress($0) }.map { ips.contains($0.ip) } ?? false
-        }
-        guard onVanished else { continue }
-        if let relayed = relay.client.relayedAddress {
-          gone.insert(relayed)
-          state.relayedBases[relayed] = nil
-        }
-        relay.waiter?.resume(returning: nil)
-        if let stream = relay.stream { closing.append(stream) }
-        state.relays[server] = nil
-        lostRelays.append(server)
+      let bases = Array(state.channels.keys)
+      let streamsFrom = Set(state.relayStreams.filter { $0.value.localAddress.flatMap { TransportAddress($0) }.map { ips.contains($0.ip) } ?? false }.keys)
+      lostRelays = state.endpoint.removeHostAddresses(ips, bases: bases, streamsFrom: streamsFrom, now: now)
+      for server in lostRelays {
+        state.relayWaiters.removeValue(forKey: server)?.resume(returning: nil)
+        if let stream = state.relayStreams.removeValue(forKey: server) { closing.append(stream) }
       }
-      for base in bases {
+      for base in bases where ips.contains(base.ip) {
         if let channel = state.channels.removeValue(forKey: base) { closing.append(channel) }
         if let sender = state.senders.removeValue(forKey: base) { senders.append(sender) }
         state.gsoRefused.remove(base)
         if state.held?.local == base { state.held = nil }
       }
-      state.agent.removeLocalCandidates(onBases: gone, now: now)
     }
     for sender in senders { sender.close() }
     for channel in closing { try? await channel.close() }
@@ -204,7 +191,7 @@ public final class ICEDriver: Sendable {
 
   /// Whether a TURN allocation on `server` exists or is being made.
   public func hasRelay(on server: TransportAddress) -> Bool {
-    state.withLock { $0.relays[server] != nil }
+    state.withLock { $0.endpoint.hasAllocation(on: server) }
   }
 
   /// The host addresses that have sockets (host candidates).
@@ -215,23 +202,23 @@ public final class ICEDriver: Sendable {
   /// The network changed in a way that may have broken the selected pair without taking its
   /// address (a default route moved): the agent checks it fast for a while.
   public func networkChanged() {
-    update { state, now in state.agent.networkChanged(now: now) }
+    update { state, now in state.endpoint.withAgent(now: now) { $0.networkChanged(now: now) } }
   }
 
   /// Whether the peer follows renominations, when known before any was tried
   /// (``ICEAgent/peerFollowsRenomination``).
   public func setPeerFollowsRenomination(_ follows: Bool) {
-    update { state, _ in state.agent.peerFollowsRenomination = follows }
+    update { state, now in state.endpoint.withAgent(now: now) { $0.peerFollowsRenomination = follows } }
   }
 
   /// Traffic to the peer that does not pass through the driver (WireGuard on the kernel data
   /// path): the agent checks the selected pair fast while it flows (``ICEAgent/noteTraffic(now:)``).
   public func noteTraffic() {
-    update { state, now in state.agent.noteTraffic(now: now) }
+    update { state, now in state.endpoint.withAgent(now: now) { $0.noteTraffic(now: now) } }
   }
 
   public func restart(localCredentials: ICECredentials) {
-    update { state, now in state.agent.restart(localCredentials: localCredentials, now: now) }
+    update { state, now in state.endpoint.withAgent(now: now) { $0.restart(localCredentials: localCredentials, now: now) } }
   }
 
   /// What became of one ``probe(timeout:)``.
@@ -254,7 +241,7 @@ public final class ICEDriver: Sendable {
         return pending.next
       }
       var sent = false
-      update { state, now in sent = state.agent.probe(token, timeout: timeout, now: now) }
+      update { state, now in sent = state.endpoint.withAgent(now: now) { $0.probe(token, timeout: timeout, now: now) } }
       if !sent { finishProbe(token, with: .noPath) }
     }
   }
@@ -264,7 +251,7 @@ public final class ICEDriver: Sendable {
   }
 
   /// A snapshot of the agent: state, role, selected pair, checklist and statistics.
-  public var agent: ICEAgent { state.withLock { $0.agent } }
+  public var agent: ICEAgent { state.withLock { $0.endpoint.agent } }
 
   /// Whether ``close()`` was called: gathering on it stops.
   public var isClosed: Bool { state.withLock { $0.closed } }
@@ -272,17 +259,14 @@ public final class ICEDriver: Sendable {
   /// Closes the sockets and ends ``events``.
   public func close() async {
     // Release TURN allocations first (a Refresh with lifetime 0), while the sockets are open.
-    update { state, now in
-      for index in state.relays.values.indices { state.relays.values[index].client.close(now: now) }
-    }
+    update { state, now in state.endpoint.close(now: now) }
     let channels: [any Channel] = state.withLock { state in
       state.closed = true
-      state.agent.close()
       state.timer?.cancel()
-      for relay in state.relays.values { relay.waiter?.resume(returning: nil) }
-      let streams = state.relays.values.compactMap(\.stream)
-      state.relays = [:]
-      return Array(state.channels.values) + streams
+      for waiter in state.relayWaiters.values { waiter.resume(returning: nil) }
+      state.relayWaiters = [:]
+      defer { state.relayStreams = [:] }
+      return Array(state.channels.values) + Array(state.relayStreams.values)
     }
     for channel in channels { try? await channel.close() }
     for sender in state.withLock({ $0.senders.values }) { sender.close() }
@@ -350,8 +334,7 @@ public final class ICEDriver: Sendable {
   private func timerFired() {
     update { state, now in
       state.timerDeadline = nil
-      state.agent.handleTimeout(now: now)
-      for index in state.relays.values.indices { state.relays.values[index].client.handleTimeout(now: now) }
+      state.endpoint.handleTimeout(now: now)
     }
   }
 
@@ -365,40 +348,32 @@ public final class ICEDriver: Sendable {
       var writes: [Write] = []
       var events: [ICEEvent] = []
       var relayed = RelayOutput()
-      // The agent and the TURN clients feed each other (a check over a relay answered, data
-      // relayed in): drain both until neither has anything left.
-      for _ in 0..<16 {
-        var moved = false
-        while let transmit = state.agent.pollTransmit() {
-          moved = true
-          if let channel = state.channels[transmit.from], let destination = state.destination(transmit.to) {
-            let outbound = Outbound(channel: channel, sender: state.senders[transmit.from], remote: transmit.to, destination: destination)
-            writes.append(.datagram(outbound, transmit.bytes))
-          } else if let server = state.relayedBases[transmit.from] {
-            state.relays[server]?.client.send(transmit.bytes, to: transmit.to, now: now)
+      while let outbound = state.endpoint.pollOutbound() {
+        switch outbound {
+        case .datagram(let from, let to, let bytes):
+          if let channel = state.channels[from], let destination = state.destination(to) {
+            writes.append(.datagram(Outbound(channel: channel, sender: state.senders[from], remote: to, destination: destination), bytes))
           }
+        case .stream(let server, let bytes):
+          if let channel = state.relayStreams[server] { writes.append(.stream(channel, bytes)) }
         }
-        while let event = state.agent.pollEvent() {
-          moved = true
-          // A relayed pair that carries traffic, or may at once (the standby), gets its channel.
-          switch event {
-          case .selectedPairChanged(let pair), .standbyChanged(let pair?):
-            if pair.local.type == .relay, let server = state.relayedBases[pair.local.base] {
-              state.relays[server]?.client.bindChannel(to: pair.remote.address, now: now)
-            }
-          default:
-            break
-          }
+      }
+      while let event = state.endpoint.pollEvent() {
+        switch event {
+        case .agent(let event):
           events.append(event)
+        case .allocated(let server, let candidate):
+          state.relayWaiters.removeValue(forKey: server)?.resume(returning: candidate)
+        case .allocationFailed(let server, let reason):
+          state.relayWaiters.removeValue(forKey: server)?.resume(returning: nil)
+          relayed.notes.append((.warning, "TURN: \(reason); no relay candidate from this server", server))
+        case .relayNote(let server, let note):
+          relayed.notes.append((.debug, note, server))
+        case .relayedData(let bytes):
+          relayed.data.append(bytes)
         }
-        moved = state.drainRelays(now: now, onData: onData != nil, into: &writes, &relayed) || moved
-        if !moved { break }
       }
-      var deadline = state.agent.pollTimeout()
-      for relay in state.relays.values {
-        if let due = relay.client.pollTimeout(), deadline.map({ due < $0 }) ?? true { deadline = due }
-      }
-      if let deadline, deadline != state.timerDeadline {
+      if let deadline = state.endpoint.pollTimeout(), deadline != state.timerDeadline {
         state.timer?.cancel()
         state.timerDeadline = deadline
         state.timer = clock.schedule(at: deadline, on: eventLoop) { [weak self] in self?.timerFired() }
@@ -417,7 +392,7 @@ public final class ICEDriver: Sendable {
     for event in events {
       switch event {
       case .probeAnswered(let token, let roundTripTime, let id):
-        let pair = state.withLock { $0.agent.pair(id) }
+        let pair = state.withLock { $0.endpoint.agent.pair(id) }
         finishProbe(token, with: pair.map { .answered(roundTripTime: roundTripTime, pair: $0) } ?? .lost)
         continue
       case .probeLost(let token):
