@@ -425,8 +425,10 @@ let package = Package(
       name: "WarrenSimulation",
       dependencies: [
         "WarrenICE",
+        "WarrenICEEndpoint",
         "WarrenPrimitives",
         "WarrenSTUN",
+        "WarrenTURN",
       ],
       path: "Tests/WarrenSimulation",
       swiftSettings: swiftSettings

@@ -56,16 +56,15 @@ struct ConsentFreshness: Sendable {
     lastSent.map { now - $0 >= configuration.keepaliveInterval } ?? false
   }
 
-  /// The times at which something is due. `connected`: the Disconnected deadline counts too.
-  func deadlines(connected: Bool, configuration: ICEConfiguration) -> [Instant] {
-    var deadlines: [Instant] = []
-    if let nextCheck { deadlines.append(nextCheck) }
+  /// Considers the times at which something is due. `connected`: the Disconnected deadline
+  /// counts too.
+  func consider(in earliest: inout EarliestDeadline, connected: Bool, configuration: ICEConfiguration) {
+    earliest.consider(nextCheck)
     if let lastAnswer {
-      if connected { deadlines.append(lastAnswer + configuration.disconnectedTimeout) }
-      deadlines.append(lastAnswer + configuration.failedTimeout)
+      if connected { earliest.consider(lastAnswer + configuration.disconnectedTimeout) }
+      earliest.consider(lastAnswer + configuration.failedTimeout)
     }
-    if let lastSent { deadlines.append(lastSent + configuration.keepaliveInterval) }
-    return deadlines
+    earliest.consider(lastSent.map { $0 + configuration.keepaliveInterval })
   }
 
   /// No more checks (the agent closed).

@@ -244,23 +244,25 @@ public struct ICEAgent: Sendable {
   /// When `handleTimeout` must be called next, if anything is pending.
   public func pollTimeout() -> Instant? {
     guard state != .closed && state != .failed else { return nil }
-    var deadlines: [Instant] = transactions.values.map(\.deadline)
-    if let nextCheck { deadlines.append(nextCheck) }
+    var earliest = EarliestDeadline()
+    for transaction in transactions.values { earliest.consider(transaction.deadline) }
+    earliest.consider(nextCheck)
     // Each deadline below is listed only while handleTimeout would act on it, so a deadline in
     // the past never makes the owner spin.
     if state == .checking || state == .new, let since = checkingSince, selectedPair == nil, !checkList.anySucceeded {
-      deadlines.append(since + configuration.checkingTimeout)
+      earliest.consider(since + configuration.checkingTimeout)
     }
-    if role == .controlling, let due = nomination.deadline(pairs: Array(checkList.all), selected: selectedPair.flatMap { checkList[$0] }) {
-      deadlines.append(due)
+    // A policy's deadline is about the first nomination (a grace period), never after a selection.
+    if role == .controlling, selectedPair == nil {
+      earliest.consider(nomination.deadline(pairs: Array(checkList.all), selected: nil))
     }
-    if let nextDirectRecheck { deadlines.append(nextDirectRecheck) }
-    if let renominationFollowUp { deadlines.append(renominationFollowUp.due) }
+    earliest.consider(nextDirectRecheck)
+    earliest.consider(renominationFollowUp?.due)
     if selectedPair != nil {
-      deadlines += consent.deadlines(connected: state == .connected || state == .completed, configuration: configuration)
-      deadlines += liveness.deadlines()
+      consent.consider(in: &earliest, connected: state == .connected || state == .completed, configuration: configuration)
+      liveness.consider(in: &earliest)
     }
-    return deadlines.min()
+    return earliest.value
   }
 
   /// Every pair, best first.

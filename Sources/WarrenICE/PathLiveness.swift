@@ -111,10 +111,12 @@ struct PathLiveness: Sendable {
     return min(max(derived, configuration.livenessMinimumTimeout), configuration.livenessMaximumTimeout)
   }
 
-  /// The times at which something is due (only while traffic flows; the agent clears them when
-  /// traffic stops).
-  func deadlines() -> [Instant] {
-    [nextCheck, nextStandbyCheck, nextHealCheck].compactMap { $0 }
+  /// Considers the times at which something is due (only while traffic flows; the agent clears
+  /// them when traffic stops).
+  func consider(in earliest: inout EarliestDeadline) {
+    earliest.consider(nextCheck)
+    earliest.consider(nextStandbyCheck)
+    earliest.consider(nextHealCheck)
   }
 
   /// Everything forgotten (ICE restart, close).

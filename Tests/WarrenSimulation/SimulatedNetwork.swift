@@ -1,6 +1,8 @@
 internal import Testing
 public import WarrenICE
+public import WarrenICEEndpoint
 internal import WarrenSTUN
+internal import WarrenTURN
 public import WarrenPrimitives
 
 /// Something that runs in a ``SimulatedNetwork``'s virtual time next to its agents — signaling
@@ -75,17 +77,26 @@ public final class SimulatedNetwork {
   }
 
   public struct Host {
-    public var agent: ICEAgent
+    /// The agent and its TURN allocations.
+    public var endpoint: ICEEndpoint
     /// Where the agent's socket is; a new agent may get a new port, like a new socket would.
     public var address: TransportAddress
     public var nat: NAT?
     public var received: [[UInt8]] = []
     public var events: [ICEEvent] = []
+    /// Relayed candidates its allocations gave, in order.
+    public var allocated: [Candidate] = []
 
     public init(agent: ICEAgent, address: TransportAddress, nat: NAT? = nil) {
-      self.agent = agent
+      endpoint = ICEEndpoint(agent: agent)
       self.address = address
       self.nat = nat
+    }
+
+    /// The endpoint's agent (replacing it keeps the allocations).
+    public var agent: ICEAgent {
+      get { endpoint.agent }
+      set { endpoint.agent = newValue }
     }
   }
 
@@ -117,6 +128,8 @@ public final class SimulatedNetwork {
   /// STUN servers on the public side: they answer Binding requests with the source address they
   /// saw (RFC 8489 §14.2), as encoded by the real codec.
   public var stunServers: Set<TransportAddress> = []
+  /// TURN servers on the public side, by address (``SimulatedTURNServer``).
+  public var turnServers: [TransportAddress: SimulatedTURNServer] = [:]
   /// Binding requests a host sent to a STUN server, by transaction, until the answer arrives.
   private var gathering: [STUNTransactionID: (host: Int, mapped: TransportAddress?)] = [:]
   private var inFlight: [Packet] = []
@@ -159,7 +172,7 @@ public final class SimulatedNetwork {
       if done(self) { return true }
       let nextPacket = inFlight.min { ($0.deliverAt, $0.sequence) < ($1.deliverAt, $1.sequence) }
       let nextTimeout = hosts.indices.compactMap { index in
-        suspendedUntil[index].flatMap { $0 > now ? $0 : nil } ?? hosts[index].agent.pollTimeout()
+        suspendedUntil[index].flatMap { $0 > now ? $0 : nil } ?? hosts[index].endpoint.pollTimeout()
       }.min()
       let nextCompanion = companion?.nextDeadline()
       guard let next = [nextPacket?.deliverAt, nextTimeout, nextCompanion].compactMap({ $0 }).min(), next <= end else {
@@ -173,19 +186,19 @@ public final class SimulatedNetwork {
         delivered = true
       }
       for index in hosts.indices where (suspendedUntil[index] ?? now) <= now {
-        if let deadline = hosts[index].agent.pollTimeout(), deadline <= now {
-          hosts[index].agent.handleTimeout(now: now)
+        if let deadline = hosts[index].endpoint.pollTimeout(), deadline <= now {
+          hosts[index].endpoint.handleTimeout(now: now)
           // A driver arms its timer at pollTimeout() and fires it again at once while that is in
           // the past; a deadline that a few rounds of handling leave in the past spins the event
           // loop (and starves its sockets), whatever else is in flight.
           var rounds = 0
-          while let after = hosts[index].agent.pollTimeout(), after <= now {
+          while let after = hosts[index].endpoint.pollTimeout(), after <= now {
             rounds += 1
             guard rounds < 4 else {
               Issue.record("agent \(index) still asks for \(after) after handling the timeout at \(now) (state \(hosts[index].agent.state))")
               return false
             }
-            hosts[index].agent.handleTimeout(now: now)
+            hosts[index].endpoint.handleTimeout(now: now)
           }
         }
       }
@@ -228,14 +241,35 @@ public final class SimulatedNetwork {
     let candidate = Candidate(type: .host, address: address)
     hosts[index].agent.addLocalCandidate(candidate, now: now)
     hosts[index].agent.removeLocalCandidates(onBases: Set([old] + relayed), now: now)
+    // TURN allocations made from the old address are gone with it.
+    _ = hosts[index].endpoint.removeHostAddresses([old.ip], bases: [old], now: now)
     return candidate
   }
 
-  /// Sends application data from host `index` over its selected pair.
+  /// Sends application data from host `index` over its selected pair, the way a driver does
+  /// (``ICEEndpoint/route(byteCount:now:)``): directly, behind a ChannelData header to the TURN
+  /// server on a bound channel, or through the TURN client.
   public func sendData(from index: Int, _ bytes: [UInt8]) -> Bool {
-    guard let transmit = hosts[index].agent.send(bytes, now: now) else { return false }
-    route(transmit, from: index)
+    switch hosts[index].endpoint.route(byteCount: bytes.count, now: now) {
+    case nil:
+      return false
+    case .direct(let local, let remote):
+      route(Transmit(from: local, to: remote, bytes: bytes), from: index)
+    case .channel(let base, let server, let channel):
+      route(Transmit(from: base, to: server, bytes: ChannelData(channel: channel, data: bytes).encoded()), from: index)
+    case .relayClient(let transmit):
+      hosts[index].endpoint.sendRelayed(Transmit(from: transmit.from, to: transmit.to, bytes: bytes), now: now)
+    }
     return true
+  }
+
+  /// Starts a TURN allocation for host `index` on the server at `server`, from its socket; the
+  /// relayed candidate lands in `hosts[index].allocated` once the server answered.
+  public func allocate(host index: Int, on server: TransportAddress) {
+    guard let turn = turnServers[server] else { return }
+    hosts[index].endpoint.allocate(
+      on: server, configuration: TURNClient.Configuration(username: turn.username, password: turn.password),
+      link: .datagram(base: hosts[index].address), seed: UInt64(index) &+ 4242, now: now)
   }
 
   /// Sends application data from host `index` over `pair`, selected or not (a peer that keeps
@@ -246,16 +280,29 @@ public final class SimulatedNetwork {
 
   private func flushTransmits() {
     for index in hosts.indices {
-      while let transmit = hosts[index].agent.pollTransmit() { route(transmit, from: index) }
+      // What tests did to the agent directly (`hosts[i].agent.…`) is carried out too.
+      hosts[index].endpoint.withAgent(now: now) { _ in }
+      while let outbound = hosts[index].endpoint.pollOutbound() {
+        if case .datagram(let from, let to, let bytes) = outbound { route(Transmit(from: from, to: to, bytes: bytes), from: index) }
+      }
     }
     drainEvents()
   }
 
   private func drainEvents() {
     for index in hosts.indices {
-      while let event = hosts[index].agent.pollEvent() {
-        if case .data(let bytes, _) = event { hosts[index].received.append(bytes) }
-        hosts[index].events.append(event)
+      while let event = hosts[index].endpoint.pollEvent() {
+        switch event {
+        case .agent(let event):
+          if case .data(let bytes, _) = event { hosts[index].received.append(bytes) }
+          hosts[index].events.append(event)
+        case .allocated(_, let candidate):
+          hosts[index].allocated.append(candidate)
+        case .relayedData(let bytes):
+          hosts[index].received.append(bytes)
+        case .allocationFailed, .relayNote:
+          break
+        }
       }
     }
   }
@@ -286,25 +333,43 @@ public final class SimulatedNetwork {
       answerBinding(packet)
       return
     }
+    if let turn = turnServers[packet.to] {
+      let (answers, relayed) = turn.handle(packet.bytes, from: packet.from)
+      for answer in answers { emit(from: turn.address, to: packet.from, answer) }
+      for datagram in relayed where !(drop?(datagram.from, datagram.to) ?? false) { emit(from: datagram.from, to: datagram.to, datagram.bytes) }
+      return
+    }
+    if let turn = turnServers.values.first(where: { $0.relayedAddresses.contains(packet.to) }) {
+      if let (client, bytes) = turn.fromPeer(packet.from, to: packet.to, packet.bytes), !(drop?(turn.address, client) ?? false) {
+        emit(from: turn.address, to: client, bytes)
+      }
+      return
+    }
     if let message = try? STUNMessage(parsing: packet.bytes), let pending = gathering[message.transactionID] {
       // A STUN server's answer to a host's gathering request: for the gatherer, not the agent.
       if deliveredInside(packet) == pending.host { gathering[message.transactionID]?.mapped = try? message.xorMappedAddress }
       return
     }
     if let owner = relays[packet.to] {
-      hosts[owner].agent.handleReceive(packet.bytes, from: packet.from, to: packet.to, now: now)
+      hosts[owner].endpoint.receive(packet.bytes, from: packet.from, to: packet.to, now: now)
       return
     }
     for index in hosts.indices {
       if hosts[index].address == packet.to && (hosts[index].nat == nil || isPrivatePeer(packet.from, of: index)) {
-        hosts[index].agent.handleReceive(packet.bytes, from: packet.from, to: packet.to, now: now)
+        hosts[index].endpoint.receive(packet.bytes, from: packet.from, to: packet.to, now: now)
         return
       }
       if let nat = hosts[index].nat, let inside = nat.inbound(to: packet.to, from: packet.from), inside == hosts[index].address {
-        hosts[index].agent.handleReceive(packet.bytes, from: packet.from, to: inside, now: now)
+        hosts[index].endpoint.receive(packet.bytes, from: packet.from, to: inside, now: now)
         return
       }
     }
+  }
+
+  /// A datagram a server sends (the public side has no NAT), after the usual latency.
+  private func emit(from source: TransportAddress, to destination: TransportAddress, _ bytes: [UInt8]) {
+    sequence += 1
+    inFlight.append(Packet(deliverAt: now + latency, sequence: sequence, from: source, to: destination, bytes: bytes))
   }
 
   /// The STUN server's side: a success response carrying the request's source as XOR-MAPPED-ADDRESS.
