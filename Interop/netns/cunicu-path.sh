@@ -26,6 +26,7 @@ if [ ! -x "$cunicu" ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/topology.sh"
+source "$here/path-trials.sh"
 work=$(mktemp -d /tmp/warren-cunicu-path.XXXXXX)
 chmod 700 "$work"
 passed=0 failed=0
@@ -47,44 +48,9 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 show_logs() { for log in "$work"/*.log; do echo "--- $(basename "$log") (last 20 lines)"; tail -n 20 "$log"; done; }
 
 topology_up || { echo "cunicu-path: 0 passed, 1 failed (could not build the topology)"; exit 1; }
-turn_password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --relay-ip=198.51.100.1 --listening-port=3478 \
-  --min-port=49152 --max-port=49999 --lt-cred-mech --user="warren:$turn_password" --realm=warren.test \
-  --denied-peer-ip=10.0.0.0-10.255.255.255 --no-tcp-relay --no-tls --no-dtls --no-cli \
-  --log-file=stdout --simple-log --pidfile="$work/coturn.pid" --userdb="$work/turndb" >"$work/coturn.log" 2>&1 &
-ip netns exec "$pub" "$warren" signal --listen 198.51.100.1:8443 --log-level warning >"$work/signal.log" 2>&1 &
+start_public_servers "$warren"
 community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 umask 077
-
-cut_direct() {
-  in_ns "$pub" nft -f - <<'EOF'
-table ip cut {
-  chain forward {
-    type filter hook forward priority filter - 10; policy accept;
-    ip saddr 198.51.100.2 ip daddr 203.0.113.2 drop
-    ip saddr 203.0.113.2 ip daddr 198.51.100.2 drop
-  }
-}
-EOF
-}
-heal_direct() { in_ns "$pub" nft delete table ip cut 2>/dev/null; }
-gap_after() { # ping-output start-ms end-ms: the longest gap between answers from the last one before start
-  "$python" - "$@" <<'EOF'
-import re, sys
-times = [float(t) * 1000 for t in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", open(sys.argv[1]).read(), re.M)]
-start, end = float(sys.argv[2]), float(sys.argv[3])
-before = [t for t in times if t <= start]
-points = [before[-1] if before and start - before[-1] < 1000 else start] + [t for t in times if start < t <= end] + [end]
-print(f"{max(b - a for a, b in zip(points, points[1:])):.0f}")
-EOF
-}
-stats() {
-  "$python" -c "
-import statistics, sys
-v = [float(x) for x in sys.argv[1:]]
-print(f'{len(v)} trials: median {statistics.median(v):.0f} ms, max {max(v):.0f} ms (all: {\" \".join(str(int(x)) for x in v)})' if v else 'no trials')
-" "$@"
-}
 
 # Keys for one round: Warren controls when its public key is the smaller one (session.md).
 keys_for() { # warren|cunicu: which side controls

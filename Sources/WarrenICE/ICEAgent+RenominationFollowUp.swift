@@ -5,15 +5,23 @@
 /// is accepted on every valid pair), but the peer's direction stays on the old path. A peer that
 /// did not follow shows in where its datagrams arrive: after the switch, on the old pair and
 /// never on the new one.
+///
+/// Datagrams still in flight on the old pair at the switch are no sign of anything, nor is silence
+/// on the new one when the owner carries its data without the agent (WireGuard's kernel data
+/// path): the counts are taken only from `settleTime` after the switch, so a peer that follows
+/// shows no datagram on the old pair at all, whatever the new one shows.
 struct RenominationFollowUp: Sendable {
   typealias Instant = ContinuousClock.Instant
+
+  /// Datagrams in flight at the switch have arrived by then.
+  static let settleTime: Duration = .milliseconds(500)
 
   let left: CandidatePair.ID
   let taken: CandidatePair.ID
   let switchedAt: Instant
-  /// Datagrams received on each pair at the switch.
-  let leftReceived: Int
-  let takenReceived: Int
+  /// Datagrams received on each pair once the switch settled (`nil` before).
+  var leftReceived: Int?
+  var takenReceived: Int?
   var due: Instant
 }
 
@@ -22,9 +30,7 @@ extension ICEAgent {
   /// `renominationFollowUp` has passed.
   mutating func followUpRenomination(left: CandidatePair.ID, taken: CandidatePair.ID, now: Instant) {
     guard role == .controlling else { return }
-    renominationFollowUp = RenominationFollowUp(
-      left: left, taken: taken, switchedAt: now, leftReceived: checkList[left]?.statistics.packetsReceived ?? 0,
-      takenReceived: checkList[taken]?.statistics.packetsReceived ?? 0, due: now + configuration.renominationFollowUp)
+    renominationFollowUp = RenominationFollowUp(left: left, taken: taken, switchedAt: now, due: now + RenominationFollowUp.settleTime)
   }
 
   /// Decides, when due: datagrams on the new pair mean the peer followed; datagrams only on the
@@ -36,8 +42,16 @@ extension ICEAgent {
       renominationFollowUp = nil
       return
     }
-    let onLeft = left.statistics.packetsReceived - followUp.leftReceived
-    let onTaken = taken.statistics.packetsReceived - followUp.takenReceived
+    guard let leftReceived = followUp.leftReceived, let takenReceived = followUp.takenReceived else {
+      // The switch has settled: count from here.
+      followUp.leftReceived = left.statistics.packetsReceived
+      followUp.takenReceived = taken.statistics.packetsReceived
+      followUp.due = followUp.switchedAt + configuration.renominationFollowUp
+      renominationFollowUp = followUp
+      return
+    }
+    let onLeft = left.statistics.packetsReceived - leftReceived
+    let onTaken = taken.statistics.packetsReceived - takenReceived
     if onTaken > 0 {
       peerFollowsRenomination = true
       renominationFollowUp = nil

@@ -69,6 +69,14 @@ public struct PeerSession: Sendable {
   private var establishDeadline: Instant?
   private var hasLocalCandidate = false
   private var hasRemoteCandidate = false
+  /// Our current agent's candidates, as trickled: sent again with the answer to a request that
+  /// repeats our current credentials (the peer missed them: they left while its subscription was
+  /// being made again).
+  private var trickled: [Candidate] = []
+  /// In New without a remote candidate: when the peer is asked again (need_creds), and how long
+  /// the next wait is.
+  private var candidatesRetryAt: Instant?
+  private var candidatesRetryInterval: Duration = .zero
   /// Candidates that overtook the credentials they belong with (signaling may reorder), with
   /// their agent generation.
   private var earlyCandidates: [(candidate: Candidate, generation: UInt64?)] = []
@@ -135,6 +143,7 @@ public struct PeerSession: Sendable {
     var message = Cunicu_Signaling_Message()
     message.candidate = Cunicu_Epdisc_Candidate(candidate)
     send(message, now: now)
+    trickled.append(candidate)
     hasLocalCandidate = true
     connectIfReady(now: now)
   }
@@ -174,6 +183,13 @@ public struct PeerSession: Sendable {
     if state == .disconnected, let since = disconnectedSince, now - since >= configuration.restartTimeout {
       restart(.disconnected, now: now, reason: "disconnected for \(configuration.restartTimeout)")
     }
+    if state == .new, !hasRemoteCandidate, let due = candidatesRetryAt, now >= due {
+      // The peer's credentials came, its candidates did not (lost while our subscription was
+      // being made again, say): ask again, which a Warren peer answers with its candidates too.
+      sendCredentials(needCreds: true, now: now)
+      candidatesRetryInterval = candidatesRetryInterval * 2
+      candidatesRetryAt = now + candidatesRetryInterval
+    }
     if state == .new || state == .connecting, let deadline = establishDeadline, now >= deadline {
       restart(.stalled, now: now, reason: "no connectivity checks \(configuration.establishTimeout) after the peer's credentials")
     }
@@ -190,6 +206,7 @@ public struct PeerSession: Sendable {
     switch state {
     case .idle: return nextCredentials
     case .disconnected: return disconnectedSince.map { $0 + configuration.restartTimeout }
+    case .new where !hasRemoteCandidate: return [establishDeadline, candidatesRetryAt].compactMap { $0 }.min()
     case .new, .connecting: return establishDeadline
     default: return nil
     }
@@ -223,7 +240,16 @@ public struct PeerSession: Sendable {
         peer.renew(generation: generation)
         flushEarlyCandidates(now: now)
       }
-      if credentials.needCreds { sendCredentials(needCreds: false, now: now) }
+      if credentials.needCreds {
+        sendCredentials(needCreds: false, now: now)
+        // Asked again for what it has: it may have missed our candidates too. Sent again, in
+        // order; a receiver adds each candidate once.
+        for candidate in trickled {
+          var message = Cunicu_Signaling_Message()
+          message.candidate = Cunicu_Epdisc_Candidate(candidate)
+          send(message, now: now)
+        }
+      }
     case .adopt:
       peer.take(theirs, generation: generation)
       actions.append(.setRemoteCredentials(theirs))
@@ -247,6 +273,7 @@ public struct PeerSession: Sendable {
     }
     actions.append(.addRemoteCandidate(candidate))
     hasRemoteCandidate = true
+    candidatesRetryAt = nil
     connectIfReady(now: now)
   }
 
@@ -319,6 +346,8 @@ public struct PeerSession: Sendable {
   private mutating func beginEstablishing(now: Instant, reason: String) {
     transition(to: .new, now: now, reason: reason)
     establishDeadline = now + configuration.establishTimeout
+    candidatesRetryInterval = configuration.candidatesRetryInterval
+    candidatesRetryAt = now + candidatesRetryInterval
     actions.append(.startGathering)
     flushEarlyCandidates(now: now)
   }
@@ -336,6 +365,8 @@ public struct PeerSession: Sendable {
   private mutating func resetAgentState() {
     hasLocalCandidate = false
     hasRemoteCandidate = false
+    trickled = []
+    candidatesRetryAt = nil
     disconnectedSince = nil
     establishDeadline = nil
   }

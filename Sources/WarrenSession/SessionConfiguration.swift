@@ -13,6 +13,10 @@ public struct SessionConfiguration: Sendable {
   /// New or Connecting this long after the peer's credentials, with no connectivity check begun:
   /// restart (the peer's candidates never came, or it never restarted at all).
   public var establishTimeout: Duration = .seconds(30)
+  /// In New with the peer's credentials but none of its candidates after this long, the peer is
+  /// asked again (credentials with need_creds; a Warren peer answers with its candidates too),
+  /// then after twice as long, and so on until `establishTimeout`.
+  public var candidatesRetryInterval: Duration = .seconds(1)
   /// Restarts in a row that run at once; later ones of the same streak are delayed …
   public var restartBurst = 3
   /// … first by this, doubling with each further restart, …

@@ -161,6 +161,28 @@ struct ICERelayPreferenceTests {
     #expect(kept.map(\.local.base) == (follows ? [] : [relayA]))
   }
 
+  @Test("datagrams in flight on the old pair at a renomination, and none seen on the new one (WireGuard's kernel path), are no verdict")
+  func renominationStragglers() throws {
+    let network = makePeers()
+    withRelay(network)
+    let hostA = network.hosts[0].address, hostB = network.hosts[1].address
+    network.drop = { from, to in (from == hostA && to == hostB) || (from == hostB && to == hostA) }
+    exchangeCandidates(network)
+    #expect(network.run(for: .seconds(2), until: bothConnected))
+    let firstOfB = try #require(network.hosts[1].agent.selectedPair)
+    network.drop = nil
+    #expect(network.run(for: .seconds(20)) { $0.hosts[0].agent.selectedPair?.local == hostA })
+    // What B's proxy had sent over the relay before it followed arrives just after the switch;
+    // from then on B's datagrams go over the new pair in the kernel, and the agent sees none.
+    for _ in 0..<3 {
+      network.sendData(from: 1, over: firstOfB, [4, 0, 0, 0, 1])
+      network.run(for: .milliseconds(20))
+    }
+    network.run(for: .seconds(5))
+    #expect(network.hosts[0].agent.peerFollowsRenomination != false)
+    #expect(!network.hosts[0].events.contains { if case .renominationIgnored = $0 { true } else { false } })
+  }
+
   @Test("data is accepted over a pair the peer has checked before this side's own check of it succeeds; not from strangers")
   func dataOverPeerCheckedPair() throws {
     let network = makePeers()

@@ -170,11 +170,18 @@ struct RestartConvergenceTests {
     #expect(session.agentGeneration == PeerSessionTests.epoch + 3_000_000_001)
   }
 
-  @Test("New without the peer's candidates restarts after the establish timeout; checks starting stop the timer")
+  @Test("New without the peer's candidates asks again at 1, 3, 7 and 15 s, restarts after the establish timeout; checks starting stop the timer")
   func establishTimeout() {
     var session = PeerSession(role: .controlled, seed: 12)
     session.start(now: start, unixNanoseconds: PeerSessionTests.epoch)
     _ = session.take(PeerMessage.credentials("one", needCreds: true), now: start)
+    _ = session.drain()
+    var asked: [Duration] = []
+    while let due = session.pollTimeout(), due < start + .seconds(30) {
+      session.handleTimeout(now: due)
+      if session.drain().sentMessages.contains(where: { $0.hasCredentials && $0.credentials.needCreds }) { asked.append(due - start) }
+    }
+    #expect(asked == [.seconds(1), .seconds(3), .seconds(7), .seconds(15)])
     #expect(session.state == .new && session.pollTimeout() == start + .seconds(30))
     session.handleTimeout(now: start + .seconds(30))
     #expect(session.restartCounts == [.stalled: 1] && session.state == .idle)
@@ -184,6 +191,23 @@ struct RestartConvergenceTests {
     session.localCandidate(SessionPair.iceCandidate(5000), now: start + .seconds(31))
     session.agentStateChanged(.checking, now: start + .seconds(32))
     #expect(session.state == .checking && session.pollTimeout() == nil)
+  }
+
+  @Test("a request that repeats our current credentials is answered with our candidates again (the peer missed them)")
+  func candidatesSentAgain() {
+    var session = PeerSession(role: .controlling, seed: 14)
+    session.start(now: start, unixNanoseconds: PeerSessionTests.epoch)
+    _ = session.take(PeerMessage.credentials("one", needCreds: true), now: start)
+    session.localCandidate(SessionPair.iceCandidate(5000), now: start)
+    session.localCandidate(SessionPair.iceCandidate(5001), now: start)
+    _ = session.drain()
+    // The peer asks again with the same credentials: not a restart; credentials, then both candidates.
+    let answer = session.take(PeerMessage.credentials("one", needCreds: true), now: start + .seconds(1)).sentMessages
+    #expect(session.restarts == 0)
+    #expect(answer.count == 3 && answer[0].hasCredentials && !answer[0].credentials.needCreds)
+    #expect(answer.dropFirst().map { $0.candidate.port } == [5000, 5001])
+    // An answer without need_creds is not a request: nothing is sent again.
+    #expect(session.take(PeerMessage.credentials("one", needCreds: false), now: start + .seconds(2)).sentMessages.isEmpty)
   }
 
   @Test("restarts in a row are paced: three at once, then 1 s, 2 s, 4 s … at most 30 s; a quiet minute resets")
