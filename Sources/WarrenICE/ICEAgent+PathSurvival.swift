@@ -137,9 +137,10 @@ extension ICEAgent {
 
   /// The peer's data arrives over `id` while the selected pair is failing: the peer moved; its
   /// pair takes over (``acceptData(count:from:to:now:)``). Not toward a peer that ignores
-  /// renominations: its data on the old pair after ours moved is no sign of anything.
+  /// renominations, nor onto the pair this side just renominated away from: a peer's data there
+  /// after ours moved is no sign of anything.
   mutating func peerMoved(to id: CandidatePair.ID, now: Instant) {
-    guard peerFollowsRenomination != false, renominationFollowUp == nil, state != .failed else { return }
+    guard peerFollowsRenomination != false, renominationFollowUp?.left != id, state != .failed else { return }
     takeOver(id, now: now)
     wakeRequested = true
   }

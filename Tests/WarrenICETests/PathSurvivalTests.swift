@@ -161,6 +161,34 @@ struct PathSurvivalTests {
     #expect(try #require(network.hosts[1].agent.selectedPair).remote == candidate.address)
   }
 
+  @Test("the controlled peer moves just after a renomination: its data on a new pair moves the controlling side at once")
+  func peerMovesDuringRenominationFollowUp() throws {
+    let network = connected(roles: (.controlling, .controlled))
+    let direct = try #require(network.hosts[0].agent.selectedPair)
+    let traffic = Traffic(network)
+    network.companion = traffic
+    network.run(for: .seconds(2))
+    cutDirectPath(network)
+    #expect(network.run(for: .seconds(3)) { $0.hosts[0].agent.selectedPair?.local == self.relayA })
+    network.run(for: .seconds(2))
+    network.drop = nil
+    // Back on the direct pair: the controlling side renominated it and now watches whether the
+    // peer follows (for up to 30 s); the peer moving meanwhile must not wait for that.
+    #expect(network.run(for: .seconds(3)) { $0.hosts[0].agent.selectedPair == direct })
+    network.run(for: .milliseconds(700))
+    let moved = network.now
+    let candidate = network.move(host: 1, to: TransportAddress("203.0.113.60:5000"))
+    network.run(for: .milliseconds(50))
+    network.hosts[0].agent.addRemoteCandidate(candidate, now: network.now)
+    network.run(for: .seconds(3))
+    let gaps = [0, 1].map { traffic.longestGap(at: $0, from: moved, to: network.now) }
+    print("peer moved during the renomination follow-up: longest gaps \(gaps)")
+    // Host 1's own direction resumes once its new pair answers; host 0 follows the moment the
+    // peer's data arrives there, not when its old pair is declared dead (3 missed checks).
+    #expect(gaps[1] < .milliseconds(300))
+    #expect(try #require(network.hosts[0].agent.selectedPair).remote == candidate.address)
+  }
+
   @Test("a host that did not run for a minute notices, and its agent fails at once so that the session starts over")
   func longSuspension() throws {
     let network = connected(roles: (.controlling, .controlled))
