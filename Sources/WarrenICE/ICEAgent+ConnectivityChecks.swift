@@ -157,6 +157,11 @@ extension ICEAgent {
       remoteCandidate = learned
       // Checks from an address the peer never signaled, after the selection: it moved.
       watch(now: now)
+      // The peer's new address is a candidate like a signaled one: paired with this side's other
+      // candidates too (as pion and libnice do), not only the base it reached. A peer behind a
+      // NAT that rebooted reaches only this side's relay at first (this side's NAT filters its
+      // new mapping); this side's host socket answering from the new pair opens the direct path.
+      for other in localCandidates where other.base != local && pairsFrom(other) { addPair(local: other, remote: learned) }
     }
     let id = CandidatePair.ID(local: local, remote: remote)
     if checkList[id] == nil { checkList[id] = CandidatePair(local: localCandidate, remote: remoteCandidate!) }
