@@ -7,9 +7,20 @@
 #   1. the direct path dies: the public router drops everything between the two NATs (the TURN
 #      server stays reachable); the tunnel must move to the relay with a gap of at most 1 s; then
 #      the path heals, and the tunnel must be back on the direct path within 2 s with a gap of
-#      at most 100 ms. TRIALS times on the kernel data path, TRIALS times on the userspace one.
+#      at most 100 ms;
+#   2. host A moves between two networks (a second link behind a third NAT): break before make
+#      (median 1 s, max 2 s), make before break (300 ms) and its address replaced on the same
+#      link (1 s);
+#   3. host A suspended (SIGSTOP of `warren up` and wireguard-go) for SUSPEND seconds while NAT A
+#      changes its public address and both NATs forget their flows: traffic back within 2 s of
+#      SIGCONT (SUSPENSIONS times);
+#   4. a STUN and a TURN server that never answer, listed beside coturn: cold starts must not be
+#      slower by more than 50 ms (median of paired differences).
 #
-# Each trial's figures are printed as they come, then the median and the maximum of each.
+# Steps 1-3 run TRIALS times on the kernel data path and TRIALS times on the userspace one. Each
+# trial's figures are printed as they come, then the median and the maximum of each. STEPS and
+# MODES choose a subset; KEEP_LOGS=1 keeps the logs in /tmp/survival-logs; CAPTURE=1 (STACKS=1)
+# and DIAGNOSE=1 record more in step 2.
 #
 # Usage: path-survival.sh WARREN_BINARY PYTHON [TRIALS]   (root; wireguard-go, wireguard-tools,
 # coturn, nftables, conntrack, iputils-ping)
@@ -19,6 +30,7 @@ python=$2
 trials=${3:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/topology.sh"
+source "$here/path-trials.sh"
 work=$(mktemp -d /tmp/warren-survival.XXXXXX)
 chmod 700 "$work"
 passed=0 failed=0
@@ -41,12 +53,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 show_logs() { for log in "$work"/*.log; do echo "--- $(basename "$log") (last 20 lines)"; tail -n 20 "$log"; done; }
 
 topology_up || { echo "path-survival: 0 passed, 1 failed (could not build the topology)"; exit 1; }
-turn_password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-ip netns exec "$pub" turnserver -n --listening-ip=198.51.100.1 --relay-ip=198.51.100.1 --listening-port=3478 \
-  --min-port=49152 --max-port=49999 --lt-cred-mech --user="warren:$turn_password" --realm=warren.test \
-  --denied-peer-ip=10.0.0.0-10.255.255.255 --no-tcp-relay --no-tls --no-dtls --no-cli \
-  --log-file=stdout --simple-log --pidfile="$work/coturn.pid" --userdb="$work/turndb" >"$work/coturn.log" 2>&1 &
-ip netns exec "$pub" "$warren" signal --listen 198.51.100.1:8443 --log-level warning >"$work/signal.log" 2>&1 &
+start_public_servers "$warren"
 
 umask 077
 wg genkey >"$work/a.key"
@@ -95,35 +102,6 @@ ping_until() { # seconds
   ip netns exec "$host_a" ping -q -c 1 -i 0.02 -w "$1" 10.99.0.2 >/dev/null 2>&1 || return 1
   echo $(($(now_ms) - started))
 }
-# The public router drops (or again forwards) everything between the two NATs' public addresses.
-cut_direct() {
-  in_ns "$pub" nft -f - <<'EOF'
-table ip cut {
-  chain forward {
-    type filter hook forward priority filter - 10; policy accept;
-    ip saddr 198.51.100.2 ip daddr 203.0.113.2 drop
-    ip saddr 203.0.113.2 ip daddr 198.51.100.2 drop
-  }
-}
-EOF
-}
-heal_direct() { in_ns "$pub" nft delete table ip cut 2>/dev/null; }
-
-# The longest gap between ping answers (ping -D) that ends after $2 and starts before $3
-# (milliseconds since the epoch), and the first answer after $2.
-gap_after() { # ping-output start-ms end-ms
-  "$python" - "$@" <<'EOF'
-import re, sys
-times = [float(t) * 1000 for t in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", open(sys.argv[1]).read(), re.M)]
-start, end = float(sys.argv[2]), float(sys.argv[3])
-# From the last answer before the change (or the change itself, if the ping was not answered
-# then: counted as an outage from the change on) to the first one after it, and every gap after,
-# up to the end (a ping never answered again is an outage to the end).
-before = [t for t in times if t <= start]
-points = [before[-1] if before and start - before[-1] < 1000 else start] + [t for t in times if start < t <= end] + [end]
-print(f"{max(b - a for a, b in zip(points, points[1:])):.0f}")
-EOF
-}
 # The time (ms since the epoch) of the first JSON log line of side $1 after $2 whose message
 # contains $3.
 logged_after() { # side after-ms text
@@ -138,14 +116,6 @@ for line in open(sys.argv[1]):
         print(f"{t:.0f}"); break
 EOF
 }
-stats() { # values...
-  "$python" -c "
-import statistics, sys
-v = [float(x) for x in sys.argv[1:] if x not in ('', 'nan')]
-print(f'{len(v)} trials: median {statistics.median(v):.0f} ms, max {max(v):.0f} ms (all: {\" \".join(str(int(x)) for x in v)})' if v else 'no trials')
-" "$@"
-}
-
 # 1. The direct path dies and heals, under a 20 ms ping, on each data path.
 for mode in ${MODES:-kernel userspace}; do
   [[ " ${STEPS:-1 2 3 4} " == *" 1 "* ]] || continue
@@ -337,10 +307,9 @@ for mode in ${MODES:-kernel userspace}; do
     replaces+=("$gap"); address=$next
   done
   [ "$address" = 10.1.0.3 ] && replace_address 10.1.0.3 10.1.0.2
-  median_of() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   max_of() { printf '%s\n' "$@" | sort -n | tail -n 1; }
   summary="$mode data path, host A moves under a 20 ms ping: break before make $(stats "${moves[@]}"); make before break $(stats "${makes[@]}"); address replaced $(stats "${replaces[@]}")"
-  if [ "${#moves[@]}" -eq "$trials" ] && [ "$(median_of "${moves[@]}" | cut -d. -f1)" -le 1000 ] && [ "$(max_of "${moves[@]}" | cut -d. -f1)" -le 2000 ] &&
+  if [ "${#moves[@]}" -eq "$trials" ] && [ "$(median "${moves[@]}" | cut -d. -f1)" -le 1000 ] && [ "$(max_of "${moves[@]}" | cut -d. -f1)" -le 2000 ] &&
     [ "$(max_of "${makes[@]}" | cut -d. -f1)" -le 300 ] && [ "$(max_of "${replaces[@]}" | cut -d. -f1)" -le 1000 ]; then
     pass "$summary"
   else
@@ -395,7 +364,7 @@ if [[ " ${STEPS:-1 2 3 4} " == *" 4 "* ]]; then
     differences+=("$(( with[-1] - without[-1] ))")
     echo "cold start $trial: Connected after ${without[-1]} ms with coturn alone, ${with[-1]} ms beside a STUN and a TURN server that never answer"
   done
-  difference=$(printf '%s\n' "${differences[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  difference=$(median "${differences[@]}")
   summary="servers that never answer: Connected after $(stats "${with[@]}") beside them, $(stats "${without[@]}") without; median paired difference $difference ms"
   if [ "$difference" -le 50 ] && [ "$(printf '%s\n' "${with[@]}" | sort -n | tail -n 1)" -lt 99999 ]; then pass "$summary"; else fail "$summary (bound: 50 ms)"; fi
 fi
