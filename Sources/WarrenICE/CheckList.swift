@@ -4,7 +4,11 @@ internal import WarrenPrimitives
 /// and their states, ordered by pair priority (§6.1.2.3), at most ``maximumPairs`` of them
 /// (§6.1.2.5), and the queue of triggered checks (§7.3.1.4) that go before the ordinary ones.
 struct CheckList: Sendable {
-  /// Pairs kept at most; beyond, the lowest-priority waiting pair goes (RFC 8445 §6.1.2.5).
+  /// Pairs kept at most; beyond, the lowest-priority failed pair goes, else the lowest-priority
+  /// waiting one (RFC 8445 §6.1.2.5 prunes by priority alone; but a peer that moves again and
+  /// again leaves failed pairs behind that it cannot withdraw, and pruning by priority alone then
+  /// dropped each new pair the moment it came, so that a host on its tenth network stayed
+  /// relayed).
   static let maximumPairs = 100
 
   private(set) var pairs: [CandidatePair.ID: CandidatePair] = [:]
@@ -48,14 +52,18 @@ struct CheckList: Sendable {
     pairs.values.sorted { $0.priority(controlling: controlling) > $1.priority(controlling: controlling) }
   }
 
-  /// Pairs `local` with `remote` (same address family only), unless the pair exists.
-  mutating func add(local: Candidate, remote: Candidate, controlling: Bool) {
+  /// Pairs `local` with `remote` (same address family only), unless the pair exists. Beyond
+  /// ``maximumPairs`` a pair goes, never `keeping` (the selected one).
+  mutating func add(local: Candidate, remote: Candidate, controlling: Bool, keeping: CandidatePair.ID?) {
     guard local.address.ip.isIPv4 == remote.address.ip.isIPv4 else { return }
     let pair = CandidatePair(local: local, remote: remote)
     guard pairs[pair.id] == nil else { return }
     pairs[pair.id] = pair
-    if pairs.count > Self.maximumPairs, let worst = ordered(controlling: controlling).last(where: { $0.state == .waiting }) {
+    guard pairs.count > Self.maximumPairs else { return }
+    let ordered = ordered(controlling: controlling)
+    if let worst = ordered.last(where: { $0.state == .failed && $0.id != keeping }) ?? ordered.last(where: { $0.state == .waiting }) {
       pairs[worst.id] = nil
+      triggered.removeAll { $0 == worst.id }
     }
   }
 

@@ -273,7 +273,7 @@ public struct ICEAgent: Sendable {
   // MARK: - Checks
 
   mutating func addPair(local: Candidate, remote: Candidate) {
-    checkList.add(local: local, remote: remote, controlling: role == .controlling)
+    checkList.add(local: local, remote: remote, controlling: role == .controlling, keeping: selectedPair)
   }
 
   // MARK: - Shared by the parts

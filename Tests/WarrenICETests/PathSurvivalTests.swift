@@ -189,6 +189,25 @@ struct PathSurvivalTests {
     #expect(try #require(network.hosts[0].agent.selectedPair).remote == candidate.address)
   }
 
+  @Test("a peer that moved many times: its dead candidates make way for a new one (the check list is full of failed pairs)")
+  func fullCheckListKeepsNewPairs() throws {
+    let network = connected(roles: (.controlled, .controlling))
+    // A hundred and twenty addresses the peer had and lost (nothing answers there).
+    let now = network.now
+    for index in 0..<120 {
+      network.hosts[1].agent.addRemoteCandidate(Candidate(type: .host, address: TransportAddress("203.0.113.\(index + 100):7000")), now: now)
+    }
+    network.run(for: .seconds(60))
+    let failed = network.hosts[1].agent.checklist.filter { $0.state == .failed }.count
+    #expect(failed > 90)
+    // The peer's next network.
+    let next = TransportAddress("198.51.100.77:7000")
+    network.hosts[1].agent.addRemoteCandidate(Candidate(type: .host, address: next), now: network.now)
+    #expect(network.hosts[1].agent.checklist.contains { $0.remote.address == next })
+    #expect(network.hosts[1].agent.checklist.count <= 100)
+    #expect(network.hosts[1].agent.selectedPair != nil && network.hosts[1].agent.state == .completed)
+  }
+
   @Test("a host that did not run for a minute notices, and its agent fails at once so that the session starts over")
   func longSuspension() throws {
     let network = connected(roles: (.controlling, .controlled))
