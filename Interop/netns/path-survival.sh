@@ -19,7 +19,7 @@
 #
 # Steps 1-3 run TRIALS times on the kernel data path and TRIALS times on the userspace one. Each
 # trial's figures are printed as they come, then the median and the maximum of each. STEPS and
-# MODES choose a subset; KEEP_LOGS=1 keeps the logs in /tmp/survival-logs; CAPTURE=1 (STACKS=1)
+# MODES choose a subset; CONTROLLING=a|b picks the controlling side; KEEP_LOGS=1 keeps the logs in /tmp/survival-logs; CAPTURE=1 (STACKS=1)
 # and DIAGNOSE=1 record more in step 2.
 #
 # Usage: path-survival.sh WARREN_BINARY PYTHON [TRIALS]   (root; wireguard-go, wireguard-tools,
@@ -58,6 +58,11 @@ start_public_servers "$warren"
 umask 077
 wg genkey >"$work/a.key"
 wg genkey >"$work/b.key"
+# CONTROLLING=a|b: new keys for B until that side controls (the smaller public key, byte-wise).
+smaller_key() { "$python" -c 'import base64, sys; a, b = (base64.b64decode(open(f).read().strip()) for f in sys.argv[1:]); print("a" if a < b else "b")' "$@"; }
+while [ -n "${CONTROLLING:-}" ] && [ "$(smaller_key <(wg pubkey <"$work/a.key") <(wg pubkey <"$work/b.key"))" != "$CONTROLLING" ]; do
+  wg genkey >"$work/b.key"
+done
 wg_up() { # namespace interface key-file address peer-key-file peer-address
   ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2" >"$work/wireguard-go-$2.log" 2>&1 &
   for _ in $(seq 50); do [ -S "/var/run/wireguard/$2.sock" ] && break; sleep 0.1; done
