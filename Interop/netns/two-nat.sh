@@ -223,7 +223,7 @@ fi
 # as a peer-reflexive candidate) without an ICE restart; an idle session would restart instead.
 restarts_a=$(peer_field "$sock_a" restarts)
 restarts_b=$(peer_field "$sock_b" restarts)
-in_ns "$host_a" "$python" "$here/udp_echo.py" client --bind 127.0.0.1:5000 --to 127.0.0.1:6000 --count 1600 --rate 200 >"$work/reboot-echo.json" &
+echo_traffic 1600 200 >"$work/reboot-echo.json" &
 echo_pid=$!
 sleep 1
 in_ns "$nat_a" nft flush chain ip nat postrouting

@@ -63,7 +63,6 @@ struct CheckList: Sendable {
     let ordered = ordered(controlling: controlling)
     if let worst = ordered.last(where: { $0.state == .failed && $0.id != keeping }) ?? ordered.last(where: { $0.state == .waiting }) {
       pairs[worst.id] = nil
-      triggered.removeAll { $0 == worst.id }
     }
   }
 

@@ -24,8 +24,8 @@ struct NATRebootTests {
     network.companion = traffic
     network.run(for: .seconds(2))
     let rebootedAt = network.now
-    var nat = try #require(network.hosts[rebooted].nat)
-    nat = SimulatedNetwork.NAT(publicIP: nat.publicIP, behaviour: nat.behaviour)
+    let before = try #require(network.hosts[rebooted].nat)
+    var nat = SimulatedNetwork.NAT(publicIP: before.publicIP, behaviour: before.behaviour)
     nat.nextPort = 50000
     network.hosts[rebooted].nat = nat
     let direct = network.run(for: .seconds(10)) { network in

@@ -61,6 +61,14 @@ struct PathSurvivalTests {
     network.drop = { from, to in !relays.contains(from) && !relays.contains(to) }
   }
 
+  /// Moves `host` to `address`; its new candidate reaches the peer through signaling 50 ms later.
+  func move(_ network: SimulatedNetwork, host: Int, to address: String) -> Candidate {
+    let candidate = network.move(host: host, to: TransportAddress(address))
+    network.run(for: .milliseconds(50))
+    network.hosts[1 - host].agent.addRemoteCandidate(candidate, now: network.now)
+    return candidate
+  }
+
   @Test("the direct path dies under traffic: the relayed standby carries it within half a second", arguments: [
     (ICERole.controlling, ICERole.controlled), (.controlled, .controlling),
   ])
@@ -149,10 +157,7 @@ struct PathSurvivalTests {
     network.companion = traffic
     network.run(for: .seconds(2))
     let moved = network.now
-    let candidate = network.move(host: 0, to: TransportAddress("203.0.113.50:5000"))
-    // The new candidate reaches the peer through signaling 50 ms later.
-    network.run(for: .milliseconds(50))
-    network.hosts[1].agent.addRemoteCandidate(candidate, now: network.now)
+    let candidate = move(network, host: 0, to: "203.0.113.50:5000")
     network.run(for: .seconds(3))
     let gaps = [0, 1].map { traffic.longestGap(at: $0, from: moved, to: network.now) }
     print("host moved (\(roles.0)): longest gaps \(gaps)")
@@ -177,9 +182,7 @@ struct PathSurvivalTests {
     #expect(network.run(for: .seconds(3)) { $0.hosts[0].agent.selectedPair == direct })
     network.run(for: .milliseconds(700))
     let moved = network.now
-    let candidate = network.move(host: 1, to: TransportAddress("203.0.113.60:5000"))
-    network.run(for: .milliseconds(50))
-    network.hosts[0].agent.addRemoteCandidate(candidate, now: network.now)
+    let candidate = move(network, host: 1, to: "203.0.113.60:5000")
     network.run(for: .seconds(3))
     let gaps = [0, 1].map { traffic.longestGap(at: $0, from: moved, to: network.now) }
     print("peer moved during the renomination follow-up: longest gaps \(gaps)")
