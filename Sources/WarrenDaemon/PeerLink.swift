@@ -269,7 +269,11 @@ public final class PeerLink: Sendable {
 
   private func input(_ input: Input) {
     let now = clock.now
-    let actions: [PeerSession.Action] = state.withLock { state in
+    // The actions are queued under the lock that produced them: inputs come from several tasks
+    // (the subscription, the timer, the gatherers, `run` itself), and actions queued after the
+    // lock was let go could overtake an earlier input's (a `.startGathering` ahead of the
+    // `.createAgent` it needs is lost, and the session waits for candidates that never come).
+    state.withLock { state in
       switch input {
       case .start: state.session.start(now: now, unixNanoseconds: WallClock.unixNanoseconds)
       case .message(let message):
@@ -280,11 +284,8 @@ public final class PeerLink: Sendable {
         if generation == state.generation { state.session.agentStateChanged(agentState, now: now) }
       case .timeout: state.session.handleTimeout(now: now)
       }
-      var actions: [PeerSession.Action] = []
-      while let action = state.session.pollAction() { actions.append(action) }
-      return actions
+      while let action = state.session.pollAction() { workSink.yield(action) }
     }
-    for action in actions { workSink.yield(action) }
     timer.deadlineMoved()
   }
 
