@@ -494,6 +494,7 @@ let package = Package(
         "WarrenCrypto",
         "WarrenKubernetes",
         "WarrenSignaling",
+        "WarrenTestSupport",
         "WarrenWire",
         "WarrenYAML",
         .product(name: "Logging", package: "swift-log"),
@@ -590,6 +591,7 @@ let package = Package(
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -4,6 +4,7 @@ import Testing
 import WarrenCrypto
 import WarrenKubernetes
 import WarrenSignaling
+import WarrenTestSupport
 import WarrenWire
 
 /// The test API server and Warren's backend driven by programs nobody here wrote: kubectl

@@ -4,7 +4,7 @@ import Synchronization
 /// A program from outside the project (kubectl, the Python client) run by a test, its output
 /// collected as it comes; killed when the test no longer needs it. Waits end on the program's
 /// own events (output, end of output, exit), not on timers.
-final class ExternalProcess: Sendable {
+public final class ExternalProcess: Sendable {
   private struct State {
     var output = Data()
     var errors = Data()
@@ -48,7 +48,7 @@ final class ExternalProcess: Sendable {
   private let process: Process
   private let shared = Shared()
 
-  init(_ executable: String, _ arguments: [String]) throws {
+  public init(_ executable: String, _ arguments: [String]) throws {
     process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -77,26 +77,26 @@ final class ExternalProcess: Sendable {
     try process.run()
   }
 
-  var standardOutput: String { String(decoding: shared.state.withLock { $0.output }, as: UTF8.self) }
-  var standardError: String { String(decoding: shared.state.withLock { $0.errors }, as: UTF8.self) }
-  var lines: [String] { shared.state.withLock { $0.lines } }
+  public var standardOutput: String { String(decoding: shared.state.withLock { $0.output }, as: UTF8.self) }
+  public var standardError: String { String(decoding: shared.state.withLock { $0.errors }, as: UTF8.self) }
+  public var lines: [String] { shared.state.withLock { $0.lines } }
 
   /// Waits for the program to end and for all its output, and returns its status.
   @discardableResult
-  func wait() async -> Int32 {
+  public func wait() async -> Int32 {
     await shared.wait { $0.ended }
     return shared.state.withLock { $0.status ?? -1 }
   }
 
   /// Waits until the program has printed `count` lines (or ended).
-  func waitForLines(_ count: Int) async {
+  public func waitForLines(_ count: Int) async {
     await shared.wait { $0.lines.count >= count || $0.ended }
   }
 
-  func kill() { if process.isRunning { process.terminate() } }
+  public func kill() { if process.isRunning { process.terminate() } }
 
   /// Runs a program to its end.
-  static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
+  public static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
     let process = try ExternalProcess(executable, arguments)
     let status = await process.wait()
     return (status, process.standardOutput, process.standardError)

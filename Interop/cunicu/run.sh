@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Warren against the real cunicu (../shared/interop/cunicu/: the unmodified daemon and CLI, and
+# cunicu-sigcheck, built inside cunicu's module):
+#   1. signaling, on loopback, through `cunicu signal` and through `warren signal`: envelopes sealed
+#      by cunicu opened by Warren and the other way round (credentials, candidates, a peer
+#      description), cunicu's client and Warren's gRPC backend exchanging through each server
+#      (Tests/WarrenGRPCTests/CunicuSignalingInterop.swift), cunicu's own round trip, the empty
+#      subscription marker first; `warren signal --require-proof` refuses cunicu's client with
+#      UNAUTHENTICATED, the default serves it;
+#   2. daemons on one LAN (two namespaces and a veth): `cunicu daemon -U` and `warren up` with
+#      wireguard-go, one community passphrase and nothing else, through either server, with Warren
+#      controlling and controlled: ROUNDS starts each, the time from both starting to the first
+#      ping answered through the tunnel (and when Warren learned cunicu), a ping back from cunicu's
+#      host, the final path.
+# Skipped, with a clear line, when the cunicu binary is not there.
+#
+# Usage: run.sh WARREN_BINARY PYTHON [ROUNDS] [CUNICU_DIR]   (root for step 2; wireguard-go,
+# wireguard-tools, iputils-ping; swift for step 1)
+set -uo pipefail
+warren=$(realpath "$1")
+python=$2
+rounds=${3:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cunicu_dir=${4:-$(cd "$root/.." && pwd)/shared/interop/cunicu}
+cunicu=$cunicu_dir/cunicu
+sigcheck=$cunicu_dir/cunicu-sigcheck
+if [ ! -x "$cunicu" ] || [ ! -x "$sigcheck" ]; then
+  echo "cunicu-interop: 0 passed, 0 failed (skipped: no cunicu binaries in $cunicu_dir)"
+  exit 0
+fi
+source "$here/daemons.sh"
+# stats (the figures of several trials)
+source "$root/Interop/netns/path-trials.sh"
+work=$(mktemp -d /tmp/warren-cunicu.XXXXXX)
+chmod 700 "$work"
+id=$$
+lan_c=wcunc$id lan_w=wcunw$id
+wg_cunicu=cc$id wg_warren=cw$id
+wg_cunicu=${wg_cunicu:0:15} wg_warren=${wg_warren:0:15}
+cunicu_ns=$lan_c warren_ns=$lan_w
+passed=0 failed=0
+servers=()
+
+cleanup() {
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; done
+  stop_pair KILL 2>/dev/null
+  for ns in "$lan_c" "$lan_w"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  if [ -n "${KEEP_LOGS:-}" ]; then rm -rf /tmp/cunicu-interop-logs; cp -r "$work" /tmp/cunicu-interop-logs; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+show_logs() { for log in "$work"/*.log; do echo "--- $(basename "$log") (last 15 lines)"; tail -n 15 "$log"; done; }
+
+# ---- 1. Signaling on loopback ----------------------------------------------------------------
+
+signaling_checks() { # label port
+  local label=$1 port=$2 url="grpc://127.0.0.1:$2?insecure=true"
+  (cd "$root" && WARREN_CUNICU_SIGCHECK=$sigcheck WARREN_CUNICU_SERVER=127.0.0.1:$port \
+    timeout 120 swift test --skip-build --filter CunicuSignalingInterop 2>&1 | grep -E "✘|Expectation|Test run with"
+    exit "${PIPESTATUS[0]}")
+  if [ $? -eq 0 ]; then pass "$label: sealed by cunicu opened by Warren and back, cunicu's client and Warren's backend exchange"
+  else fail "$label: sealing or the exchange between cunicu's client and Warren's backend"; fi
+  if timeout 30 "$sigcheck" roundtrip -b "$url" -t 10s | grep -q '"roundtrip":"ok"'; then pass "$label: cunicu's own round trip"
+  else fail "$label: cunicu's own round trip"; fi
+  local key first
+  key=$("$sigcheck" keygen | "$python" -c "import json,sys; print(json.load(sys.stdin)['public'])")
+  first=$(timeout 10 "$sigcheck" rawsub -b "$url" -K "$key" -n 1 -t 2s 2>/dev/null | head -n 1)
+  if [ "$first" = "{}" ]; then pass "$label: the empty subscription marker comes first"
+  else fail "$label: the first envelope on a subscription is '$first', not the empty marker"; fi
+}
+
+cunicu_port=$(free_port)
+"$cunicu" signal -L "127.0.0.1:$cunicu_port" >"$work/cunicu-signal.log" 2>&1 &
+servers+=($!)
+warren_port=$(free_port)
+"$warren" signal --listen "127.0.0.1:$warren_port" --log-level warning >"$work/warren-signal.log" 2>&1 &
+servers+=($!)
+proof_port=$(free_port)
+"$warren" signal --listen "127.0.0.1:$proof_port" --require-proof --log-level warning >"$work/warren-signal-proof.log" 2>&1 &
+servers+=($!)
+wait_port "$cunicu_port" && wait_port "$warren_port" && wait_port "$proof_port" ||
+  { echo "cunicu-interop: 0 passed, 1 failed (the servers did not start)"; show_logs; exit 1; }
+
+signaling_checks "cunicu signal" "$cunicu_port"
+signaling_checks "warren signal" "$warren_port"
+key=$("$sigcheck" keygen | "$python" -c "import json,sys; print(json.load(sys.stdin)['public'])")
+refusal=$(timeout 15 "$sigcheck" rawsub -b "grpc://127.0.0.1:$proof_port?insecure=true" -K "$key" -n 1 -t 5s 2>&1)
+if echo "$refusal" | grep -q "code = Unauthenticated"; then pass "warren signal --require-proof refuses cunicu's client: ${refusal#*desc = }"
+else fail "warren signal --require-proof did not refuse cunicu's client with UNAUTHENTICATED: $refusal"; fi
+
+# ---- 2. Daemons on one LAN -------------------------------------------------------------------
+
+if [ "$(id -u)" -ne 0 ] || ! command -v wireguard-go >/dev/null; then
+  echo "cunicu-interop: $passed passed, $failed failed (the daemons were skipped: they need root and wireguard-go)"
+  [ "$failed" -eq 0 ]; exit
+fi
+for server in "${servers[@]}"; do kill "$server" 2>/dev/null; done
+servers=()
+
+ip netns add "$lan_c" && ip netns add "$lan_w" &&
+  ip link add eth0 netns "$lan_c" type veth peer name eth0 netns "$lan_w" || { echo "cunicu-interop: $passed passed, 1 failed (no LAN)"; exit 1; }
+for ns in "$lan_c" "$lan_w"; do ip netns exec "$ns" ip link set lo up; done
+ip netns exec "$lan_c" ip addr add 10.78.0.1/24 dev eth0
+ip netns exec "$lan_w" ip addr add 10.78.0.2/24 dev eth0
+ip netns exec "$lan_c" ip link set eth0 up
+ip netns exec "$lan_w" ip link set eth0 up
+# Both servers on cunicu's host; each daemon reaches them over the LAN (Warren) or locally (cunicu).
+ip netns exec "$lan_c" "$cunicu" signal -L 10.78.0.1:8080 >"$work/cunicu-signal-lan.log" 2>&1 &
+servers+=($!)
+ip netns exec "$lan_c" "$warren" signal --listen 10.78.0.1:8443 --log-level warning >"$work/warren-signal-lan.log" 2>&1 &
+servers+=($!)
+sleep 1
+umask 077
+
+for server in cunicu warren; do
+  case $server in cunicu) signal_address=10.78.0.1:8080 ;; warren) signal_address=10.78.0.1:8443 ;; esac
+  for controls in warren cunicu; do
+    label="LAN, $server signal, $controls controls"
+    firsts=() learned=() paths=() problems=0
+    for round in $(seq "$rounds"); do
+      community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+      keys_for "$controls"
+      : >"$work/warren.log"; : >"$work/cunicu.log"
+      prepare_pair
+      started=$(now_ms)
+      start_cunicu
+      start_warren
+      first=$(first_ping 30 "$started")
+      if [ -z "$first" ]; then
+        problems=$((problems + 1)); echo "$label, round $round: no ping answered within 30 s"; show_logs
+        stop_pair; continue
+      fi
+      firsts+=("$first")
+      learned+=("$(warren_learned_ms "$started")")
+      ping_back 10 || { problems=$((problems + 1)); echo "$label, round $round: cunicu's host gets no answer from Warren's address"; }
+      path=$(warren_path)
+      paths+=("${path:-unknown}")
+      echo "$label, round $round: first ping after $first ms (Warren learned cunicu after ${learned[-1]:-?} ms), path $path"
+      stop_pair
+    done
+    summary="$label: first ping $(stats "${firsts[@]}"); Warren learned cunicu after $(stats "${learned[@]}"); paths: ${paths[*]}"
+    if [ "$problems" -eq 0 ] && [ "${#firsts[@]}" -eq "$rounds" ]; then pass "$summary"; else fail "$summary ($problems problems)"; fi
+  done
+done
+
+echo "cunicu-interop: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
