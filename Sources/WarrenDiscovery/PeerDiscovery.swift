@@ -35,9 +35,13 @@ public struct PeerDiscovery: Sendable {
     public var retryMax: Duration = .seconds(30)
     /// Then every this long (± `jitter`).
     public var reannounceInterval: Duration = .seconds(300)
-    /// A newcomer is answered after this (± `jitter`): announcements of several members crossing
-    /// each other are answered once.
-    public var answerDelay: Duration = .seconds(1)
+    /// A newcomer is answered after each of these (± `jitter`), once for all the newcomers heard
+    /// meanwhile. At once, because the newcomer learns us only from it: cunicu announces once, right
+    /// after it subscribes, and hears a member that started earlier only through this answer (after
+    /// 1 s, as here before, the first ping against a later-started cunicu waited that second).
+    /// Again after a second, for a newcomer that announced before its subscription existed (cunicu
+    /// does when its interface has its key from the start) and missed the first.
+    public var answerDelays: [Duration] = [.milliseconds(20), .seconds(1)]
     public var jitter = 0.2
 
     public init(name: String, allowedIPs: [IPPrefix]) {
@@ -84,7 +88,8 @@ public struct PeerDiscovery: Sendable {
   private var actions: [Action] = []
   private var nextAnnouncement: Instant?
   private var retryInterval: Duration
-  private var answerDue: Instant?
+  /// When the answers to the latest newcomers go out, earliest first.
+  private var answersDue: [Instant] = []
   private var started = false
 
   public init(ourKey: Key, settings: Settings, seed: UInt64) {
@@ -148,8 +153,8 @@ public struct PeerDiscovery: Sendable {
   /// Runs the timers due at `now`: repeated and periodic announcements, the answer to a newcomer,
   /// expiry.
   public mutating func handleTimeout(now: Instant) {
-    if let due = answerDue, now >= due {
-      answerDue = nil
+    if let due = answersDue.first, now >= due {
+      answersDue.removeAll { $0 <= now }
       announce(.add)
     }
     if let due = nextAnnouncement, now >= due {
@@ -171,7 +176,7 @@ public struct PeerDiscovery: Sendable {
 
   /// When ``handleTimeout(now:)`` must next run.
   public func pollTimeout() -> Instant? {
-    var deadlines = [nextAnnouncement, answerDue].compactMap { $0 }
+    var deadlines = [nextAnnouncement, answersDue.first].compactMap { $0 }
     if let expiry = settings.peerExpiry, let oldest = learned.values.map(\.lastAnnounced).min() {
       deadlines.append(oldest + expiry)
     }
@@ -204,7 +209,7 @@ public struct PeerDiscovery: Sendable {
     learned[key] = peer
     actions.append(.addPeer(peer))
     // A newcomer may not have heard us (it was not subscribed yet): answer, once for several.
-    if answerDue == nil { answerDue = now + jittered(settings.answerDelay) }
+    if answersDue.isEmpty { answersDue = settings.answerDelays.map { now + jittered($0) }.sorted() }
     // Heard from the community: repetitions give way to the periodic announcement.
     if let due = nextAnnouncement, due - now < settings.reannounceInterval / 2, retryInterval < settings.reannounceInterval {
       nextAnnouncement = now + jittered(settings.reannounceInterval)
