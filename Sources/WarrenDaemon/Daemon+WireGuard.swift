@@ -149,7 +149,8 @@ extension Daemon {
       redirect: { (redirect) throws(NFTablesError) in try kernel?.set(redirect, for: peer.name) },
       pointWireGuard: { (endpoint) throws(WireGuardError) in
         try await self.pointWireGuard(
-          interface, peer: peer.publicKey, at: endpoint, initiate: link.status.role == .controlling,
+          interface, peer: peer.publicKey, at: endpoint,
+          initiate: HandshakeStarter.startsHandshake(role: link.status.role, peerIsWarren: link.peerIsWarren),
           roundTripTime: pair.statistics.currentRoundTripTime)
       })
     let outcome: DataPathSwitch.Outcome
@@ -177,11 +178,9 @@ extension Daemon {
   }
 
   /// Points the WireGuard peer at `endpoint`. A peer without a live WireGuard session on the
-  /// side that controls the ICE session is renewed instead
+  /// side that starts handshakes (``HandshakeStarter``) is renewed instead
   /// (``WireGuardControl/renewPeer(_:endpoint:)``), so that it shakes hands at once rather than
-  /// after the 5 s that WireGuard waits after a failed attempt. One side starting the handshake
-  /// is enough (the other answers, which WireGuard never holds back), and two starting at once
-  /// would only race each other.
+  /// after the 5 s that WireGuard waits after a failed attempt.
   /// - Parameter roundTripTime: the selected pair's, which bounds how long a handshake takes.
   func pointWireGuard(
     _ interface: String, peer key: Key, at endpoint: TransportAddress, initiate: Bool, roundTripTime: Duration?

@@ -155,6 +155,10 @@ public final class PeerLink: Sendable {
   /// The proxy's listen address, once running.
   public var listenAddress: TransportAddress? { state.withLock { $0.proxy?.listen } }
 
+  /// Whether the peer is a Warren (its messages carry field 100, `Warren_Freshness`), which starts
+  /// WireGuard's handshake itself when it controls; cunicu does not (``HandshakeStarter``).
+  var peerIsWarren: Bool { state.withLock { $0.session.peerSendsFreshness } }
+
   public var status: Status {
     let (snapshot, driver, proxy, switches, lastSwitch, lastSignal) = state.withLock {
       ($0.session, $0.driver, $0.proxy, $0.pathSwitches, $0.lastSwitch, $0.lastSignal)
