@@ -89,12 +89,16 @@ servers+=($!)
 wait_port "$cunicu_port" && wait_port "$warren_port" && wait_port "$proof_port" ||
   { echo "cunicu-interop: 0 passed, 1 failed (the servers did not start)"; show_logs; exit 1; }
 
+# STEPS=nat runs only step 3 (for work on it).
+steps=${STEPS:-all}
+if [ "$steps" = all ]; then
 signaling_checks "cunicu signal" "$cunicu_port"
 signaling_checks "warren signal" "$warren_port"
 key=$("$sigcheck" keygen | "$python" -c "import json,sys; print(json.load(sys.stdin)['public'])")
 refusal=$(timeout 15 "$sigcheck" rawsub -b "grpc://127.0.0.1:$proof_port?insecure=true" -K "$key" -n 1 -t 5s 2>&1)
 if echo "$refusal" | grep -q "code = Unauthenticated"; then pass "warren signal --require-proof refuses cunicu's client: ${refusal#*desc = }"
 else fail "warren signal --require-proof did not refuse cunicu's client with UNAUTHENTICATED: $refusal"; fi
+fi
 
 # ---- 2. Daemons on one LAN -------------------------------------------------------------------
 
@@ -105,6 +109,7 @@ fi
 for server in "${servers[@]}"; do kill "$server" 2>/dev/null; done
 servers=()
 
+if [ "$steps" = all ]; then
 ip netns add "$lan_c" && ip netns add "$lan_w" &&
   ip link add eth0 netns "$lan_c" type veth peer name eth0 netns "$lan_w" || { echo "cunicu-interop: $passed passed, 1 failed (no LAN)"; exit 1; }
 for ns in "$lan_c" "$lan_w"; do ip netns exec "$ns" ip link set lo up; done
@@ -154,6 +159,68 @@ for server in cunicu warren; do
     else fail "$summary ($problems problems, $slow rounds of a second or more)"; fi
   done
 done
+
+fi
+
+# ---- 3. Daemons behind two NATs ---------------------------------------------------------------
+
+for server in "${servers[@]}"; do kill "$server" 2>/dev/null; done
+servers=()
+for ns in "$lan_c" "$lan_w"; do ip netns del "$ns" 2>/dev/null; done
+source "$root/Interop/netns/topology.sh"
+topology_up || { echo "cunicu-interop: $passed passed, $((failed + 1)) failed (could not build the NAT topology)"; exit 1; }
+nat_cleanup() { topology_down; }
+trap 'nat_cleanup; cleanup' EXIT
+start_public_servers "$warren"
+ip netns exec "$pub" "$cunicu" signal -L 198.51.100.1:8080 >"$work/cunicu-signal-pub.log" 2>&1 &
+servers+=($!)
+sleep 1
+cunicu_ns=$host_a warren_ns=$host_b
+ice_username=warren ice_password=$turn_password
+
+# One topology: ROUNDS pairs through each server with each side controlling; the first ping and
+# the final path on Warren's side (after the tunnel has carried pings for 3 s).
+nat_rounds() { # label expected-path (direct|relay)
+  local label=$1 expected=$2
+  for server in cunicu warren; do
+    case $server in cunicu) signal_address=198.51.100.1:8080 ;; warren) signal_address=198.51.100.1:8443 ;; esac
+    for controls in warren cunicu; do
+      local name="$label, $server signal, $controls controls"
+      local firsts=() paths=() problems=0 wrong=0
+      for round in $(seq "$rounds"); do
+        community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        keys_for "$controls"
+        : >"$work/warren.log"; : >"$work/cunicu.log"
+        in_ns "$nat_a" conntrack -F >/dev/null 2>&1; in_ns "$nat_b" conntrack -F >/dev/null 2>&1
+        prepare_pair
+        started=$(now_ms)
+        start_cunicu
+        start_warren
+        first=$(first_ping 30 "$started")
+        if [ -z "$first" ]; then
+          problems=$((problems + 1)); echo "$name, round $round: no ping answered within 30 s"; show_logs
+          stop_pair; continue
+        fi
+        firsts+=("$first")
+        ip netns exec "$warren_ns" ping -q -n -c 150 -i 0.02 "$cunicu_address" >/dev/null 2>&1
+        path=$(warren_path)
+        paths+=("${path:-unknown}")
+        case $expected:$path in direct:direct | direct:srflx | relay:relay) ;; *) wrong=$((wrong + 1)) ;; esac
+        echo "$name, round $round: first ping after $first ms, path $path"
+        stop_pair
+      done
+      local summary="$name: first ping $(stats "${firsts[@]}"); paths: ${paths[*]}"
+      if [ "$problems" -eq 0 ] && [ "$wrong" -eq 0 ] && [ "${#firsts[@]}" -eq "$rounds" ]; then pass "$summary"
+      else fail "$summary ($problems without a ping, $wrong not $expected)"; fi
+    done
+  done
+}
+
+ice_urls='[ "stun:198.51.100.1:3478", "turn:198.51.100.1:3478" ]'
+nat_rounds "cone NATs" direct
+nat_symmetric "$nat_a"
+nat_symmetric "$nat_b"
+nat_rounds "symmetric NATs" relay
 
 echo "cunicu-interop: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
