@@ -4,8 +4,9 @@
 #
 # Each pair: fresh keys (chosen so that the named side controls the ICE session: the smaller
 # public key, byte-wise, session.md), cunicu with its own userspace WireGuard (-U) and its
-# addresses from its key (autocfg), Warren with wireguard-go, the address cunicu derives from
-# Warren's key, and one community passphrase: each learns the other through peer discovery.
+# addresses from its key (autocfg), Warren with wireguard-go, the addresses cunicu derives from
+# Warren's key (addresses_from_key), and one community passphrase: each learns the other through
+# peer discovery.
 
 # Keys for one pair: cunicu's in $work/cunicu.key, Warren's in $work/warren.key.
 keys_for() { # warren|cunicu: which side controls
@@ -25,9 +26,10 @@ prepare_pair() {
   ip netns exec "$warren_ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$wg_warren" >"$work/wireguard-go.log" 2>&1 &
   for _ in $(seq 50); do [ -S "/var/run/wireguard/$wg_warren.sock" ] && break; sleep 0.1; done
   ip netns exec "$warren_ns" wg set "$wg_warren" private-key "$work/warren.key" listen-port 51820
-  warren_address=$(wg pubkey <"$work/warren.key" | "$cunicu" addresses -m | grep -m1 '^10\.')
+  # Warren gives its interface the addresses cunicu would (addresses_from_key); the ping back
+  # goes to the one cunicu computes for Warren's key.
+  warren_address=$(wg pubkey <"$work/warren.key" | "$cunicu" addresses | grep -m1 '^10\.')
   cunicu_address=$(wg pubkey <"$work/cunicu.key" | "$cunicu" addresses | grep -m1 '^10\.')
-  ip netns exec "$warren_ns" ip addr add "$warren_address" dev "$wg_warren"
   ip netns exec "$warren_ns" ip link set "$wg_warren" up
   cat >"$work/cunicu.yaml" <<EOF
 private_key: $(cat "$work/cunicu.key")
@@ -48,6 +50,7 @@ ice:
   network_types: [ udp4 ]
 wireguard:
   interfaces: [ $wg_warren ]
+  addresses_from_key: [ 10.237.0.0/16, "fc2f:9a4d::/32" ]
   poll_interval: 1s
   discovery:
     $wg_warren: { community: "$community", hostname: warren-host }
@@ -70,12 +73,21 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Pings from Warren's host to cunicu's address every 10 ms until one is answered (at most $1
 # seconds); prints the milliseconds from $2 (ms since the epoch) to the answer, or nothing.
+# (Until Warren has given its interface its address, there is no route and ping gives up at once:
+# it is started again.)
 first_ping() { # limit-seconds since-ms
-  ip netns exec "$warren_ns" ping -q -n -c 1 -i 0.01 -w "$1" "$cunicu_address" >/dev/null 2>&1 && echo $(($(now_ms) - $2))
+  local deadline=$(($(now_ms) + $1 * 1000))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    if ip netns exec "$warren_ns" ping -q -n -c 1 -i 0.01 -w $(((deadline - $(now_ms)) / 1000 + 1)) "$cunicu_address" >/dev/null 2>&1; then
+      echo $(($(now_ms) - $2))
+      return
+    fi
+    sleep 0.01
+  done
 }
 
 # The same from cunicu's host to Warren's address (discovery and the tunnel both ways).
-ping_back() { ip netns exec "$cunicu_ns" ping -q -n -c 1 -i 0.05 -w "$1" "${warren_address%/*}" >/dev/null 2>&1; }
+ping_back() { ip netns exec "$cunicu_ns" ping -q -n -c 1 -i 0.05 -w "$1" "$warren_address" >/dev/null 2>&1; }
 
 # The selected pair's kind on Warren's side (host, srflx, prflx, relay), from `warren status`.
 warren_path() {

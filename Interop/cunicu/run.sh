@@ -6,12 +6,16 @@
 #      description), cunicu's client and Warren's gRPC backend exchanging through each server
 #      (Tests/WarrenGRPCTests/CunicuSignalingInterop.swift), cunicu's own round trip, the empty
 #      subscription marker first; `warren signal --require-proof` refuses cunicu's client with
-#      UNAUTHENTICATED, the default serves it;
+#      UNAUTHENTICATED, the default serves it; `warren addresses` prints what `cunicu addresses`
+#      does for 50 random keys;
 #   2. daemons on one LAN (two namespaces and a veth): `cunicu daemon -U` and `warren up` with
-#      wireguard-go, one community passphrase and nothing else, through either server, with Warren
+#      wireguard-go, one community passphrase and addresses_from_key (the addresses cunicu's
+#      autocfg gives), nothing else, through either server, with Warren
 #      controlling and controlled: ROUNDS starts each, the time from both starting to the first
 #      ping answered through the tunnel (and when Warren learned cunicu), a ping back from cunicu's
-#      host, the final path.
+#      host, the final path;
+#   3. the same behind two cone NATs (coturn for STUN and TURN: cunicu's srflx candidate is a dead
+#      duplicate, the path must end direct) and two symmetric NATs (the path is the relay).
 # Skipped, with a clear line, when the cunicu binary is not there.
 #
 # Usage: run.sh WARREN_BINARY PYTHON [ROUNDS] [CUNICU_DIR]   (root for step 2; wireguard-go,
@@ -94,6 +98,15 @@ steps=${STEPS:-all}
 if [ "$steps" = all ]; then
 signaling_checks "cunicu signal" "$cunicu_port"
 signaling_checks "warren signal" "$warren_port"
+# Addresses from keys: `warren addresses` against `cunicu addresses`, IPv4 and IPv6.
+same=0 keys=50
+for _ in $(seq "$keys"); do
+  public=$(wg genkey | wg pubkey)
+  if [ "$(echo "$public" | "$cunicu" addresses -m)" = "$(echo "$public" | "$warren" addresses -m)" ]; then same=$((same + 1))
+  else echo "the addresses of $public differ: cunicu $(echo "$public" | "$cunicu" addresses -m | tr '\n' ' ')warren $(echo "$public" | "$warren" addresses -m | tr '\n' ' ')"; fi
+done
+if [ "$same" -eq "$keys" ]; then pass "addresses from the key: Warren's are cunicu's for $same of $keys keys (IPv4 and IPv6)"
+else fail "addresses from the key: Warren's are cunicu's for only $same of $keys keys"; fi
 key=$("$sigcheck" keygen | "$python" -c "import json,sys; print(json.load(sys.stdin)['public'])")
 refusal=$(timeout 15 "$sigcheck" rawsub -b "grpc://127.0.0.1:$proof_port?insecure=true" -K "$key" -n 1 -t 5s 2>&1)
 if echo "$refusal" | grep -q "code = Unauthenticated"; then pass "warren signal --require-proof refuses cunicu's client: ${refusal#*desc = }"

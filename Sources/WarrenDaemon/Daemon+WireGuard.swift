@@ -42,6 +42,7 @@ extension Daemon {
       logger.error("the WireGuard interface has no private key or listen port yet", metadata: ["interface": "\(interface)"])
       return
     }
+    await assignKeyAddresses(interface, key: ours.publicKey)
     discoveries[interface]?.interfaceRead(key: ours)
     noteTraffic(interface, from: before, to: device)
     let skipped = skippedPeers.withLock { $0 }

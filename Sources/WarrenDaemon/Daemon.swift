@@ -5,6 +5,7 @@ internal import Synchronization
 internal import WarrenICE
 internal import WarrenICENIO
 internal import WarrenCrypto
+internal import WarrenDiscovery
 internal import WarrenNFTables
 internal import WarrenSession
 internal import WarrenWireGuard
@@ -84,6 +85,8 @@ public final class Daemon: Service {
   let dataPaths = Mutex<[String: DataPathChoice]>([:])
   /// Peer discovery, by interface (docs/discovery.md).
   let discoveries: [String: DiscoveryRunner]
+  /// The addresses given to each interface from its key (`addresses_from_key`), and that key.
+  let keyAddresses = Mutex<[String: (key: Key, addresses: [IPPrefix])]>([:])
   /// `metrics:`'s endpoint, and when the process started (for `process_start_time_seconds`).
   let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
   let startTime = Double(WallClock.unixMilliseconds) / 1000
@@ -101,8 +104,8 @@ public final class Daemon: Service {
     var discoveries: [String: DiscoveryRunner] = [:]
     for (interface, settings) in configuration.wireguard.discovery {
       discoveries[interface] = DiscoveryRunner(
-        interface: interface, settings: settings, backend: backend, control: WireGuard.control(for: interface),
-        buildInfo: buildInfo, logger: logger)
+        interface: interface, settings: settings, addressesFromKey: configuration.wireguard.addressesFromKey, backend: backend,
+        control: WireGuard.control(for: interface), buildInfo: buildInfo, logger: logger)
     }
     self.discoveries = discoveries
     var addresses = InterfaceAddresses()

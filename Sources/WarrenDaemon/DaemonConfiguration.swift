@@ -1,5 +1,6 @@
 internal import Foundation
 public import WarrenCrypto
+public import WarrenDiscovery
 public import WarrenICE
 public import WarrenYAML
 internal import Yams
@@ -31,6 +32,7 @@ public import WarrenPrimitives
 ///   interfaces: [wg0]
 ///   skip_static_endpoints: false   # true, or some interfaces ([wg0]): leave peers that have an endpoint alone
 ///   data_path: auto                # auto | kernel | userspace (docs/wireguard.md, "Data paths")
+///   addresses_from_key: [10.237.0.0/16, fc2f:9a4d::/32]  # each interface's address in these, from its key, as cunicu's
 ///   discovery:                     # peer discovery per interface (DiscoveryConfiguration, docs/discovery.md)
 ///     wg0: { community: "a long shared passphrase" }
 /// peers:
@@ -64,6 +66,9 @@ public struct DaemonConfiguration: Sendable {
     public var dataPath: DataPathMode = .auto
     /// Peer discovery, by interface (docs/discovery.md).
     public var discovery: [String: DiscoveryConfiguration] = [:]
+    /// Prefixes each interface gets an address in, derived from its public key as cunicu's
+    /// autocfg does (``KeyDerivedAddress``); peer discovery announces them. Empty: none.
+    public var addressesFromKey: [IPPrefix] = []
 
     public init(
       interfaces: [String] = [], skipStaticEndpoints: Set<String> = [], pollInterval: Duration = .seconds(2),
@@ -168,7 +173,7 @@ extension YAMLReader {
         var skipStatic: (node: Node, all: Bool, names: [String])?
         var discovery: Node?
         for (option, _, setting) in try mapping(
-          value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval", "data_path", "discovery"])
+          value, "wireguard", known: ["interfaces", "skip_static_endpoints", "poll_interval", "data_path", "discovery", "addresses_from_key"])
         {
           let field = "wireguard.\(option)"
           switch option {
@@ -194,6 +199,17 @@ extension YAMLReader {
             }
             wireguard.dataPath = mode
           case "discovery": discovery = setting
+          case "addresses_from_key":
+            wireguard.addressesFromKey = []
+            for text in try strings(setting, field) {
+              guard let prefix = IPPrefix(text) else {
+                throw error(setting, field, "'\(text)' is not a prefix (ADDRESS/LENGTH, as 10.237.0.0/16 or fc2f:9a4d::/32)")
+              }
+              guard prefix.length < (prefix.address.isIPv4 ? 32 : 128) else {
+                throw error(setting, field, "'\(text)' leaves no host bits to derive an address in")
+              }
+              wireguard.addressesFromKey.append(prefix)
+            }
           default: break
           }
         }

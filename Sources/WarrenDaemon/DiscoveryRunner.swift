@@ -45,6 +45,8 @@ final class DiscoveryRunner: Sendable {
 
   let interface: String
   let settings: DiscoveryConfiguration
+  /// `wireguard.addresses_from_key`: the interface's addresses derived from its key are announced.
+  let addressesFromKey: [IPPrefix]
   private let backend: any SignalingBackend
   private let logger: Logger
   private let buildInfo: Cunicu_BuildInfo
@@ -66,11 +68,12 @@ final class DiscoveryRunner: Sendable {
   private let workSink: AsyncStream<PeerDiscovery.Action>.Continuation
 
   init(
-    interface: String, settings: DiscoveryConfiguration, backend: any SignalingBackend, control: any WireGuardControl,
-    buildInfo: Cunicu_BuildInfo, logger: Logger
+    interface: String, settings: DiscoveryConfiguration, addressesFromKey: [IPPrefix] = [], backend: any SignalingBackend,
+    control: any WireGuardControl, buildInfo: Cunicu_BuildInfo, logger: Logger
   ) {
     self.interface = interface
     self.settings = settings
+    self.addressesFromKey = addressesFromKey
     self.backend = backend
     self.control = control
     self.buildInfo = buildInfo
@@ -154,11 +157,16 @@ final class DiscoveryRunner: Sendable {
     }
   }
 
-  private func discoverySettings() -> PeerDiscovery.Settings {
+  /// - Parameter key: the interface's public key.
+  private func discoverySettings(key: Key) -> PeerDiscovery.Settings {
     let allowed = settings.allowedIPs ?? {
       var addresses = InterfaceAddresses()
       addresses.include = [interface]
-      return addresses.list().map { IPPrefix(host: $0.ip) }
+      // The addresses derived from the key, as cunicu announces its autocfg addresses: also when
+      // the interface does not have them yet.
+      let derived = addressesFromKey.map { IPPrefix(host: KeyDerivedAddress.address(of: key, in: $0).address) }
+      let own = addresses.list().map { IPPrefix(host: $0.ip) }
+      return derived + own.filter { !derived.contains($0) }
     }()
     var result = PeerDiscovery.Settings(name: settings.hostname ?? Self.hostname(), allowedIPs: allowed)
     result.hosts = settings.hosts
@@ -184,7 +192,7 @@ final class DiscoveryRunner: Sendable {
       if case .interfaceKey(let key) = input, state.discovery == nil {
         // The first reading: announce ourselves (announcements that came before are not ours to
         // judge yet; their senders repeat them).
-        var discovery = PeerDiscovery(ourKey: key.publicKey, settings: discoverySettings(), seed: UInt64.random(in: 0...UInt64.max))
+        var discovery = PeerDiscovery(ourKey: key.publicKey, settings: discoverySettings(key: key.publicKey), seed: UInt64.random(in: 0...UInt64.max))
         logger.notice(
           "peer discovery: announcing to the community",
           metadata: [

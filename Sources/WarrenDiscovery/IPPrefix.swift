@@ -16,6 +16,13 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
     self.length = length
   }
 
+  /// `address` with `length` (within the family's bits).
+  public init(_ address: TransportAddress.IP, length: Int) {
+    precondition((0...(address.isIPv4 ? 32 : 128)).contains(length), "a prefix length within the address's bits")
+    self.address = address
+    self.length = length
+  }
+
   /// The whole address: /32 or /128.
   public init(host address: TransportAddress.IP) {
     self.address = address

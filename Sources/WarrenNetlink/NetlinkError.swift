@@ -16,6 +16,8 @@ public struct NetlinkError: CodedError, Equatable {
 extension ErrorCode where Domain == NetlinkError {
   /// A length or an attribute runs past the end of the datagram.
   public static var malformed: Self { Self("malformed") }
+  /// The kernel refused a request (no such interface, no permission), or the interface is gone.
+  public static var refused: Self { Self("refused") }
   /// The rtnetlink socket cannot be opened or bound.
   public static var unavailable: Self { Self("unavailable") }
 }

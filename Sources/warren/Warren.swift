@@ -7,6 +7,6 @@ struct Warren: AsyncParsableCommand {
     commandName: "warren",
     abstract: "Peer-to-peer connection broker for WireGuard meshes (cunicu-compatible signaling and ICE).",
     version: WarrenVersion.current.description,
-    subcommands: [Demo.self, Up.self, Status.self, Ping.self, Signal.self, GenerateKey.self, PublicKey.self, CommunityPublicKey.self, Version.self]
+    subcommands: [Demo.self, Up.self, Status.self, Ping.self, Signal.self, GenerateKey.self, PublicKey.self, CommunityPublicKey.self, Addresses.self, Version.self]
   )
 }

@@ -46,6 +46,15 @@ struct DaemonConfigurationTests {
     #expect(configuration.peers[0].listen.port == 40001)
   }
 
+  @Test("addresses_from_key: cunicu's prefixes, each interface's address in them from its key")
+  func addressesFromKey() throws {
+    let configuration = try DaemonConfiguration.parse(
+      "backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0]\n  addresses_from_key: [10.237.0.0/16, \"fc2f:9a4d::/32\"]",
+      file: "warren.yaml")
+    #expect(configuration.wireguard.addressesFromKey == [IPPrefix("10.237.0.0/16")!, IPPrefix("fc2f:9a4d::/32")!])
+    #expect(try DaemonConfiguration.parse(good, file: "warren.yaml").wireguard.addressesFromKey.isEmpty)
+  }
+
   @Test("mistakes name the file, the line and the field", arguments: [
     ("colour: blue", "warren.yaml:1: colour: unknown key"),
     ("private_key: nope\nbackends: [\"inprocess:\"]", "warren.yaml:1: private_key: not a WireGuard key"),
@@ -71,6 +80,10 @@ struct DaemonConfigurationTests {
      "warren.yaml:4: ice.urls: 'stuns:stun.example.net': STUN over TLS (stuns:) is not supported; use stun:, or turns: for a relay over TLS"),
     ("private_key: 6CxP+TuVdfpTT8kKqcXkpkZ25Sobc8I72vOrzc+vx0M=\nbackends: [\"inprocess:\"]\nice:\n  candidate_types: [host, magic]",
      "warren.yaml:4: ice.candidate_types: unknown candidate type 'magic'"),
+    ("backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0]\n  addresses_from_key: [10.237.0.0]",
+     "warren.yaml:4: wireguard.addresses_from_key: '10.237.0.0' is not a prefix (ADDRESS/LENGTH"),
+    ("backends: [\"inprocess:\"]\nwireguard:\n  interfaces: [wg0]\n  addresses_from_key: [10.237.0.1/32]",
+     "wireguard.addresses_from_key: '10.237.0.1/32' leaves no host bits"),
     ("private_key: [a, b", "not valid YAML"),
     ("", "the file is empty"),
   ])
