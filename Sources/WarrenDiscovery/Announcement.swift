@@ -22,6 +22,10 @@ public struct Announcement: Sendable, Equatable {
   public var newKey: Key?
   public var allowedIPs: [IPPrefix]
   public var hosts: [String: [TransportAddress.IP]]
+  /// Whether the sender repeats its announcements until it hears from the community (a Warren:
+  /// build info `built_by: warren`). cunicu announces only at its start: a cunicu that announces
+  /// again has restarted, and knows nobody until it is answered.
+  public var repeatsUntilAnswered: Bool
 
   /// Limits on what one announcement may carry (beyond them it is refused as oversized).
   public enum Limits {
@@ -32,7 +36,8 @@ public struct Announcement: Sendable, Equatable {
   }
 
   public init(
-    change: Change, name: String, key: Key, newKey: Key? = nil, allowedIPs: [IPPrefix], hosts: [String: [TransportAddress.IP]] = [:]
+    change: Change, name: String, key: Key, newKey: Key? = nil, allowedIPs: [IPPrefix], hosts: [String: [TransportAddress.IP]] = [:],
+    repeatsUntilAnswered: Bool = true
   ) {
     self.change = change
     self.name = name
@@ -40,7 +45,11 @@ public struct Announcement: Sendable, Equatable {
     self.newKey = newKey
     self.allowedIPs = allowedIPs
     self.hosts = hosts
+    self.repeatsUntilAnswered = repeatsUntilAnswered
   }
+
+  /// The `built_by` of a Warren's build info.
+  public static let warrenBuilder = "warren"
 
   /// Checks a received description against the envelope's authenticated `sender`: the announced
   /// key must be the sender's (for UPDATE with a new key, the new one must be), only UPDATE may
@@ -96,10 +105,13 @@ public struct Announcement: Sendable, Equatable {
       }
       hosts[host] = ips
     }
-    self.init(change: description.change, name: description.name, key: key, newKey: newKey, allowedIPs: allowedIPs, hosts: hosts)
+    self.init(
+      change: description.change, name: description.name, key: key, newKey: newKey, allowedIPs: allowedIPs, hosts: hosts,
+      repeatsUntilAnswered: description.buildInfo.builtBy == Self.warrenBuilder)
   }
 
-  /// The wire form, with `buildInfo`.
+  /// The wire form, with `buildInfo` (whose `built_by` says whether the sender
+  /// ``repeatsUntilAnswered``).
   public func description(buildInfo: Cunicu_BuildInfo) -> Cunicu_Pdisc_PeerDescription {
     var description = Cunicu_Pdisc_PeerDescription()
     description.change = change
@@ -108,6 +120,7 @@ public struct Announcement: Sendable, Equatable {
     if let newKey { description.publicKeyNew = .init(newKey.bytes) }
     description.allowedIps = allowedIPs.map(\.description)
     description.buildInfo = buildInfo
+    if repeatsUntilAnswered { description.buildInfo.builtBy = Self.warrenBuilder }
     for (host, addresses) in hosts {
       var wire = Cunicu_Pdisc_PeerAddresses()
       wire.addresses = addresses.map { ip in

@@ -198,6 +198,10 @@ public struct PeerDiscovery: Sendable {
       known.lastAnnounced = now
       learned[key] = known
       if changed { actions.append(.updatePeer(known)) }
+      // cunicu announces only at its start: a known cunicu announcing again has restarted (after a
+      // SIGKILL, without REMOVE) and knows nobody; unanswered it would hear of us only at our next
+      // periodic announcement. (No chain follows: cunicu does not answer a member it knows.)
+      if !announcement.repeatsUntilAnswered { answer(now: now) }
       return
     }
     guard learned.count < settings.maxPeers else {
@@ -209,11 +213,17 @@ public struct PeerDiscovery: Sendable {
     learned[key] = peer
     actions.append(.addPeer(peer))
     // A newcomer may not have heard us (it was not subscribed yet): answer, once for several.
-    if answersDue.isEmpty { answersDue = settings.answerDelays.map { now + jittered($0) }.sorted() }
+    answer(now: now)
     // Heard from the community: repetitions give way to the periodic announcement.
     if let due = nextAnnouncement, due - now < settings.reannounceInterval / 2, retryInterval < settings.reannounceInterval {
       nextAnnouncement = now + jittered(settings.reannounceInterval)
     }
+  }
+
+  /// Schedules the answers (``Settings/answerDelays``) unless some are due already: once for every
+  /// member heard meanwhile.
+  private mutating func answer(now: Instant) {
+    if answersDue.isEmpty { answersDue = settings.answerDelays.map { now + jittered($0) }.sorted() }
   }
 
   /// An announcement that failed its checks (``Announcement/init(checking:sender:)``): counted

@@ -124,6 +124,34 @@ struct PeerDiscoveryTests {
     #expect(answers.last.map { $0 - heardAt >= 0.8 } == true, "\(answers)")
   }
 
+  /// cunicu killed (no REMOVE) and started again announces once more, as a member already known
+  /// here, and knows nobody: it must be answered, or it hears of us only at our periodic
+  /// announcement, minutes later. A Warren member's repeated announcements need no answer.
+  @Test("a known cunicu announcing again has restarted and is answered (once for announcements close together); a known Warren is not")
+  func restartedCunicuIsAnswered() {
+    var node = Node(key: key(1))
+    node.discovery.start(now: node.now)
+    let cunicu = Announcement(change: .update, name: "cunicu-host", key: key(2), allowedIPs: [IPPrefix("10.237.1.2/32")!], repeatsUntilAnswered: false)
+    node.receive(cunicu, from: key(2))
+    node.receive(add(key(3)), from: key(3))
+    node.run(until: .seconds(10))
+    let before = node.announcementTimes.count
+    // The Warren member repeats itself: nothing to answer.
+    node.receive(add(key(3)), from: key(3))
+    node.run(until: .seconds(20))
+    #expect(node.announcementTimes.count == before)
+    // cunicu starts again: answered at once and once more after a second; a second announcement
+    // while those are due changes nothing.
+    node.receive(cunicu, from: key(2))
+    node.run(until: .milliseconds(20_500))
+    node.receive(cunicu, from: key(2))
+    node.run(until: .seconds(25))
+    let answers = node.announcementTimes.filter { $0 >= 20 }
+    #expect(answers.count == 2, "\(answers)")
+    #expect(answers.first.map { $0 - 20 <= 0.025 } == true, "\(answers)")
+    #expect(node.actions.filter { if case .addPeer = $0.action { true } else { false } }.count == 2)
+  }
+
   @Test("own announcements are ignored; REMOVE removes a learned peer, an unknown one is refused")
   func removeAndSelf() {
     var node = Node(key: key(1))
@@ -276,6 +304,7 @@ struct AnnouncementTests {
     #expect(wire.allowedIps == ["10.99.0.1/32", "fd00::1/128"])
     #expect(wire.hosts["alice.mesh"]?.addresses.map(\.addr) == [Data([10, 99, 0, 1])])
     #expect(wire.buildInfo.version == "1.0")
+    #expect(wire.buildInfo.builtBy == "warren")
     let bytes: [UInt8] = try wire.serializedBytes()
     let back = try Announcement(checking: Cunicu_Pdisc_PeerDescription(serializedBytes: bytes), sender: key(2))
     #expect(back == announcement)
