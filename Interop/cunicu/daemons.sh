@@ -117,3 +117,23 @@ stop_pair() { # signal (TERM or KILL)
   for _ in $(seq 30); do [ -S "/var/run/wireguard/$wg_warren.sock" ] || [ -S "/var/run/wireguard/$wg_cunicu.sock" ] || break; sleep 0.1; done
   rm -f "/var/run/wireguard/$wg_warren.sock" "/var/run/wireguard/$wg_cunicu.sock" "$work/cunicu.sock" "$work/warren.sock"
 }
+
+# Stops one daemon with SIGTERM or SIGKILL and starts it again with the same key and settings.
+restart_daemon() { # cunicu|warren TERM|KILL
+  case $1 in
+    warren)
+      kill "-$2" "$warren_pid" 2>/dev/null; wait "$warren_pid" 2>/dev/null
+      start_warren ;;
+    cunicu)
+      kill "-$2" "$cunicu_pid" 2>/dev/null; wait "$cunicu_pid" 2>/dev/null
+      # A killed cunicu leaves its sockets behind.
+      rm -f "/var/run/wireguard/$wg_cunicu.sock" "$work/cunicu.sock"
+      start_cunicu ;;
+  esac
+}
+
+# Whether Warren's session with cunicu is connected (`warren status`).
+warren_connected() {
+  "$warren" status --json --socket "$work/warren.sock" 2>/dev/null |
+    "$python" -c "import json,sys; p=json.load(sys.stdin)['peers']; print('yes' if p and p[0]['state'] in ('connected', 'completed') else '')" 2>/dev/null
+}

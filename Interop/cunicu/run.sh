@@ -13,7 +13,8 @@
 #      autocfg gives), nothing else, through either server, with Warren
 #      controlling and controlled: ROUNDS starts each, the time from both starting to the first
 #      ping answered through the tunnel (and when Warren learned cunicu), a ping back from cunicu's
-#      host, the final path;
+#      host, the final path; then each daemon stopped (SIGTERM, SIGKILL) and started again, in both
+#      roles, and the time until the tunnel answers again;
 #   3. the same behind two cone NATs (coturn for STUN and TURN: cunicu's srflx candidate is a dead
 #      duplicate, the path must end direct) and two symmetric NATs (the path is the relay).
 # Skipped, with a clear line, when the cunicu binary is not there.
@@ -93,7 +94,7 @@ servers+=($!)
 wait_port "$cunicu_port" && wait_port "$warren_port" && wait_port "$proof_port" ||
   { echo "cunicu-interop: 0 passed, 1 failed (the servers did not start)"; show_logs; exit 1; }
 
-# STEPS=nat runs only step 3 (for work on it).
+# STEPS=lan, restart or nat runs only that part (for work on it).
 steps=${STEPS:-all}
 if [ "$steps" = all ]; then
 signaling_checks "cunicu signal" "$cunicu_port"
@@ -122,7 +123,7 @@ fi
 for server in "${servers[@]}"; do kill "$server" 2>/dev/null; done
 servers=()
 
-if [ "$steps" = all ]; then
+if [ "$steps" != nat ]; then
 ip netns add "$lan_c" && ip netns add "$lan_w" &&
   ip link add eth0 netns "$lan_c" type veth peer name eth0 netns "$lan_w" || { echo "cunicu-interop: $passed passed, 1 failed (no LAN)"; exit 1; }
 for ns in "$lan_c" "$lan_w"; do ip netns exec "$ns" ip link set lo up; done
@@ -139,6 +140,7 @@ sleep 1
 umask 077
 
 for server in cunicu warren; do
+  case $steps in all | lan) ;; *) break ;; esac
   case $server in cunicu) signal_address=10.78.0.1:8080 ;; warren) signal_address=10.78.0.1:8443 ;; esac
   for controls in warren cunicu; do
     label="LAN, $server signal, $controls controls"
@@ -173,9 +175,41 @@ for server in cunicu warren; do
   done
 done
 
+
+# Restarts on the LAN (through warren signal): each daemon stopped with SIGTERM (cunicu sends
+# REMOVE first, Warren too) or SIGKILL (nothing sent) and started again; the time from the new
+# start to a ping answered through the tunnel again, in both roles.
+signal_address=10.78.0.1:8443
+for controls in warren cunicu; do
+  case $steps in all | restart) ;; *) break ;; esac
+  for who in cunicu warren; do
+    for sig in TERM KILL; do
+      label="LAN, $controls controls, $who restarted after SIG$sig"
+      community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+      keys_for "$controls"
+      : >"$work/warren.log"; : >"$work/cunicu.log"
+      prepare_pair
+      start_cunicu
+      start_warren
+      if [ -z "$(first_ping 30 "$(now_ms)")" ]; then fail "$label: the pair never connected"; show_logs; stop_pair; continue; fi
+      sleep 1
+      restart_daemon "$who" "$sig"
+      restarted=$(now_ms)
+      back=$(first_ping 30 "$restarted")
+      for _ in $(seq 50); do [ "$(warren_connected)" = yes ] && break; sleep 0.2; done
+      connected=$(warren_connected)
+      if [ -n "$back" ] && [ "$connected" = yes ] && ping_back 10; then pass "$label: a ping answered $back ms after the new start, both ways"
+      else fail "$label: ping after ${back:-never} ms, Warren's session ${connected:-not connected}"; show_logs; fi
+      stop_pair
+      if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$work/$controls-$who-$sig"; cp "$work/warren.log" "$work/cunicu.log" "$work/$controls-$who-$sig/"; fi
+    done
+  done
+done
 fi
 
 # ---- 3. Daemons behind two NATs ---------------------------------------------------------------
+
+case $steps in all | nat) ;; *) echo "cunicu-interop: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit ;; esac
 
 for server in "${servers[@]}"; do kill "$server" 2>/dev/null; done
 servers=()

@@ -138,20 +138,25 @@ extension Daemon {
   /// remote candidate, or WireGuard's endpoint at the proxy — in an order that loses nothing in
   /// flight (docs/wireguard.md, "Switching"). A failed session leaves everything as it is.
   func carryWireGuard(_ interface: String, peer: DaemonConfiguration.Peer, link: PeerLink) async {
+    // The session (restart count) whose pair WireGuard was last pointed at.
+    var carriedSession: Int?
     for await pair in link.selections {
-      await carry(interface, peer: peer, link: link, over: pair)
+      let session = link.status.restarts
+      await carry(interface, peer: peer, link: link, over: pair, newSession: session != carriedSession)
+      carriedSession = session
     }
   }
 
-  private func carry(_ interface: String, peer: DaemonConfiguration.Peer, link: PeerLink, over pair: CandidatePair) async {
+  private func carry(_ interface: String, peer: DaemonConfiguration.Peer, link: PeerLink, over pair: CandidatePair, newSession: Bool) async {
     let (kernel, unavailable) = kernelDataPath.withLock { $0 }
     guard let port = devices.withLock({ $0[interface]?.listenPort }), let proxy = link.listenAddress else { return }
     let change = DataPathSwitch(
       redirect: { (redirect) throws(NFTablesError) in try kernel?.set(redirect, for: peer.name) },
       pointWireGuard: { (endpoint) throws(WireGuardError) in
+        let (role, peerIsWarren) = (link.status.role, link.peerIsWarren)
         try await self.pointWireGuard(
           interface, peer: peer.publicKey, at: endpoint,
-          initiate: HandshakeStarter.startsHandshake(role: link.status.role, peerIsWarren: link.peerIsWarren),
+          renews: { hasSession in HandshakeStarter.renews(role: role, peerIsWarren: peerIsWarren, hasSession: hasSession, newSession: newSession) },
           roundTripTime: pair.statistics.currentRoundTripTime)
       })
     let outcome: DataPathSwitch.Outcome
@@ -182,9 +187,11 @@ extension Daemon {
   /// side that starts handshakes (``HandshakeStarter``) is renewed instead
   /// (``WireGuardControl/renewPeer(_:endpoint:)``), so that it shakes hands at once rather than
   /// after the 5 s that WireGuard waits after a failed attempt.
-  /// - Parameter roundTripTime: the selected pair's, which bounds how long a handshake takes.
+  /// - Parameters:
+  ///   - renews: whether to renew, given whether the peer has a live session (``HandshakeStarter``).
+  ///   - roundTripTime: the selected pair's, which bounds how long a handshake takes.
   func pointWireGuard(
-    _ interface: String, peer key: Key, at endpoint: TransportAddress, initiate: Bool, roundTripTime: Duration?
+    _ interface: String, peer key: Key, at endpoint: TransportAddress, renews: (_ hasSession: Bool) -> Bool, roundTripTime: Duration?
   ) async throws(WireGuardError) {
     let device = try await readInterface(interface)
     guard let peer = device.peers.first(where: { $0.publicKey == key }) else {
@@ -194,7 +201,7 @@ extension Daemon {
     // WireGuard discards a session's keys after 180 s without a new handshake (REJECT_AFTER_TIME).
     let hasSession = peer.lastHandshake > 0 && now - peer.lastHandshake < 180
     let control = WireGuard.control(for: interface)
-    if hasSession || !initiate {
+    if !renews(hasSession) {
       // Set even when unchanged: WireGuard sends from the local address the peer's datagrams last
       // arrived at (wireguard-go's sticky source, with that interface's index), and after a network
       // change that address may be gone; a new endpoint makes it choose again.

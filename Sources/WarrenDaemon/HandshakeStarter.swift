@@ -14,4 +14,17 @@ enum HandshakeStarter {
   static func startsHandshake(role: ICERole, peerIsWarren: Bool) -> Bool {
     role == .controlling || !peerIsWarren
   }
+
+  /// Whether this side renews the peer now, when it points it at the pair an agent selected.
+  ///
+  /// A peer with no live WireGuard session is renewed by the side that starts handshakes. One with
+  /// a live session keeps it (its keys stay; only the endpoint changes), except on the first pair
+  /// of a new ICE session with a cunicu: cunicu runs its WireGuard inside its own process (`-U`),
+  /// so a cunicu that restarted has forgotten the session Warren still holds, drops what Warren
+  /// sends with it, and WireGuard here would shake hands again only after 15 s without an answer
+  /// (measured: a ping answered 15.1–15.2 s after a killed cunicu started again).
+  static func renews(role: ICERole, peerIsWarren: Bool, hasSession: Bool, newSession: Bool) -> Bool {
+    guard startsHandshake(role: role, peerIsWarren: peerIsWarren) else { return false }
+    return !hasSession || (newSession && !peerIsWarren)
+  }
 }

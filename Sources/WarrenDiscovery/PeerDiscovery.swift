@@ -220,10 +220,16 @@ public struct PeerDiscovery: Sendable {
     }
   }
 
-  /// Schedules the answers (``Settings/answerDelays``) unless some are due already: once for every
-  /// member heard meanwhile.
+  /// Schedules the answers (``Settings/answerDelays``): each unless one already due by then
+  /// covers it, so members heard together are answered together, and a member heard while only a
+  /// later answer is due still gets the quick one.
   private mutating func answer(now: Instant) {
-    if answersDue.isEmpty { answersDue = settings.answerDelays.map { now + jittered($0) }.sorted() }
+    let pending = answersDue
+    for delay in settings.answerDelays {
+      // Covered: an answer already due within half the delay either side of it.
+      if !pending.contains(where: { $0 >= now + delay / 2 && $0 <= now + delay * 3 / 2 }) { answersDue.append(now + jittered(delay)) }
+    }
+    answersDue.sort()
   }
 
   /// An announcement that failed its checks (``Announcement/init(checking:sender:)``): counted
