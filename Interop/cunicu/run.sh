@@ -14,7 +14,9 @@
 #      controlling and controlled: ROUNDS starts each, the time from both starting to the first
 #      ping answered through the tunnel (and when Warren learned cunicu), a ping back from cunicu's
 #      host, the final path; then each daemon stopped (SIGTERM, SIGKILL) and started again, in both
-#      roles, and the time until the tunnel answers again;
+#      roles, and the time until the tunnel answers again; cunicu's UPDATE (a new key) and REMOVE
+#      (a clean stop) followed on Warren's interface; a three-node mesh (two cunicu and one Warren,
+#      one cunicu and two Warren) through peer discovery alone, every node reaching every other;
 #   3. the same behind two cone NATs (coturn for STUN and TURN: cunicu's srflx candidate is a dead
 #      duplicate, the path must end direct) and two symmetric NATs (the path is the relay).
 # Skipped, with a clear line, when the cunicu binary is not there.
@@ -40,17 +42,18 @@ source "$root/Interop/netns/path-trials.sh"
 work=$(mktemp -d /tmp/warren-cunicu.XXXXXX)
 chmod 700 "$work"
 id=$$
-lan_c=wcunc$id lan_w=wcunw$id
+lan_c=wcunc$id lan_w=wcunw$id lan_3=wcun3$id
 wg_cunicu=cc$id wg_warren=cw$id
 wg_cunicu=${wg_cunicu:0:15} wg_warren=${wg_warren:0:15}
 cunicu_ns=$lan_c warren_ns=$lan_w
 passed=0 failed=0
+warren_pid="" cunicu_pid=""
 servers=()
 
 cleanup() {
   for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; done
   stop_pair KILL 2>/dev/null
-  for ns in "$lan_c" "$lan_w"; do
+  for ns in "$lan_c" "$lan_w" "$lan_3"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
   done
@@ -94,7 +97,7 @@ servers+=($!)
 wait_port "$cunicu_port" && wait_port "$warren_port" && wait_port "$proof_port" ||
   { echo "cunicu-interop: 0 passed, 1 failed (the servers did not start)"; show_logs; exit 1; }
 
-# STEPS=lan, restart or nat runs only that part (for work on it).
+# STEPS=lan, restart, membership, mesh or nat runs only that part (for work on it).
 steps=${STEPS:-all}
 if [ "$steps" = all ]; then
 signaling_checks "cunicu signal" "$cunicu_port"
@@ -124,13 +127,20 @@ for server in "${servers[@]}"; do kill "$server" 2>/dev/null; done
 servers=()
 
 if [ "$steps" != nat ]; then
-ip netns add "$lan_c" && ip netns add "$lan_w" &&
-  ip link add eth0 netns "$lan_c" type veth peer name eth0 netns "$lan_w" || { echo "cunicu-interop: $passed passed, 1 failed (no LAN)"; exit 1; }
-for ns in "$lan_c" "$lan_w"; do ip netns exec "$ns" ip link set lo up; done
-ip netns exec "$lan_c" ip addr add 10.78.0.1/24 dev eth0
+# The LAN: a bridge on cunicu's host (10.78.0.1), Warren's host (10.78.0.2) and a third host
+# (10.78.0.3, for the mesh) on it.
+ip netns add "$lan_c" && ip netns add "$lan_w" && ip netns add "$lan_3" &&
+  ip netns exec "$lan_c" ip link add br0 type bridge &&
+  ip link add vw netns "$lan_c" type veth peer name eth0 netns "$lan_w" &&
+  ip link add v3 netns "$lan_c" type veth peer name eth0 netns "$lan_3" || { echo "cunicu-interop: $passed passed, 1 failed (no LAN)"; exit 1; }
+for ns in "$lan_c" "$lan_w" "$lan_3"; do ip netns exec "$ns" ip link set lo up; done
+for port in vw v3; do ip netns exec "$lan_c" ip link set "$port" master br0 up; done
+ip netns exec "$lan_c" ip addr add 10.78.0.1/24 dev br0
+ip netns exec "$lan_c" ip link set br0 up
 ip netns exec "$lan_w" ip addr add 10.78.0.2/24 dev eth0
-ip netns exec "$lan_c" ip link set eth0 up
 ip netns exec "$lan_w" ip link set eth0 up
+ip netns exec "$lan_3" ip addr add 10.78.0.3/24 dev eth0
+ip netns exec "$lan_3" ip link set eth0 up
 # Both servers on cunicu's host; each daemon reaches them over the LAN (Warren) or locally (cunicu).
 ip netns exec "$lan_c" "$cunicu" signal -L 10.78.0.1:8080 >"$work/cunicu-signal-lan.log" 2>&1 &
 servers+=($!)
@@ -205,6 +215,152 @@ for controls in warren cunicu; do
     done
   done
 done
+
+# cunicu's REMOVE and UPDATE (through warren signal), each on a pair of its own: cunicu stops
+# (SIGTERM: it announces REMOVE) and Warren's interface must lose the peer; cunicu's interface gets
+# a new private key (cunicu announces UPDATE from the new key, but its sessions stay subscribed to
+# the old one until it restarts): Warren's interface must have the new key as its peer, not the
+# old one, and the tunnel must reach cunicu's new address.
+membership_pair() {
+  community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  keys_for warren
+  : >"$work/warren.log"; : >"$work/cunicu.log"
+  prepare_pair
+  start_cunicu
+  start_warren
+  [ -n "$(first_ping 30 "$(now_ms)")" ] || { fail "cunicu's $1: the pair never connected"; show_logs; stop_pair; return 1; }
+}
+case $steps in all | membership)
+  signal_address=10.78.0.1:8443
+  if membership_pair REMOVE; then
+    cunicu_key=$(wg pubkey <"$work/cunicu.key")
+    kill -TERM "$cunicu_pid"; wait "$cunicu_pid" 2>/dev/null
+    stopped=$(now_ms) gone=""
+    for _ in $(seq 100); do
+      ip netns exec "$warren_ns" wg show "$wg_warren" peers | grep -qF "$cunicu_key" || { gone=$(($(now_ms) - stopped)); break; }
+      sleep 0.05
+    done
+    if [ -n "$gone" ]; then pass "cunicu's REMOVE: Warren's interface lost the peer $gone ms after cunicu stopped"
+    else fail "cunicu's REMOVE: Warren's interface still has the peer 5 s after cunicu stopped"; show_logs; fi
+    stop_pair
+  fi
+  if membership_pair UPDATE; then
+    old_key=$(wg pubkey <"$work/cunicu.key")
+    wg genkey >"$work/cunicu-new.key"
+    new_key=$(wg pubkey <"$work/cunicu-new.key")
+    ip netns exec "$cunicu_ns" wg set "$wg_cunicu" private-key "$work/cunicu-new.key"
+    changed=$(now_ms)
+    cunicu_address=$(echo "$new_key" | "$cunicu" addresses | grep -m1 '^10\.')
+    back=$(first_ping 30 "$changed")
+    peers=$(ip netns exec "$warren_ns" wg show "$wg_warren" peers)
+    if [ -n "$back" ] && echo "$peers" | grep -qF "$new_key" && ! echo "$peers" | grep -qF "$old_key"; then
+      pass "cunicu's UPDATE (a new key): Warren's peer replaced, a ping to cunicu's new address answered $back ms after the change"
+    else fail "cunicu's UPDATE (a new key): ping after ${back:-never} ms, Warren's peers: $(echo "$peers" | tr '\n' ' ')"; show_logs; fi
+    stop_pair KILL
+  fi ;;
+esac
+
+# Three-node meshes through peer discovery alone (through cunicu signal): three cunicu, two cunicu
+# and one Warren, one cunicu and two Warren (interfaces m<node><pid>).
+mesh_node() { # name namespace cunicu|warren
+  local dir=$work/mesh-$1 ifname=m$1$id
+  mkdir -p "$dir"
+  wg genkey >"$dir/key"
+  mesh_addresses[$1]=$(wg pubkey <"$dir/key" | "$cunicu" addresses | grep -m1 '^10\.')
+  mesh_namespaces[$1]=$2
+  if [ "$3" = cunicu ]; then
+    printf 'private_key: %s\nice:\n  urls: []\n  network_types: [ udp4 ]\n' "$(cat "$dir/key")" >"$dir/cunicu.yaml"
+    chmod 600 "$dir/cunicu.yaml"
+    ip netns exec "$2" env CUNICU_EXPERIMENTAL=1 "$cunicu" daemon -U -d debug -x "$community" -n "$1" \
+      -b "grpc://10.78.0.1:8080?insecure=true" -H=false -C=false -F=false -c "$dir/cunicu.yaml" -s "$dir/sock" "$ifname" >"$dir/log" 2>&1 &
+  else
+    ip netns exec "$2" env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifname" >"$dir/wireguard-go.log" 2>&1 &
+    mesh_pids+=($!)
+    for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifname.sock" ] && break; sleep 0.1; done
+    ip netns exec "$2" wg set "$ifname" private-key "$dir/key" listen-port 51820
+    ip netns exec "$2" ip link set "$ifname" up
+    cat >"$dir/warren.yaml" <<EOF
+backends: [ "grpc://10.78.0.1:8080?insecure=true" ]
+control_socket: $dir/sock
+ice: { urls: [], network_types: [ udp4 ] }
+wireguard:
+  interfaces: [ $ifname ]
+  addresses_from_key: [ 10.237.0.0/16, "fc2f:9a4d::/32" ]
+  poll_interval: 1s
+  discovery:
+    $ifname: { community: "$community", hostname: $1 }
+EOF
+    ip netns exec "$2" "$warren" up --config "$dir/warren.yaml" --log-level debug --log-format json >"$dir/log" 2>&1 &
+  fi
+  mesh_pids+=($!)
+}
+case $steps in all | mesh)
+  # cunicu alone first, as the baseline: its in-process bind (-U, the only WireGuard here) serves one
+  # peer at a time (a second peer's endpoint waits until the first one's session fails), so its
+  # own three-node mesh does not complete here; then the mixed meshes. Asserted: peer discovery
+  # completes (every interface has the other two as peers) and every tunnel between Warren nodes
+  # answers; the tunnels with a cunicu node are reported. MESH_KINDS="k k k,k k k" picks others.
+  mesh_kinds=("cunicu cunicu cunicu" "cunicu warren cunicu" "cunicu warren warren")
+  [ -n "${MESH_KINDS:-}" ] && IFS=, read -ra mesh_kinds <<<"$MESH_KINDS"
+  for kinds in "${mesh_kinds[@]}"; do
+    read -r kind_a kind_b kind_c <<<"$kinds"
+    community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    declare -A mesh_addresses=() mesh_namespaces=() mesh_kind=([a]=$kind_a [b]=$kind_b [c]=$kind_c)
+    mesh_pids=()
+    started=$(now_ms)
+    mesh_node a "$lan_c" "$kind_a"
+    mesh_node b "$lan_w" "$kind_b"
+    mesh_node c "$lan_3" "$kind_c"
+    # Peer discovery: each interface with the other two keys, within 10 s.
+    unlearned=()
+    for node in a b c; do
+      for other in a b c; do
+        [ "$node" = "$other" ] && continue
+        learned=""
+        for _ in $(seq 100); do
+          ip netns exec "${mesh_namespaces[$node]}" wg show "m$node$id" peers 2>/dev/null | grep -qF "$(wg pubkey <"$work/mesh-$other/key")" && { learned=yes; break; }
+          sleep 0.1
+        done
+        [ -n "$learned" ] || unlearned+=("$node:$other")
+      done
+    done
+    # The tunnels: every direction tried in turn until each has answered, all within 30 s of the start.
+    pending=(a-b a-c b-a b-c c-a c-b) answered_all=() slowest=0
+    while [ "${#pending[@]}" -gt 0 ] && [ "$(now_ms)" -lt $((started + 30000)) ]; do
+      still=()
+      for direction in "${pending[@]}"; do
+        if ip netns exec "${mesh_namespaces[${direction:0:1}]}" ping -q -n -c 1 -W 0.5 "${mesh_addresses[${direction: -1}]}" >/dev/null 2>&1; then
+          slowest=$(($(now_ms) - started)); answered_all+=("$direction")
+        else still+=("$direction"); fi
+      done
+      pending=("${still[@]}")
+      [ "${#pending[@]}" -gt 0 ] && sleep 0.1
+    done
+    missing=("${pending[@]}")
+    warren_missing=()
+    for direction in "${missing[@]}"; do
+      [ "${mesh_kind[${direction:0:1}]}" = warren ] && [ "${mesh_kind[${direction: -1}]}" = warren ] && warren_missing+=("$direction")
+    done
+    label="three-node mesh ($kind_a, $kind_b, $kind_c) through peer discovery"
+    figures="tunnels answered: ${#answered_all[@]} of 6 (the last $slowest ms after the start)${missing[*]:+; none from-to ${missing[*]}}"
+    if [ "${#unlearned[@]}" -eq 0 ] && [ "${#warren_missing[@]}" -eq 0 ]; then pass "$label: every node learned the other two; $figures"
+    else
+      fail "$label: not learned ${unlearned[*]:-none}; $figures"
+      for node in a b c; do echo "--- node $node (last 10 lines)"; tail -n 10 "$work/mesh-$node/log"; done
+    fi
+    # SIGTERM, and SIGKILL for what has not ended 5 s later (a cunicu stuck in its bind ignores TERM).
+    for pid in "${mesh_pids[@]}"; do kill "$pid" 2>/dev/null; done
+    for _ in $(seq 50); do
+      alive=0
+      for pid in "${mesh_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ "$alive" -eq 0 ] && break
+      sleep 0.1
+    done
+    for pid in "${mesh_pids[@]}"; do kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    rm -f /var/run/wireguard/m[abc]"$id".sock
+    if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$work/mesh-${kinds// /-}"; mv "$work"/mesh-? "$work/mesh-${kinds// /-}/"; else rm -rf "$work"/mesh-?; fi
+  done ;;
+esac
 fi
 
 # ---- 3. Daemons behind two NATs ---------------------------------------------------------------
@@ -213,7 +369,7 @@ case $steps in all | nat) ;; *) echo "cunicu-interop: $passed passed, $failed fa
 
 for server in "${servers[@]}"; do kill "$server" 2>/dev/null; done
 servers=()
-for ns in "$lan_c" "$lan_w"; do ip netns del "$ns" 2>/dev/null; done
+for ns in "$lan_c" "$lan_w" "$lan_3"; do ip netns del "$ns" 2>/dev/null; done
 source "$root/Interop/netns/topology.sh"
 topology_up || { echo "cunicu-interop: $passed passed, $((failed + 1)) failed (could not build the NAT topology)"; exit 1; }
 nat_cleanup() { topology_down; }

@@ -320,6 +320,12 @@ public final class Daemon: Service {
     var options = PeerLink.Options(
       name: peer.name, keys: .init(ours: ours, theirs: peer.publicKey), gatherer: gatherer, listen: peer.listen, forward: peer.forward)
     options.ice = configuration.ice
+    options.formerKey = interface.flatMap { discoveries[$0]?.previousKey(of: peer.publicKey) }
+    if let former = options.formerKey {
+      logger.notice(
+        "the peer changed its key and may still listen on its old one (cunicu does until it restarts): messages go to both",
+        metadata: ["peer": "\(peer.publicKey)", "old_key": "\(former)"])
+    }
     options.resumed = { [weak self] gap in self?.resumed(after: gap) }
     let link = PeerLink(options: options, backend: backend, logger: logger)
     let entry = Running(peer: peer, link: link, interface: interface)

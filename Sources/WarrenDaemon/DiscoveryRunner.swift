@@ -91,6 +91,11 @@ final class DiscoveryRunner: Sendable {
 
   private func device() -> WireGuardDevice? { hooks.withLock { $0 }?.device() }
 
+  /// The key a learned member signals on besides its own (``PeerDiscovery/LearnedPeer/previousKey``).
+  func previousKey(of key: Key) -> Key? {
+    state.withLock { $0.discovery?.learned[key]?.previousKey }
+  }
+
   /// The owner read the interface and found this private key (it reads it every poll interval):
   /// discovery starts with the first, and a different one later announces UPDATE.
   func interfaceRead(key: PrivateKey) {

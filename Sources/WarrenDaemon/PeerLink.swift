@@ -24,6 +24,9 @@ public final class PeerLink: Sendable {
   public struct Options: Sendable {
     public var name: String
     public var keys: KeyPair
+    /// A key the peer also listens on (cunicu after a key change: ``PeerDiscovery/LearnedPeer/previousKey``);
+    /// every message goes to it too.
+    public var formerKey: Key?
     /// How the agent's local candidates are gathered (host addresses, STUN and TURN servers).
     public var gatherer: Gatherer
     public var ice = ICEConfiguration()
@@ -350,6 +353,7 @@ public final class PeerLink: Sendable {
   private func publish(_ message: Cunicu_Signaling_Message) async {
     do {
       try await backend.publish(message, keys: options.keys)
+      if let former = options.formerKey { try await backend.publish(message, keys: KeyPair(ours: options.keys.ours, theirs: former)) }
     } catch {
       logger.warning("publishing to the peer failed; the session's back-off will retry", metadata: ["error": "\(error)"])
     }

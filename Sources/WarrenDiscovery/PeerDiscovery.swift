@@ -58,6 +58,10 @@ public struct PeerDiscovery: Sendable {
     public var hosts: [String: [TransportAddress.IP]]
     public var firstSeen: Instant
     public var lastAnnounced: Instant
+    /// The key a member that announces only at its start (cunicu) had before it announced this
+    /// one (UPDATE): cunicu keeps its sessions' subscriptions on the old key until it restarts,
+    /// so messages to it go to that key too.
+    public var previousKey: Key? = nil
   }
 
   public enum Action: Sendable, Equatable {
@@ -142,6 +146,7 @@ public struct PeerDiscovery: Sendable {
         actions.append(.removePeer(announcement.key, reason: "it announced a new key, \(newKey)"))
       }
       learn(announcement, key: key, sender: sender, now: now)
+      if announcement.newKey != nil, !announcement.repeatsUntilAnswered { learned[key]?.previousKey = announcement.key }
     case .remove:
       guard learned.removeValue(forKey: key) != nil else {
         return refuse(.unknownPeer, "REMOVE of \(key), which this node did not learn", sender: sender)

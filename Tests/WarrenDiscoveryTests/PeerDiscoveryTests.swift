@@ -157,6 +157,26 @@ struct PeerDiscoveryTests {
     #expect(node.actions.filter { if case .addPeer = $0.action { true } else { false } }.count == 2)
   }
 
+  /// cunicu, after its interface got a new key, announces UPDATE from the new key but keeps its
+  /// sessions subscribed to the old one (its epdisc never resubscribes) until it restarts: messages
+  /// for it must go to the old key too. A Warren moves its subscriptions with its key.
+  @Test("cunicu's key change: the new peer replaces the old and remembers the old key; a Warren's does not")
+  func cunicuKeyChangeKeepsOldKey() {
+    var node = Node(key: key(1))
+    node.discovery.start(now: node.now)
+    node.receive(Announcement(change: .add, name: "c", key: key(2), allowedIPs: [IPPrefix("10.237.1.2/32")!], repeatsUntilAnswered: false), from: key(2))
+    node.receive(
+      Announcement(change: .update, name: "c", key: key(2), newKey: key(3), allowedIPs: [IPPrefix("10.237.1.3/32")!], repeatsUntilAnswered: false),
+      from: key(3))
+    #expect(node.discovery.learned[key(2)] == nil)
+    #expect(node.discovery.learned[key(3)]?.previousKey == key(2))
+    #expect(node.actions.contains { if case .removePeer(let removed, _) = $0.action { removed == key(2) } else { false } })
+    node.receive(add(key(4)), from: key(4))
+    node.receive(Announcement(change: .update, name: "w", key: key(4), newKey: key(5), allowedIPs: [IPPrefix("10.99.0.5/32")!]), from: key(5))
+    #expect(node.discovery.learned[key(5)] != nil)
+    #expect(node.discovery.learned[key(5)]?.previousKey == nil)
+  }
+
   @Test("own announcements are ignored; REMOVE removes a learned peer, an unknown one is refused")
   func removeAndSelf() {
     var node = Node(key: key(1))
