@@ -248,7 +248,7 @@ case $steps in all | membership)
     old_key=$(wg pubkey <"$work/cunicu.key")
     wg genkey >"$work/cunicu-new.key"
     new_key=$(wg pubkey <"$work/cunicu-new.key")
-    ip netns exec "$cunicu_ns" wg set "$wg_cunicu" private-key "$work/cunicu-new.key"
+    timeout 5 ip netns exec "$cunicu_ns" wg set "$wg_cunicu" private-key "$work/cunicu-new.key"
     changed=$(now_ms)
     cunicu_address=$(echo "$new_key" | "$cunicu" addresses | grep -m1 '^10\.')
     back=$(first_ping 30 "$changed")
@@ -318,7 +318,8 @@ case $steps in all | mesh)
         [ "$node" = "$other" ] && continue
         learned=""
         for _ in $(seq 100); do
-          ip netns exec "${mesh_namespaces[$node]}" wg show "m$node$id" peers 2>/dev/null | grep -qF "$(wg pubkey <"$work/mesh-$other/key")" && { learned=yes; break; }
+          # (A cunicu stuck in its bind does not answer on its UAPI socket: asked with a time limit.)
+          timeout 2 ip netns exec "${mesh_namespaces[$node]}" wg show "m$node$id" peers 2>/dev/null | grep -qF "$(wg pubkey <"$work/mesh-$other/key")" && { learned=yes; break; }
           sleep 0.1
         done
         [ -n "$learned" ] || unlearned+=("$node:$other")

@@ -116,9 +116,12 @@ final class DiscoveryRunner: Sendable {
   /// not the daemon.
   func run() async throws {
     let community: PrivateKey
+    // While the key is derived, the backend connects and learns what the subscription needs.
+    async let prepared: Void = backend.prepare()
     do {
       // 64 MiB of Argon2id: on NIO's blocking pool, off the event loops and the cooperative pool.
       community = try await NIOThreadPool.singleton.runIfActive { [settings] in try CommunityKey.derive(passphrase: settings.passphrase) }
+      await prepared
     } catch {
       state.withLock { $0.problem = "cannot derive the community key: \(error)" }
       logger.error("peer discovery off: cannot derive the community key", metadata: ["error": "\(error)"])

@@ -138,6 +138,13 @@ public final class GRPCTransport: EnvelopeTransport {
 
   /// Closes the connections bound to one of `ips` (all with `nil`); grpc-swift dials again at
   /// once, and each broken subscription is made again on it (``ReplicaFailover``).
+  /// Connects to the current replica and learns the server's key (GetBuildInfo), which the first
+  /// subscription's proof needs: that round trip then no longer delays it.
+  public func prepare() async {
+    let signaling = replicas[failover.withLock { $0.current }].signaling
+    await proofs.learnIfUnknown { try await ProofMaker.askServerKey(signaling, timeout: Self.publishTimeout) }
+  }
+
   public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {
     reconnectedAt.withLock { $0 = .now }
     let closed = connections.close(boundTo: ips)

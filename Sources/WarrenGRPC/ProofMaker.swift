@@ -30,20 +30,25 @@ final class ProofMaker: Sendable {
 
   var current: Knowledge { knowledge.withLock { $0 } }
 
+  /// Asks the server for its key if nothing is known yet (as ``metadata(for:purpose:askServer:)``
+  /// does before its first proof).
+  func learnIfUnknown(askServer: () async throws -> Key?) async {
+    guard current == .unknown else { return }
+    do {
+      let named = try await askServer()
+      learn(named, from: "GetBuildInfo")
+    } catch {
+      logger.debug("could not ask the server for its key; no proof this time", metadata: ["error": "\(error)"])
+    }
+  }
+
   /// The metadata for a call by `ours`: a fresh proof if the server's key is known. Asks the
   /// server for its key first if nothing is known yet (`askServer` returns the key it names, `nil`
   /// if it names none, or throws if it could not be asked; then no proof is sent this time).
   func metadata(
     for ours: PrivateKey, purpose: KeyPossessionProof.Purpose, askServer: () async throws -> Key?
   ) async -> Metadata {
-    if current == .unknown {
-      do {
-        let named = try await askServer()
-        learn(named, from: "GetBuildInfo")
-      } catch {
-        logger.debug("could not ask the server for its key; no proof this time", metadata: ["error": "\(error)"])
-      }
-    }
+    await learnIfUnknown(askServer: askServer)
     let server: Key
     switch current {
     case .pinned(let key), .learned(let key): server = key

@@ -32,9 +32,13 @@ public protocol EnvelopeTransport: Sendable {
   /// Closes and makes anew the connections bound to one of `ips` (all with `nil`): see
   /// ``SignalingBackend/reconnect(ifBoundTo:)``.
   func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?)
+
+  /// See ``SignalingBackend/prepare()``.
+  func prepare() async
 }
 
 extension EnvelopeTransport {
   /// Transports without long-lived connections (multicast, in-process) have nothing to do.
   public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {}
+  public func prepare() async {}
 }

@@ -37,6 +37,12 @@ public final class MultiTransport: EnvelopeTransport {
     for transport in transports { transport.reconnect(ifBoundTo: ips) }
   }
 
+  public func prepare() async {
+    await withDiscardingTaskGroup { group in
+      for transport in transports { group.addTask { await transport.prepare() } }
+    }
+  }
+
   public func publish(_ envelope: Cunicu_Signaling_Envelope) async throws {
     try await firstSuccess("publishing", code: .publishFailed) { try await $0.publish(envelope) }
   }

@@ -38,9 +38,15 @@ public protocol SignalingBackend: Sendable {
   /// minutes a silent connection takes to time out. With `nil`, every connection is made anew
   /// (the process was suspended long enough for NATs to forget them).
   func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?)
+
+  /// Does now what the first subscription would wait for (a connection, the server's key for
+  /// proofs), so that it goes out at once when it comes: a member that announces only once
+  /// (cunicu, at its start) is heard only by those already subscribed.
+  func prepare() async
 }
 
 extension SignalingBackend {
   /// Backends without long-lived connections have nothing to do.
   public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {}
+  public func prepare() async {}
 }

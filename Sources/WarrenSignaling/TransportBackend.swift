@@ -32,6 +32,10 @@ public final class TransportBackend: SignalingBackend {
     transport.reconnect(ifBoundTo: ips)
   }
 
+  public func prepare() async {
+    await transport.prepare()
+  }
+
   public func publish(_ message: Cunicu_Signaling_Message, keys: KeyPair) async throws {
     try checkOpen()
     let envelope: Cunicu_Signaling_Envelope
