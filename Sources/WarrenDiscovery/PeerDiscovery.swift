@@ -42,6 +42,9 @@ public struct PeerDiscovery: Sendable {
     /// Again after a second, for a newcomer that announced before its subscription existed (cunicu
     /// does when its interface has its key from the start) and missed the first.
     public var answerDelays: [Duration] = [.milliseconds(20), .seconds(1)]
+    /// A known member that announces only at its start (cunicu) and announces again is answered
+    /// at once up to 3 times, then once per this.
+    public var restartAnswerSpacing: Duration = .seconds(5)
     public var jitter = 0.2
 
     public init(name: String, allowedIPs: [IPPrefix]) {
@@ -94,6 +97,9 @@ public struct PeerDiscovery: Sendable {
   private var retryInterval: Duration
   /// When the answers to the latest newcomers go out, earliest first.
   private var answersDue: [Instant] = []
+  /// For each learned member that announces only at its start: the answers it has left for
+  /// announcing again, as of when (a time ahead of now: an answer is deferred to then).
+  private var restartAnswers: [Key: (tokens: Double, at: Instant)] = [:]
   private var started = false
 
   public init(ourKey: Key, settings: Settings, seed: UInt64) {
@@ -143,11 +149,13 @@ public struct PeerDiscovery: Sendable {
     case .update:
       if let newKey = announcement.newKey, learned[announcement.key] != nil {
         learned[announcement.key] = nil
+        restartAnswers[announcement.key] = nil
         actions.append(.removePeer(announcement.key, reason: "it announced a new key, \(newKey)"))
       }
       learn(announcement, key: key, sender: sender, now: now)
       if announcement.newKey != nil, !announcement.repeatsUntilAnswered { learned[key]?.previousKey = announcement.key }
     case .remove:
+      restartAnswers[key] = nil
       guard learned.removeValue(forKey: key) != nil else {
         return refuse(.unknownPeer, "REMOVE of \(key), which this node did not learn", sender: sender)
       }
@@ -174,6 +182,7 @@ public struct PeerDiscovery: Sendable {
     if let expiry = settings.peerExpiry {
       for (key, peer) in learned.sorted(by: { $0.key < $1.key }) where now - peer.lastAnnounced >= expiry {
         learned[key] = nil
+        restartAnswers[key] = nil
         actions.append(.removePeer(key, reason: "not announced for \(expiry) (peer_expiry)"))
       }
     }
@@ -205,8 +214,9 @@ public struct PeerDiscovery: Sendable {
       if changed { actions.append(.updatePeer(known)) }
       // cunicu announces only at its start: a known cunicu announcing again has restarted (after a
       // SIGKILL, without REMOVE) and knows nobody; unanswered it would hear of us only at our next
-      // periodic announcement. (No chain follows: cunicu does not answer a member it knows.)
-      if !announcement.repeatsUntilAnswered { answer(now: now) }
+      // periodic announcement. Rate-limited (``answerRestart``): in CI a cunicu announced every
+      // ~50 ms, each announcement answered, and the storm kept a session from ever connecting.
+      if !announcement.repeatsUntilAnswered { answerRestart(key, now: now) }
       return
     }
     guard learned.count < settings.maxPeers else {
@@ -222,6 +232,26 @@ public struct PeerDiscovery: Sendable {
     // Heard from the community: repetitions give way to the periodic announcement.
     if let due = nextAnnouncement, due - now < settings.reannounceInterval / 2, retryInterval < settings.reannounceInterval {
       nextAnnouncement = now + jittered(settings.reannounceInterval)
+    }
+  }
+
+  /// Answers a known member that announced again (``learn(_:key:sender:now:)``): at once while it
+  /// has answers left (3, one more every ``Settings/restartAnswerSpacing``), else once at the time
+  /// the next one is due. Its routine answer to us and a restart get quick answers; a storm gets
+  /// one per spacing.
+  private mutating func answerRestart(_ key: Key, now: Instant) {
+    let spacing = settings.restartAnswerSpacing
+    var (tokens, at) = restartAnswers[key] ?? (3, now)
+    if at > now { return }  // an answer is already deferred to `at`
+    tokens = min(3, tokens + (now - at) / spacing)
+    if tokens >= 1 {
+      restartAnswers[key] = (tokens - 1, now)
+      answer(now: now)
+    } else {
+      let due = now + spacing * (1 - tokens)
+      restartAnswers[key] = (0, due)
+      answersDue.append(due)
+      answersDue.sort()
     }
   }
 
