@@ -57,6 +57,18 @@ wireguard:
 EOF
 }
 
+# A pair from scratch: a new community, keys for the side that controls, empty logs, both
+# daemons started at once; $started is when (ms since the epoch).
+start_fresh_pair() { # warren|cunicu: which side controls
+  community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  keys_for "$1"
+  : >"$work/warren.log"; : >"$work/cunicu.log"
+  prepare_pair
+  started=$(now_ms)
+  start_cunicu
+  start_warren
+}
+
 start_cunicu() {
   ip netns exec "$cunicu_ns" env CUNICU_EXPERIMENTAL=1 "$cunicu" daemon -U -d debug -x "$community" -n cunicu-host \
     -b "grpc://$signal_address?insecure=true" -H=false -C=false -F=false \

@@ -156,13 +156,7 @@ for server in cunicu warren; do
     label="LAN, $server signal, $controls controls"
     firsts=() learned=() paths=() problems=0
     for round in $(seq "$rounds"); do
-      community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-      keys_for "$controls"
-      : >"$work/warren.log"; : >"$work/cunicu.log"
-      prepare_pair
-      started=$(now_ms)
-      start_cunicu
-      start_warren
+      start_fresh_pair "$controls"
       first=$(first_ping 30 "$started")
       if [ -z "$first" ]; then
         problems=$((problems + 1)); echo "$label, round $round: no ping answered within 30 s"; show_logs
@@ -195,13 +189,8 @@ for controls in warren cunicu; do
   for who in cunicu warren; do
     for sig in TERM KILL; do
       label="LAN, $controls controls, $who restarted after SIG$sig"
-      community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-      keys_for "$controls"
-      : >"$work/warren.log"; : >"$work/cunicu.log"
-      prepare_pair
-      start_cunicu
-      start_warren
-      if [ -z "$(first_ping 30 "$(now_ms)")" ]; then fail "$label: the pair never connected"; show_logs; stop_pair; continue; fi
+      start_fresh_pair "$controls"
+      if [ -z "$(first_ping 30 "$started")" ]; then fail "$label: the pair never connected"; show_logs; stop_pair; continue; fi
       sleep 1
       restart_daemon "$who" "$sig"
       restarted=$(now_ms)
@@ -222,13 +211,8 @@ done
 # the old one until it restarts): Warren's interface must have the new key as its peer, not the
 # old one, and the tunnel must reach cunicu's new address.
 membership_pair() {
-  community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  keys_for warren
-  : >"$work/warren.log"; : >"$work/cunicu.log"
-  prepare_pair
-  start_cunicu
-  start_warren
-  [ -n "$(first_ping 30 "$(now_ms)")" ] || { fail "cunicu's $1: the pair never connected"; show_logs; stop_pair; return 1; }
+  start_fresh_pair warren
+  [ -n "$(first_ping 30 "$started")" ] || { fail "cunicu's $1: the pair never connected"; show_logs; stop_pair; return 1; }
 }
 case $steps in all | membership)
   signal_address=10.78.0.1:8443
@@ -392,14 +376,8 @@ nat_rounds() { # label expected-path (direct|relay)
       local name="$label, $server signal, $controls controls"
       local firsts=() paths=() problems=0 wrong=0
       for round in $(seq "$rounds"); do
-        community=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-        keys_for "$controls"
-        : >"$work/warren.log"; : >"$work/cunicu.log"
         in_ns "$nat_a" conntrack -F >/dev/null 2>&1; in_ns "$nat_b" conntrack -F >/dev/null 2>&1
-        prepare_pair
-        started=$(now_ms)
-        start_cunicu
-        start_warren
+        start_fresh_pair "$controls"
         first=$(first_ping 30 "$started")
         if [ -z "$first" ]; then
           problems=$((problems + 1)); echo "$name, round $round: no ping answered within 30 s"; show_logs
