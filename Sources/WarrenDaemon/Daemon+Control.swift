@@ -1,5 +1,4 @@
 internal import Logging
-internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenDiscovery
 internal import WarrenICE
@@ -23,9 +22,9 @@ extension Daemon {
   /// Every peer's state, path and counters.
   public func statusReport() -> StatusReport {
     let now = ContinuousClock.now
-    let entries = running.withLock { $0.values.sorted { $0.peer.name < $1.peer.name } }
-    let devices = devices.withLock { $0 }
-    let dataPaths = dataPaths.withLock { $0 }
+    let entries = peers.all
+    let devices = interfaces.readings
+    let dataPaths = dataPaths.choices
     return StatusReport(
       publicKey: configuration.privateKey.map { "\($0.publicKey)" },
       peers: entries.map { entry in
@@ -58,7 +57,7 @@ extension Daemon {
   func ping(_ request: ControlRequest, reply: ControlReplyWriter) async throws {
     guard let name = request.peer, !name.isEmpty else { throw ControlFailure("ping needs a peer (its name or public key)") }
     guard let (peer, link) = peer(named: name) else {
-      let known = running.withLock { $0.keys.sorted() }
+      let known = peers.names
       throw ControlFailure("no peer named '\(name)' (configured: \(known.joined(separator: ", ")))")
     }
     let count = request.count ?? 5

@@ -1,6 +1,5 @@
 internal import Logging
 internal import NIOPosix
-internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenDiscovery
 internal import WarrenNetlink
@@ -13,8 +12,9 @@ extension Daemon {
   /// addresses. A failure (no CAP_NET_ADMIN) is logged and tried again at the next reading.
   func assignKeyAddresses(_ interface: String, key: Key) async {
     let prefixes = configuration.wireguard.addressesFromKey
-    guard !prefixes.isEmpty, keyAddresses.withLock({ $0[interface]?.key }) != key else { return }
-    let stale = keyAddresses.withLock { $0[interface]?.addresses } ?? []
+    let given = interfaces.keyAddresses(of: interface)
+    guard !prefixes.isEmpty, given?.key != key else { return }
+    let stale = given?.addresses ?? []
     let wanted = prefixes.map { KeyDerivedAddress.address(of: key, in: $0) }
     do {
       // rtnetlink answers at once; still a blocking call, so off the cooperative pool.
@@ -24,7 +24,7 @@ extension Daemon {
         }
         for address in wanted { try AddressAssignment.perform(.add, address.address, length: address.length, interface: interface) }
       }
-      keyAddresses.withLock { $0[interface] = (key, wanted) }
+      interfaces.setKeyAddresses(wanted, for: key, of: interface)
       logger.notice(
         "the interface has its addresses from its key", metadata: ["interface": "\(interface)", "addresses": "\(wanted.map(\.description))"])
     } catch {

@@ -1,5 +1,4 @@
 internal import Logging
-internal import Synchronization
 internal import WarrenNetlink
 internal import WarrenPrimitives
 internal import WarrenSignaling
@@ -40,12 +39,7 @@ extension Daemon {
   /// dials again at once rather than after TCP's keepalive gives up, and the addresses are read
   /// again (the network may have changed meanwhile).
   func resumed(after gap: Duration) {
-    let now = ContinuousClock.now
-    let first = lastResume.withLock { last in
-      defer { last = now }
-      return last.map { now - $0 > gap } ?? true
-    }
-    guard first else { return }
+    guard network.resumed(after: gap, at: .now) else { return }
     logger.notice("this host did not run for \(gap) (suspended or stopped); signaling connections are made anew")
     backend.reconnect(ifBoundTo: nil)
     applyNetworkChange()

@@ -1,5 +1,4 @@
 internal import Logging
-internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenICENIO
 internal import WarrenSignaling
@@ -14,7 +13,7 @@ extension Daemon {
   func fetchRelays(_ registry: String) async -> ContinuousClock.Instant {
     do {
       // The registry names credentials after a key: ours, or the first WireGuard interface's.
-      let key = configuration.privateKey ?? devices.withLock { $0.values.compactMap(\.privateKey).first }
+      let key = configuration.privateKey ?? interfaces.anyPrivateKey
       guard let key else { throw ControlFailure("no key to ask with yet") }
       let relays = try await factory.relays(from: registry, for: key)
       var servers: [Gatherer.TURNServer] = []
@@ -26,7 +25,7 @@ extension Daemon {
         }
         servers.append(turn)
       }
-      registeredRelays.withLock { $0[registry] = servers }
+      iceServers.setRegistered(servers, by: registry)
       logger.info("relay registry answered", metadata: ["registry": "\(registry)", "turn": "\(servers.map { "\($0.host):\($0.port)" })"])
       let firstExpiry = relays.compactMap(\.expires).min()
       return firstExpiry.map { max($0 - .seconds(60), .now + .seconds(10)) } ?? .now + .seconds(600)
@@ -42,10 +41,5 @@ extension Daemon {
       try await Task.sleep(until: next)
       next = await fetchRelays(registry)
     }
-  }
-
-  /// Configured TURN servers, then those of the relay registries.
-  var currentTURNServers: [Gatherer.TURNServer] {
-    turnServers + registeredRelays.withLock { relays in relays.keys.sorted().flatMap { relays[$0] ?? [] } }
   }
 }

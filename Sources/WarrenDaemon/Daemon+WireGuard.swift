@@ -2,7 +2,6 @@
 internal import Glibc
 #endif
 internal import Logging
-internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenICE
 internal import WarrenICENIO
@@ -25,13 +24,13 @@ extension Daemon {
   /// Reads an interface, and keeps the reading for `warren status`.
   func readInterface(_ interface: String) async throws(WireGuardError) -> WireGuardDevice {
     let device = try await WireGuard.control(for: interface).device()
-    devices.withLock { $0[interface] = device }
+    interfaces.record(device, of: interface)
     return device
   }
 
   func pollInterface(_ interface: String) async {
     let device: WireGuardDevice
-    let before = devices.withLock { $0[interface] }
+    let before = interfaces.reading(interface)
     do {
       device = try await readInterface(interface)
     } catch {
@@ -45,22 +44,22 @@ extension Daemon {
     await assignKeyAddresses(interface, key: ours.publicKey)
     discoveries[interface]?.interfaceRead(key: ours)
     noteTraffic(interface, from: before, to: device)
-    let skipped = skippedPeers.withLock { $0 }
+    let skipped = interfaces.skipped
     let wanted = device.peers.filter { !skipped.contains($0.publicKey) }
     // A new private key on the interface: its sessions start over with it.
-    let stale = running.withLock { $0.values.filter { $0.interface == interface && $0.link.options.keys.ours != ours }.map(\.peer.name) }
+    let stale = peers.on(interface).filter { $0.link.options.keys.ours != ours }.map(\.peer.name)
     if !stale.isEmpty {
       logger.notice("the interface's private key changed; its sessions start over", metadata: ["interface": "\(interface)", "key": "\(ours.publicKey)"])
       for name in stale { await stop(name) }
     }
-    let current = running.withLock { $0.values.filter { $0.interface == interface }.map(\.peer) }
+    let current = peers.on(interface).map(\.peer)
     for peer in current where !wanted.contains(where: { $0.publicKey == peer.publicKey }) {
       logger.notice("WireGuard peer removed; session stopped", metadata: ["interface": "\(interface)", "peer": "\(peer.publicKey)"])
       await stop(peer.name)
     }
     for peer in wanted where !current.contains(where: { $0.publicKey == peer.publicKey }) {
       if configuration.wireguard.skipStaticEndpoints.contains(interface), let endpoint = peer.endpoint {
-        skippedPeers.withLock { _ = $0.insert(peer.publicKey) }
+        interfaces.skip(peer.publicKey)
         logger.notice("WireGuard peer has an endpoint of its own; left alone", metadata: ["peer": "\(peer.publicKey)", "endpoint": "\(endpoint)"])
         continue
       }
@@ -83,11 +82,10 @@ extension Daemon {
       before.peers.first { $0.publicKey == peer.publicKey }.map { peer.transmittedBytes > $0.transmittedBytes } ?? false
     }
     guard !sending.isEmpty else { return }
-    let links = running.withLock { running in
-      sending.compactMap { peer in running.values.first { $0.interface == interface && $0.peer.publicKey == peer.publicKey } }
+    let paths = dataPaths.choices
+    for entry in peers.on(interface) where paths[entry.peer.name]?.path == .kernel && sending.contains(where: { $0.publicKey == entry.peer.publicKey }) {
+      entry.link.noteTraffic()
     }
-    let paths = dataPaths.withLock { $0 }
-    for entry in links where paths[entry.peer.name]?.path == .kernel { entry.link.noteTraffic() }
   }
 
   /// Opens the kernel data path before any peer starts: removes the table an earlier run may
@@ -101,13 +99,13 @@ extension Daemon {
       // Opening it removes an earlier run's table, also when this run will not use it.
       let kernel = try KernelDataPath()
       guard wireguard.dataPath != .userspace else {
-        kernelDataPath.withLock { $0 = (nil, "data_path: userspace") }
+        dataPaths.setKernelUnavailable("data_path: userspace")
         return
       }
-      kernelDataPath.withLock { $0 = (kernel, nil) }
+      dataPaths.setKernel(kernel)
       logger.info("kernel data path ready: direct paths keep WireGuard's datagrams in the kernel (nftables table inet warren)")
     } catch {
-      kernelDataPath.withLock { $0 = (nil, error.message) }
+      dataPaths.setKernelUnavailable(error.message)
       switch wireguard.dataPath {
       case .kernel:
         logger.critical("data_path: kernel, but nftables cannot be programmed", metadata: ["error": "\(error)"])
@@ -124,7 +122,7 @@ extension Daemon {
 
   /// Removes Warren's nftables table at shutdown: nothing of Warren's stays in the ruleset.
   func closeKernelDataPath() {
-    guard let kernel = kernelDataPath.withLock({ $0.path }) else { return }
+    guard let kernel = dataPaths.kernel.path else { return }
     do {
       try kernel.removeAll()
       logger.info("removed Warren's nftables table")
@@ -148,8 +146,8 @@ extension Daemon {
   }
 
   private func carry(_ interface: String, peer: DaemonConfiguration.Peer, link: PeerLink, over pair: CandidatePair, newSession: Bool) async {
-    let (kernel, unavailable) = kernelDataPath.withLock { $0 }
-    guard let port = devices.withLock({ $0[interface]?.listenPort }), let proxy = link.listenAddress else { return }
+    let (kernel, unavailable) = dataPaths.kernel
+    guard let port = interfaces.reading(interface)?.listenPort, let proxy = link.listenAddress else { return }
     let change = DataPathSwitch(
       redirect: { (redirect) throws(NFTablesError) in try kernel?.set(redirect, for: peer.name) },
       pointWireGuard: { (endpoint) throws(WireGuardError) in
@@ -175,7 +173,7 @@ extension Daemon {
       logger.error("could not remove the peer's kernel redirection", metadata: ["peer": "\(peer.name)", "error": "\(stale)"])
     }
     let choice = outcome.choice
-    let previous = dataPaths.withLock { paths in defer { paths[peer.name] = choice }; return paths[peer.name] }
+    let previous = dataPaths.choose(choice, for: peer.name)
     if previous != choice {
       logger.notice(
         "data path: \(choice.path) (\(choice.reason))",
@@ -217,11 +215,7 @@ extension Daemon {
         "WireGuard peer pointed at \(endpoint) and renewed: it shakes hands now", metadata: ["interface": "\(interface)", "peer": "\(key)"])
       try await awaitHandshake(interface, peer: peer, endpoint: endpoint, control: control, roundTripTime: roundTripTime)
     }
-    devices.withLock { devices in
-      if let index = devices[interface]?.peers.firstIndex(where: { $0.publicKey == key }) {
-        devices[interface]?.peers[index].endpoint = endpoint
-      }
-    }
+    interfaces.pointed(key, on: interface, at: endpoint)
   }
 
   /// The first initiation is lost when it reaches the other side before its agent has the pair

@@ -17,28 +17,6 @@ internal import WarrenListener
 /// control socket, and peers added or removed by ``reload(_:)``; a service that stops cleanly on
 /// SIGTERM.
 public final class Daemon: Service {
-  /// A peer's link, run by a child task of ``run()`` until ``stop`` is finished.
-  struct Running: Sendable {
-    let peer: DaemonConfiguration.Peer
-    let link: PeerLink
-    /// The WireGuard interface the peer belongs to; `nil` for peers of the configuration file.
-    let interface: String?
-    /// Finishing it stops the peer's task.
-    let stop: AsyncStream<Never>.Continuation
-    let stopped: AsyncStream<Never>
-    /// Finishes once the peer's task has closed the link.
-    let done: AsyncStream<Never>
-    let doneSink: AsyncStream<Never>.Continuation
-
-    init(peer: DaemonConfiguration.Peer, link: PeerLink, interface: String?) {
-      self.peer = peer
-      self.link = link
-      self.interface = interface
-      (stopped, stop) = AsyncStream.makeStream()
-      (done, doneSink) = AsyncStream.makeStream()
-    }
-  }
-
   /// What a reload changed, by peer name.
   public struct ReloadSummary: Sendable, Equatable {
     public var added: [String] = []
@@ -64,29 +42,17 @@ public final class Daemon: Service {
   let logger: Logger
   /// This host's addresses, kept current as the network changes.
   let network: HostNetwork
-  /// When an agent last said this host had been suspended (they all notice at once).
-  let lastResume = Mutex<ContinuousClock.Instant?>(nil)
-  let stunServers: [(host: String, port: UInt16)]
-  let turnServers: [Gatherer.TURNServer]
-  /// TURN servers handed out by relay registries (`grpc://` in `ice.urls`), by registry URL.
-  let registeredRelays = Mutex<[String: [Gatherer.TURNServer]]>([:])
-  let registries: [String]
-  let running = Mutex<[String: Running]>([:])
-  /// Peers to run, for the task group of ``run()`` (peers start before it and on reloads).
-  let launches: AsyncStream<Running>
-  let launchSink: AsyncStream<Running>.Continuation
-  let stopped = Mutex(false)
-  /// The latest reading of each WireGuard interface (for status), and the peers left alone.
-  let devices = Mutex<[String: WireGuardDevice]>([:])
-  let skippedPeers = Mutex<Set<Key>>([])
-  /// The kernel data path, or why there is none (docs/wireguard.md, "Data paths").
-  let kernelDataPath = Mutex<(path: KernelDataPath?, unavailable: String?)>((nil, "no WireGuard interfaces"))
-  /// Each WireGuard peer's current data path, by peer name.
-  let dataPaths = Mutex<[String: DataPathChoice]>([:])
+  /// The STUN and TURN servers sessions gather with, relay registries' among them.
+  let iceServers: ICEServers
+  /// The running peers, by name.
+  let peers = RunningPeers()
+  /// The latest reading of each WireGuard interface, the peers left alone, the addresses from
+  /// the interface's key.
+  let interfaces = WireGuardInterfaces()
+  /// The kernel data path, and each WireGuard peer's current data path.
+  let dataPaths = PeerDataPaths()
   /// Peer discovery, by interface (docs/discovery.md).
   let discoveries: [String: DiscoveryRunner]
-  /// The addresses given to each interface from its key (`addresses_from_key`), and that key.
-  let keyAddresses = Mutex<[String: (key: Key, addresses: [IPPrefix])]>([:])
   /// `metrics:`'s endpoint, and when the process started (for `process_start_time_seconds`).
   let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
   let startTime = Double(WallClock.unixMilliseconds) / 1000
@@ -97,7 +63,6 @@ public final class Daemon: Service {
   ) throws {
     self.configuration = configuration
     self.factory = factory
-    (launches, launchSink) = AsyncStream.makeStream()
     let backend = try factory.makeBackend(urls: configuration.backends)
     self.backend = backend
     self.logger = logger
@@ -116,29 +81,11 @@ public final class Daemon: Service {
     addresses.ipv4 = configuration.interfaces.ipv4
     addresses.ipv6 = configuration.interfaces.ipv6
     network = HostNetwork(addresses)
-    stunServers = configuration.iceServers.filter { $0.scheme == .stun }.map { ($0.host, UInt16($0.port)) }
-    var turnServers: [Gatherer.TURNServer] = []
-    var registries: [String] = []
-    for server in configuration.iceServers where server.scheme != .stun {
-      if server.scheme == .grpc {
-        registries.append(server.text)
-      } else {
-        guard let username = server.username ?? configuration.turnUsername,
-          let password = server.password ?? configuration.turnPassword,
-          let turn = Gatherer.TURNServer(server, username: username, password: password)
-        else {
-          logger.error("TURN server without credentials (in the URL, or ice.username and ice.password); skipped", metadata: ["url": "\(server)"])
-          continue
-        }
-        turnServers.append(turn)
-      }
-    }
-    self.turnServers = turnServers
-    self.registries = registries
+    iceServers = ICEServers(configuration, logger: logger)
     for (interface, discovery) in discoveries {
       discovery.attach(
         DiscoveryRunner.Hooks(
-          device: { [weak self] in self?.devices.withLock { $0[interface] } },
+          device: { [weak self] in self?.interfaces.reading(interface) },
           peersChanged: { [weak self] in await self?.pollInterface(interface) }))
     }
     logger.info(
@@ -151,7 +98,7 @@ public final class Daemon: Service {
 
   /// The running peer links, by name.
   public var links: [PeerLink] {
-    running.withLock { $0.values.sorted { $0.peer.name < $1.peer.name }.map(\.link) }
+    peers.all.map(\.link)
   }
 
   /// The control socket's path.
@@ -180,7 +127,7 @@ public final class Daemon: Service {
     // a WireGuard interface's key when there is no private_key).
     for interface in configuration.wireguard.interfaces { _ = try? await readInterface(interface) }
     var firstRefresh: [String: ContinuousClock.Instant] = [:]
-    for registry in registries { firstRefresh[registry] = await fetchRelays(registry) }
+    for registry in iceServers.registries { firstRefresh[registry] = await fetchRelays(registry) }
     let refreshes = firstRefresh
     for peer in configuration.peers { start(peer) }
     for interface in configuration.wireguard.interfaces { await pollInterface(interface) }
@@ -191,7 +138,7 @@ public final class Daemon: Service {
           group.addTask {
             // Each peer runs on its own: one that fails (a listen port in use) stops no other.
             await withDiscardingTaskGroup { peers in
-              for await peer in self.launches { peers.addTask { await self.run(peer) } }
+              for await peer in self.peers.launches { peers.addTask { await self.run(peer) } }
             }
           }
           for (registry, next) in refreshes {
@@ -221,7 +168,7 @@ public final class Daemon: Service {
 
   /// Runs one peer's link (and points its WireGuard peer at it) until the peer is stopped or
   /// the daemon shuts down, then closes the link.
-  func run(_ peer: Running) async {
+  func run(_ peer: RunningPeer) async {
     // The stop signal ends the group by throwing, which cancels the link's tasks.
     try? await withThrowingDiscardingTaskGroup { group in
       group.addTask {
@@ -243,11 +190,11 @@ public final class Daemon: Service {
     await peer.link.close()
     if peer.interface != nil {
       do {
-        try kernelDataPath.withLock { $0.path }?.set(nil, for: peer.peer.name)
+        try dataPaths.kernel.path?.set(nil, for: peer.peer.name)
       } catch {
         logger.error("could not remove the stopped peer's kernel redirection", metadata: ["peer": "\(peer.peer.name)", "error": "\(error)"])
       }
-      dataPaths.withLock { _ = $0.removeValue(forKey: peer.peer.name) }
+      dataPaths.forget(peer.peer.name)
     }
     peer.doneSink.finish()
   }
@@ -265,7 +212,7 @@ public final class Daemon: Service {
     if new.controlSocket != old.controlSocket { summary.ignored.append("control_socket") }
     if new.metrics != old.metrics { summary.ignored.append("metrics") }
 
-    let current = running.withLock { $0.filter { $0.value.interface == nil }.mapValues(\.peer) }
+    let current = Dictionary(uniqueKeysWithValues: peers.on(nil).map { ($0.peer.name, $0.peer) })
     let wanted = Dictionary(new.peers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     for (name, peer) in current where wanted[name] != peer {
       if wanted[name] == nil { summary.removed.append(name) } else { summary.restarted.append(name) }
@@ -289,8 +236,7 @@ public final class Daemon: Service {
   }
 
   public func close() async {
-    stopped.withLock { $0 = true }
-    launchSink.finish()
+    let names = peers.close()
     // REMOVE to the community while signaling still works; at most 2 s for all interfaces.
     await withTaskGroup(of: Void.self) { leaving in
       leaving.addTask {
@@ -302,7 +248,6 @@ public final class Daemon: Service {
       await leaving.next()
       leaving.cancelAll()
     }
-    let names = running.withLock { Array($0.keys) }
     for name in names { await stop(name) }
     closeKernelDataPath()
     await backend.close()
@@ -311,12 +256,12 @@ public final class Daemon: Service {
   // MARK: - Peers
 
   func start(_ peer: DaemonConfiguration.Peer, ours: PrivateKey? = nil, interface: String? = nil) {
-    guard !stopped.withLock({ $0 }), let ours = ours ?? configuration.privateKey else { return }
+    guard !peers.isClosed, let ours = ours ?? configuration.privateKey else { return }
     let network = self.network
     var gatherer = Gatherer(hostAddresses: { network.addresses }, portRange: configuration.portRange)
-    gatherer.stunServers = stunServers
+    gatherer.stunServers = iceServers.stun
     gatherer.candidateTypes = configuration.candidateTypes
-    gatherer.turnServers = { [weak self] in self?.currentTURNServers ?? [] }
+    gatherer.turnServers = { [iceServers] in iceServers.turn }
     var options = PeerLink.Options(
       name: peer.name, keys: .init(ours: ours, theirs: peer.publicKey), gatherer: gatherer, listen: peer.listen, forward: peer.forward)
     options.ice = configuration.ice
@@ -328,21 +273,16 @@ public final class Daemon: Service {
     }
     options.resumed = { [weak self] gap in self?.resumed(after: gap) }
     let link = PeerLink(options: options, backend: backend, logger: logger)
-    let entry = Running(peer: peer, link: link, interface: interface)
-    running.withLock { $0[peer.name] = entry }
-    launchSink.yield(entry)
+    _ = peers.add(RunningPeer(peer: peer, link: link, interface: interface))
   }
 
   func stop(_ name: String) async {
-    guard let entry = running.withLock({ $0.removeValue(forKey: name) }) else { return }
+    guard let entry = peers.remove(name) else { return }
     entry.stop.finish()
     for await _ in entry.done {}
   }
 
   func peer(named nameOrKey: String) -> (DaemonConfiguration.Peer, PeerLink)? {
-    running.withLock { running in
-      running[nameOrKey].map { ($0.peer, $0.link) }
-        ?? running.values.first { "\($0.peer.publicKey)" == nameOrKey }.map { ($0.peer, $0.link) }
-    }
+    peers.named(nameOrKey).map { ($0.peer, $0.link) }
   }
 }
