@@ -611,6 +611,7 @@ let package = Package(
         "WarrenCrypto",
         "WarrenDaemon",
         "WarrenGRPC",
+        "WarrenSession",
         "WarrenSignaling",
         "WarrenTestSupport",
         "WarrenWire",

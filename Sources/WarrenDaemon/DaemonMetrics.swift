@@ -28,10 +28,10 @@ enum DaemonMetrics {
   static func scrape(_ report: StatusReport, backend: (any SignalingBackend)?, startTime: Double) -> [UInt8] {
     let registry = PrometheusCollectorRegistry()
     func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
-      registry.makeGauge(descriptor: .init(metricName: name, helpText: help), labels: labels).set(value)
+      registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels).set(value)
     }
     func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
-      registry.makeCounter(descriptor: .init(metricName: name, helpText: help), labels: labels).increment(by: Int64(max(0, value)))
+      registry.makeCounter(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels).increment(by: Int64(max(0, value)))
     }
     for peer in report.peers {
       let id = [("peer", peer.name), ("key", String(peer.publicKey.prefix(8)))]
@@ -97,7 +97,7 @@ enum DaemonMetrics {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    registry.makeCounter(descriptor: .init(metricName: "process_cpu_seconds_total", helpText: "User and system CPU time")).increment(by: cpu)
+    registry.makeCounter(descriptor: .init(metricName: "process_cpu_seconds_total", unitName: "", helpText: "User and system CPU time")).increment(by: cpu)
     let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
     if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
       let resident = statm.split(separator: " ").dropFirst().first.flatMap({ Double($0) })

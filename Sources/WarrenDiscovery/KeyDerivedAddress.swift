@@ -1,5 +1,5 @@
 public import WarrenCrypto
-public import WarrenPrimitives
+internal import WarrenPrimitives
 
 /// An interface address derived from its WireGuard public key, byte for byte the one cunicu's
 /// autocfg gives (its `prefixes`, 10.237.0.0/16 and fc2f:9a4d::/32 by default), so that a mesh of

@@ -1,4 +1,4 @@
-public import WarrenICE
+internal import WarrenICE
 internal import WarrenSTUN
 public import WarrenTURN
 public import WarrenPrimitives

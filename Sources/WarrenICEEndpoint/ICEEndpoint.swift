@@ -1,6 +1,6 @@
 public import WarrenICE
 internal import WarrenSTUN
-public import WarrenTURN
+internal import WarrenTURN
 public import WarrenPrimitives
 
 /// One end of an ICE session: the agent and the TURN allocations its relayed candidates live on

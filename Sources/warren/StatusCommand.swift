@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WarrenDaemon
+import WarrenSession
 
 /// `warren status`: what the running daemon knows about each peer, through its control socket.
 struct Status: AsyncParsableCommand {
@@ -99,8 +100,8 @@ struct StatusTable {
   static func restarts(_ peer: PeerReport) -> String {
     let causes = peer.restartCauses
     let parts = [
-      ("peer", causes.peerRestarted), ("failed", causes.agentFailed), ("disconnected", causes.disconnected),
-      ("stalled", causes.stalled),
+      ("peer", causes[.peerRestarted]), ("failed", causes[.agentFailed]), ("disconnected", causes[.disconnected]),
+      ("stalled", causes[.stalled]),
     ].filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
     return parts.isEmpty ? "\(peer.restarts)" : "\(peer.restarts) (\(parts.joined(separator: ", ")))"
   }

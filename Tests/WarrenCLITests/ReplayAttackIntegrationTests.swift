@@ -5,6 +5,7 @@ import Testing
 import WarrenCrypto
 import WarrenDaemon
 import WarrenGRPC
+import WarrenSession
 import WarrenSignaling
 import WarrenTestSupport
 import WarrenWire
@@ -105,7 +106,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     let bobAtAlice = try await DaemonControl.waitConnected(aliceSocket, peer: "bob")
     let reconnected = ContinuousClock.now - restartedAt
     print("reconnected \(reconnected) after bob's daemon restarted")
-    #expect(bobAtAlice.restartCauses == RestartCounts(peerRestarted: 1))
+    #expect(bobAtAlice.restartCauses == RestartCounts([.peerRestarted: 1]))
     let aliceAtBob = try #require(await DaemonControl.status(bobSocket)?.peers.first)
     #expect(aliceAtBob.restarts == 0)
 
@@ -146,7 +147,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     // generation (alice's agent before the restart is older than the one she answered it with).
     let dropped = [bobAfter.droppedMessages, aliceAfter.droppedMessages]
     #expect(dropped.map(\.total).reduce(0, +) == 101)
-    #expect(dropped.map { $0.seenNonce + $0.staleFreshness + $0.staleAgent }.reduce(0, +) == 101, "\(dropped)")
+    #expect(dropped.map { $0[.seenNonce] + $0[.staleFreshness] + $0[.staleAgent] }.reduce(0, +) == 101, "\(dropped)")
     #expect(traffic.sent > 4000 && traffic.echoed == traffic.sent, "\(traffic.sent - traffic.echoed) datagrams lost")
     // The server relayed the attacker's 101 envelopes and nothing else: no answers, no restarts.
     #expect(storm == 101)

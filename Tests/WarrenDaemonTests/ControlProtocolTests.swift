@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import WarrenDaemon
+import WarrenSession
 
 /// The control socket's protocol (docs/control.md) byte for byte, and where its socket may live.
 @Suite("control protocol")
@@ -19,12 +20,12 @@ struct ControlProtocolTests {
   @Test("a status report keeps every count under its documented key")
   func statusKeys() throws {
     var dropped = DroppedMessageCounts()
-    dropped.staleAgent = 101
-    dropped.unusableCandidate = 2
+    dropped[.staleAgent] = 101
+    dropped[.unusableCandidate] = 2
     let peer = PeerReport(
       name: "bob", publicKey: "KEY", state: "completed", role: "controlling", path: "direct",
       local: .init(type: "host", address: "127.0.0.1:1"), remote: .init(type: "prflx", address: "127.0.0.1:2"), rttMs: 0.25,
-      restarts: 3, restartCauses: RestartCounts(peerRestarted: 1, agentFailed: 0, disconnected: 2, stalled: 0), droppedMessages: dropped,
+      restarts: 3, restartCauses: RestartCounts([.peerRestarted: 1, .agentFailed: 0, .disconnected: 2, .stalled: 0]), droppedMessages: dropped,
       secondsInState: 1.5, pathSwitches: 1, secondsSinceSwitch: 0.5, listen: "127.0.0.1:3", forward: "127.0.0.1:4", packetsSent: 5, bytesSent: 6, packetsReceived: 7,
       bytesReceived: 8, droppedNoPath: 9, interface: "wg0", wireguard: nil, dataPath: "kernel", dataPathReason: "the selected pair is direct")
     let line = text(try ControlCoding.encode(StatusReport(publicKey: "OURS", peers: [peer])))

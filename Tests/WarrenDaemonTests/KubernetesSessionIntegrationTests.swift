@@ -5,6 +5,7 @@ import Testing
 import WarrenCrypto
 import WarrenDaemon
 import WarrenKubernetes
+import WarrenSession
 import WarrenSignaling
 
 /// Two daemons whose only signaling is the `k8s://` backend, against the test API server over
@@ -103,8 +104,8 @@ struct KubernetesSessionTests: DaemonSocketTesting {
     #expect(samples.allSatisfy { $0 })
     // Bob restarts once for alice's restart; alice catches up at most once (bob had one older
     // generation stored), and drops the rest of the older generation's messages.
-    #expect(aliceAtBob.restarts == bobRestarts + 1 && aliceAtBob.restartCauses.peerRestarted == aliceAtBob.restarts)
-    #expect(bobAtAlice.restartCauses == RestartCounts(peerRestarted: bobAtAlice.restarts) && bobAtAlice.restarts <= 1)
+    #expect(aliceAtBob.restarts == bobRestarts + 1 && aliceAtBob.restartCauses[.peerRestarted] == aliceAtBob.restarts)
+    #expect(bobAtAlice.restartCauses == RestartCounts([.peerRestarted: bobAtAlice.restarts]) && bobAtAlice.restarts <= 1)
     await stop(atAlice)
     await stop(atBob)
     await server.stop()
