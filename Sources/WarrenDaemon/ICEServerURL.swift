@@ -59,24 +59,3 @@ public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
     skipVerify = uri.parameter("skip_verify") == "true"
   }
 }
-
-/// What is wrong with one value; the configuration reader adds the file, line and field.
-public struct ConfigurationProblem: Error, Sendable, CustomStringConvertible {
-  public let message: String
-  public init(_ message: String) { self.message = message }
-  public var description: String { message }
-}
-
-extension Gatherer.TURNServer {
-  /// From a `turn:` or `turns:` URL and the credentials to use with it; `nil` for other URLs.
-  public init?(_ url: ICEServerURL, username: String, password: String) {
-    let transport: RelayTransport
-    switch (url.scheme, url.transport) {
-    case (.turn, "tcp"): transport = .tcp
-    case (.turn, _): transport = .udp
-    case (.turns, _): transport = .tls(serverName: TransportAddress.IP(url.host) == nil ? url.host : nil, verify: !url.skipVerify)
-    default: return nil
-    }
-    self.init(host: url.host, port: UInt16(url.port), username: username, password: password, transport: transport)
-  }
-}

@@ -79,7 +79,7 @@ public final class PeerLink: Sendable {
 
   private enum Input {
     case start
-    case message(SignaledMessage)
+    case message(OpenedEnvelope)
     case localCandidate(Candidate)
     case agentState(ICEConnectionState, generation: Int)
     /// The session's deadline (``PeerSession/pollTimeout()``) has passed.

@@ -9,7 +9,7 @@ extension ICEAgent {
   /// USE-CANDIDATE; the pair is selected when that check succeeds.
   mutating func nominateIfReady(now: Instant) {
     guard role == .controlling, remoteCredentials != nil else { return }
-    guard let id = nomination.pairToNominate(checklist: checklist, selected: selectedPair.flatMap { checkList[$0] }, now: now)
+    guard let id = nomination.pairToNominate(checklist: orderedPairs, selected: selectedPair.flatMap { checkList[$0] }, now: now)
     else { return }
     checkList[id]?.nominated = true
     sendCheck(on: id, useCandidate: true, now: now)

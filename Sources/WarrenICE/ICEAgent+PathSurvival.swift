@@ -30,7 +30,7 @@ extension ICEAgent {
     if let due = liveness.nextHealCheck, now >= due {
       liveness.nextHealCheck = now + configuration.healCheckInterval
       // The best few direct pairs that failed: one check each, not retransmitted.
-      let failed = checklist.filter { !$0.isRelayed && $0.state == .failed }.prefix(4)
+      let failed = orderedPairs.filter { !$0.isRelayed && $0.state == .failed }.prefix(4)
       for pair in failed {
         sendCheck(on: pair.id, useCandidate: false, now: now, kind: .liveness, timeout: configuration.livenessMaximumTimeout)
       }
@@ -43,7 +43,7 @@ extension ICEAgent {
   /// change.
   mutating func chooseStandby() {
     guard let selected = selectedPair.flatMap({ checkList[$0] }) else { return }
-    let best = checklist.first { pair in
+    let best = orderedPairs.first { pair in
       pair.state == .succeeded && pair.id != selected.id
         && (pair.isRelayed != selected.isRelayed || pair.local.base.ip != selected.local.base.ip
           || pair.remote.address.ip != selected.remote.address.ip)
@@ -125,7 +125,7 @@ extension ICEAgent {
     }
     watch(now: now)
     let fresh = now - configuration.standbyCheckInterval * 2
-    let best = checklist.first { ($0.statistics.lastResponseReceived ?? fresh) > fresh && $0.state == .succeeded }
+    let best = orderedPairs.first { ($0.statistics.lastResponseReceived ?? fresh) > fresh && $0.state == .succeeded }
     if let best {
       takeOver(best.id, now: now)
     } else {

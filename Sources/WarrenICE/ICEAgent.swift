@@ -266,7 +266,7 @@ public struct ICEAgent: Sendable {
   }
 
   /// Every pair, best first.
-  public var checklist: [CandidatePair] { checkList.ordered(controlling: role == .controlling) }
+  public var orderedPairs: [CandidatePair] { checkList.ordered(controlling: role == .controlling) }
 
   public func pair(_ id: CandidatePair.ID) -> CandidatePair? { checkList[id] }
 

@@ -5,9 +5,6 @@ public import WarrenWire
 /// Which backend a status line refers to (wire.md's local `BackendType`).
 public typealias BackendType = Cunicu_Signaling_BackendType
 
-/// A message received through signaling, with its authenticated sender.
-public typealias SignaledMessage = OpenedEnvelope
-
 /// A signaling backend: carries sealed envelopes between public keys (session.md, "Signaling
 /// exchange"). It must deliver reliably, may deliver out of order, may drop envelopes for
 /// recipients it does not know yet, and never stores envelopes.

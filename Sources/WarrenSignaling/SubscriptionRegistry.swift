@@ -27,7 +27,7 @@ public final class SubscriptionRegistry: EnvelopeSink, Sendable {
   private struct Subscriber {
     /// `nil` for catch-all subscriptions.
     let sender: Key?
-    let continuation: AsyncStream<SignaledMessage>.Continuation
+    let continuation: AsyncStream<OpenedEnvelope>.Continuation
   }
 
   private struct LocalKey {
@@ -70,7 +70,7 @@ public final class SubscriptionRegistry: EnvelopeSink, Sendable {
     ours: PrivateKey, sender: Key?, onLastRemoved: @escaping @Sendable (Key) -> Void
   ) -> SignalingSubscription? {
     let (stream, continuation) = AsyncStream.makeStream(
-      of: SignaledMessage.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+      of: OpenedEnvelope.self, bufferingPolicy: .bufferingOldest(bufferLimit))
     let added: UInt64? = state.withLock { state in
       guard !state.closed else { return nil }
       let id = state.nextID
@@ -114,7 +114,7 @@ public final class SubscriptionRegistry: EnvelopeSink, Sendable {
         metadata: ["recipient": "\((try? Key(bytes: envelope.recipient)).map(\.base64) ?? "\(envelope.recipient.count) bytes")"])
       return
     }
-    let opened: SignaledMessage
+    let opened: OpenedEnvelope
     do {
       opened = try sealer.open(envelope, as: privateKey)
     } catch {
@@ -123,7 +123,7 @@ public final class SubscriptionRegistry: EnvelopeSink, Sendable {
         "dropped an envelope that does not open", metadata: ["recipient": "\(recipient)", "error": "\(error)"])
       return
     }
-    let targets: [AsyncStream<SignaledMessage>.Continuation] = state.withLock { state in
+    let targets: [AsyncStream<OpenedEnvelope>.Continuation] = state.withLock { state in
       let subscribers = state.localKeys[recipient]?.subscribers.values ?? [:].values
       let matching = subscribers.filter { $0.sender == nil || $0.sender == opened.sender }.map(\.continuation)
       if matching.isEmpty { state.counters.droppedNoSubscriber += 1 } else { state.counters.delivered += 1 }

@@ -87,7 +87,7 @@ struct CunicuSignalingInterop {
     #expect(received.message.credentials == toCunicu.credentials)
 
     // cunicu to Warren: cunicu publishes (one process each time) until Warren's subscription has it.
-    let reader = Task { () -> SignaledMessage? in
+    let reader = Task { () -> OpenedEnvelope? in
       for await message in subscription { return message }
       return nil
     }

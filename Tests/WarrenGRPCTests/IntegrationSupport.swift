@@ -1,12 +1,13 @@
+import WarrenCrypto
 import WarrenSignaling
 import WarrenTestSupport
 
 // Helpers that wait on real sockets: for the integration and interop tests only.
 
 /// Next message of a subscription, or nil after `limit`.
-func next(_ iterator: inout AsyncStream<SignaledMessage>.Iterator, within limit: Duration = .seconds(10)) async -> SignaledMessage? {
+func next(_ iterator: inout AsyncStream<OpenedEnvelope>.Iterator, within limit: Duration = .seconds(10)) async -> OpenedEnvelope? {
   let box = IteratorBox(iterator)
-  let result = await withTaskGroup(of: SignaledMessage?.self) { group in
+  let result = await withTaskGroup(of: OpenedEnvelope?.self) { group in
     group.addTask { await box.next() }
     group.addTask {
       try? await Task.sleep(for: limit)
@@ -22,8 +23,8 @@ func next(_ iterator: inout AsyncStream<SignaledMessage>.Iterator, within limit:
 
 final class IteratorBox: @unchecked Sendable {
   // @unchecked: used by one task at a time (the helper above waits for it before touching it again).
-  var iterator: AsyncStream<SignaledMessage>.Iterator
-  init(_ iterator: AsyncStream<SignaledMessage>.Iterator) { self.iterator = iterator }
-  func next() async -> SignaledMessage? { await iterator.next() }
+  var iterator: AsyncStream<OpenedEnvelope>.Iterator
+  init(_ iterator: AsyncStream<OpenedEnvelope>.Iterator) { self.iterator = iterator }
+  func next() async -> OpenedEnvelope? { await iterator.next() }
 }
 

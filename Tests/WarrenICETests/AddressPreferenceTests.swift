@@ -54,7 +54,7 @@ struct AddressPreferenceTests {
       agent.addRemoteCandidate(Candidate(type: .host, address: TransportAddress(ip: entry.ip, port: 6000), localPreference: UInt32(65535 - index)), now: now)
     }
     agent.setRemoteCredentials(ICECredentials(ufrag: "bbbb", pwd: String(repeating: "b", count: 22)), now: now)
-    let pairs = agent.checklist  // Highest priority first.
+    let pairs = agent.orderedPairs  // Highest priority first.
     #expect(pairs.count == 2)  // Same family only (RFC 8445 §6.1.2.2).
     #expect(try #require(pairs.first).remote.address == TransportAddress(parsing: "[2001:db8:2::2]:6000"))
   }

@@ -269,7 +269,7 @@ struct ICEAgentTests {
     agent.addRemoteCandidate(remote, now: now)
     agent.addRemoteCandidate(remote, now: now)
     agent.addRemoteCandidate(Candidate(type: .serverReflexive, address: TransportAddress("198.51.100.2:6000")), now: now)
-    #expect(agent.remoteCandidates == [remote] && agent.checklist.count == 1)
+    #expect(agent.remoteCandidates == [remote] && agent.orderedPairs.count == 1)
   }
 
   @Test("the check list keeps at most 100 pairs, dropping the lowest-priority waiting ones (RFC 8445 §6.1.2.5)")
@@ -283,7 +283,7 @@ struct ICEAgentTests {
       agent.addRemoteCandidate(candidate, now: now)
     }
     #expect(agent.remoteCandidates.count == 120)
-    #expect(agent.checklist.count == 100)
-    #expect(Set(agent.checklist.map(\.remote.address.port)) == Set(1...100))
+    #expect(agent.orderedPairs.count == 100)
+    #expect(Set(agent.orderedPairs.map(\.remote.address.port)) == Set(1...100))
   }
 }

@@ -146,7 +146,7 @@ struct ICERacePeer {
             if hold > .zero, let echoed = outcome.state.withLock({ $0.echoed }), ContinuousClock.now - started > echoed + hold - .seconds(1),
               outcome.state.withLock({ $0.receivedBeforeEnd == nil })
             {
-              let received = Dictionary(uniqueKeysWithValues: driver.agent.checklist.map { ($0.id, $0.statistics.packetsReceived) })
+              let received = Dictionary(uniqueKeysWithValues: driver.agent.orderedPairs.map { ($0.id, $0.statistics.packetsReceived) })
               outcome.state.withLock { $0.receivedBeforeEnd = received }
             }
             if hold > .zero, let echoed = outcome.state.withLock({ $0.echoed }), ContinuousClock.now - started > echoed + hold {
@@ -169,7 +169,7 @@ struct ICERacePeer {
     let detected = driver.agent.peerFollowsRenomination.map { $0 ? "yes" : "no" } ?? "unknown"
     // The pairs the peer's datagrams arrived on in the last second.
     let before = outcome.state.withLock { $0.receivedBeforeEnd } ?? [:]
-    let lastSecond = driver.agent.checklist.compactMap { pair -> (CandidatePair, Int)? in
+    let lastSecond = driver.agent.orderedPairs.compactMap { pair -> (CandidatePair, Int)? in
       let count = pair.statistics.packetsReceived - (before[pair.id] ?? 0)
       return count > 0 ? (pair, count) : nil
     }

@@ -37,7 +37,7 @@ struct ICERelayPreferenceTests {
     withRelay(network)
     exchangeCandidates(network)
     #expect(network.run(for: .seconds(10), until: bothConnected))
-    #expect(network.hosts[0].agent.checklist.allSatisfy { $0.local.type == .relay })
+    #expect(network.hosts[0].agent.orderedPairs.allSatisfy { $0.local.type == .relay })
     #expect(try #require(network.hosts[0].agent.selectedPair).local == relayA)
     #expect(try #require(network.hosts[1].agent.selectedPair).remote == relayA)
   }
@@ -97,7 +97,7 @@ struct ICERelayPreferenceTests {
     network.run(for: .seconds(40))
     #expect(bothConnected(network))
     for host in network.hosts {
-      #expect(!host.agent.checklist.contains { !$0.isRelayed && $0.state == .succeeded })
+      #expect(!host.agent.orderedPairs.contains { !$0.isRelayed && $0.state == .succeeded })
     }
 
     // The direct path opens; datagrams flow every 5 ms meanwhile (200/s), from each side, until
@@ -193,7 +193,7 @@ struct ICERelayPreferenceTests {
     #expect(!beforeAnyCheck)
     exchangeCandidates(network)
     network.run(for: .milliseconds(200))
-    let pair = try #require(network.hosts[1].agent.checklist.first { $0.remote.address == hostA })
+    let pair = try #require(network.hosts[1].agent.orderedPairs.first { $0.remote.address == hostA })
     #expect(pair.state != .succeeded && pair.statistics.requestsReceived > 0)
     let fromPeer = network.hosts[1].agent.acceptData(count: 5, from: hostA, to: hostB, now: network.now)
     let fromStranger = network.hosts[1].agent.acceptData(count: 5, from: TransportAddress("203.0.113.9:4000"), to: hostB, now: network.now)

@@ -89,7 +89,7 @@ struct PathSurvivalPropertyTests {
     }
     // Connected, and a relayed pair works on each side (checked after the direct ones).
     let settled = network.run(for: .seconds(15)) { network in
-      bothConnected(network) && network.hosts.allSatisfy { host in host.agent.checklist.contains { $0.isRelayed && $0.state == .succeeded } }
+      bothConnected(network) && network.hosts.allSatisfy { host in host.agent.orderedPairs.contains { $0.isRelayed && $0.state == .succeeded } }
     }
     guard settled else { return (network, "not connected, with a working relayed pair on each side, after 15 s") }
     for index in 0..<2 {
@@ -159,12 +159,12 @@ struct PathSurvivalPropertyTests {
         continue
       }
       network.run(for: scenario.cutAfter)
-      let checksBefore = network.hosts.map { $0.agent.checklist.reduce(0) { $0 + $1.statistics.requestsSent } }
+      let checksBefore = network.hosts.map { $0.agent.orderedPairs.reduce(0) { $0 + $1.statistics.requestsSent } }
       let cut = network.now
       cutDirectPath(network)
       let disconnected = network.run(for: .seconds(8)) { $0.hosts.allSatisfy { $0.agent.state == .disconnected } }
       let after = network.now - cut
-      let checks = zip(network.hosts.map { $0.agent.checklist.reduce(0) { $0 + $1.statistics.requestsSent } }, checksBefore).map { $0 - $1 }
+      let checks = zip(network.hosts.map { $0.agent.orderedPairs.reduce(0) { $0 + $1.statistics.requestsSent } }, checksBefore).map { $0 - $1 }
       if !disconnected { failures.append("\(scenario): not Disconnected 8 s after the cut") }
       // The last consent answer came at most one consent interval (2 s + 20 %) before the cut.
       if after < .milliseconds(2_600) || after > .seconds(5) + scenario.latency * 2 {

@@ -50,7 +50,7 @@ struct PathSurvivalTests {
     network.hosts[0].agent.addLocalCandidate(Candidate(type: .relay, address: relayA, base: relayA), now: network.now)
     exchangeCandidates(network)
     network.run(for: .seconds(5)) { network in
-      bothConnected(network) && network.hosts.allSatisfy { $0.agent.checklist.allSatisfy { $0.state == .succeeded || $0.state == .failed } }
+      bothConnected(network) && network.hosts.allSatisfy { $0.agent.orderedPairs.allSatisfy { $0.state == .succeeded || $0.state == .failed } }
     }
     return network
   }
@@ -132,9 +132,9 @@ struct PathSurvivalTests {
   @Test("a path that dies while idle goes by consent, as without traffic: no fast checks, Disconnected after 5 s")
   func idleGoesByConsent() throws {
     let network = connected(roles: (.controlling, .controlled))
-    let checksBefore = network.hosts.map { host in host.agent.checklist.reduce(0) { $0 + $1.statistics.requestsSent } }
+    let checksBefore = network.hosts.map { host in host.agent.orderedPairs.reduce(0) { $0 + $1.statistics.requestsSent } }
     network.run(for: .seconds(20))
-    let checksIdle = network.hosts.map { host in host.agent.checklist.reduce(0) { $0 + $1.statistics.requestsSent } }
+    let checksIdle = network.hosts.map { host in host.agent.orderedPairs.reduce(0) { $0 + $1.statistics.requestsSent } }
     // Consent every 2 s ± 20 %: 8 to 13 checks in 20 s, nothing faster.
     for (before, after) in zip(checksBefore, checksIdle) { #expect((8...13).contains(after - before)) }
     let cut = network.now
@@ -201,13 +201,13 @@ struct PathSurvivalTests {
       network.hosts[1].agent.addRemoteCandidate(Candidate(type: .host, address: TransportAddress("203.0.113.\(index + 100):7000")), now: now)
     }
     network.run(for: .seconds(60))
-    let failed = network.hosts[1].agent.checklist.filter { $0.state == .failed }.count
+    let failed = network.hosts[1].agent.orderedPairs.filter { $0.state == .failed }.count
     #expect(failed > 90)
     // The peer's next network.
     let next = TransportAddress("198.51.100.77:7000")
     network.hosts[1].agent.addRemoteCandidate(Candidate(type: .host, address: next), now: network.now)
-    #expect(network.hosts[1].agent.checklist.contains { $0.remote.address == next })
-    #expect(network.hosts[1].agent.checklist.count <= 100)
+    #expect(network.hosts[1].agent.orderedPairs.contains { $0.remote.address == next })
+    #expect(network.hosts[1].agent.orderedPairs.count <= 100)
     #expect(network.hosts[1].agent.selectedPair != nil && network.hosts[1].agent.state == .completed)
   }
 

@@ -21,11 +21,11 @@ let testLogger = Logger(label: "warren.test")
 /// Messages already buffered in a subscription, without waiting for more: in-process delivery is
 /// synchronous, so after `publish` returns the message is either buffered or was never sent.
 struct Inbox {
-  private var iterator: AsyncStream<SignaledMessage>.Iterator
+  private var iterator: AsyncStream<OpenedEnvelope>.Iterator
 
   init(_ subscription: SignalingSubscription) { iterator = subscription.makeAsyncIterator() }
 
-  mutating func next() async -> SignaledMessage? { await iterator.next() }
+  mutating func next() async -> OpenedEnvelope? { await iterator.next() }
 }
 
 /// A transport that fails on demand, to show that one broken backend does not stop the others.
