@@ -1,5 +1,5 @@
 internal import Foundation
-public import WarrenSession
+internal import WarrenSession
 internal import WarrenWireGuard
 
 // The control socket's protocol (docs/control.md): the client writes one JSON request and a

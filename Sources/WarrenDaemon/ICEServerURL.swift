@@ -1,5 +1,5 @@
 internal import WarrenSignaling
-public import WarrenICENIO
+internal import WarrenICENIO
 internal import WarrenPrimitives
 internal import WarrenSTUN
 
