@@ -411,6 +411,7 @@ let package = Package(
       name: "WarrenSignalingTests",
       dependencies: [
         "WarrenCrypto",
+        "WarrenPrimitives",
         "WarrenSignaling",
         "WarrenWire",
         .product(name: "Logging", package: "swift-log"),

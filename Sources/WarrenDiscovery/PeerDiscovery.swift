@@ -288,8 +288,5 @@ public struct PeerDiscovery: Sendable {
       allowedIPs: settings.allowedIPs, hosts: settings.hosts)
   }
 
-  private mutating func jittered(_ duration: Duration) -> Duration {
-    let unit = Double(random.next() >> 11) / Double(1 << 53)
-    return duration * (1 + settings.jitter * (2 * unit - 1))
-  }
+  private mutating func jittered(_ duration: Duration) -> Duration { duration.jittered(by: settings.jitter, using: &random) }
 }

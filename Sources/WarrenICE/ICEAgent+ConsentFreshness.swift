@@ -39,8 +39,5 @@ extension ICEAgent {
   }
 
   /// `interval` ± 20 % (RFC 7675 §5.1).
-  mutating func jittered(_ interval: Duration) -> Duration {
-    let factor = 0.8 + 0.4 * Double(random.next() % 1_000_001) / 1_000_000
-    return interval * factor
-  }
+  mutating func jittered(_ interval: Duration) -> Duration { interval.jittered(by: 0.2, using: &random) }
 }

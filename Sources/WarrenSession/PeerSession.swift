@@ -420,8 +420,6 @@ public struct PeerSession: Sendable {
 
   /// `interval` ± `credentialsRandomization` (session.md: ±50 %).
   private mutating func jittered(_ interval: Duration) -> Duration {
-    let spread = configuration.credentialsRandomization
-    let factor = 1 - spread + 2 * spread * Double(random.next() % 1_000_001) / 1_000_000
-    return interval * factor
+    interval.jittered(by: configuration.credentialsRandomization, using: &random)
   }
 }

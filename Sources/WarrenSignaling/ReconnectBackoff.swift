@@ -1,3 +1,5 @@
+internal import WarrenPrimitives
+
 /// Exponential back-off with jitter for re-establishing a broken stream (a gRPC subscription, a
 /// Kubernetes watch). It never gives up: a server that comes back is used again.
 public struct ReconnectBackoff: Sendable {
@@ -25,9 +27,7 @@ public struct ReconnectBackoff: Sendable {
     let cap = seconds(maximum)
     var base = min(seconds(initial), cap)
     for _ in 1..<max(1, failures) where base < cap { base = min(base * multiplier, cap) }
-    let spread = base * jitter
-    let jittered = spread > 0 ? base + Double.random(in: -spread...spread, using: &random) : base
-    return .nanoseconds(Int64(max(0, jittered) * 1e9))
+    return Duration.nanoseconds(Int64(base * 1e9)).jittered(by: min(max(jitter, 0), 1), using: &random)
   }
 
   public func delay(afterFailures failures: Int) -> Duration {

@@ -1,4 +1,5 @@
 import Testing
+import WarrenPrimitives
 import WarrenSignaling
 
 @Suite("Reconnect back-off")
@@ -26,5 +27,15 @@ struct BackoffTests {
       let delay = backoff.delay(afterFailures: 1, random: &random)
       #expect(delay >= .milliseconds(800) && delay <= .milliseconds(1200))
     }
+  }
+
+  @Test("the one jitter: its ends are 1 - spread and 1 + spread, its middle the duration itself")
+  func jitterEnds() {
+    var lowest = Fixed(value: 0), middle = Fixed(value: 1 << 63), highest = Fixed(value: .max)
+    #expect(Duration.seconds(10).jittered(by: 0.2, using: &lowest) == .seconds(8))
+    #expect(Duration.seconds(10).jittered(by: 0.2, using: &middle) == .seconds(10))
+    let top = Duration.seconds(10).jittered(by: 0.2, using: &highest)
+    #expect(top <= .seconds(12) && top > .milliseconds(11_999))
+    #expect(Duration.seconds(10).jittered(by: 0, using: &highest) == .seconds(10))
   }
 }
