@@ -60,7 +60,8 @@ final class DiscoveryRunner: Sendable {
     let peersChanged: @Sendable () async -> Void
   }
   private let state = Mutex(State())
-  private let timer = DeadlineTimer(clock: ContinuousClock())
+  private let clock: any DriverClock
+  private let timer: DeadlineTimer
   /// The interface's key at each reading of the owner (``interfaceRead(key:)``).
   private let keys: AsyncStream<PrivateKey>
   private let keySink: AsyncStream<PrivateKey>.Continuation
@@ -69,8 +70,10 @@ final class DiscoveryRunner: Sendable {
 
   init(
     interface: String, settings: DiscoveryConfiguration, addressesFromKey: [IPPrefix] = [], backend: any SignalingBackend,
-    control: any WireGuardControl, buildInfo: Cunicu_BuildInfo, logger: Logger
+    control: any WireGuardControl, buildInfo: Cunicu_BuildInfo, logger: Logger, clock: any DriverClock = ContinuousClock()
   ) {
+    self.clock = clock
+    timer = DeadlineTimer(clock: clock)
     self.interface = interface
     self.settings = settings
     self.addressesFromKey = addressesFromKey
@@ -194,7 +197,7 @@ final class DiscoveryRunner: Sendable {
   // MARK: - Inputs
 
   private func input(_ input: Input) {
-    let now = ContinuousClock.now
+    let now = clock.now
     let configuredByHand = device().map { Set($0.peers.map(\.publicKey)) } ?? []
     let actions: [PeerDiscovery.Action] = state.withLock { state in
       if case .interfaceKey(let key) = input, state.discovery == nil {

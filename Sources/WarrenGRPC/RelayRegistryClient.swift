@@ -8,6 +8,7 @@ internal import GRPCNIOTransportHTTP2
 internal import Logging
 internal import WarrenCrypto
 internal import WarrenSignaling
+internal import WarrenPrimitives
 internal import WarrenWire
 internal import WarrenWireGRPC
 
@@ -56,7 +57,7 @@ enum RelayRegistryClient {
       let response = try await Cunicu_Signaling_RelayRegistry.Client(wrapping: client).getRelays(
         params, metadata: metadata, options: options)
       // The registry's expiry is wall-clock time; it becomes a deadline on the monotonic clock.
-      let nowSeconds = Date().timeIntervalSince1970
+      let nowSeconds = Double(WallClock.unixNanoseconds) / 1e9
       let now = ContinuousClock.now
       return response.relays.map { info in
         var relay = Relay(url: info.url, username: info.username, password: info.password)

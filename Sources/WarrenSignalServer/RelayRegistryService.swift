@@ -6,6 +6,7 @@ internal import Foundation
 internal import Crypto
 public import GRPCCore
 internal import WarrenCrypto
+internal import WarrenPrimitives
 public import WarrenWire
 public import WarrenWireGRPC
 
@@ -32,7 +33,7 @@ public struct RelayRegistryService: Cunicu_Signaling_RelayRegistry.ServiceProtoc
     self.relays = relays
     self.access = access
     self.errors = errors
-    self.now = now ?? { Int64(Date().timeIntervalSince1970) }
+    self.now = now ?? { Int64(WallClock.unixNanoseconds / 1_000_000_000) }
   }
 
   public func getRelays(
