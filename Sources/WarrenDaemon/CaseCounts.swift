@@ -3,7 +3,8 @@ public import WarrenSession
 /// A count for every case of `Case`, zero for those never counted, coded as one JSON object keyed
 /// by the cases' raw values (`{"agent_failed":0,"disconnected":2,…}`): a case added to the enum
 /// is counted, reported and documented by its raw value with no other edit.
-public struct CaseCounts<Case: CaseIterable & Hashable & RawRepresentable & Sendable>: Codable, Sendable, Equatable
+public struct CaseCounts<Case: CaseIterable & Hashable & RawRepresentable & Sendable>: Codable, Sendable, Equatable,
+  CustomStringConvertible
 where Case.RawValue == String {
   private var counts: [Case: Int]
 
@@ -15,6 +16,12 @@ where Case.RawValue == String {
   public subscript(_ key: Case) -> Int {
     get { counts[key] ?? 0 }
     set { counts[key] = newValue == 0 ? nil : newValue }
+  }
+
+  /// The cases counted, in the enum's order: `peer_restarted 2, stalled 1` (`none` for none).
+  public var description: String {
+    let counted = Case.allCases.filter { self[$0] != 0 }.map { "\($0.rawValue) \(self[$0])" }
+    return counted.isEmpty ? "none" : counted.joined(separator: ", ")
   }
 
   /// Every count added up.

@@ -111,8 +111,9 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
     #expect(aliceAtBob.restarts == 0)
 
     let stream = EchoStream(application: application, listen: aliceListen, echo: echo, rate: 200)
-    try await Task.sleep(for: .seconds(1))  // the last candidates of the reconnection trickle out
-    let published = try publishedEnvelopes(metricsPort)
+    // The last candidates of the reconnection trickle out: the server's count stops moving.
+    let (published, quiet) = try await settledValue { try publishedEnvelopes(metricsPort) }
+    #expect(quiet, "signaling never went quiet after the reconnection")
 
     // Once: the answer bob sent before his restart (credentials, need_creds false).
     let sealer = EnvelopeSealer()
@@ -122,8 +123,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
         return opened.message.hasCredentials && !opened.message.credentials.needCreds
       })
     try await attacker.publish(answer)
-    try await Task.sleep(for: .seconds(2))
-    var states = [await statesNow(aliceSocket, bobSocket)]
+    var states = try await observe(for: .seconds(2), every: .milliseconds(200)) { await statesNow(aliceSocket, bobSocket) }
 
     // Then a hundred recorded envelopes over 20 s, both directions, every kind.
     for index in 0..<100 {
@@ -131,7 +131,7 @@ struct ReplayAttackIntegrationTests: WarrenProcessTesting {
       try await Task.sleep(for: .milliseconds(200))
       if index % 10 == 9 { states.append(await statesNow(aliceSocket, bobSocket)) }
     }
-    try await Task.sleep(for: .seconds(1))
+    states += try await observe(for: .seconds(1), every: .milliseconds(200)) { await statesNow(aliceSocket, bobSocket) }
     let traffic = try await stream.stop(drain: .milliseconds(500))
     let storm = try publishedEnvelopes(metricsPort) - published
 

@@ -33,7 +33,8 @@ final class Pollers: Sendable {
   /// Stops the clients and waits until each has finished its last request.
   func stop() async throws {
     running.store(false, ordering: .relaxed)
-    while finished.load(ordering: .relaxed) < clients { try await Task.sleep(for: .milliseconds(2)) }
+    let finishedAll = try await eventually(within: .seconds(10), every: .milliseconds(2)) { finished.load(ordering: .relaxed) >= clients }
+    #expect(finishedAll, "a client never finished its last request")
   }
 
   /// One status request over the control socket at `path`; true when an answer came back.
@@ -94,8 +95,7 @@ struct ShutdownIntegrationTests: WarrenProcessTesting {
       let daemon = try start(["up", "--config", config, "--log-level", "warning"])
       let pollers = Pollers(clients: 4) { Pollers.askStatus(socket) }
       // Until the daemon answers, and a little longer, so that requests are in flight.
-      let deadline = ContinuousClock.now + .seconds(10)
-      while pollers.answers < 5 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+      _ = try await eventually(within: .seconds(10), every: .milliseconds(5)) { pollers.answers >= 5 }
       kill(daemon.processIdentifier, SIGTERM)
       // A clean stop takes milliseconds; a crash spends seconds in the backtracer.
       let exited = try await waitForExit(daemon, within: .seconds(3))
@@ -129,8 +129,7 @@ struct ShutdownIntegrationTests: WarrenProcessTesting {
       let server = try start(
         ["signal", "--listen", "127.0.0.1:\(port)", "--metrics", "127.0.0.1:\(metrics)", "--log-level", "warning"], stderr: log)
       let pollers = Pollers(clients: 4) { !((try? blockingHTTPGet(port: Int(metrics), path: "/metrics")) ?? "").isEmpty }
-      let deadline = ContinuousClock.now + .seconds(10)
-      while pollers.answers < 5 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+      _ = try await eventually(within: .seconds(10), every: .milliseconds(5)) { pollers.answers >= 5 }
       kill(server.processIdentifier, SIGTERM)
       let exited = try await waitForExit(server, within: .seconds(5))
       try await pollers.stop()

@@ -103,12 +103,11 @@ struct UpIntegrationTests: WarrenProcessTesting {
       alice, "bob", bob.publicKey, forward: application.port, listen: aliceListen,
       extra: "  carol:\n    public_key: \(PrivateKey.generate().publicKey.base64)\n    forward: 127.0.0.1:9")
     kill(up[0].processIdentifier, SIGHUP)
-    var peers: [PeerReport] = []
-    for _ in 0..<100 where peers.count < 2 {
-      try await Task.sleep(for: .milliseconds(20))
+    let peers: [PeerReport] = try await firstValue(within: .seconds(5)) {
       let output = try await offThePool { try runWarren(["status", "--json", "--socket", socket]) }.stdout
-      peers = (try? ControlCoding.decode(StatusReport.self, from: Array(output.utf8)).peers) ?? []
-    }
+      let peers = (try? ControlCoding.decode(StatusReport.self, from: Array(output.utf8)).peers) ?? []
+      return peers.count >= 2 ? peers : nil
+    } ?? []
     #expect(peers.map(\.name) == ["bob", "carol"])
     #expect(peers.first?.restarts == 0 && ["connected", "completed"].contains(peers.first?.state ?? ""))
 

@@ -5,6 +5,7 @@ import Testing
 import WarrenCrypto
 import WarrenKubernetes
 import WarrenSignaling
+import WarrenTestSupport
 import WarrenWire
 
 /// The `k8s://` backend against the test API server on loopback, over TLS. A message that never
@@ -98,7 +99,7 @@ struct KubernetesBackendTests {
     let keys = KeyPair(ours: alice, theirs: bob.publicKey)
     for n in 0..<30 {
       if n % 5 == 0 {
-        while fixture.server.openWatches == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try await eventually(every: .milliseconds(10)) { fixture.server.openWatches > 0 }, "no watch open to interrupt")
         fixture.server.interruptWatches()
       }
       try await a.publish(testMessage("m\(n)"), keys: keys)
@@ -145,12 +146,12 @@ struct KubernetesBackendTests {
     let other = try fixture.factory.makeBackend(url: try fixture.url(parameters: "namespace=default"))
     for n in 0..<5 { try await other.publish(testMessage("elsewhere-\(n)"), keys: KeyPair(ours: alice, theirs: bob.publicKey)) }
     let latest = String(fixture.server.resourceVersion)
-    while transport.resourceVersion != latest { try await Task.sleep(for: .milliseconds(10)) }
+    #expect(try await eventually(every: .milliseconds(10)) { transport.resourceVersion == latest }, "the watch never reached \(latest)")
     fixture.server.compact()
     fixture.server.interruptWatches()
     let a = try fixture.factory.makeBackend(url: try fixture.url())
     try await a.publish(testMessage("here"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
-    while sink.received.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+    #expect(try await eventually(every: .milliseconds(10)) { !sink.received.isEmpty }, "nothing received")
     #expect(lists(fixture) == 1)
     #expect(fixture.server.requestLog.contains { $0.contains("watch=true") && $0.contains("resourceVersion=\(latest)&") })
     await transport.close(); await other.close(); await a.close(); await fixture.stop()
@@ -164,7 +165,7 @@ struct KubernetesBackendTests {
     var atBob = try await b.subscribeAll(bob).makeAsyncIterator()
     try await a.publish(testMessage("first"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
     #expect(await atBob.next()?.message == testMessage("first"))
-    while fixture.server.requestLog.filter({ $0.contains("timeoutSeconds=1") }).count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+    #expect(try await eventually(every: .milliseconds(50)) { fixture.server.requestLog.filter({ $0.contains("timeoutSeconds=1") }).count >= 2 }, "the watch was not renewed")
     try await a.publish(testMessage("second"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
     #expect(await atBob.next()?.message == testMessage("second"))
     #expect(lists(fixture) == 1)
@@ -275,7 +276,7 @@ struct KubernetesBackendTests {
     try await transport.subscribe(bob)
     let a = try fixture.factory.makeBackend(url: try fixture.url())
     try await a.publish(testMessage("in-cluster"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
-    while sink.received.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+    #expect(try await eventually(every: .milliseconds(10)) { !sink.received.isEmpty }, "nothing received")
     #expect(sink.received.first?.recipient == Data(bob.publicKey.bytes))
     await transport.close(); await a.close(); await fixture.stop()
   }
