@@ -74,34 +74,19 @@ extension ICEDriver {
     clientConfiguration.reliable = transport != .udp
     let configuration = clientConfiguration
     // The allocation's answer, or nil once `timeout` passed (the timer expires the waiter).
-    let candidate: Candidate? = await withTaskGroup(of: Candidate??.self) { group in
-      group.addTask {
-        await withCheckedContinuation { continuation in
-          var started = false
-          self.update { state, now in
-            guard !state.endpoint.hasAllocation(on: server) else { return }
-            state.relayWaiters[server] = continuation
-            if let stream { state.relayStreams[server] = stream }
-            state.endpoint.allocate(
-              on: server, configuration: configuration, link: link, seed: UInt64.random(in: 0...UInt64.max), now: now)
-            started = true
-          }
-          if !started { continuation.resume(returning: nil) }
+    let candidate: Candidate? = await answerOrTimeout(within: timeout, on: clock, expire: { self.expireRelayWaiters(server: server) }) {
+      await withCheckedContinuation { continuation in
+        var started = false
+        self.update { state, now in
+          guard !state.endpoint.hasAllocation(on: server) else { return }
+          state.relayWaiters[server] = continuation
+          if let stream { state.relayStreams[server] = stream }
+          state.endpoint.allocate(
+            on: server, configuration: configuration, link: link, seed: UInt64.random(in: 0...UInt64.max), now: now)
+          started = true
         }
+        if !started { continuation.resume(returning: nil) }
       }
-      group.addTask {
-        if (try? await self.clock.sleep(until: self.clock.now + timeout, tolerance: nil)) != nil {
-          self.expireRelayWaiters(server: server)
-        }
-        return .none
-      }
-      while let next = await group.next() {
-        if let answer = next {
-          group.cancelAll()
-          return answer
-        }
-      }
-      return nil
     }
     if candidate == nil {
       logger.warning("no relay candidate from this TURN server (refused, or no answer in \(timeout))", metadata: ["turn": "\(server)"])

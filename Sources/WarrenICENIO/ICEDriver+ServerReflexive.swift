@@ -54,21 +54,14 @@ extension ICEDriver {
     var random = SystemRandomNumberGenerator()
     let request = STUNMessage(type: .init(.binding, .request), transactionID: .random(using: &random))
     guard let outbound else { return nil }
-    return await withTaskGroup(of: TransportAddress?.self) { group in
-      group.addTask {
-        await withCheckedContinuation { continuation in
-          self.pendingBindings.withLock { $0[request.transactionID] = continuation }
-          self.send(ByteBuffer(bytes: request.encoded(fingerprint: true)), outbound)
-        }
+    return await answerOrTimeout(
+      within: timeout, on: clock,
+      expire: { self.pendingBindings.withLock { $0.removeValue(forKey: request.transactionID) }?.resume(returning: nil) }
+    ) {
+      await withCheckedContinuation { continuation in
+        self.pendingBindings.withLock { $0[request.transactionID] = continuation }
+        self.send(ByteBuffer(bytes: request.encoded(fingerprint: true)), outbound)
       }
-      group.addTask {
-        try? await self.clock.sleep(until: self.clock.now + timeout, tolerance: nil)
-        self.pendingBindings.withLock { $0.removeValue(forKey: request.transactionID) }?.resume(returning: nil)
-        return nil
-      }
-      let first = await group.next() ?? nil
-      group.cancelAll()
-      return first
     }
   }
 }
