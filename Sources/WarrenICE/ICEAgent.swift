@@ -194,11 +194,6 @@ public struct ICEAgent: Sendable {
     checkRenominationFollowUpIfDue(now: now)
   }
 
-  /// Sends an application datagram over the selected pair; `nil` before a pair is selected.
-  public mutating func send(_ data: [UInt8], now: Instant) -> Transmit? {
-    route(byteCount: data.count, now: now).map { Transmit(from: $0.local, to: $0.remote, bytes: data) }
-  }
-
   /// The pair an application datagram of `byteCount` bytes goes over (counted as sent on it),
   /// for drivers that write it themselves without handing the bytes over; `nil` before a pair
   /// is selected.
@@ -223,12 +218,6 @@ public struct ICEAgent: Sendable {
   public mutating func takeWakeRequest() -> Bool {
     defer { wakeRequested = false }
     return wakeRequested
-  }
-
-  /// Puts a transmit on the queue `pollTransmit` drains (for drivers that send application
-  /// data from `send` along with everything else).
-  public mutating func requeue(_ transmit: Transmit) {
-    transmits.append(transmit)
   }
 
   // MARK: - Outputs

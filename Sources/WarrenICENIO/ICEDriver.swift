@@ -217,10 +217,6 @@ public final class ICEDriver: Sendable {
     update { state, now in state.endpoint.withAgent(now: now) { $0.noteTraffic(now: now) } }
   }
 
-  public func restart(localCredentials: ICECredentials) {
-    update { state, now in state.endpoint.withAgent(now: now) { $0.restart(localCredentials: localCredentials, now: now) } }
-  }
-
   /// What became of one ``probe(timeout:)``.
   public enum ProbeResult: Sendable, Equatable {
     /// Answered over `pair` after `roundTripTime`.
