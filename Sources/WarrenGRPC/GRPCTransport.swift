@@ -45,13 +45,19 @@ public final class GRPCTransport: EnvelopeTransport {
   private let backoff: ReconnectBackoff
   private let logger: Logger
   private let proofs: ProofMaker
-  private let streams = Mutex<[Key: SubscriptionStream]>([:])
-  private let closed = Mutex(false)
+  /// The subscriptions by key, whether ``close()`` was called, and when ``reconnect(ifBoundTo:)``
+  /// last closed connections: one lock, never held while another is taken.
+  private let state = Mutex(State())
   /// Every replica's TCP connections, to close the ones a network change left behind.
   private let connections = ConnectionRegistry()
-  /// When ``reconnect(ifBoundTo:)`` last closed connections: subscriptions that break right after
-  /// are made again at once, waiting for the new connection, without a back-off.
-  private let reconnectedAt = Mutex<ContinuousClock.Instant?>(nil)
+
+  private struct State {
+    var streams: [Key: SubscriptionStream] = [:]
+    var closed = false
+    /// When ``reconnect(ifBoundTo:)`` last closed connections: subscriptions that break right
+    /// after are made again at once, waiting for the new connection, without a back-off.
+    var reconnectedAt: ContinuousClock.Instant?
+  }
 
   public var type: BackendType { .grpc }
 
@@ -93,28 +99,28 @@ public final class GRPCTransport: EnvelopeTransport {
 
   public func subscribe(_ ours: PrivateKey) async throws {
     let key = ours.publicKey
-    let stream: SubscriptionStream = try streams.withLock { streams in
-      if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
-      if let stream = streams[key] { return stream }
+    let stream: SubscriptionStream = try state.withLock { state in
+      if state.closed { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
+      if let stream = state.streams[key] { return stream }
       let stream = SubscriptionStream { [self] ready, live in await self.maintain(ours, ready: ready, live: live) }
-      streams[key] = stream
+      state.streams[key] = stream
       return stream
     }
     try await stream.ready.wait()
   }
 
   public func unsubscribe(_ key: Key) {
-    streams.withLock { $0.removeValue(forKey: key) }?.cancel()
+    state.withLock { $0.streams.removeValue(forKey: key) }?.cancel()
   }
 
   /// Publishes on the current replica; one that is unavailable hands over to the next, until every
   /// replica was tried once.
   public func publish(_ envelope: Cunicu_Signaling_Envelope) async throws {
-    if closed.withLock({ $0 }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
+    if state.withLock({ $0.closed }) { throw SignalingError(.closed, "the grpc backend for \(endpoint) is closed") }
     // While the sender's own subscription is being made again (its connection broke, or a network
     // change closed it), the answer to this envelope would find nobody subscribed and be lost:
     // the publish waits for it, a little.
-    if let sender = try? Key(bytes: envelope.sender), let stream = streams.withLock({ $0[sender] }), !stream.live.isLive {
+    if let sender = try? Key(bytes: envelope.sender), let stream = state.withLock({ $0.streams[sender] }), !stream.live.isLive {
       _ = await stream.live.wait(timeout: Self.resubscribeWait)
     }
     var options = CallOptions.defaults
@@ -146,7 +152,7 @@ public final class GRPCTransport: EnvelopeTransport {
   }
 
   public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {
-    reconnectedAt.withLock { $0 = .now }
+    state.withLock { $0.reconnectedAt = .now }
     let closed = connections.close(boundTo: ips)
     if closed > 0 {
       logger.notice(
@@ -156,8 +162,13 @@ public final class GRPCTransport: EnvelopeTransport {
   }
 
   public func close() async {
-    guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
-    let all = streams.withLock { streams in defer { streams = [:] }; return Array(streams.values) }
+    let all: [SubscriptionStream]? = state.withLock { state in
+      guard !state.closed else { return nil }
+      state.closed = true
+      defer { state.streams = [:] }
+      return Array(state.streams.values)
+    }
+    guard let all else { return }
     for stream in all { stream.cancel() }
     for stream in all { await stream.finished() }
     for replica in replicas { replica.client.beginGracefulShutdown() }
@@ -215,7 +226,7 @@ public final class GRPCTransport: EnvelopeTransport {
           logger.info("the server asks for a proof under another key; subscribing again with it", metadata: log(metadata, nil))
           continue
         }
-        if let at = reconnectedAt.withLock({ $0 }), ContinuousClock.now - at < .seconds(2) {
+        if let at = state.withLock({ $0.reconnectedAt }), ContinuousClock.now - at < .seconds(2) {
           // Closed on purpose a moment ago: subscribe again at once on the same replica, and let
           // the call wait for the new connection rather than fail while it is being made.
           options.waitForReady = true
