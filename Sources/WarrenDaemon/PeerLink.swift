@@ -81,7 +81,7 @@ public final class PeerLink: Sendable {
     case start
     case message(OpenedEnvelope)
     case localCandidate(Candidate)
-    case agentState(ICEConnectionState, generation: Int)
+    case agentState(ICEConnectionState, driverSerial: Int)
     /// The session's deadline (``PeerSession/pollTimeout()``) has passed.
     case timeout
   }
@@ -89,7 +89,9 @@ public final class PeerLink: Sendable {
   private struct State {
     var session: PeerSession
     var driver: ICEDriver?
-    var generation = 0
+    /// Counts the drivers made (one per agent), so that a replaced driver's late events are
+    /// told apart: not the session's agent generation, which is the wire's.
+    var driverSerial = 0
     /// Whether the current agent has selected a pair yet (its next selection is a switch).
     var selectedInAgent = false
     var pathSwitches = 0
@@ -125,8 +127,8 @@ public final class PeerLink: Sendable {
   private let gatherings: AsyncStream<Gathering>
   private let gatheringSink: AsyncStream<Gathering>.Continuation
   /// Each new agent's driver, for the task that follows its events.
-  private let drivers: AsyncStream<(ICEDriver, generation: Int)>
-  private let driverSink: AsyncStream<(ICEDriver, generation: Int)>.Continuation
+  private let drivers: AsyncStream<(ICEDriver, driverSerial: Int)>
+  private let driverSink: AsyncStream<(ICEDriver, driverSerial: Int)>.Continuation
   private let clock: any DriverClock
   /// Wakes the session when its deadline passes; nothing runs while it has none.
   private let timer: DeadlineTimer
@@ -152,7 +154,7 @@ public final class PeerLink: Sendable {
     (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
     (publications, publicationSink) = AsyncStream.makeStream(of: Cunicu_Signaling_Message.self)
     (gatherings, gatheringSink) = AsyncStream.makeStream(of: Gathering.self)
-    (drivers, driverSink) = AsyncStream.makeStream(of: (ICEDriver, generation: Int).self)
+    (drivers, driverSink) = AsyncStream.makeStream(of: (ICEDriver, driverSerial: Int).self)
   }
 
   /// The proxy's listen address, once running.
@@ -250,8 +252,8 @@ public final class PeerLink: Sendable {
       }
       group.addTask {
         await withDiscardingTaskGroup { followers in
-          for await (driver, generation) in self.drivers {
-            followers.addTask { await self.follow(driver, generation: generation) }
+          for await (driver, driverSerial) in self.drivers {
+            followers.addTask { await self.follow(driver, driverSerial: driverSerial) }
           }
         }
       }
@@ -287,8 +289,8 @@ public final class PeerLink: Sendable {
         state.lastSignal = now
         state.session.receive(message.message, nonce: message.nonce, now: now)
       case .localCandidate(let candidate): state.session.localCandidate(candidate, now: now)
-      case .agentState(let agentState, let generation):
-        if generation == state.generation { state.session.agentStateChanged(agentState, now: now) }
+      case .agentState(let agentState, let driverSerial):
+        if driverSerial == state.driverSerial { state.session.agentStateChanged(agentState, now: now) }
       case .timeout: state.session.handleTimeout(now: now)
       }
       while let action = state.session.pollAction() { workSink.yield(action) }
@@ -312,13 +314,13 @@ public final class PeerLink: Sendable {
         agent: ICEAgent(role: role, localCredentials: credentials, configuration: configuration, seed: UInt64.random(in: 0...UInt64.max)),
         logger: logger, eventLoop: eventLoop, clock: clock, onData: { buffer in proxy?.deliver(buffer, flush: false) },
         onDataBatchEnd: { proxy?.flush() })
-      let generation = state.withLock { state in
-        state.generation += 1
+      let driverSerial = state.withLock { state in
+        state.driverSerial += 1
         state.selectedInAgent = false
         state.driver = driver
-        return state.generation
+        return state.driverSerial
       }
-      driverSink.yield((driver, generation))
+      driverSink.yield((driver, driverSerial))
     case .closeAgent:
       let driver = state.withLock { state in defer { state.driver = nil }; return state.driver }
       await driver?.close()
@@ -360,15 +362,15 @@ public final class PeerLink: Sendable {
   }
 
   /// Forwards one driver's events until it closes; events of a replaced driver are ignored.
-  private func follow(_ driver: ICEDriver, generation: Int) async {
+  private func follow(_ driver: ICEDriver, driverSerial: Int) async {
     for await event in driver.events {
       switch event {
       case .stateChanged(let agentState):
-        input(.agentState(agentState, generation: generation))
+        input(.agentState(agentState, driverSerial: driverSerial))
       case .selectedPairChanged(let pair):
         let now = clock.now
         let selection: (current: Bool, switched: Bool) = state.withLock { state in
-          guard state.generation == generation else { return (false, false) }
+          guard state.driverSerial == driverSerial else { return (false, false) }
           defer { state.selectedInAgent = true }
           guard state.selectedInAgent else { return (true, false) }
           state.pathSwitches += 1
@@ -387,7 +389,7 @@ public final class PeerLink: Sendable {
         logger.notice("ICE role changed by conflict resolution", metadata: ["role": "\(role)"])
       case .renominationIgnored(let kept):
         let first = state.withLock { state in
-          guard state.generation == generation else { return false }
+          guard state.driverSerial == driverSerial else { return false }
           defer { state.peerIgnoresRenomination = true }
           return !state.peerIgnoresRenomination
         }

@@ -97,10 +97,11 @@ public final class KubernetesTransport: EnvelopeTransport {
     var tasks: [Task<Void, Never>] = []
     /// The watch running now; cancelled to make the loop list again.
     var watch: Task<Result<WatchEnd, KubernetesError>, Never>?
-    /// Bumped by each subscribe; the loop's lists catch up with it.
+    /// List rounds: bumped by each subscribe (`wanted`); the loop's lists catch up with it
+    /// (`listed`).
     var wanted = 0
     var listed = 0
-    /// Subscribers waiting for a list at least as new as their generation, by id.
+    /// Subscribers waiting for a list at least as new as their round, by id.
     var waiters: [Int: Waiter] = [:]
     var nextWaiter = 0
     var closed = false
@@ -113,7 +114,7 @@ public final class KubernetesTransport: EnvelopeTransport {
   public var resourceVersion: String? { state.withLock { $0.resourceVersion } }
 
   private struct Waiter {
-    var generation: Int
+    var listRound: Int
     var continuation: CheckedContinuation<Void, any Error>
   }
 
@@ -154,7 +155,7 @@ public final class KubernetesTransport: EnvelopeTransport {
   /// Returns once a list made after the subscription has been delivered.
   public func subscribe(_ ours: PrivateKey) async throws {
     let key = ours.publicKey
-    let (generation, start, watch, id) = try state.withLock { state throws(SignalingError) in
+    let (listRound, start, watch, id) = try state.withLock { state throws(SignalingError) in
       guard !state.closed else { throw SignalingError(.closed, "the k8s backend is closed") }
       state.subscriptions.insert(key)
       state.wanted += 1
@@ -170,8 +171,8 @@ public final class KubernetesTransport: EnvelopeTransport {
         let outcome: Result<Void, any Error>? = state.withLock { state in
           if state.closed { return .failure(SignalingError(.closed, "the k8s backend is closed")) }
           if Task.isCancelled { return .failure(CancellationError()) }
-          if state.listed >= generation { return .success(()) }
-          state.waiters[id] = Waiter(generation: generation, continuation: continuation)
+          if state.listed >= listRound { return .success(()) }
+          state.waiters[id] = Waiter(listRound: listRound, continuation: continuation)
           return nil
         }
         if let outcome { continuation.resume(with: outcome) }
@@ -225,11 +226,11 @@ public final class KubernetesTransport: EnvelopeTransport {
   private func receiveLoop() async {
     var failures = 0
     while !Task.isCancelled {
-      let generation = state.withLock { $0.wanted }
+      let listRound = state.withLock { $0.wanted }
       do {
-        var resourceVersion = try await listAndDeliver(generation: generation)
+        var resourceVersion = try await listAndDeliver(listRound: listRound)
         failures = 0
-        watching: while !Task.isCancelled, state.withLock({ $0.wanted }) == generation {
+        watching: while !Task.isCancelled, state.withLock({ $0.wanted }) == listRound {
           switch try await watchOnce(from: resourceVersion) {
           case .ended(let version):
             resourceVersion = version
@@ -256,7 +257,7 @@ public final class KubernetesTransport: EnvelopeTransport {
 
   /// Lists the namespace, delivers what was not delivered yet (oldest first), forgets UIDs that
   /// are gone, wakes the subscribers waiting for this list, and returns its resource version.
-  private func listAndDeliver(generation: Int) async throws(KubernetesError) -> String {
+  private func listAndDeliver(listRound: Int) async throws(KubernetesError) -> String {
     let list = try await client.list(namespace: namespace)
     let items = list.items.sorted { Self.order($0.metadata?.resourceVersion, $1.metadata?.resourceVersion) }
     var present: Set<String> = []
@@ -268,8 +269,8 @@ public final class KubernetesTransport: EnvelopeTransport {
     let waiters = state.withLock { state in
       state.delivered.formIntersection(present)
       state.resourceVersion = list.metadata.resourceVersion
-      state.listed = max(state.listed, generation)
-      let ready = state.waiters.filter { $0.value.generation <= generation }
+      state.listed = max(state.listed, listRound)
+      let ready = state.waiters.filter { $0.value.listRound <= listRound }
       for id in ready.keys { state.waiters[id] = nil }
       return ready.values
     }
