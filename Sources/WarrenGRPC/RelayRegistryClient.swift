@@ -19,7 +19,7 @@ enum RelayRegistryClient {
   /// The relays for `key` from the registry at `url` (a `grpc://` URL, as for the backend), with
   /// a proof that we hold `key` when the server reads proofs; gives up after `timeout`. With a
   /// list of replicas it asks one at random, and the next when one is unavailable.
-  static func fetch(url: BackendURL, key: PrivateKey, timeout: Duration, logger: Logger) async throws -> [Relay] {
+  static func fetch(url: BackendURL, key: PrivateKey, timeout: Duration, logger: Logger) async throws -> [RegisteredRelay] {
     let endpoint = try GRPCEndpoint(url)
     var random = SystemRandomNumberGenerator()
     var failover = ReplicaFailover(replicas: endpoint.replicas.count, random: &random)
@@ -42,7 +42,7 @@ enum RelayRegistryClient {
   private static func fetch(
     from endpoint: GRPCEndpoint, replica: GRPCEndpoint.Replica, key: PrivateKey, deadline: ContinuousClock.Instant,
     logger: Logger
-  ) async throws -> [Relay] {
+  ) async throws -> [RegisteredRelay] {
     let transport = try endpoint.makeTransport(to: replica)
     return try await withGRPCClient(transport: transport) { client in
       var params = Cunicu_Signaling_GetRelaysParams()
@@ -60,7 +60,7 @@ enum RelayRegistryClient {
       let nowSeconds = Double(WallClock.unixNanoseconds) / 1e9
       let now = ContinuousClock.now
       return response.relays.map { info in
-        var relay = Relay(url: info.url, username: info.username, password: info.password)
+        var relay = RegisteredRelay(url: info.url, username: info.username, password: info.password)
         if info.hasExpires {
           let remaining = Double(info.expires.seconds) + Double(info.expires.nanos) / 1e9 - nowSeconds
           relay.expires = now + .seconds(max(0, remaining))

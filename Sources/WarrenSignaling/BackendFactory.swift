@@ -12,7 +12,7 @@ public struct BackendFactory: Sendable {
 
   /// Asks the relay registry at a URL for the relays it hands to a key (`grpc://…` in the ICE
   /// URL list), giving up after a timeout.
-  public typealias RelayRegistry = @Sendable (_ url: BackendURL, _ key: PrivateKey, _ timeout: Duration) async throws -> [Relay]
+  public typealias RelayRegistry = @Sendable (_ url: BackendURL, _ key: PrivateKey, _ timeout: Duration) async throws -> [RegisteredRelay]
 
   /// The hub that `inprocess:` backends of this factory share.
   public let hub: InProcessHub
@@ -42,7 +42,7 @@ public struct BackendFactory: Sendable {
   }
 
   /// The relays the registry at `url` hands to `key` (whose holder may have to prove it holds it).
-  public func relays(from url: String, for key: PrivateKey, timeout: Duration = .seconds(5)) async throws -> [Relay] {
+  public func relays(from url: String, for key: PrivateKey, timeout: Duration = .seconds(5)) async throws -> [RegisteredRelay] {
     let url = try BackendURL(url)
     guard let registry = relayRegistries[url.scheme] else {
       throw SignalingError(

@@ -1,6 +1,6 @@
 /// A STUN or TURN server with credentials, as a signaling server's relay registry hands it out
 /// for a key (wire.md, `RelayRegistry.GetRelays`).
-public struct Relay: Sendable, Hashable {
+public struct RegisteredRelay: Sendable, Hashable {
   /// `stun:`, `turn:` or `turns:` URL.
   public var url: String
   public var username: String
