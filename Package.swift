@@ -225,6 +225,7 @@ let package = Package(
     .target(
       name: "WarrenYAML",
       dependencies: [
+        "WarrenPrimitives",
         .product(name: "Yams", package: "Yams"),
       ],
       swiftSettings: swiftSettings

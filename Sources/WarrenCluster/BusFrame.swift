@@ -1,3 +1,5 @@
+public import WarrenPrimitives
+
 #if canImport(FoundationEssentials)
   internal import FoundationEssentials
 #else
@@ -68,10 +70,15 @@ public struct BusFrame: Sendable, Equatable {
 }
 
 /// A notification on the bus's channel that is not a frame.
-public struct BusFrameError: Error, Equatable, CustomStringConvertible {
+public struct BusFrameError: CodedError, Equatable {
+  public typealias Code = ErrorCode<BusFrameError>
+  public var code: Code { .malformed }
   public let message: String
 
   init(_ message: String) { self.message = message }
+}
 
-  public var description: String { "malformed cluster bus frame: \(message)" }
+extension ErrorCode where Domain == BusFrameError {
+  /// Not a frame of this version (the message says what is wrong).
+  public static var malformed: Self { Self("malformed cluster bus frame") }
 }

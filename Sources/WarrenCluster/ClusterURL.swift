@@ -1,3 +1,5 @@
+public import WarrenPrimitives
+
 #if canImport(FoundationEssentials)
   internal import FoundationEssentials
 #else
@@ -86,10 +88,15 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A `--cluster` URL that cannot be used, and why.
-public struct ClusterURLError: Error, Equatable, CustomStringConvertible {
+public struct ClusterURLError: CodedError, Equatable {
+  public typealias Code = ErrorCode<ClusterURLError>
+  public var code: Code { .invalid }
   public let message: String
 
   init(_ message: String) { self.message = message }
+}
 
-  public var description: String { message }
+extension ErrorCode where Domain == ClusterURLError {
+  /// Not a usable `postgres://` URL (the message says which part).
+  public static var invalid: Self { Self("invalid cluster URL") }
 }

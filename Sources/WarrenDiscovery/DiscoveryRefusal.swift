@@ -1,6 +1,8 @@
+public import WarrenPrimitives
+
 /// Why an announcement was not acted on: one log line and one count per refusal, never a crash
 /// and never a partial change.
-public struct DiscoveryRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DiscoveryRefusal: CodedError, Equatable {
   public enum Reason: String, CaseIterable, Sendable {
     /// The announced key is not the key that sealed the announcement.
     case senderMismatch = "sender_mismatch"
@@ -30,5 +32,6 @@ public struct DiscoveryRefusal: Error, Sendable, Equatable, CustomStringConverti
     self.message = message
   }
 
-  public var description: String { "\(reason.rawValue): \(message)" }
+  /// The reason as the error's code (its raw value: the label it is counted under).
+  public var code: ErrorCode<DiscoveryRefusal> { ErrorCode(reason.rawValue) }
 }

@@ -8,10 +8,11 @@ public import WarrenPrimitives
 
 /// Resolves the host of a STUN or TURN URL to addresses (getaddrinfo, off the event loops).
 public enum HostResolver {
-  public struct Failure: Error, Sendable, CustomStringConvertible {
+  public struct Failure: CodedError {
     public let host: String
     public let reason: String
-    public var description: String { "cannot resolve '\(host)': \(reason)" }
+    public var code: ErrorCode<Failure> { ErrorCode("cannot resolve") }
+    public var message: String { "'\(host)': \(reason)" }
   }
 
   /// `host` as an IP literal, or its IPv4 and IPv6 addresses (IPv4 first), each with `port`.

@@ -30,7 +30,7 @@ public enum KubeConfig {
     guard !existing.isEmpty else {
       // Let the first one say what is wrong with it (missing, unreadable).
       _ = try YAMLReader.load(path: paths.first ?? "~/.kube/config")
-      throw ConfigurationError(file: paths.first ?? "", line: nil, field: "", message: "no kubeconfig file")
+      throw ConfigurationError(.unreadable, file: paths.first ?? "", line: nil, field: "", message: "no kubeconfig file")
     }
     var merged = MergedKubeConfig()
     for path in existing {

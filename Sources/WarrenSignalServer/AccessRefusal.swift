@@ -1,8 +1,9 @@
+public import WarrenPrimitives
 public import GRPCCore
 
 /// Why the signal server refused a call, as the gRPC status it answers with and the label it is
 /// counted under on `/metrics` (`warren_signal_refusals_total{method, reason}`).
-public struct AccessRefusal: Error, Sendable, CustomStringConvertible {
+public struct AccessRefusal: CodedError {
   public enum Reason: String, CaseIterable, Sendable {
     case proofMissing = "proof_missing"
     case proofMalformed = "proof_malformed"
@@ -33,5 +34,6 @@ public struct AccessRefusal: Error, Sendable, CustomStringConvertible {
     self.message = message
   }
 
-  public var description: String { "\(reason): \(message)" }
+  /// The reason as the error's code (its raw value: the label it is counted under).
+  public var code: ErrorCode<AccessRefusal> { ErrorCode(reason.rawValue) }
 }

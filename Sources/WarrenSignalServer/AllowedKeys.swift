@@ -1,3 +1,5 @@
+public import WarrenPrimitives
+
 #if canImport(FoundationEssentials)
 internal import FoundationEssentials
 #else
@@ -21,7 +23,7 @@ public struct AllowedKeys: Sendable, Equatable {
     do {
       text = try String(contentsOfFile: path, encoding: .utf8)
     } catch {
-      throw AllowedKeysError("cannot read the allowed keys from \(path): \(error)")
+      throw AllowedKeysError(.unreadable, "\(path): \(error)")
     }
     try self.init(parsing: text, file: path)
   }
@@ -33,7 +35,7 @@ public struct AllowedKeys: Sendable, Equatable {
       let trimmed = String(line.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
       if trimmed.isEmpty { continue }
       guard let key = try? Key(base64: trimmed) else {
-        throw AllowedKeysError("\(file):\(index + 1): '\(trimmed)' is not a base64 public key (44 characters, as warren pubkey prints)")
+        throw AllowedKeysError(.invalidKey, "\(file):\(index + 1): '\(trimmed)' is not a base64 public key (44 characters, as warren pubkey prints)")
       }
       keys.insert(key)
     }
@@ -43,7 +45,21 @@ public struct AllowedKeys: Sendable, Equatable {
   public func contains(_ key: Key) -> Bool { keys.contains(key) }
 }
 
-public struct AllowedKeysError: Error, Sendable, CustomStringConvertible {
-  public let description: String
-  init(_ description: String) { self.description = description }
+/// Why an allowed-keys file gave no list.
+public struct AllowedKeysError: CodedError {
+  public typealias Code = ErrorCode<AllowedKeysError>
+  public let code: Code
+  public let message: String
+
+  init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+}
+
+extension ErrorCode where Domain == AllowedKeysError {
+  /// The file cannot be read.
+  public static var unreadable: Self { Self("cannot read the allowed keys") }
+  /// A line is not a base64 public key.
+  public static var invalidKey: Self { Self("invalid allowed key") }
 }

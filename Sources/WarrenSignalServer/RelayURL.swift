@@ -1,3 +1,4 @@
+public import WarrenPrimitives
 internal import WarrenSTUN
 
 /// A STUN/TURN server as `warren signal --relay` takes it (a ``STUNURI`` plus two Warren
@@ -78,7 +79,9 @@ public struct RelayURL: Sendable, Equatable {
 }
 
 /// A `--relay` URL that cannot be used, and why.
-public struct RelayURLError: Error, Sendable, CustomStringConvertible {
+public struct RelayURLError: CodedError {
+  public typealias Code = ErrorCode<RelayURLError>
+  public var code: Code { .invalid }
   /// What is wrong, quoting the URL: `'turn:h?x=1': unknown parameter 'x' (…)`.
   public let message: String
 
@@ -90,6 +93,9 @@ public struct RelayURLError: Error, Sendable, CustomStringConvertible {
   init(_ error: STUNError) {
     message = error.message
   }
+}
 
-  public var description: String { "invalid relay URL \(message)" }
+extension ErrorCode where Domain == RelayURLError {
+  /// Not a usable `--relay` URL (the message quotes it and says why).
+  public static var invalid: Self { Self("invalid relay URL") }
 }

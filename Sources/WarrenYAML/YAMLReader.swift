@@ -13,13 +13,13 @@ public struct YAMLReader: Sendable {
   /// Reads `path` and parses it; errors name the file.
   public static func load(path: String) throws(ConfigurationError) -> (YAMLReader, Node) {
     guard FileManager.default.fileExists(atPath: path) else {
-      throw ConfigurationError(file: path, line: nil, field: "", message: "cannot read the file: no such file")
+      throw ConfigurationError(.unreadable, file: path, line: nil, field: "", message: "cannot read the file: no such file")
     }
     let text: String
     do {
       text = try String(contentsOfFile: path, encoding: .utf8)
     } catch {
-      throw ConfigurationError(file: path, line: nil, field: "", message: "cannot read the file: \(error.localizedDescription)")
+      throw ConfigurationError(.unreadable, file: path, line: nil, field: "", message: "cannot read the file: \(error.localizedDescription)")
     }
     let reader = YAMLReader(file: path)
     return (reader, try reader.parse(text))
@@ -31,7 +31,7 @@ public struct YAMLReader: Sendable {
     do {
       root = try Yams.compose(yaml: text)
     } catch {
-      throw ConfigurationError(file: file, line: nil, field: "", message: "not valid YAML: \(error)")
+      throw ConfigurationError(.notYAML, file: file, line: nil, field: "", message: "not valid YAML: \(error)")
     }
     guard let root else { throw self.error(nil, "", "the file is empty") }
     return root
