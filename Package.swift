@@ -445,6 +445,7 @@ let package = Package(
     .target(
       name: "WarrenTestSupport",
       dependencies: [
+        "WarrenPrimitives",
         "WarrenDaemon",
         "WarrenICENIO",
         .product(name: "NIOCore", package: "swift-nio"),

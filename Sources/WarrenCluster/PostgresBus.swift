@@ -5,7 +5,7 @@ internal import PostgresNIO
 internal import SwiftProtobuf
 internal import Synchronization
 internal import WarrenCrypto
-internal import WarrenPrimitives
+public import WarrenPrimitives
 public import WarrenSignalServer
 public import WarrenSignaling
 public import WarrenWire
@@ -34,6 +34,7 @@ public final class PostgresBus: ClusterBus {
 
   /// This replica on the bus: random per process, so a restarted replica is a new one.
   public let replicaID: UInt64
+  private let clock: any MonotonicClock
   private let settings: Settings
   private let relay: SignalingRelay
   private let logger: Logger
@@ -49,7 +50,8 @@ public final class PostgresBus: ClusterBus {
     var lastSweep: ContinuousClock.Instant?
   }
 
-  public init(settings: Settings, relay: SignalingRelay, logger: Logger) {
+  public init(settings: Settings, relay: SignalingRelay, logger: Logger, clock: any MonotonicClock = ContinuousClock()) {
+    self.clock = clock
     self.settings = settings
     self.relay = relay
     var random = SystemRandomNumberGenerator()
@@ -166,7 +168,7 @@ public final class PostgresBus: ClusterBus {
       try? await opened?.close()
       guard !Task.isCancelled else { break }
       failures += 1
-      try? await Task.sleep(for: settings.backoff.delay(afterFailures: failures))
+      try? await clock.sleep(until: clock.now + settings.backoff.delay(afterFailures: failures), tolerance: nil)
     }
   }
 
@@ -255,7 +257,7 @@ public final class PostgresBus: ClusterBus {
       "INSERT INTO warren_signal_spill (payload) VALUES (\(ByteBuffer(bytes: bytes))) RETURNING id", logger: postgresLogger)
     for try await value in rows.decode(Int64.self) { id = value }
     guard let id else { throw BusFrameError("the spill table returned no id") }
-    let now = ContinuousClock.now
+    let now = clock.now
     let sweep = state.withLock { state in
       guard state.lastSweep.map({ now - $0 >= settings.spillRetention }) ?? true else { return false }
       state.lastSweep = now

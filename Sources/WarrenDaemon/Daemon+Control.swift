@@ -21,7 +21,7 @@ extension Daemon {
 
   /// Every peer's state, path and counters.
   public func statusReport() -> StatusReport {
-    let now = ContinuousClock.now
+    let now = clock.now
     let entries = peers.all
     let devices = interfaces.readings
     let dataPaths = dataPaths.choices
@@ -67,7 +67,7 @@ extension Daemon {
     guard interval >= .milliseconds(10) else { throw ControlFailure("interval must be at least 10 ms") }
     guard (.milliseconds(10) ... .seconds(60)).contains(timeout) else { throw ControlFailure("timeout must be between 10 ms and 60 s") }
     for seq in 1...count {
-      let started = ContinuousClock.now
+      let started = clock.now
       let answer: PingReply
       switch await link.probe(timeout: timeout) {
       case .answered(let rtt, let pair):
@@ -80,7 +80,7 @@ extension Daemon {
         answer = PingReply(seq: seq, peer: peer.name, result: .noPath)
       }
       try await reply.send(answer)
-      if seq < count { try await Task.sleep(until: started + interval) }
+      if seq < count { try await clock.sleep(until: started + interval, tolerance: nil) }
     }
   }
 }

@@ -26,7 +26,7 @@ extension Daemon {
     await withTaskCancellationHandler {
       for await changes in monitor.changes {
         logger.debug("network: \(changes.map(\.description).joined(separator: "; "))")
-        try? await Task.sleep(for: Self.networkSettleTime)
+        try? await clock.sleep(until: clock.now + Self.networkSettleTime, tolerance: nil)
         applyNetworkChange(routeOnly: changes.allSatisfy { if case .defaultRoute = $0 { true } else { false } })
       }
     } onCancel: {
@@ -39,7 +39,7 @@ extension Daemon {
   /// dials again at once rather than after TCP's keepalive gives up, and the addresses are read
   /// again (the network may have changed meanwhile).
   func resumed(after gap: Duration) {
-    guard network.resumed(after: gap, at: .now) else { return }
+    guard network.resumed(after: gap, at: clock.now) else { return }
     logger.notice("this host did not run for \(gap) (suspended or stopped); signaling connections are made anew")
     backend.reconnect(ifBoundTo: nil)
     applyNetworkChange()

@@ -28,17 +28,18 @@ extension Daemon {
       iceServers.setRegistered(servers, by: registry)
       logger.info("relay registry answered", metadata: ["registry": "\(registry)", "turn": "\(servers.map { "\($0.host):\($0.port)" })"])
       let firstExpiry = relays.compactMap(\.expires).min()
-      return firstExpiry.map { max($0 - .seconds(60), .now + .seconds(10)) } ?? .now + .seconds(600)
+      let now = clock.now
+      return firstExpiry.map { max($0 - .seconds(60), now + .seconds(10)) } ?? now + .seconds(600)
     } catch {
       logger.warning("relay registry did not answer; asking again in 30 s", metadata: ["registry": "\(registry)", "error": "\(error)"])
-      return .now + .seconds(30)
+      return clock.now + .seconds(30)
     }
   }
 
   func keepRelaysFresh(_ registry: String, from first: ContinuousClock.Instant) async throws {
     var next = first
     while true {
-      try await Task.sleep(until: next)
+      try await clock.sleep(until: next, tolerance: nil)
       next = await fetchRelays(registry)
     }
   }

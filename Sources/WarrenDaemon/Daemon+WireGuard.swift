@@ -16,7 +16,7 @@ extension Daemon {
   /// Reads `interface` every poll interval: new peers get a session, removed ones lose theirs.
   func watchInterface(_ interface: String) async throws {
     while true {
-      try await Task.sleep(for: configuration.wireguard.pollInterval)
+      try await clock.sleep(until: clock.now + configuration.wireguard.pollInterval, tolerance: nil)
       await pollInterface(interface)
     }
   }
@@ -229,7 +229,7 @@ extension Daemon {
     let window = min(max((roundTripTime ?? .zero) * 4, .milliseconds(200)), .seconds(2))
     for attempt in 1...4 {
       for _ in 0..<5 {
-        do { try await Task.sleep(for: window / 5) } catch { return }
+        do { try await clock.sleep(until: clock.now + window / 5, tolerance: nil) } catch { return }
         if try await readInterface(interface).peers.first(where: { $0.publicKey == peer.publicKey })?.lastHandshake ?? 0 > 0 { return }
       }
       try await control.renewPeer(peer, endpoint: endpoint)

@@ -3,7 +3,7 @@ public import ServiceLifecycle
 public import WarrenSignaling
 internal import Synchronization
 internal import WarrenICE
-internal import WarrenICENIO
+public import WarrenICENIO
 internal import WarrenCrypto
 internal import WarrenDiscovery
 internal import WarrenNFTables
@@ -40,6 +40,8 @@ public final class Daemon: Service {
   /// Builds the backend and asks relay registries (schemes registered by the caller).
   let factory: BackendFactory
   let logger: Logger
+  /// The time every peer link, discovery runner and timer of the daemon reads.
+  let clock: any DriverClock
   /// This host's addresses, kept current as the network changes.
   let network: HostNetwork
   /// The STUN and TURN servers sessions gather with, relay registries' among them.
@@ -59,9 +61,11 @@ public final class Daemon: Service {
 
   /// - Parameter buildInfo: announced to the community by peer discovery.
   public init(
-    configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger, buildInfo: Cunicu_BuildInfo = Cunicu_BuildInfo()
+    configuration: DaemonConfiguration, factory: BackendFactory, logger: Logger, buildInfo: Cunicu_BuildInfo = Cunicu_BuildInfo(),
+    clock: any DriverClock = ContinuousClock()
   ) throws {
     self.configuration = configuration
+    self.clock = clock
     self.factory = factory
     let backend = try factory.makeBackend(urls: configuration.backends)
     self.backend = backend
@@ -70,7 +74,7 @@ public final class Daemon: Service {
     for (interface, settings) in configuration.wireguard.discovery {
       discoveries[interface] = DiscoveryRunner(
         interface: interface, settings: settings, addressesFromKey: configuration.wireguard.addressesFromKey, backend: backend,
-        control: WireGuard.control(for: interface), buildInfo: buildInfo, logger: logger)
+        control: WireGuard.control(for: interface), buildInfo: buildInfo, logger: logger, clock: clock)
     }
     self.discoveries = discoveries
     var addresses = InterfaceAddresses()
@@ -244,7 +248,7 @@ public final class Daemon: Service {
           for discovery in self.discoveries.values { group.addTask { await discovery.leave() } }
         }
       }
-      leaving.addTask { try? await Task.sleep(for: .seconds(2)) }
+      leaving.addTask { [clock] in try? await clock.sleep(until: clock.now + .seconds(2), tolerance: nil) }
       await leaving.next()
       leaving.cancelAll()
     }
@@ -272,7 +276,7 @@ public final class Daemon: Service {
         metadata: ["peer": "\(peer.publicKey)", "old_key": "\(former)"])
     }
     options.resumed = { [weak self] gap in self?.resumed(after: gap) }
-    let link = PeerLink(options: options, backend: backend, logger: logger)
+    let link = PeerLink(options: options, backend: backend, logger: logger, clock: clock)
     _ = peers.add(RunningPeer(peer: peer, link: link, interface: interface))
   }
 

@@ -39,6 +39,7 @@ public final class GRPCTransport: EnvelopeTransport {
   }
 
   private let endpoint: GRPCEndpoint
+  private let clock: any MonotonicClock
   private let replicas: [ReplicaClient]
   private let failover: Mutex<ReplicaFailover>
   private let sink: any EnvelopeSink
@@ -62,8 +63,10 @@ public final class GRPCTransport: EnvelopeTransport {
   public var type: BackendType { .grpc }
 
   public init(
-    endpoint: GRPCEndpoint, sink: any EnvelopeSink, backoff: ReconnectBackoff = ReconnectBackoff(), logger: Logger
+    endpoint: GRPCEndpoint, sink: any EnvelopeSink, backoff: ReconnectBackoff = ReconnectBackoff(), logger: Logger,
+    clock: any MonotonicClock = ContinuousClock()
   ) throws {
+    self.clock = clock
     self.endpoint = endpoint
     self.sink = sink
     self.backoff = backoff
@@ -152,7 +155,8 @@ public final class GRPCTransport: EnvelopeTransport {
   }
 
   public func reconnect(ifBoundTo ips: Set<TransportAddress.IP>?) {
-    state.withLock { $0.reconnectedAt = .now }
+    let now = clock.now
+    state.withLock { $0.reconnectedAt = now }
     let closed = connections.close(boundTo: ips)
     if closed > 0 {
       logger.notice(
@@ -177,7 +181,8 @@ public final class GRPCTransport: EnvelopeTransport {
 
   private func failed(on replica: Int) -> ReplicaFailover.Next {
     var random = SystemRandomNumberGenerator()
-    return failover.withLock { $0.failed(on: replica, at: .now, backoff: backoff, random: &random) }
+    let now = clock.now
+    return failover.withLock { $0.failed(on: replica, at: now, backoff: backoff, random: &random) }
   }
 
   /// Keeps a Subscribe stream for `ours.publicKey` open until cancelled.
@@ -226,7 +231,7 @@ public final class GRPCTransport: EnvelopeTransport {
           logger.info("the server asks for a proof under another key; subscribing again with it", metadata: log(metadata, nil))
           continue
         }
-        if let at = state.withLock({ $0.reconnectedAt }), ContinuousClock.now - at < .seconds(2) {
+        if let at = state.withLock({ $0.reconnectedAt }), clock.now - at < .seconds(2) {
           // Closed on purpose a moment ago: subscribe again at once on the same replica, and let
           // the call wait for the new connection rather than fail while it is being made.
           options.waitForReady = true
@@ -240,7 +245,7 @@ public final class GRPCTransport: EnvelopeTransport {
           metadata: log(metadata, next))
       }
       do {
-        try await Task.sleep(until: next.at, clock: .continuous)
+        try await clock.sleep(until: next.at, tolerance: nil)
       } catch {
         break
       }

@@ -1,10 +1,11 @@
 public import NIOCore
+public import WarrenPrimitives
 
 /// The clock Warren's I/O drivers (``ICEDriver``, the daemon's peer links) run their timers on:
 /// the continuous clock in production, a manual one in tests, so that a whole connection with real
 /// sockets can run in virtual time. The pure state machines measure time in
 /// `ContinuousClock.Instant`s, so a driver clock does too.
-public protocol DriverClock: Clock, Sendable where Instant == ContinuousClock.Instant, Duration == Swift.Duration {
+public protocol DriverClock: Clock, MonotonicClock where Instant == ContinuousClock.Instant, Duration == Swift.Duration {
   /// Runs `body` on `eventLoop` once the clock has reached `deadline`, unless cancelled first.
   func schedule(at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void) -> DriverTimer
 }

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import Logging
+internal import WarrenPrimitives
 
 /// Every `cleanup_interval`, envelopes older than `max_age` are deleted, whoever sent them (as
 /// cunicu does).
@@ -12,7 +13,7 @@ extension KubernetesTransport {
         if Task.isCancelled { return }
         logger.warning("deleting old envelopes failed", metadata: ["error": "\(error)"])
       }
-      try? await Task.sleep(for: interval)
+      try? await clock.sleep(until: clock.now + interval, tolerance: nil)
     }
   }
 

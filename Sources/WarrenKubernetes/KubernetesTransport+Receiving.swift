@@ -2,6 +2,7 @@ internal import Foundation
 internal import Logging
 internal import Synchronization
 internal import WarrenCrypto
+internal import WarrenPrimitives
 internal import WarrenSignaling
 internal import WarrenWire
 
@@ -38,7 +39,7 @@ extension KubernetesTransport {
             // dropping connections is not hammered.
             logger.info("the watch broke; resuming", metadata: ["resource_version": "\(version)", "error": "\(error)"])
             resourceVersion = version
-            try? await Task.sleep(for: settings.backoff.initial)
+            try? await clock.sleep(until: clock.now + settings.backoff.initial, tolerance: nil)
           case .relist:
             break watching
           }
@@ -49,7 +50,7 @@ extension KubernetesTransport {
         let delay = settings.backoff.delay(afterFailures: failures)
         logger.warning(
           "the Kubernetes API failed; trying again", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-        try? await Task.sleep(for: delay)
+        try? await clock.sleep(until: clock.now + delay, tolerance: nil)
       }
     }
   }
@@ -142,7 +143,7 @@ extension KubernetesTransport {
     // The server ends a watch after timeoutSeconds; a connection that silently died does not.
     let limit = settings.watchTimeout + .seconds(30)
     let watchdog = Task {
-      try? await Task.sleep(for: limit)
+      try? await clock.sleep(until: clock.now + limit, tolerance: nil)
       if !Task.isCancelled { watch.cancel() }
     }
     let relist = state.withLock { state in

@@ -2,6 +2,7 @@ internal import Foundation
 public import Logging
 internal import Synchronization
 public import WarrenCrypto
+public import WarrenPrimitives
 public import WarrenSignaling
 public import WarrenWire
 internal import WarrenYAML
@@ -19,6 +20,8 @@ public final class KubernetesTransport: EnvelopeTransport {
   public let namespace: String
   public let client: KubernetesAPIClient
   let sink: any EnvelopeSink
+  /// The time the receive loop's back-off and the clean-up loop wait on.
+  let clock: any MonotonicClock
   let logger: Logger
   let state = Mutex(State())
   let invalid = Atomic<Int>(0)
@@ -74,7 +77,10 @@ public final class KubernetesTransport: EnvelopeTransport {
     try self.init(settings: settings, connection: connection, sink: sink, logger: logger)
   }
 
-  public init(settings: Settings, connection: KubernetesConnection, sink: any EnvelopeSink, logger: Logger) throws(SignalingError) {
+  public init(
+    settings: Settings, connection: KubernetesConnection, sink: any EnvelopeSink, logger: Logger, clock: any MonotonicClock = ContinuousClock()
+  ) throws(SignalingError) {
+    self.clock = clock
     self.settings = settings
     namespace = settings.namespace ?? connection.namespace ?? "cunicu"
     do { client = try KubernetesAPIClient(connection: connection) } catch {

@@ -1,23 +1,21 @@
 public import NIOCore
 internal import Synchronization
 public import WarrenICENIO
+public import WarrenPrimitives
 
 /// A clock that moves only when the test says so (``advance(by:)``), for running drivers with
 /// real sockets in virtual time: sleepers wake and driver timers fire as the time passes them,
 /// in deadline order.
 public final class ManualClock: DriverClock {
-  public typealias Instant = ContinuousClock.Instant
-  public typealias Duration = Swift.Duration
-
   private enum Waiter {
     case sleeper(CheckedContinuation<Void, any Error>)
     case timer(any EventLoop, @Sendable () -> Void)
   }
 
   private struct State {
-    var now: Instant
+    var now: ContinuousClock.Instant
     var nextID: UInt64 = 0
-    var waiting: [UInt64: (deadline: Instant, waiter: Waiter)] = [:]
+    var waiting: [UInt64: (deadline: ContinuousClock.Instant, waiter: Waiter)] = [:]
     /// Sleepers cancelled before they were registered.
     var cancelled: Set<UInt64> = []
   }
@@ -25,14 +23,14 @@ public final class ManualClock: DriverClock {
   private let state: Mutex<State>
 
   /// Starts at the continuous clock's now, so instants from both are comparable.
-  public init(start: Instant = ContinuousClock.now) {
+  public init(start: ContinuousClock.Instant = ContinuousClock.now) {
     state = Mutex(State(now: start))
   }
 
-  public var now: Instant { state.withLock { $0.now } }
-  public var minimumResolution: Duration { .zero }
+  public var now: ContinuousClock.Instant { state.withLock { $0.now } }
+  public var minimumResolution: Swift.Duration { .zero }
 
-  public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+  public func sleep(until deadline: ContinuousClock.Instant, tolerance: Swift.Duration?) async throws {
     let id = state.withLock { state in
       state.nextID += 1
       return state.nextID
@@ -66,7 +64,7 @@ public final class ManualClock: DriverClock {
     _ = state.withLock { $0.cancelled.remove(id) }
   }
 
-  public func schedule(at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void) -> DriverTimer {
+  public func schedule(at deadline: ContinuousClock.Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void) -> DriverTimer {
     let id: UInt64? = state.withLock { state in
       guard deadline > state.now else { return nil }
       state.nextID += 1
@@ -81,7 +79,7 @@ public final class ManualClock: DriverClock {
   }
 
   /// Moves the time on by `duration`, waking every sleeper and firing every timer it passes.
-  public func advance(by duration: Duration) {
+  public func advance(by duration: Swift.Duration) {
     let due: [Waiter] = state.withLock { state in
       state.now = state.now + duration
       let now = state.now
