@@ -160,7 +160,12 @@ final class DiscoveryRunner: Sendable {
     workSink.finish()
     keySink.finish()
     guard let leaving, let ours, let community else { return }
-    await publish(leaving, ours: ours, community: community.publicKey)
+    // The REMOVE is said once and never repeated later, so a failed publish is tried again at
+    // once, twice (the daemon bounds leaving as a whole).
+    for retry in 0..<3 {
+      if retry > 0 { try? await clock.sleep(until: clock.now + .milliseconds(100 * retry), tolerance: nil) }
+      if await publish(leaving, ours: ours, community: community.publicKey) { break }
+    }
     for key in learned {
       do { try await control.removePeer(key) } catch {
         logger.warning("could not remove a learned peer when leaving", metadata: ["peer": "\(key)", "error": "\(error)"])
@@ -270,14 +275,18 @@ final class DiscoveryRunner: Sendable {
     }
   }
 
-  private func publish(_ announcement: Announcement, ours: PrivateKey, community: Key) async {
+  /// Whether the backend took the announcement.
+  @discardableResult
+  private func publish(_ announcement: Announcement, ours: PrivateKey, community: Key) async -> Bool {
     var message = Cunicu_Signaling_Message()
     message.peer = announcement.description(buildInfo: buildInfo)
     do {
       try await backend.publish(message, keys: KeyPair(ours: ours, theirs: community))
       logger.debug("peer discovery: announced \(announcement.change)")
+      return true
     } catch {
-      logger.warning("peer discovery: announcing failed; it is repeated later", metadata: ["error": "\(error)"])
+      logger.warning("peer discovery: announcing \(announcement.change) failed; it is tried again", metadata: ["error": "\(error)"])
+      return false
     }
   }
 }
