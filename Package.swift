@@ -445,6 +445,7 @@ let package = Package(
     .target(
       name: "WarrenTestSupport",
       dependencies: [
+        "WarrenCrypto",
         "WarrenPrimitives",
         "WarrenDaemon",
         "WarrenICENIO",
@@ -583,6 +584,16 @@ let package = Package(
       name: "WarrenClusterTests",
       dependencies: [
         "WarrenCluster",
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenSignalServerTests",
+      dependencies: [
+        "WarrenCrypto",
+        "WarrenSignalServer",
+        "WarrenTestSupport",
+        "WarrenWire",
       ],
       swiftSettings: swiftSettings
     ),

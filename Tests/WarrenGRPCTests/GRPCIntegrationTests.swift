@@ -13,8 +13,8 @@ import WarrenWireGRPC
 /// `warren signal` and the `grpc://` backend over the real HTTP/2 transport on loopback.
 @Suite("gRPC signaling on loopback (integration)", .serialized, .timeLimit(.minutes(2)))
 struct GRPCIntegrationTests {
-  let alice = peer(1)
-  let bob = peer(2)
+  let alice = testKey(1)
+  let bob = testKey(2)
 
   @Test("two peers exchange sealed messages through warren signal")
   func exchange() async throws {
@@ -43,7 +43,7 @@ struct GRPCIntegrationTests {
     try await withThrowingTaskGroup(of: Void.self) { group in
       for pair in 0..<20 {
         group.addTask {
-          let (x, y) = (peer(UInt32(100 + 2 * pair)), peer(UInt32(101 + 2 * pair)))
+          let (x, y) = (testKey(UInt32(100 + 2 * pair)), testKey(UInt32(101 + 2 * pair)))
           let bx = try factory.makeBackend(url: server.url)
           let by = try factory.makeBackend(url: server.url)
           // Each side subscribes and immediately publishes to the other, concurrently.
@@ -94,8 +94,8 @@ struct GRPCIntegrationTests {
   func thousandSubscribers() async throws {
     let server = try await RunningServer()
     let factory = grpcFactory()
-    let publisher = peer(9999)
-    let peers = (0..<1000).map { peer(UInt32(10_000 + $0)) }
+    let publisher = testKey(9999)
+    let peers = (0..<1000).map { testKey(UInt32(10_000 + $0)) }
     // Ten connections with a hundred keys each.
     let backends = try (0..<10).map { _ in try factory.makeBackend(url: server.url) }
     let inboxes = try await withThrowingTaskGroup(of: (Int, SignalingSubscription).self) { group in
@@ -139,7 +139,7 @@ struct GRPCIntegrationTests {
   func slowSubscriber() async throws {
     let server = try await RunningServer { $0.queueLimit = 64 }
     let factory = grpcFactory()
-    let stuck = peer(7)
+    let stuck = testKey(7)
     // A raw subscription that reads the marker and then nothing.
     let neverReads = Task {
       try await withRawClient(port: server.port, window: 65_535) { client in
@@ -184,7 +184,7 @@ struct GRPCIntegrationTests {
     let server = try await RunningServer(metrics: true)
     let factory = grpcFactory()
     let backend = try factory.makeBackend(url: server.url)
-    let subscriptions = try await (0..<5).asyncMap { try await backend.subscribeAll(peer(UInt32(50 + $0))) }
+    let subscriptions = try await (0..<5).asyncMap { try await backend.subscribeAll(testKey(UInt32(50 + $0))) }
     #expect(try await server.metricsText().contains("warren_signal_topics 5.0"))
     for subscription in subscriptions { subscription.cancel() }
     #expect(try await eventually { try await server.metricsText().contains("warren_signal_topics 0.0") })
@@ -283,7 +283,7 @@ struct RelayRegistryTests {
         try! RelayURL("turns:u:p@127.0.0.1:5349"),
       ]
     }
-    let asking = peer(77).publicKey
+    let asking = testKey(77).publicKey
     let response = try await withGRPCClient(
       transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: server.port), transportSecurity: .plaintext)
     ) { client in
@@ -310,7 +310,7 @@ struct RelayRegistryTests {
     let server = try await RunningServer {
       $0.relays = [try! RelayURL("turn:127.0.0.1:3478?secret=s3cret&ttl=1h")]
     }
-    let asking = peer(78)
+    let asking = testKey(78)
     let factory = grpcFactory()
     let relays = try await factory.relays(from: "grpc://127.0.0.1:\(server.port)?insecure=true", for: asking)
     let relay = try #require(relays.first)

@@ -10,8 +10,8 @@ import WarrenWire
 /// when its replica goes away (docs/cluster.md).
 @Suite("gRPC signaling with a list of replicas (integration)", .serialized, .timeLimit(.minutes(2)))
 struct ReplicaFailoverTests {
-  let alice = peer(21)
-  let bob = peer(22)
+  let alice = testKey(21)
+  let bob = testKey(22)
 
   @Test("a client subscribes on one replica of its list; when that one stops it subscribes on the other, and traffic flows there")
   func failover() async throws {
@@ -49,7 +49,7 @@ struct ReplicaFailoverTests {
     var subscriptions: [SignalingSubscription] = []  // A subscription lasts while it is held.
     for n in 0..<16 {
       let backend = try factory.makeBackend(url: list)
-      subscriptions.append(try await backend.subscribe(KeyPair(ours: peer(100 + UInt32(n)), theirs: bob.publicKey)))
+      subscriptions.append(try await backend.subscribe(KeyPair(ours: testKey(100 + UInt32(n)), theirs: bob.publicKey)))
       backends.append(backend)
     }
     // All 16 on one replica would happen with probability 2 × 2⁻¹⁶.

@@ -5,6 +5,7 @@ import Testing
 import WarrenCrypto
 import WarrenGRPC
 import WarrenSignalServer
+import WarrenTestSupport
 import WarrenSignaling
 import WarrenWire
 import WarrenWireGRPC
@@ -13,9 +14,9 @@ import WarrenWireGRPC
 /// possession, `--require-proof`, `--allow-keys` and its reload, rate limits, and their counts.
 @Suite("signal server access: proofs, allowed keys, rate limits (integration)", .serialized, .timeLimit(.minutes(2)))
 struct SignalAccessIntegrationTests {
-  let alice = peer(11)
-  let bob = peer(12)
-  let stranger = peer(13)
+  let alice = testKey(11)
+  let bob = testKey(12)
+  let stranger = testKey(13)
 
   /// Subscribes with a raw client (no Warren logic), `metadata` as given; returns the refusal, or
   /// `nil` once the marker arrived.

@@ -13,13 +13,6 @@ import WarrenWireGRPC
 
 let testLogger = Logger(label: "warren.test")
 
-func peer(_ n: UInt32) -> PrivateKey {
-  var bytes = [UInt8](repeating: 0x5a, count: 32)
-  // Bytes 1...4: byte 0 loses its low bits to clamping, which would make peers collide.
-  withUnsafeBytes(of: n.littleEndian) { for (i, b) in $0.enumerated() { bytes[1 + i] = b } }
-  return PrivateKey(try! Key(bytes: bytes))
-}
-
 func credentials(_ ufrag: String) -> Cunicu_Signaling_Message {
   var message = Cunicu_Signaling_Message()
   message.credentials.ufrag = ufrag

@@ -39,7 +39,6 @@ struct KubernetesFixture {
   }
 }
 
-func testKey(_ n: UInt8) -> PrivateKey { PrivateKey(try! Key(bytes: [UInt8](repeating: n, count: 31) + [0x40])) }
 
 func testMessage(_ ufrag: String) -> Cunicu_Signaling_Message {
   var message = Cunicu_Signaling_Message()

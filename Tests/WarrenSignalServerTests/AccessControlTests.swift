@@ -2,11 +2,12 @@ import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenSignalServer
+import WarrenTestSupport
 
 @Suite("Proof verification, allowed keys and rate limits, on an injected clock")
 struct AccessControlTests {
-  let server = peer(500)
-  let client = peer(501)
+  let server = testKey(500)
+  let client = testKey(501)
   static let now: UInt64 = 1_796_083_200_000
 
   /// A wall clock the test sets, in Unix milliseconds.
@@ -59,7 +60,7 @@ struct AccessControlTests {
   func reasons() throws {
     let verifier = verifier(TestClock(Self.now))
     #expect(refusal(verifier, nil) == .proofMissing)
-    let strangers = try proof(at: Self.now, by: peer(502))
+    let strangers = try proof(at: Self.now, by: testKey(502))
     #expect(refusal(verifier, strangers) == .proofWrongKey)
     #expect(refusal(verifier, [1, 2, 3]) == .proofMalformed)
     let forRelays = try proof(at: Self.now, purpose: .getRelays)
@@ -81,12 +82,12 @@ struct AccessControlTests {
 
   @Test("the allowed keys file: one key per line, comments and blanks skipped, a bad line named")
   func allowedKeys() throws {
-    let text = "# the mesh\n\(peer(1).publicKey.base64)\n\n  \(peer(2).publicKey.base64)  # bob\n"
+    let text = "# the mesh\n\(testKey(1).publicKey.base64)\n\n  \(testKey(2).publicKey.base64)  # bob\n"
     let keys = try AllowedKeys(parsing: text, file: "keys")
-    #expect(keys.keys == [peer(1).publicKey, peer(2).publicKey])
-    #expect(throws: AllowedKeysError.self) { try AllowedKeys(parsing: "\(peer(1).publicKey.base64)\nnot-a-key\n", file: "keys") }
+    #expect(keys.keys == [testKey(1).publicKey, testKey(2).publicKey])
+    #expect(throws: AllowedKeysError.self) { try AllowedKeys(parsing: "\(testKey(1).publicKey.base64)\nnot-a-key\n", file: "keys") }
     do {
-      _ = try AllowedKeys(parsing: "\(peer(1).publicKey.base64)\nnot-a-key\n", file: "keys")
+      _ = try AllowedKeys(parsing: "\(testKey(1).publicKey.base64)\nnot-a-key\n", file: "keys")
     } catch {
       #expect(error.code == .invalidKey && error.message.hasPrefix("keys:2: 'not-a-key' is not a base64 public key"))
     }
