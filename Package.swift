@@ -455,17 +455,25 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
-      name: "WarrenICETests",
+      name: "WarrenICENIOTests",
       dependencies: [
         "WarrenICE",
         "WarrenICENIO",
         "WarrenPrimitives",
         "WarrenSTUN",
-        "WarrenSimulation",
         "WarrenTestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenICETests",
+      dependencies: [
+        "WarrenICE",
         "WarrenICEEndpoint",
+        "WarrenPrimitives",
+        "WarrenSimulation",
       ],
       swiftSettings: swiftSettings
     ),
