@@ -41,6 +41,8 @@ final class DiscoveryRunner: Sendable {
     var ours: PrivateKey?
     var community: PrivateKey?
     var problem: String?
+    /// ``leave()`` began: nothing is announced any more (the REMOVE must be the last word).
+    var leaving = false
   }
 
   let interface: String
@@ -67,6 +69,9 @@ final class DiscoveryRunner: Sendable {
   private let keySink: AsyncStream<PrivateKey>.Continuation
   private let work: AsyncStream<PeerDiscovery.Action>
   private let workSink: AsyncStream<PeerDiscovery.Action>.Continuation
+  /// Finishes when the actions' task has performed its last action.
+  private let workDone: AsyncStream<Never>
+  private let workDoneSink: AsyncStream<Never>.Continuation
 
   init(
     interface: String, settings: DiscoveryConfiguration, addressesFromKey: [IPPrefix] = [], backend: any SignalingBackend,
@@ -84,6 +89,7 @@ final class DiscoveryRunner: Sendable {
     logger[metadataKey: "interface"] = "\(interface)"
     self.logger = logger
     (work, workSink) = AsyncStream.makeStream()
+    (workDone, workDoneSink) = AsyncStream.makeStream()
     (keys, keySink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
   }
 
@@ -141,6 +147,7 @@ final class DiscoveryRunner: Sendable {
       }
       group.addTask {
         for await action in self.work { await self.perform(action) }
+        self.workDoneSink.finish()
       }
       group.addTask {
         await self.timer.run(deadline: { self.state.withLock { $0.discovery?.pollTimeout() } }, fire: { self.input(.timeout) })
@@ -155,11 +162,20 @@ final class DiscoveryRunner: Sendable {
   /// later start learns them again rather than taking them for peers configured by hand.
   func leave() async {
     let (leaving, learned, ours, community) = state.withLock { state in
-      (state.discovery?.leaving(), state.discovery?.learned.keys.sorted() ?? [], state.ours, state.community)
+      state.leaving = true
+      return (state.discovery?.leaving(), state.discovery?.learned.keys.sorted() ?? [], state.ours, state.community)
     }
     workSink.finish()
     keySink.finish()
     guard let leaving, let ours, let community else { return }
+    // An announcement being published right now (an answer to a newcomer, a re-announcement)
+    // must land before the REMOVE: after it, the others would learn this node again and keep it.
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { for await _ in self.workDone {} }
+      group.addTask { [clock] in try? await clock.sleep(until: clock.now + .seconds(1), tolerance: nil) }
+      await group.next()
+      group.cancelAll()
+    }
     // The REMOVE is said once and never repeated later, so a failed publish is tried again at
     // once, twice (the daemon bounds leaving as a whole).
     for retry in 0..<3 {
@@ -205,6 +221,7 @@ final class DiscoveryRunner: Sendable {
     let now = clock.now
     let configuredByHand = device().map { Set($0.peers.map(\.publicKey)) } ?? []
     let actions: [PeerDiscovery.Action] = state.withLock { state in
+      guard !state.leaving else { return [] }
       if case .interfaceKey(let key) = input, state.discovery == nil {
         // The first reading: announce ourselves (announcements that came before are not ours to
         // judge yet; their senders repeat them).
@@ -250,7 +267,11 @@ final class DiscoveryRunner: Sendable {
   private func perform(_ action: PeerDiscovery.Action) async {
     switch action {
     case .announce(let announcement):
-      guard let (ours, community) = state.withLock({ state in state.ours.flatMap { ours in state.community.map { (ours, $0) } } }) else { return }
+      guard
+        let (ours, community) = state.withLock({ state in
+          state.leaving ? nil : state.ours.flatMap { ours in state.community.map { (ours, $0) } }
+        })
+      else { return }
       await publish(announcement, ours: ours, community: community.publicKey)
     case .addPeer(let peer), .updatePeer(let peer):
       do {

@@ -124,6 +124,44 @@ struct DiscoveryRunnerTests {
     }
   }
 
+  /// A backend whose announcements other than REMOVE take `delay` to publish, recording the
+  /// order in which publishes complete.
+  final class SlowAnnouncements: SignalingBackend {
+    let inner: any SignalingBackend
+    let delay: Duration
+    let completed = Mutex<[Cunicu_Pdisc_PeerDescriptionChange]>([])
+    init(_ inner: any SignalingBackend, delay: Duration) { (self.inner, self.delay) = (inner, delay) }
+    var type: BackendType { inner.type }
+    func publish(_ message: Cunicu_Signaling_Message, keys: KeyPair) async throws {
+      if message.hasPeer && message.peer.change != .remove { try await Task.sleep(for: delay) }
+      try await inner.publish(message, keys: keys)
+      if message.hasPeer { completed.withLock { $0.append(message.peer.change) } }
+    }
+    func subscribe(_ keys: KeyPair) async throws -> SignalingSubscription { try await inner.subscribe(keys) }
+    func subscribeAll(_ ours: PrivateKey) async throws -> SignalingSubscription { try await inner.subscribeAll(ours) }
+    func close() async { await inner.close() }
+  }
+
+  @Test("leaving waits for an announcement in flight: the REMOVE is the last word, so nobody learns the node again")
+  func removeIsLast() async throws {
+    let factory = BackendFactory(logger: Logger(label: "test"))
+    let backend = SlowAnnouncements(try factory.makeBackend(url: "inprocess:"), delay: .milliseconds(300))
+    let wireguard = InMemoryWireGuard(name: "wg0", key: PrivateKey.generate())
+    let discovery = runner("leaver", "10.99.0.1", wireguard: wireguard, backend: backend)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await discovery.run() }
+      defer { group.cancelAll() }
+      #expect(try await eventually { backend.completed.withLock { $0 } == [.add] }, "the first announcement")
+      // A new key: an UPDATE is being published (slowly) when the node leaves.
+      let rotated = PrivateKey.generate()
+      wireguard.rotate(to: rotated)
+      discovery.interfaceRead(key: rotated)
+      try await Task.sleep(for: .milliseconds(50))
+      await discovery.leave()
+      #expect(backend.completed.withLock { $0 } == [.add, .update, .remove])
+    }
+  }
+
   @Test("a passphrase is taken as its bytes: the runner's community key is `warren community-key`'s")
   func communityKey() async throws {
     let factory = BackendFactory(logger: Logger(label: "test"))
