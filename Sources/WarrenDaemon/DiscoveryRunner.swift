@@ -150,7 +150,7 @@ final class DiscoveryRunner: Sendable {
         self.workDoneSink.finish()
       }
       group.addTask {
-        await self.timer.run(deadline: { self.state.withLock { $0.discovery?.pollTimeout() } }, fire: { self.input(.timeout) })
+        await self.timer.run(deadline: { self.state.withLock { $0.leaving ? nil : $0.discovery?.pollTimeout() } }, fire: { self.input(.timeout) })
       }
       group.addTask {
         for await key in self.keys { self.input(.interfaceKey(key)) }
@@ -167,6 +167,7 @@ final class DiscoveryRunner: Sendable {
     }
     workSink.finish()
     keySink.finish()
+    timer.deadlineMoved()  // no deadline any more: the timer sleeps
     guard let leaving, let ours, let community else { return }
     // An announcement being published right now (an answer to a newcomer, a re-announcement)
     // must land before the REMOVE: after it, the others would learn this node again and keep it.
