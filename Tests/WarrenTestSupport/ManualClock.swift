@@ -1,7 +1,7 @@
 public import NIOCore
 internal import Synchronization
 public import WarrenICENIO
-public import WarrenPrimitives
+internal import WarrenPrimitives
 
 /// A clock that moves only when the test says so (``advance(by:)``), for running drivers with
 /// real sockets in virtual time: sleepers wake and driver timers fire as the time passes them,
