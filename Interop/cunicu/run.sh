@@ -281,9 +281,10 @@ EOF
 case $steps in all | mesh)
   # cunicu alone first, as the baseline: its in-process bind (-U, the only WireGuard here) serves one
   # peer at a time (a second peer's endpoint waits until the first one's session fails), so its
-  # own three-node mesh does not complete here; then the mixed meshes. Asserted: peer discovery
-  # completes (every interface has the other two as peers) and every tunnel between Warren nodes
-  # answers; the tunnels with a cunicu node are reported. MESH_KINDS="k k k,k k k" picks others.
+  # own three-node mesh does not complete here (reported, not asserted); then the mixed meshes.
+  # Asserted for those: peer discovery completes (every interface has the other two as peers) and
+  # every tunnel between Warren nodes answers; the tunnels with a cunicu node are reported.
+  # MESH_KINDS="k k k,k k k" picks others.
   mesh_kinds=("cunicu cunicu cunicu" "cunicu warren cunicu" "cunicu warren warren")
   [ -n "${MESH_KINDS:-}" ] && IFS=, read -ra mesh_kinds <<<"$MESH_KINDS"
   for kinds in "${mesh_kinds[@]}"; do
@@ -328,7 +329,11 @@ case $steps in all | mesh)
     done
     label="three-node mesh ($kind_a, $kind_b, $kind_c) through peer discovery"
     figures="tunnels answered: ${#answered_all[@]} of 6 (the last $slowest ms after the start)${missing[*]:+; none from-to ${missing[*]}}"
-    if [ "${#unlearned[@]}" -eq 0 ] && [ "${#warren_missing[@]}" -eq 0 ]; then pass "$label: every node learned the other two; $figures"
+    if [ "$kinds" = "cunicu cunicu cunicu" ]; then
+      # The baseline measures cunicu, not Warren: reported, never counted. (In one CI run of
+      # 9431809 two of the three cunicu daemons stalled after connecting and learned nobody.)
+      echo "BASELINE (cunicu alone, not asserted): $label: not learned ${unlearned[*]:-none}; $figures"
+    elif [ "${#unlearned[@]}" -eq 0 ] && [ "${#warren_missing[@]}" -eq 0 ]; then pass "$label: every node learned the other two; $figures"
     else
       fail "$label: not learned ${unlearned[*]:-none}; $figures"
       for node in a b c; do echo "--- node $node (last 10 lines)"; tail -n 10 "$work/mesh-$node/log"; done
