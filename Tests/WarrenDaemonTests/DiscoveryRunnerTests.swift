@@ -124,15 +124,17 @@ struct DiscoveryRunnerTests {
     }
   }
 
-  /// A backend whose announcements other than REMOVE take `delay` to publish, recording the
-  /// order in which publishes complete.
+  /// A backend whose announcements other than REMOVE take `delay` to publish, recording those
+  /// that began and the order in which they completed.
   final class SlowAnnouncements: SignalingBackend {
     let inner: any SignalingBackend
     let delay: Duration
+    let started = Mutex<[Cunicu_Pdisc_PeerDescriptionChange]>([])
     let completed = Mutex<[Cunicu_Pdisc_PeerDescriptionChange]>([])
     init(_ inner: any SignalingBackend, delay: Duration) { (self.inner, self.delay) = (inner, delay) }
     var type: BackendType { inner.type }
     func publish(_ message: Cunicu_Signaling_Message, keys: KeyPair) async throws {
+      if message.hasPeer { started.withLock { $0.append(message.peer.change) } }
       if message.hasPeer && message.peer.change != .remove { try await Task.sleep(for: delay) }
       try await inner.publish(message, keys: keys)
       if message.hasPeer { completed.withLock { $0.append(message.peer.change) } }
@@ -148,7 +150,7 @@ struct DiscoveryRunnerTests {
     let backend = SlowAnnouncements(try factory.makeBackend(url: "inprocess:"), delay: .milliseconds(300))
     let wireguard = InMemoryWireGuard(name: "wg0", key: PrivateKey.generate())
     let discovery = runner("leaver", "10.99.0.1", wireguard: wireguard, backend: backend)
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await discovery.run() }
       defer { group.cancelAll() }
       #expect(try await eventually { backend.completed.withLock { $0 } == [.add] }, "the first announcement")
@@ -156,7 +158,7 @@ struct DiscoveryRunnerTests {
       let rotated = PrivateKey.generate()
       wireguard.rotate(to: rotated)
       discovery.interfaceRead(key: rotated)
-      try await Task.sleep(for: .milliseconds(50))
+      #expect(try await eventually(every: .milliseconds(5)) { backend.started.withLock { $0 }.contains(.update) }, "the UPDATE began")
       await discovery.leave()
       #expect(backend.completed.withLock { $0 } == [.add, .update, .remove])
     }
