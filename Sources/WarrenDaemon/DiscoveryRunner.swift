@@ -63,8 +63,6 @@ final class DiscoveryRunner: Sendable {
   }
   private let state = Mutex(State())
   private let clock: any DriverClock
-  /// How long ``leave()`` waits for an announcement in flight before it says REMOVE anyway.
-  private let inFlightWait: Duration
   private let timer: DeadlineTimer
   /// The interface's key at each reading of the owner (``interfaceRead(key:)``).
   private let keys: AsyncStream<PrivateKey>
@@ -77,11 +75,9 @@ final class DiscoveryRunner: Sendable {
 
   init(
     interface: String, settings: DiscoveryConfiguration, addressesFromKey: [IPPrefix] = [], backend: any SignalingBackend,
-    control: any WireGuardControl, buildInfo: Cunicu_BuildInfo, logger: Logger, clock: any DriverClock = ContinuousClock(),
-    inFlightWait: Duration = .seconds(1)
+    control: any WireGuardControl, buildInfo: Cunicu_BuildInfo, logger: Logger, clock: any DriverClock = ContinuousClock()
   ) {
     self.clock = clock
-    self.inFlightWait = inFlightWait
     timer = DeadlineTimer(clock: clock)
     self.interface = interface
     self.settings = settings
@@ -177,7 +173,7 @@ final class DiscoveryRunner: Sendable {
     // must land before the REMOVE: after it, the others would learn this node again and keep it.
     await withTaskGroup(of: Void.self) { group in
       group.addTask { for await _ in self.workDone {} }
-      group.addTask { [clock, inFlightWait] in try? await clock.sleep(until: clock.now + inFlightWait, tolerance: nil) }
+      group.addTask { [clock] in try? await clock.sleep(until: clock.now + .seconds(1), tolerance: nil) }
       await group.next()
       group.cancelAll()
     }
