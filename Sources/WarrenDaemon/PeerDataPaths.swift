@@ -21,8 +21,6 @@ final class PeerDataPaths: Sendable {
   /// Each peer's current choice, by peer name.
   var choices: [String: DataPathChoice] { state.withLock { $0.choices } }
 
-  func choice(of peer: String) -> DataPathChoice? { state.withLock { $0.choices[peer] } }
-
   /// Records the peer's new choice; returns the one before.
   func choose(_ choice: DataPathChoice, for peer: String) -> DataPathChoice? {
     state.withLock { state in defer { state.choices[peer] = choice }; return state.choices[peer] }
