@@ -1,10 +1,11 @@
 internal import Synchronization
 internal import WarrenICENIO
 
-/// Waits for a deadline that moves: ``run(deadline:fire:)`` sleeps until `deadline()` has passed
-/// and then calls `fire`, again and again, and sleeps without end while there is no deadline;
-/// ``deadlineMoved()`` makes it look again. A state machine that says when it wants to be woken
-/// (`pollTimeout`) is woken exactly then, and an idle one not at all.
+/// Waits for a deadline that moves: ``run(deadline:fire:)`` sleeps until `deadline()` has passed,
+/// calls `fire`, and looks again once ``deadlineMoved()`` says the deadline may have changed (an
+/// owner that handles the timeout later, in its own loop, is not fired at again meanwhile); it
+/// sleeps without end while there is no deadline. A state machine that says when it wants to be
+/// woken (`pollTimeout`) is woken exactly then, and an idle one not at all.
 final class DeadlineTimer: Sendable {
   private struct State {
     var moved = false
@@ -34,6 +35,7 @@ final class DeadlineTimer: Sendable {
       let due = deadline()
       if let due, clock.now >= due {
         fire()
+        await waitForMove()
         continue
       }
       // Sleep until the deadline, or until it moves, whichever is first.

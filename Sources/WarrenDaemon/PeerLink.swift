@@ -9,12 +9,14 @@ public import WarrenSignaling
 internal import WarrenWire
 public import WarrenPrimitives
 
-/// Everything Warren runs for one remote peer: the signaling subscription, the ``PeerSession``
-/// state machine, the current ICE agent with its driver, and the UDP proxy. The session decides;
-/// this carries out its actions in order, one at a time. Nothing slow sits in that line:
-/// publishing has a queue of its own (in order, so a candidate never overtakes its credentials)
-/// and gathering runs beside it, so a signaling server or a STUN or TURN server that does not
-/// answer delays neither the peer's candidates nor our checks.
+/// Everything Warren runs for one remote peer: the signaling subscription, the session
+/// (``PeerLinkStateMachine``, around ``PeerSession``), the current ICE agent with its driver, and
+/// the UDP proxy. One loop owns the state: it takes the mail (the peer's messages, local
+/// candidates, the agent's events, the session's timeout) in order and carries out the actions
+/// one at a time. Nothing slow sits in that line: publishing has a queue of its own (in order, so
+/// a candidate never overtakes its credentials) and gathering runs beside it, so a signaling
+/// server or a STUN or TURN server that does not answer delays neither the peer's candidates nor
+/// our checks.
 public final class PeerLink: Sendable {
   /// The relay grace period (the behaviour before relay first) for a peer that did not follow a
   /// renomination: a direct pair that works within it is nominated first, so nothing needs
@@ -77,30 +79,18 @@ public final class PeerLink: Sendable {
     public var lastSignal: ContinuousClock.Instant?
   }
 
-  private enum Input {
-    case start
-    case message(OpenedEnvelope)
-    case localCandidate(Candidate)
-    case agentState(ICEConnectionState, driverSerial: Int)
-    /// The session's deadline (``PeerSession/pollTimeout()``) has passed.
-    case timeout
+  private struct State {
+    var machine: PeerLinkStateMachine
+    /// The current agent's driver: the proxy hands it datagrams, `status` and `probe` read it.
+    var driver: ICEDriver?
+    var proxy: UDPProxy?
   }
 
-  private struct State {
-    var session: PeerSession
-    var driver: ICEDriver?
-    /// Counts the drivers made (one per agent), so that a replaced driver's late events are
-    /// told apart: not the session's agent generation, which is the wire's.
-    var driverSerial = 0
-    /// Whether the current agent has selected a pair yet (its next selection is a switch).
-    var selectedInAgent = false
-    var pathSwitches = 0
-    var lastSwitch: ContinuousClock.Instant?
-    var proxy: UDPProxy?
-    var lastSignal: ContinuousClock.Instant?
-    /// The peer kept its first pair when our agent nominated another (it does not follow
-    /// renominations): later agents wait for a direct pair before they nominate a relay.
-    var peerIgnoresRenomination = false
+  /// What reaches the link from outside its loop: inputs of the state machine, and a change of
+  /// the host's network (its gathering runs beside the loop).
+  private enum Mail {
+    case input(PeerLinkStateMachine.Input)
+    case networkChanged(ICEDriver, added: [TransportAddress.IP], removed: Set<TransportAddress.IP>)
   }
 
   public let options: Options
@@ -112,23 +102,16 @@ public final class PeerLink: Sendable {
   private let selectionSink: AsyncStream<CandidatePair>.Continuation
   private let backend: any SignalingBackend
   private let logger: Logger
+  /// Written only by `run`'s loop, which takes the mail in order and carries out the state
+  /// machine's actions one after the other; read by the proxy's data path and `status`.
   private let state: Mutex<State>
-  private let work: AsyncStream<PeerSession.Action>
-  private let workSink: AsyncStream<PeerSession.Action>.Continuation
-  /// Messages to the peer, published one after the other.
+  private let mail: AsyncStream<Mail>
+  private let mailSink: AsyncStream<Mail>.Continuation
+  /// Messages to the peer, published one after the other beside the loop, so that a slow
+  /// signaling server holds up neither the loop nor the order (a candidate never overtakes its
+  /// credentials).
   private let publications: AsyncStream<Cunicu_Signaling_Message>
   private let publicationSink: AsyncStream<Cunicu_Signaling_Message>.Continuation
-  /// Gathering to do, each beside everything else: an agent's first, or after the host's
-  /// network changed.
-  private enum Gathering {
-    case initial(ICEDriver)
-    case change(ICEDriver, added: [TransportAddress.IP], removed: Set<TransportAddress.IP>)
-  }
-  private let gatherings: AsyncStream<Gathering>
-  private let gatheringSink: AsyncStream<Gathering>.Continuation
-  /// Each new agent's driver, for the task that follows its events.
-  private let drivers: AsyncStream<(ICEDriver, driverSerial: Int)>
-  private let driverSink: AsyncStream<(ICEDriver, driverSerial: Int)>.Continuation
   private let clock: any DriverClock
   /// Wakes the session when its deadline passes; nothing runs while it has none.
   private let timer: DeadlineTimer
@@ -147,14 +130,13 @@ public final class PeerLink: Sendable {
     logger[metadataKey: "key"] = "\(options.keys.theirs)"
     self.logger = logger
     let role: ICERole = options.keys.weAreControlling ? .controlling : .controlled
-    state = Mutex(State(session: PeerSession(role: role, configuration: options.session, seed: UInt64.random(in: 0...UInt64.max))))
+    let session = PeerSession(role: role, configuration: options.session, seed: UInt64.random(in: 0...UInt64.max))
+    state = Mutex(State(machine: PeerLinkStateMachine(session: session)))
     // Bounded: a daemon without a reader for a peer's transitions must not accumulate them.
     (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self, bufferingPolicy: .bufferingNewest(256))
     (selections, selectionSink) = AsyncStream.makeStream(of: CandidatePair.self, bufferingPolicy: .bufferingNewest(16))
-    (work, workSink) = AsyncStream.makeStream(of: PeerSession.Action.self)
+    (mail, mailSink) = AsyncStream.makeStream(of: Mail.self)
     (publications, publicationSink) = AsyncStream.makeStream(of: Cunicu_Signaling_Message.self)
-    (gatherings, gatheringSink) = AsyncStream.makeStream(of: Gathering.self)
-    (drivers, driverSink) = AsyncStream.makeStream(of: (ICEDriver, driverSerial: Int).self)
   }
 
   /// The proxy's listen address, once running.
@@ -162,12 +144,11 @@ public final class PeerLink: Sendable {
 
   /// Whether the peer is a Warren (its messages carry field 100, `Warren_Freshness`), which starts
   /// WireGuard's handshake itself when it controls; cunicu does not (``HandshakeStarter``).
-  var peerIsWarren: Bool { state.withLock { $0.session.peerSendsFreshness } }
+  var peerIsWarren: Bool { state.withLock { $0.machine.session.peerSendsFreshness } }
 
   public var status: Status {
-    let (snapshot, driver, proxy, switches, lastSwitch, lastSignal) = state.withLock {
-      ($0.session, $0.driver, $0.proxy, $0.pathSwitches, $0.lastSwitch, $0.lastSignal)
-    }
+    let (machine, driver, proxy) = state.withLock { ($0.machine, $0.driver, $0.proxy) }
+    let snapshot = machine.session
     // The driver's agent holds the pair's current statistics.
     let agent = driver?.agent
     let selected = agent?.selectedPair.flatMap { agent?.pair($0) }
@@ -175,7 +156,8 @@ public final class PeerLink: Sendable {
       state: snapshot.state, role: snapshot.role, selectedPair: selected,
       roundTripTime: selected?.statistics.currentRoundTripTime, restarts: snapshot.restarts,
       restartCauses: snapshot.restartCounts, droppedMessages: snapshot.droppedCounts, since: snapshot.stateSince,
-      pathSwitches: switches, lastSwitch: lastSwitch, proxy: proxy?.statistics ?? UDPProxy.Statistics(), lastSignal: lastSignal)
+      pathSwitches: machine.pathSwitches, lastSwitch: machine.lastSwitch, proxy: proxy?.statistics ?? UDPProxy.Statistics(),
+      lastSignal: machine.lastSignal)
   }
 
   /// Sends one probe to the peer over the selected pair (a STUN Binding request, which the peer's
@@ -200,7 +182,7 @@ public final class PeerLink: Sendable {
     if added.isEmpty && removed.isEmpty {
       driver.networkChanged()
     } else {
-      gatheringSink.yield(.change(driver, added: added, removed: removed))
+      mailSink.yield(.networkChanged(driver, added: added, removed: removed))
     }
   }
 
@@ -222,42 +204,35 @@ public final class PeerLink: Sendable {
     }
     state.withLock { $0.proxy = proxy }
     defer { subscription.cancel() }
+    // First in the mail: the session starts before the peer's first message reaches it.
+    mailSink.yield(.input(.start(unixNanoseconds: WallClock.unixNanoseconds)))
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask {
-        for await message in subscription { self.input(.message(message)) }
-      }
-      group.addTask {
-        for await action in self.work { await self.perform(action) }
+        for await message in subscription { self.mailSink.yield(.input(.message(message))) }
       }
       group.addTask {
         for await message in self.publications { await self.publish(message) }
       }
       group.addTask {
-        await withDiscardingTaskGroup { gatherings in
-          for await gathering in self.gatherings {
-            let found: @Sendable (Candidate) -> Void = { candidate in self.input(.localCandidate(candidate)) }
-            switch gathering {
-            case .initial(let driver):
-              gatherings.addTask { await self.options.gatherer.gather(on: driver, logger: self.logger, found: found) }
-            case .change(let driver, let added, let removed):
-              gatherings.addTask {
-                await self.options.gatherer.follow(added: added, removed: removed, on: driver, logger: self.logger, found: found)
-              }
-            }
+        await self.timer.run(
+          deadline: { self.state.withLock { $0.machine.session.pollTimeout() } },
+          fire: { self.mailSink.yield(.input(.timeout)) })
+      }
+      // The loop: one piece of mail at a time, its actions carried out before the next. Only
+      // gathering and following an agent's events run beside it, as tasks of their own.
+      for await piece in mail {
+        switch piece {
+        case .input(let input):
+          let now = clock.now
+          let actions = state.withLock { $0.machine.handle(input, now: now) }
+          timer.deadlineMoved()
+          for action in actions { await perform(action, in: &group) }
+        case .networkChanged(let driver, let added, let removed):
+          group.addTask {
+            await self.options.gatherer.follow(added: added, removed: removed, on: driver, logger: self.logger, found: self.found)
           }
         }
       }
-      group.addTask {
-        await self.timer.run(deadline: { self.state.withLock { $0.session.pollTimeout() } }, fire: { self.input(.timeout) })
-      }
-      group.addTask {
-        await withDiscardingTaskGroup { followers in
-          for await (driver, driverSerial) in self.drivers {
-            followers.addTask { await self.follow(driver, driverSerial: driverSerial) }
-          }
-        }
-      }
-      input(.start)
     }
   }
 
@@ -266,46 +241,42 @@ public final class PeerLink: Sendable {
     let (driver, proxy) = state.withLock { ($0.driver, $0.proxy) }
     await driver?.close()
     await proxy?.close()
-    workSink.finish()
+    mailSink.finish()
     publicationSink.finish()
-    gatheringSink.finish()
-    driverSink.finish()
     transitionSink.finish()
     selectionSink.finish()
   }
 
-  // MARK: - Inputs to the session
-
-  private func input(_ input: Input) {
-    let now = clock.now
-    // The actions are queued under the lock that produced them: inputs come from several tasks
-    // (the subscription, the timer, the gatherers, `run` itself), and actions queued after the
-    // lock was let go could overtake an earlier input's (a `.startGathering` ahead of the
-    // `.createAgent` it needs is lost, and the session waits for candidates that never come).
-    state.withLock { state in
-      switch input {
-      case .start: state.session.start(now: now, unixNanoseconds: WallClock.unixNanoseconds)
-      case .message(let message):
-        state.lastSignal = now
-        state.session.receive(message.message, nonce: message.nonce, now: now)
-      case .localCandidate(let candidate): state.session.localCandidate(candidate, now: now)
-      case .agentState(let agentState, let driverSerial):
-        if driverSerial == state.driverSerial { state.session.agentStateChanged(agentState, now: now) }
-      case .timeout: state.session.handleTimeout(now: now)
-      }
-      while let action = state.session.pollAction() { workSink.yield(action) }
-    }
-    timer.deadlineMoved()
+  /// Where gathering hands each local candidate.
+  private var found: @Sendable (Candidate) -> Void {
+    { candidate in self.mailSink.yield(.input(.localCandidate(candidate))) }
   }
 
   // MARK: - Carrying out actions
 
-  private func perform(_ action: PeerSession.Action) async {
+  private func perform(_ action: PeerLinkStateMachine.Action, in group: inout ThrowingDiscardingTaskGroup<any Error>) async {
+    switch action {
+    case .session(let action): await perform(action, in: &group)
+    case .selected(let pair, let switched):
+      selectionSink.yield(pair)
+      if switched {
+        logger.notice("traffic moved to another path: selected pair \(pair)", metadata: ["path": "\(pair.path)"])
+      } else {
+        logger.info("selected pair \(pair)")
+      }
+    case .peerIgnoresRenomination(let kept):
+      logger.notice(
+        "the peer kept sending over its first pair after we nominated a better one (it does not follow renominations); its direction stays on \(kept), and its next sessions wait \(PeerLink.relayDelayWithoutRenomination) for a direct pair before a relay is nominated",
+        metadata: ["path": "\(kept.path)"])
+    }
+  }
+
+  private func perform(_ action: PeerSession.Action, in group: inout ThrowingDiscardingTaskGroup<any Error>) async {
     switch action {
     case .createAgent(let credentials, let role):
       let old = state.withLock { $0.driver }
       await old?.close()
-      let (proxy, ignoresRenomination) = state.withLock { ($0.proxy, $0.peerIgnoresRenomination) }
+      let (proxy, ignoresRenomination) = state.withLock { ($0.proxy, $0.machine.peerIgnoresRenomination) }
       var configuration = options.ice
       if ignoresRenomination && configuration.relayNominationDelay == .zero {
         configuration.relayNominationDelay = PeerLink.relayDelayWithoutRenomination
@@ -315,27 +286,22 @@ public final class PeerLink: Sendable {
         logger: logger, eventLoop: eventLoop, clock: clock, onData: { buffer in proxy?.deliver(buffer, flush: false) },
         onDataBatchEnd: { proxy?.flush() })
       let driverSerial = state.withLock { state in
-        state.driverSerial += 1
-        state.selectedInAgent = false
         state.driver = driver
-        return state.driverSerial
+        return state.machine.agentCreated()
       }
-      driverSink.yield((driver, driverSerial))
+      group.addTask { await self.follow(driver, driverSerial: driverSerial) }
     case .closeAgent:
       let driver = state.withLock { state in defer { state.driver = nil }; return state.driver }
       await driver?.close()
     case .send(let message):
       publicationSink.yield(message)
     case .setRemoteCredentials(let credentials):
-      let (driver, follows) = state.withLock { ($0.driver, $0.session.peerSendsFreshness && !$0.peerIgnoresRenomination) }
-      // Warren peers follow a renomination, so a dying path hands over to the standby; toward
-      // others (cunicu's pion/ice switches only to a pair of higher priority) the agent fails at
-      // once instead, and both sides restart without waiting for consent to run out.
+      let (driver, follows) = state.withLock { ($0.driver, $0.machine.peerFollowsRenomination) }
       driver?.setPeerFollowsRenomination(follows)
       driver?.setRemoteCredentials(credentials)
     case .startGathering:
       guard let driver = state.withLock({ $0.driver }) else { return }
-      gatheringSink.yield(.initial(driver))
+      group.addTask { await self.options.gatherer.gather(on: driver, logger: self.logger, found: self.found) }
     case .addRemoteCandidate(let candidate):
       logger.debug("remote candidate \(candidate)")
       state.withLock { $0.driver }?.addRemoteCandidate(candidate)
@@ -361,43 +327,17 @@ public final class PeerLink: Sendable {
     }
   }
 
-  /// Forwards one driver's events until it closes; events of a replaced driver are ignored.
+  /// Follows one driver's events until it closes: those that concern the session or the link's
+  /// record go to the loop (which ignores a replaced driver's), the others are logged here.
   private func follow(_ driver: ICEDriver, driverSerial: Int) async {
     for await event in driver.events {
       switch event {
-      case .stateChanged(let agentState):
-        input(.agentState(agentState, driverSerial: driverSerial))
-      case .selectedPairChanged(let pair):
-        let now = clock.now
-        let selection: (current: Bool, switched: Bool) = state.withLock { state in
-          guard state.driverSerial == driverSerial else { return (false, false) }
-          defer { state.selectedInAgent = true }
-          guard state.selectedInAgent else { return (true, false) }
-          state.pathSwitches += 1
-          state.lastSwitch = now
-          return (true, true)
-        }
-        if selection.current { selectionSink.yield(pair) }
-        if selection.switched {
-          logger.notice("traffic moved to another path: selected pair \(pair)", metadata: ["path": "\(pair.path)"])
-        } else if selection.current {
-          logger.info("selected pair \(pair)")
-        }
+      case .stateChanged, .selectedPairChanged, .renominationIgnored:
+        mailSink.yield(.input(.agentEvent(event, driverSerial: driverSerial)))
       case .data:
         break  // Delivered to the proxy by the driver's onData.
       case .roleChanged(let role):
         logger.notice("ICE role changed by conflict resolution", metadata: ["role": "\(role)"])
-      case .renominationIgnored(let kept):
-        let first = state.withLock { state in
-          guard state.driverSerial == driverSerial else { return false }
-          defer { state.peerIgnoresRenomination = true }
-          return !state.peerIgnoresRenomination
-        }
-        if first {
-          logger.notice(
-            "the peer kept sending over its first pair after we nominated a better one (it does not follow renominations); its direction stays on \(kept), and its next sessions wait \(PeerLink.relayDelayWithoutRenomination) for a direct pair before a relay is nominated",
-            metadata: ["path": "\(kept.path)"])
-        }
       case .probeAnswered, .probeLost:
         break  // The driver hands these to the prober.
       case .pathLost(let pair):
