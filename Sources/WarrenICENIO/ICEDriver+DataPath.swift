@@ -145,9 +145,8 @@ extension ICEDriver {
     let isSTUN = STUNMessage.isSTUN(buffer.readableBytesView)
     // Answers to our own Binding requests to STUN servers never reach the agent.
     if isSTUN, let message = try? STUNMessage(parsing: Array(buffer.readableBytesView)), message.messageClass == .successResponse,
-      let waiter = pendingBindings.withLock({ $0.removeValue(forKey: message.transactionID) })
+      pendingBindings.answer(message.transactionID, with: try? message.xorMappedAddress ?? message.mappedAddress)
     {
-      waiter.resume(returning: try? message.xorMappedAddress ?? message.mappedAddress)
       return
     }
     enum Route { case drop, deliver(ByteBuffer), endpoint }

@@ -74,18 +74,17 @@ extension ICEDriver {
     clientConfiguration.reliable = transport != .udp
     let configuration = clientConfiguration
     // The allocation's answer, or nil once `timeout` passed (the timer expires the waiter).
-    let candidate: Candidate? = await answerOrTimeout(within: timeout, on: clock, expire: { self.expireRelayWaiters(server: server) }) {
-      await withCheckedContinuation { continuation in
+    let candidate: Candidate? = await answerOrTimeout(within: timeout, on: clock, expire: { self.pendingRelays.answer(server, with: nil) }) {
+      await self.pendingRelays.wait(for: server, busy: nil) {
         var started = false
         self.update { state, now in
           guard !state.endpoint.hasAllocation(on: server) else { return }
-          state.relayWaiters[server] = continuation
           if let stream { state.relayStreams[server] = stream }
           state.endpoint.allocate(
             on: server, configuration: configuration, link: link, seed: UInt64.random(in: 0...UInt64.max), now: now)
           started = true
         }
-        if !started { continuation.resume(returning: nil) }
+        if !started { self.pendingRelays.answer(server, with: nil) }
       }
     }
     if candidate == nil {
@@ -134,11 +133,6 @@ extension ICEDriver {
       state.relayStreams[server] = nil
       state.endpoint.streamClosed(server, now: now)
     }
-  }
-
-  /// Gives up on allocations still waiting after `timeout`.
-  func expireRelayWaiters(server: TransportAddress) {
-    update { state, _ in state.relayWaiters.removeValue(forKey: server)?.resume(returning: nil) }
   }
 
   /// Logs what the TURN clients reported and hands relayed application data on, in order.

@@ -56,10 +56,9 @@ extension ICEDriver {
     guard let outbound else { return nil }
     return await answerOrTimeout(
       within: timeout, on: clock,
-      expire: { self.pendingBindings.withLock { $0.removeValue(forKey: request.transactionID) }?.resume(returning: nil) }
+      expire: { self.pendingBindings.answer(request.transactionID, with: nil) }
     ) {
-      await withCheckedContinuation { continuation in
-        self.pendingBindings.withLock { $0[request.transactionID] = continuation }
+      await self.pendingBindings.wait(for: request.transactionID, busy: nil) {
         self.send(ByteBuffer(bytes: request.encoded(fingerprint: true)), outbound)
       }
     }

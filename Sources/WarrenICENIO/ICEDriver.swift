@@ -17,10 +17,8 @@ public final class ICEDriver: Sendable {
     /// The agent and its TURN allocations (``ICEEndpoint``): everything but the sockets.
     var endpoint: ICEEndpoint
     var channels: [TransportAddress: any Channel] = [:]
-    /// The TCP or TLS connection of each allocation made over one, by server, and whoever waits
-    /// for each allocation's outcome (ICEDriver+Relay.swift).
+    /// The TCP or TLS connection of each allocation made over one, by server (ICEDriver+Relay.swift).
     var relayStreams: [TransportAddress: any Channel] = [:]
-    var relayWaiters: [TransportAddress: CheckedContinuation<Candidate?, Never>] = [:]
     /// Socket addresses of the remote ends written to, so that the data path converts none.
     var destinations: [TransportAddress: SocketAddress] = [:]
     /// Sockets written to by ``send(_:)-(ByteBuffer)`` and not yet flushed.
@@ -67,9 +65,12 @@ public final class ICEDriver: Sendable {
   private let continuation: AsyncStream<ICEEvent>.Continuation
   let state: Mutex<State>
   /// Binding requests to STUN servers waiting for their answer (server-reflexive gathering).
-  let pendingBindings = Mutex<[STUNTransactionID: CheckedContinuation<TransportAddress?, Never>]>([:])
-  /// Probes waiting for their answer, by token.
-  private let pendingProbes = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<ProbeResult, Never>])>((0, [:]))
+  let pendingBindings = PendingAnswers<STUNTransactionID, TransportAddress?>()
+  /// Probes waiting for their answer, by token, and the last token given out.
+  private let pendingProbes = PendingAnswers<UInt64, ProbeResult>()
+  private let lastProbeToken = Atomic<UInt64>(0)
+  /// Allocations waiting for their relayed candidate (nil: refused or given up), by TURN server.
+  let pendingRelays = PendingAnswers<TransportAddress, Candidate?>()
   let eventLoop: any EventLoop
   /// Every timer of the agent and the TURN clients runs on it, and every input is stamped with it.
   let clock: any DriverClock
@@ -167,7 +168,7 @@ public final class ICEDriver: Sendable {
       let streamsFrom = Set(state.relayStreams.filter { $0.value.localAddress.flatMap { TransportAddress($0) }.map { ips.contains($0.ip) } ?? false }.keys)
       lostRelays = state.endpoint.removeHostAddresses(ips, bases: bases, streamsFrom: streamsFrom, now: now)
       for server in lostRelays {
-        state.relayWaiters.removeValue(forKey: server)?.resume(returning: nil)
+        pendingRelays.answer(server, with: nil)
         if let stream = state.relayStreams.removeValue(forKey: server) { closing.append(stream) }
       }
       for base in bases where ips.contains(base.ip) {
@@ -230,20 +231,12 @@ public final class ICEDriver: Sendable {
   /// Sends one probe over the selected pair (``ICEAgent/probe(_:timeout:now:)``) and waits for
   /// its answer or `timeout`.
   public func probe(timeout: Duration) async -> ProbeResult {
-    await withCheckedContinuation { continuation in
-      let token = pendingProbes.withLock { pending in
-        pending.next += 1
-        pending.waiting[pending.next] = continuation
-        return pending.next
-      }
+    let token = lastProbeToken.add(1, ordering: .relaxed).newValue
+    return await pendingProbes.wait(for: token, busy: .noPath) {
       var sent = false
       update { state, now in sent = state.endpoint.withAgent(now: now) { $0.probe(token, timeout: timeout, now: now) } }
-      if !sent { finishProbe(token, with: .noPath) }
+      if !sent { pendingProbes.answer(token, with: .noPath) }
     }
-  }
-
-  private func finishProbe(_ token: UInt64, with result: ProbeResult) {
-    pendingProbes.withLock { $0.waiting.removeValue(forKey: token) }?.resume(returning: result)
   }
 
   /// A snapshot of the agent: state, role, selected pair, checklist and statistics.
@@ -259,19 +252,15 @@ public final class ICEDriver: Sendable {
     let channels: [any Channel] = state.withLock { state in
       state.closed = true
       state.timer?.cancel()
-      for waiter in state.relayWaiters.values { waiter.resume(returning: nil) }
-      state.relayWaiters = [:]
       defer { state.relayStreams = [:] }
       return Array(state.channels.values) + Array(state.relayStreams.values)
     }
     for channel in channels { try? await channel.close() }
     for sender in state.withLock({ $0.senders.values }) { sender.close() }
-    // Server-reflexive gathering waits for nothing more.
-    for binding in pendingBindings.withLock({ pending in defer { pending = [:] }; return pending.values }) {
-      binding.resume(returning: nil)
-    }
-    let probes = pendingProbes.withLock { pending in defer { pending.waiting = [:] }; return pending.waiting.values }
-    for probe in probes { probe.resume(returning: .noPath) }
+    // Gathering and probes wait for nothing more.
+    pendingRelays.answerAll(with: nil)
+    pendingBindings.answerAll(with: nil)
+    pendingProbes.answerAll(with: .noPath)
     continuation.finish()
   }
 
@@ -359,9 +348,9 @@ public final class ICEDriver: Sendable {
         case .agent(let event):
           events.append(event)
         case .allocated(let server, let candidate):
-          state.relayWaiters.removeValue(forKey: server)?.resume(returning: candidate)
+          pendingRelays.answer(server, with: candidate)
         case .allocationFailed(let server, let reason):
-          state.relayWaiters.removeValue(forKey: server)?.resume(returning: nil)
+          pendingRelays.answer(server, with: nil)
           relayed.notes.append((.warning, "TURN: \(reason); no relay candidate from this server", server))
         case .relayNote(let server, let note):
           relayed.notes.append((.debug, note, server))
@@ -389,17 +378,16 @@ public final class ICEDriver: Sendable {
       switch event {
       case .probeAnswered(let token, let roundTripTime, let id):
         let pair = state.withLock { $0.endpoint.agent.pair(id) }
-        finishProbe(token, with: pair.map { .answered(roundTripTime: roundTripTime, pair: $0) } ?? .lost)
+        pendingProbes.answer(token, with: pair.map { .answered(roundTripTime: roundTripTime, pair: $0) } ?? .lost)
         continue
       case .probeLost(let token):
-        finishProbe(token, with: .lost)
+        pendingProbes.answer(token, with: .lost)
         continue
       case .stateChanged(let newState):
         logger.debug("ICE state changed", metadata: ["state": "\(newState)"])
         // The agent drops its transactions when it fails or closes: nobody answers those probes.
         if newState == .failed || newState == .closed {
-          let probes = pendingProbes.withLock { pending in defer { pending.waiting = [:] }; return pending.waiting }
-          for (_, probe) in probes { probe.resume(returning: .noPath) }
+          pendingProbes.answerWaiting(with: .noPath)
         }
       default:
         break
