@@ -124,7 +124,7 @@ public final class GRPCTransport: EnvelopeTransport {
     // change closed it), the answer to this envelope would find nobody subscribed and be lost:
     // the publish waits for it, a little.
     if let sender = try? Key(bytes: envelope.sender), let stream = state.withLock({ $0.streams[sender] }), !stream.live.isLive {
-      _ = await stream.live.wait(timeout: Self.resubscribeWait)
+      _ = await stream.live.wait(timeout: Self.resubscribeWait, clock: clock)
     }
     var options = CallOptions.defaults
     options.timeout = Self.publishTimeout

@@ -1,4 +1,5 @@
 internal import Synchronization
+internal import WarrenPrimitives
 
 /// One key's Subscribe stream: the task that keeps it open, the signal that it was ready once,
 /// and whether it is open right now.
@@ -24,80 +25,52 @@ final class SubscriptionStream: Sendable {
 /// A one-shot signal: ``wait()`` returns once ``signal()`` was called, and throws
 /// `CancellationError` if the stream was cancelled first or the waiting task is cancelled.
 final class ReadySignal: Sendable {
-  private enum State {
-    case waiting([UInt64: CheckedContinuation<Void, any Error>], next: UInt64)
-    case signalled
-    case cancelled
-  }
-
-  private let state = Mutex(State.waiting([:], next: 0))
+  /// Each wait's outcome, by waiter: true once signalled, false once cancelled.
+  private let waits = PendingAnswers<UInt64, Bool>()
+  private let lastWaiter = Atomic<UInt64>(0)
 
   func wait() async throws {
-    let id: UInt64? = state.withLock { state in
-      guard case .waiting(let waiters, let next) = state else { return nil }
-      state = .waiting(waiters, next: next + 1)
-      return next
-    }
-    guard let id else {
-      if state.withLock({ if case .cancelled = $0 { true } else { false } }) { throw CancellationError() }
-      return
-    }
-    try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-        let result: Result<Void, any Error>? = state.withLock { state in
-          switch state {
-          case .waiting(var waiters, let next):
-            waiters[id] = continuation
-            state = .waiting(waiters, next: next)
-            return nil
-          case .signalled: return .success(())
-          case .cancelled: return .failure(CancellationError())
-          }
-        }
-        if let result { continuation.resume(with: result) }
+    let id = lastWaiter.add(1, ordering: .relaxed).newValue
+    let signalled = await withTaskCancellationHandler {
+      await waits.wait(for: id, busy: false) {
+        // Cancelled before the wait was registered: the handler found nobody to end.
+        if Task.isCancelled { waits.answer(id, with: false) }
       }
     } onCancel: {
-      let waiter: CheckedContinuation<Void, any Error>? = state.withLock { state in
-        guard case .waiting(var waiters, let next) = state else { return nil }
-        let waiter = waiters.removeValue(forKey: id)
-        state = .waiting(waiters, next: next)
-        return waiter
-      }
-      waiter?.resume(throwing: CancellationError())
+      waits.answer(id, with: false)
     }
+    if !signalled { throw CancellationError() }
   }
 
-  func signal() { settle(.signalled) }
+  func signal() { waits.answerAll(with: true) }
 
-  func cancel() { settle(.cancelled) }
-
-  private func settle(_ final: State) {
-    let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
-      guard case .waiting(let waiters, _) = state else { return [] }
-      state = final
-      return Array(waiters.values)
-    }
-    for waiter in waiters {
-      if case .signalled = final { waiter.resume() } else { waiter.resume(throwing: CancellationError()) }
-    }
-  }
+  func cancel() { waits.answerAll(with: false) }
 }
 
 /// Whether a stream is open right now, and a bounded wait until it is.
 final class LiveFlag: Sendable {
-  private let value = Mutex(false)
+  private let value = Atomic(false)
+  /// Those waiting for the flag, by waiter: true once it is set, false when their time is up.
+  private let waits = PendingAnswers<UInt64, Bool>()
+  private let lastWaiter = Atomic<UInt64>(0)
 
-  var isLive: Bool { value.withLock { $0 } }
+  var isLive: Bool { value.load(ordering: .sequentiallyConsistent) }
 
-  func set(_ live: Bool) { value.withLock { $0 = live } }
+  func set(_ live: Bool) {
+    value.store(live, ordering: .sequentiallyConsistent)
+    if live { waits.answerWaiting(with: true) }
+  }
 
-  /// Waits at most `timeout` until the flag is set; returns whether it is. (Polled: a stream is
-  /// made again within tens of milliseconds, and only a publish during that time waits.)
-  func wait(timeout: Duration) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !isLive {
-      guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(5))) != nil else { return false }
+  /// Waits at most `timeout` on `clock` until the flag is set; returns whether it is.
+  func wait(timeout: Duration, clock: any MonotonicClock) async -> Bool {
+    if isLive { return true }
+    let id = lastWaiter.add(1, ordering: .relaxed).newValue
+    let live = await answerOrTimeout(within: timeout, on: clock, expire: { self.waits.answer(id, with: false) }) {
+      await self.waits.wait(for: id, busy: false) {
+        // Set before the wait was registered: `set` found nobody to tell.
+        if self.isLive { self.waits.answer(id, with: true) }
+      }
     }
-    return true
+    return live ?? false
   }
 }

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import WarrenICENIO
+import WarrenPrimitives
 
 /// Every wait ends exactly once: with its answer, at once when its key is taken, or with the
 /// closing answer (also for a wait that starts after closing).

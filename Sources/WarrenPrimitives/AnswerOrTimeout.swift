@@ -1,13 +1,13 @@
 internal import Synchronization
 
 /// Waits for `operation`'s answer, at most `timeout` on `clock`: the one race between an answer
-/// and a deadline (a STUN Binding's, a TURN allocation's). `operation` waits for something that
+/// and a deadline (a STUN Binding's, a TURN allocation's, a stream's coming back). `operation` waits for something that
 /// arrives from elsewhere (a continuation kept in a table); `expire` must end that wait, with nil,
 /// and runs when the deadline passes or the caller is cancelled first — never after the answer.
 /// - Returns: the answer, or nil when it was refused, the deadline passed or the caller was
 ///   cancelled.
-func answerOrTimeout<Answer: Sendable>(
-  within timeout: Duration, on clock: any DriverClock, expire: @escaping @Sendable () -> Void,
+public func answerOrTimeout<Answer: Sendable>(
+  within timeout: Duration, on clock: any MonotonicClock, expire: @escaping @Sendable () -> Void,
   _ operation: @escaping @Sendable () async -> Answer?
 ) async -> Answer? {
   let answered = AnsweredFlag()
