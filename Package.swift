@@ -402,6 +402,7 @@ let package = Package(
       name: "WarrenCryptoTests",
       dependencies: [
         "WarrenCrypto",
+        "WarrenPrimitives",
         "WarrenWire",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
@@ -599,6 +600,7 @@ let package = Package(
       name: "WarrenSignalServerTests",
       dependencies: [
         "WarrenCrypto",
+        "WarrenPrimitives",
         "WarrenSignalServer",
         "WarrenTestSupport",
         "WarrenWire",

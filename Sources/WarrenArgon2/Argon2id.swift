@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+public import WarrenPrimitives
 internal import Glibc
 #endif
 

@@ -48,37 +48,23 @@ public struct BusFrame: Sendable, Equatable {
 
   /// Reads a notification payload; anything else on the channel is an error that says what is
   /// wrong with it.
-  public init(parsing text: String) throws(BusFrameError) {
+  public init(parsing text: String) throws(ClusterError) {
     let fields = text.split(separator: " ", omittingEmptySubsequences: false)
     guard fields.count == 4 else {
-      throw BusFrameError("expected 4 space-separated fields (w1 ORIGIN SENT_US BODY), got \(fields.count)")
+      throw ClusterError(.malformedFrame, "expected 4 space-separated fields (w1 ORIGIN SENT_US BODY), got \(fields.count)")
     }
-    guard fields[0] == "w1" else { throw BusFrameError("unknown frame version '\(fields[0].prefix(16))'") }
+    guard fields[0] == "w1" else { throw ClusterError(.malformedFrame, "unknown frame version '\(fields[0].prefix(16))'") }
     guard fields[1].count == 16, fields[1].allSatisfy(\.isHexDigit), let origin = UInt64(fields[1], radix: 16) else {
-      throw BusFrameError("origin '\(fields[1].prefix(32))' is not 16 hex digits")
+      throw ClusterError(.malformedFrame, "origin '\(fields[1].prefix(32))' is not 16 hex digits")
     }
-    guard let sent = Int64(fields[2]) else { throw BusFrameError("sending time '\(fields[2].prefix(32))' is not an integer") }
+    guard let sent = Int64(fields[2]) else { throw ClusterError(.malformedFrame, "sending time '\(fields[2].prefix(32))' is not an integer") }
     let body = fields[3]
     if body.first == "@" {
-      guard let id = Int64(body.dropFirst()), id > 0 else { throw BusFrameError("spill row '\(body.prefix(32))' is not a positive integer") }
+      guard let id = Int64(body.dropFirst()), id > 0 else { throw ClusterError(.malformedFrame, "spill row '\(body.prefix(32))' is not a positive integer") }
       self.init(origin: origin, sentAtMicroseconds: sent, body: .spilled(id))
     } else {
-      guard !body.isEmpty, let data = Data(base64Encoded: String(body)) else { throw BusFrameError("the envelope is not base64") }
+      guard !body.isEmpty, let data = Data(base64Encoded: String(body)) else { throw ClusterError(.malformedFrame, "the envelope is not base64") }
       self.init(origin: origin, sentAtMicroseconds: sent, body: .inline(Array(data)))
     }
   }
-}
-
-/// A notification on the bus's channel that is not a frame.
-public struct BusFrameError: CodedError, Equatable {
-  public typealias Code = ErrorCode<BusFrameError>
-  public var code: Code { .malformed }
-  public let message: String
-
-  init(_ message: String) { self.message = message }
-}
-
-extension ErrorCode where Domain == BusFrameError {
-  /// Not a frame of this version (the message says what is wrong).
-  public static var malformed: Self { Self("malformed cluster bus frame") }
 }

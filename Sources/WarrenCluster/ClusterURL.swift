@@ -27,23 +27,23 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
   public var rootCertificates: String?
   public var channel: String
 
-  public init(_ text: String) throws(ClusterURLError) {
+  public init(_ text: String) throws(ClusterError) {
     guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
       scheme == "postgres" || scheme == "postgresql"
     else {
-      throw ClusterURLError("'\(text)' is not a postgres:// URL (expected postgres://USER@HOST:PORT/DATABASE)")
+      throw ClusterError(.invalidURL, "'\(text)' is not a postgres:// URL (expected postgres://USER@HOST:PORT/DATABASE)")
     }
     guard components.password == nil else {
-      throw ClusterURLError("\(text): put the password in a file (--cluster-password-file) or WARREN_CLUSTER_PASSWORD, not in the URL")
+      throw ClusterError(.invalidURL, "\(text): put the password in a file (--cluster-password-file) or WARREN_CLUSTER_PASSWORD, not in the URL")
     }
-    guard let user = components.user, !user.isEmpty else { throw ClusterURLError("\(text) names no user (postgres://USER@HOST/DATABASE)") }
+    guard let user = components.user, !user.isEmpty else { throw ClusterError(.invalidURL, "\(text) names no user (postgres://USER@HOST/DATABASE)") }
     var host = components.host ?? ""
     if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    guard !host.isEmpty else { throw ClusterURLError("\(text) names no host") }
+    guard !host.isEmpty else { throw ClusterError(.invalidURL, "\(text) names no host") }
     let port = components.port ?? 5432
-    guard (1...65535).contains(port) else { throw ClusterURLError("\(text): port must be 1 to 65535") }
+    guard (1...65535).contains(port) else { throw ClusterError(.invalidURL, "\(text): port must be 1 to 65535") }
     let database = String(components.path.drop { $0 == "/" })
-    guard !database.isEmpty, !database.contains("/") else { throw ClusterURLError("\(text) names no database (postgres://USER@HOST/DATABASE)") }
+    guard !database.isEmpty, !database.contains("/") else { throw ClusterError(.invalidURL, "\(text) names no database (postgres://USER@HOST/DATABASE)") }
     var tls = TLSMode.prefer
     var rootCertificates: String?
     var channel = "warren_signal"
@@ -51,12 +51,12 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
       switch item.name {
       case "sslmode":
         guard let mode = TLSMode(rawValue: item.value ?? "") else {
-          throw ClusterURLError("\(text): sslmode must be disable, prefer or require, got '\(item.value ?? "")'")
+          throw ClusterError(.invalidURL, "\(text): sslmode must be disable, prefer or require, got '\(item.value ?? "")'")
         }
         tls = mode
       case "sslrootcert":
         guard let path = item.value, path.hasPrefix("/") else {
-          throw ClusterURLError("\(text): sslrootcert must be an absolute path to a PEM file, got '\(item.value ?? "")'")
+          throw ClusterError(.invalidURL, "\(text): sslrootcert must be an absolute path to a PEM file, got '\(item.value ?? "")'")
         }
         rootCertificates = path
       case "channel":
@@ -65,11 +65,11 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
         guard let name = item.value, (1...63).contains(name.count),
           name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLowercase || $0.isNumber)) }), !(name.first?.isNumber ?? true)
         else {
-          throw ClusterURLError("\(text): channel must be 1 to 63 lowercase letters, digits and _, not starting with a digit")
+          throw ClusterError(.invalidURL, "\(text): channel must be 1 to 63 lowercase letters, digits and _, not starting with a digit")
         }
         channel = name
       default:
-        throw ClusterURLError("\(text): unknown parameter \(item.name) (known: channel, sslmode, sslrootcert)")
+        throw ClusterError(.invalidURL, "\(text): unknown parameter \(item.name) (known: channel, sslmode, sslrootcert)")
       }
     }
     self.user = user
@@ -85,18 +85,4 @@ public struct ClusterURL: Sendable, Equatable, CustomStringConvertible {
     "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)"
       + (rootCertificates.map { "&sslrootcert=\($0)" } ?? "") + "&channel=\(channel)"
   }
-}
-
-/// A `--cluster` URL that cannot be used, and why.
-public struct ClusterURLError: CodedError, Equatable {
-  public typealias Code = ErrorCode<ClusterURLError>
-  public var code: Code { .invalid }
-  public let message: String
-
-  init(_ message: String) { self.message = message }
-}
-
-extension ErrorCode where Domain == ClusterURLError {
-  /// Not a usable `postgres://` URL (the message says which part).
-  public static var invalid: Self { Self("invalid cluster URL") }
 }

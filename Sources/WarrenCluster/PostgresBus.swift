@@ -191,7 +191,7 @@ public final class PostgresBus: ClusterBus {
         var row: [UInt8]?
         let rows = try await connection.query("SELECT payload FROM warren_signal_spill WHERE id = \(id)", logger: postgresLogger)
         for try await payload in rows.decode(ByteBuffer.self) { row = Array(payload.readableBytesView) }
-        guard let row else { throw BusFrameError("spilled row \(id) is gone") }
+        guard let row else { throw ClusterError(.malformedFrame, "spilled row \(id) is gone") }
         bytes = row
       } catch {
         malformed(error)
@@ -200,7 +200,7 @@ public final class PostgresBus: ClusterBus {
     }
     guard let envelope = try? Cunicu_Signaling_Envelope(serializedBytes: bytes), let recipient = try? Key(bytes: envelope.recipient)
     else {
-      malformed(BusFrameError("the frame's envelope is not an Envelope with a 32-byte recipient"))
+      malformed(ClusterError(.malformedFrame, "the frame's envelope is not an Envelope with a 32-byte recipient"))
       return
     }
     let latency = Double(Int64(WallClock.unixNanoseconds / 1000) - frame.sentAtMicroseconds) / 1e6
@@ -256,7 +256,7 @@ public final class PostgresBus: ClusterBus {
     let rows = try await connection.query(
       "INSERT INTO warren_signal_spill (payload) VALUES (\(ByteBuffer(bytes: bytes))) RETURNING id", logger: postgresLogger)
     for try await value in rows.decode(Int64.self) { id = value }
-    guard let id else { throw BusFrameError("the spill table returned no id") }
+    guard let id else { throw ClusterError(.malformedFrame, "the spill table returned no id") }
     let now = clock.now
     let sweep = state.withLock { state in
       guard state.lastSweep.map({ now - $0 >= settings.spillRetention }) ?? true else { return false }

@@ -1,4 +1,5 @@
 #if canImport(FoundationEssentials)
+public import WarrenPrimitives
 internal import FoundationEssentials
 #else
 internal import Foundation

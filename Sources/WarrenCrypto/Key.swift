@@ -1,3 +1,5 @@
+public import WarrenPrimitives
+
 /// A Curve25519 key exactly as WireGuard uses it: 32 bytes, written as 44 characters of padded
 /// standard base64 (`wg genkey`, `wg pubkey`).
 ///

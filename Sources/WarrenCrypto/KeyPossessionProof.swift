@@ -1,3 +1,5 @@
+public import WarrenPrimitives
+
 /// A client's proof that it holds the private key of the public key it subscribes to, or asks
 /// relay credentials for (docs/signal-server.md, "Proof of key possession").
 ///

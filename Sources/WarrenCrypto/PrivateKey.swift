@@ -1,3 +1,4 @@
+public import WarrenPrimitives
 internal import Crypto
 
 /// A WireGuard private key together with its public key, derived once with X25519.

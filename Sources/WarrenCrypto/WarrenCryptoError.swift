@@ -2,20 +2,12 @@ public import WarrenPrimitives
 
 /// The error every WarrenCrypto operation throws: a code to match on, and a message that names what
 /// was wrong and with which value, where that value is safe to show.
-public struct WarrenCryptoError: CodedError, Hashable {
-  /// What went wrong. Extensible: new codes may be added without breaking `switch`-free callers.
-  public typealias Code = ErrorCode<WarrenCryptoError>
+public typealias WarrenCryptoError = WarrenError<WarrenCryptoErrorCodes>
 
-  public var code: Code
-  public var message: String
+/// The codes of ``WarrenCryptoError``.
+public enum WarrenCryptoErrorCodes {}
 
-  public init(_ code: Code, _ message: String) {
-    self.code = code
-    self.message = message
-  }
-}
-
-extension ErrorCode where Domain == WarrenCryptoError {
+extension ErrorCode where Domain == WarrenCryptoErrorCodes {
   /// A key is not exactly 32 bytes.
   public static var invalidKeyLength: Self { Self("invalid key length") }
   /// A key's text is not 44 characters of canonical, padded standard base64.

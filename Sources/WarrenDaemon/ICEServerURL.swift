@@ -1,6 +1,6 @@
 internal import WarrenSignaling
 internal import WarrenICENIO
-internal import WarrenPrimitives
+public import WarrenPrimitives
 internal import WarrenSTUN
 
 /// An entry of `ice.urls`: a STUN or TURN server (``STUNURI``: RFC 7064, RFC 7065, with

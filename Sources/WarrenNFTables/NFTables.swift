@@ -82,19 +82,12 @@ public final class NFTables: Sendable {
 }
 
 /// Why nftables could not be used: a code to match on and nftables' own words.
-public struct NFTablesError: CodedError, Equatable {
-  public typealias Code = ErrorCode<NFTablesError>
+public typealias NFTablesError = WarrenError<NFTablesErrorCodes>
 
-  public let code: Code
-  public let message: String
+/// The codes of ``NFTablesError``.
+public enum NFTablesErrorCodes {}
 
-  public init(_ code: Code, _ message: String) {
-    self.code = code
-    self.message = message
-  }
-}
-
-extension ErrorCode where Domain == NFTablesError {
+extension ErrorCode where Domain == NFTablesErrorCodes {
   /// libnftables is not installed or not usable.
   public static var unavailable: Self { Self("nftables unavailable") }
   /// nftables refused a transaction (no CAP_NET_ADMIN, no nf_tables in the kernel, a bad rule).

@@ -1,19 +1,12 @@
 public import WarrenPrimitives
 
 /// A netlink datagram that does not parse, or a socket that cannot be opened.
-public struct NetlinkError: CodedError, Equatable {
-  public typealias Code = ErrorCode<NetlinkError>
+public typealias NetlinkError = WarrenError<NetlinkErrorCodes>
 
-  public let code: Code
-  public let message: String
+/// The codes of ``NetlinkError``.
+public enum NetlinkErrorCodes {}
 
-  public init(_ code: Code, _ message: String) {
-    self.code = code
-    self.message = message
-  }
-}
-
-extension ErrorCode where Domain == NetlinkError {
+extension ErrorCode where Domain == NetlinkErrorCodes {
   /// A length or an attribute runs past the end of the datagram.
   public static var malformed: Self { Self("malformed") }
   /// The kernel refused a request (no such interface, no permission), or the interface is gone.

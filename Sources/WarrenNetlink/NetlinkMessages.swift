@@ -1,4 +1,4 @@
-internal import WarrenPrimitives
+public import WarrenPrimitives
 
 /// Decodes what an rtnetlink socket subscribed to address, link and route notifications reads
 /// (`rtnetlink(7)`): one datagram holds one or more messages, each a `struct nlmsghdr` (16 bytes:

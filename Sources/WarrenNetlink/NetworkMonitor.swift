@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+internal import WarrenPrimitives
 internal import Glibc
 #endif
 public import Logging

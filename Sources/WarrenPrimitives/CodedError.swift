@@ -19,3 +19,19 @@ public struct ErrorCode<Domain>: Hashable, Sendable, CustomStringConvertible {
 
   public var description: String { name }
 }
+
+/// A Warren error that is a code and a message, nothing more: one family of codes per `Codes`
+/// (an empty enum that names it), so that `catch let error as STUNError` catches STUN's only.
+/// Declare a family as `public typealias STUNError = WarrenError<STUNErrorCodes>` and its codes as
+/// static members of `ErrorCode where Domain == STUNErrorCodes`.
+public struct WarrenError<Codes>: CodedError, Hashable {
+  public typealias Code = ErrorCode<Codes>
+
+  public let code: Code
+  public let message: String
+
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+}

@@ -2,19 +2,12 @@ public import WarrenPrimitives
 
 /// Why bytes are not a usable STUN message or attribute, or text not a STUN/TURN URI. Parsing
 /// never traps and never reads out of bounds: every malformed input ends here.
-public struct STUNError: CodedError, Hashable {
-  public typealias Code = ErrorCode<STUNError>
+public typealias STUNError = WarrenError<STUNErrorCodes>
 
-  public var code: Code
-  public var message: String
+/// The codes of ``STUNError``.
+public enum STUNErrorCodes {}
 
-  public init(_ code: Code, _ message: String) {
-    self.code = code
-    self.message = message
-  }
-}
-
-extension ErrorCode where Domain == STUNError {
+extension ErrorCode where Domain == STUNErrorCodes {
   /// Not a STUN message: too short, top bits set, bad length or no magic cookie (RFC 8489 §6).
   public static var notSTUN: Self { Self("not STUN") }
   /// An attribute's header or value runs past the end of the message.

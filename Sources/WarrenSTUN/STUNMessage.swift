@@ -1,3 +1,4 @@
+public import WarrenPrimitives
 internal import Crypto
 
 /// A STUN message (RFC 8489 §5–6): a 20-byte header (type, length, magic cookie, transaction id)

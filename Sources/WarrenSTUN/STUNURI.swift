@@ -1,3 +1,5 @@
+public import WarrenPrimitives
+
 /// A STUN or TURN server URI (RFC 7064 §3.1, RFC 7065 §3.1): `stun:host[:port]`,
 /// `turns:[2001:db8::1]:5349?transport=tcp`, with the `user:pass@` credentials that cunicu and
 /// coturn accept on TURN URIs (percent-encoded, RFC 3986 §3.2.1) and named query parameters.

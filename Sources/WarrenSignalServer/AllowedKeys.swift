@@ -46,18 +46,12 @@ public struct AllowedKeys: Sendable, Equatable {
 }
 
 /// Why an allowed-keys file gave no list.
-public struct AllowedKeysError: CodedError {
-  public typealias Code = ErrorCode<AllowedKeysError>
-  public let code: Code
-  public let message: String
+public typealias AllowedKeysError = WarrenError<AllowedKeysErrorCodes>
 
-  init(_ code: Code, _ message: String) {
-    self.code = code
-    self.message = message
-  }
-}
+/// The codes of ``AllowedKeysError``.
+public enum AllowedKeysErrorCodes {}
 
-extension ErrorCode where Domain == AllowedKeysError {
+extension ErrorCode where Domain == AllowedKeysErrorCodes {
   /// The file cannot be read.
   public static var unreadable: Self { Self("cannot read the allowed keys") }
   /// A line is not a base64 public key.

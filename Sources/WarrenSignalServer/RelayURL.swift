@@ -78,24 +78,21 @@ public struct RelayURL: Sendable, Equatable {
   }
 }
 
-/// A `--relay` URL that cannot be used, and why.
-public struct RelayURLError: CodedError {
-  public typealias Code = ErrorCode<RelayURLError>
-  public var code: Code { .invalid }
-  /// What is wrong, quoting the URL: `'turn:h?x=1': unknown parameter 'x' (…)`.
-  public let message: String
+/// A `--relay` URL that cannot be used, and why (the message quotes it:
+/// `'turn:h?x=1': unknown parameter 'x' (…)`).
+public typealias RelayURLError = WarrenError<RelayURLErrorCodes>
 
-  init(_ url: String, _ reason: String) {
-    message = "'\(url)': \(reason)"
-  }
+/// The codes of ``RelayURLError``.
+public enum RelayURLErrorCodes {}
 
-  /// ``STUNURI``'s messages quote the URL already.
-  init(_ error: STUNError) {
-    message = error.message
-  }
+extension ErrorCode where Domain == RelayURLErrorCodes {
+  /// Not a usable `--relay` URL.
+  public static var invalid: Self { Self("invalid relay URL") }
 }
 
-extension ErrorCode where Domain == RelayURLError {
-  /// Not a usable `--relay` URL (the message quotes it and says why).
-  public static var invalid: Self { Self("invalid relay URL") }
+extension WarrenError where Codes == RelayURLErrorCodes {
+  init(_ url: String, _ reason: String) { self.init(.invalid, "'\(url)': \(reason)") }
+
+  /// ``STUNURI``'s messages quote the URL already.
+  init(_ error: STUNError) { self.init(.invalid, error.message) }
 }

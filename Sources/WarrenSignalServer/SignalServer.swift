@@ -4,7 +4,7 @@ internal import Synchronization
 public import Logging
 public import ServiceLifecycle
 public import WarrenCrypto
-internal import WarrenPrimitives
+public import WarrenPrimitives
 internal import WarrenListener
 public import WarrenWire
 

@@ -1,3 +1,5 @@
+public import WarrenPrimitives
+
 /// A ChannelData message (RFC 8656 §12.4): application data to or from a peer bound to a channel,
 /// with a 4-byte header instead of a STUN Send or Data indication.
 ///

@@ -2,19 +2,12 @@ public import WarrenPrimitives
 
 /// Why bytes from a TURN server could not be used: a code to match on and a message naming the
 /// problem (the same shape as every Warren error).
-public struct TURNError: CodedError, Hashable {
-  public typealias Code = ErrorCode<TURNError>
+public typealias TURNError = WarrenError<TURNErrorCodes>
 
-  public var code: Code
-  public var message: String
+/// The codes of ``TURNError``.
+public enum TURNErrorCodes {}
 
-  public init(_ code: Code, _ message: String) {
-    self.code = code
-    self.message = message
-  }
-}
-
-extension ErrorCode where Domain == TURNError {
+extension ErrorCode where Domain == TURNErrorCodes {
   /// Not a well-formed TURN message or ChannelData frame (RFC 8656 §12).
   public static var malformed: Self { Self("malformed TURN message") }
 }

@@ -1,3 +1,4 @@
+internal import WarrenPrimitives
 import ArgumentParser
 import WarrenCrypto
 import WarrenArgon2

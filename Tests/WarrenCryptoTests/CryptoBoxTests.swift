@@ -1,3 +1,4 @@
+import WarrenPrimitives
 import Testing
 import WarrenCrypto
 

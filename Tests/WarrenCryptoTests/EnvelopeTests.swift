@@ -1,3 +1,4 @@
+import WarrenPrimitives
 import Foundation
 import SwiftProtobuf
 import Testing

@@ -1,3 +1,4 @@
+import WarrenPrimitives
 import Synchronization
 import Testing
 import WarrenCrypto
