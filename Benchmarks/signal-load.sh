@@ -2,13 +2,16 @@
 # Load benchmark of `warren signal` on loopback (a load test, not a timed test): for 1,000 and
 # 10,000 idle subscribers, server memory per subscriber; then relay throughput and
 # publish-to-delivery latency next to a no-op unary gRPC call measured in the same run.
-# Usage: Benchmarks/signal-load.sh [SECONDS]
+# Usage: Benchmarks/signal-load.sh [SECONDS]; WARREN=path measures that binary instead of this
+# tree's release build (another commit's, for a before/after in the same run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-5}
-(cd "$here/.." && swift build -c release --product warren >/dev/null)
+if [ -z "${WARREN:-}" ]; then
+  (cd "$here/.." && swift build -c release --product warren >/dev/null)
+fi
 (cd "$here" && swift build -c release --product SignalLoad >/dev/null)
-warren="$(cd "$here/.." && swift build -c release --show-bin-path)/warren"
+warren=${WARREN:-"$(cd "$here/.." && swift build -c release --show-bin-path)/warren"}
 load="$(cd "$here" && swift build -c release --show-bin-path)/SignalLoad"
 ulimit -n 65536 2>/dev/null || true
 for subscribers in 1000 10000; do
