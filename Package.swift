@@ -501,6 +501,7 @@ let package = Package(
         "WarrenCrypto",
         "WarrenMulticast",
         "WarrenSignaling",
+        "WarrenTestSupport",
         "WarrenWire",
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -7,6 +7,7 @@ import WarrenDaemon
 import WarrenKubernetes
 import WarrenSession
 import WarrenSignaling
+import WarrenTestSupport
 
 /// Two daemons whose only signaling is the `k8s://` backend, against the test API server over
 /// TLS: their sessions connect, which takes ICE credentials and candidates both ways.
@@ -92,11 +93,9 @@ struct KubernetesSessionTests: DaemonSocketTesting {
     _ = try await waitConnected("alice.sock", peer: "alice")
     let connectedAfter = ContinuousClock.now - restartedAt
     // And it stays connected: sample both sides for three seconds.
-    var samples: [Bool] = []
-    for _ in 0..<30 {
-      try await Task.sleep(for: .milliseconds(100))
+    let samples = try await observe(for: .seconds(3)) {
       let here = try await status("bob.sock").peers[0], there = try await status("alice.sock").peers[0]
-      samples.append([here.state, there.state].allSatisfy { ["connected", "completed"].contains($0) })
+      return [here.state, there.state].allSatisfy { ["connected", "completed"].contains($0) }
     }
     let bobAtAlice = try await status("bob.sock").peers[0]
     let aliceAtBob = try await status("alice.sock").peers[0]

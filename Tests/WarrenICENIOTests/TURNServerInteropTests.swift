@@ -6,6 +6,7 @@ import Testing
 import WarrenICE
 import WarrenICENIO
 import WarrenPrimitives
+import WarrenTestSupport
 
 /// Relay candidates against a real TURN server (coturn, started by Interop/turn/run.sh on
 /// `$WARREN_TURN_SERVER` with the credentials in `$WARREN_TURN_USERNAME`/`$WARREN_TURN_PASSWORD`).
@@ -87,7 +88,7 @@ struct TURNServerInteropTests {
     }
     a.flush()
     b.flush()
-    for _ in 0..<100 where inboxA.count < beforeA + 16 || inboxB.count < beforeB + 16 { try await Task.sleep(for: .milliseconds(10)) }
+    _ = try await eventually(within: .seconds(1), every: .milliseconds(10)) { inboxA.count >= beforeA + 16 && inboxB.count >= beforeB + 16 }
     for (name, received) in [("B", Array(inboxB.all.dropFirst(beforeB))), ("A", Array(inboxA.all.dropFirst(beforeA)))] {
       let intact = received == burst
       #expect(intact, "\(name) got \(received.count) of 16 datagrams; first bytes \(received.map { $0.first ?? 0 }), sizes \(received.map(\.count))")

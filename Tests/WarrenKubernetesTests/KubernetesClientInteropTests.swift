@@ -112,7 +112,7 @@ struct PythonClientInteropTests {
     defer { watcher.kill() }
     await watcher.waitForLines(1)
     #expect(watcher.lines.first == "watching", "\(watcher.standardError)")
-    while fixture.server.openWatches == 0 { try await Task.sleep(for: .milliseconds(10)) }
+    #expect(try await eventually { fixture.server.openWatches > 0 }, "the Python client's watch never reached the server")
 
     let a = try fixture.factory.makeBackend(url: url)
     for n in 0..<3 { try await a.publish(testMessage("py-\(n)"), keys: KeyPair(ours: alice, theirs: bob.publicKey)) }

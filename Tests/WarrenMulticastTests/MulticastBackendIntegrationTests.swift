@@ -5,6 +5,7 @@ import WarrenCrypto
 import WarrenMulticast
 import WarrenSignaling
 import WarrenWire
+import WarrenTestSupport
 
 /// Several multicast backends in one process on the loopback interface (IP_MULTICAST_IF
 /// 127.0.0.1, loopback on): nothing leaves the machine. A message that never arrives fails the
@@ -74,7 +75,7 @@ struct MulticastBackendTests {
     let a = try factory.makeBackend(url: url)
     try await a.publish(message("still-works"), keys: KeyPair(ours: alice, theirs: bob.publicKey))
     #expect(await atBob.next()?.message == message("still-works"))
-    for _ in 0..<100 where transport.undecodableCount < 20 || sink.count < 1 { try await Task.sleep(for: .milliseconds(20)) }
+    _ = try await eventually(within: .seconds(2)) { transport.undecodableCount >= 20 && sink.count >= 1 }
     #expect(transport.undecodableCount == 20)
     #expect(sink.count == 1)  // only the envelope for bob
     socket.close()
