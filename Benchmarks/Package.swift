@@ -30,6 +30,7 @@ let package = Package(
       name: "SignalLoad",
       dependencies: [
         .product(name: "WarrenWire", package: "warren"),
+        .product(name: "WarrenWireGRPC", package: "warren"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       ],

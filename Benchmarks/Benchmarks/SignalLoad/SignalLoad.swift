@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import WarrenWire
+import WarrenWireGRPC
 
 /// Load on a running `warren signal` (see signal-load.sh):
 ///
