@@ -12,20 +12,32 @@ func warrenExecutable() throws -> URL {
   return executable
 }
 
-/// Runs `warren` with `arguments` and `input` on standard input.
-func runWarren(_ arguments: [String], input: [UInt8] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs `warren` with `arguments` and `input` on standard input, to its end or for at most
+/// `limit` (then it is killed).
+func runWarren(_ arguments: [String], input: [UInt8] = [], limit: Duration = .seconds(60)) throws -> (status: Int32, stdout: String, stderr: String) {
+  try runProcess(try warrenExecutable(), arguments, input: input, limit: limit)
+}
+
+/// Runs `executable` to its end, or for at most `limit` (then it is killed).
+/// Standard output and error are read at once: a child that filled one pipe while the test
+/// waited on the other would block for ever (as `warren demo` did, writing a sanitizer's report
+/// to standard error).
+func runProcess(_ executable: URL, _ arguments: [String], input: [UInt8] = [], limit: Duration) throws -> (status: Int32, stdout: String, stderr: String) {
   let process = Process()
-  process.executableURL = try warrenExecutable()
+  process.executableURL = executable
   process.arguments = arguments
   let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
   process.standardInput = stdin
   process.standardOutput = stdout
   process.standardError = stderr
   try process.run()
+  let ended = PipeReader.watchdog(process, limit: limit)
+  defer { ended() }
+  let errors = PipeReader(stderr.fileHandleForReading)
   stdin.fileHandleForWriting.write(Data(input))
   try stdin.fileHandleForWriting.close()
   let out = stdout.fileHandleForReading.readDataToEndOfFile()
-  let err = stderr.fileHandleForReading.readDataToEndOfFile()
+  let err = errors.collected()
   process.waitUntilExit()
   return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }

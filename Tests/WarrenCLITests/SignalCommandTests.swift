@@ -32,6 +32,7 @@ struct SignalCommandTests {
 
   /// Starts `warren signal` with `arguments`, logging JSON, and reads its standard error until
   /// the server says it listens; that line's fields, or nil if it never came (the process ended).
+  /// The caller terminates the process.
   func startSignal(_ arguments: [String]) throws -> (Process, [String: String]?) {
     let process = Process()
     process.executableURL = try warrenExecutable()
@@ -43,6 +44,8 @@ struct SignalCommandTests {
     for _ in 0..<100 where !text.contains("signaling server listening") {
       text += String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self)
     }
+    // The rest is read to its end beside the test, so the server never blocks writing its logs.
+    _ = PipeReader(stderr.fileHandleForReading)
     let line = text.split(separator: "\n").first { $0.contains("signaling server listening") }
     return (process, line.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] })
   }
