@@ -214,6 +214,7 @@ let package = Package(
     .target(
       name: "WarrenListener",
       dependencies: [
+        "WarrenPrimitives",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -306,6 +307,7 @@ let package = Package(
     .target(
       name: "KubernetesTestAPIServer",
       dependencies: [
+        "WarrenPrimitives",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -513,6 +515,7 @@ let package = Package(
         "KubernetesTestAPIServer",
         "WarrenCrypto",
         "WarrenKubernetes",
+        "WarrenPrimitives",
         "WarrenSignaling",
         "WarrenTestSupport",
         "WarrenWire",
@@ -636,6 +639,7 @@ let package = Package(
         "WarrenCrypto",
         "WarrenDaemon",
         "WarrenGRPC",
+        "WarrenPrimitives",
         "WarrenSession",
         "WarrenSignaling",
         "WarrenTestSupport",

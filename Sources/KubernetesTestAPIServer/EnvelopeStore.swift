@@ -1,5 +1,5 @@
+internal import WarrenPrimitives
 internal import Foundation
-internal import Synchronization
 
 /// The test API server's storage of `SignalingEnvelope` objects, with etcd's semantics where the
 /// backend depends on them: one resource version counter for every change, an event history that
@@ -43,7 +43,7 @@ final class EnvelopeStore: Sendable {
     var watchers: [UUID: Watcher] = [:]
   }
 
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   var resourceVersion: Int { state.withLock { $0.resourceVersion } }
 

@@ -1,9 +1,9 @@
+internal import WarrenPrimitives
 public import Foundation
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
 internal import NIOSSL
-internal import Synchronization
 
 /// A Kubernetes API server for tests: the `cunicu.li/v1` `SignalingEnvelope` resource with the
 /// semantics the `k8s://` backend relies on, on loopback. It serves discovery for the group
@@ -34,9 +34,9 @@ public final class KubernetesTestAPIServer: Sendable {
   public let port: Int
   let store = EnvelopeStore()
   private let channel: any Channel
-  private let watches = Mutex<[UUID: any Channel]>([:])
-  private let requests = Mutex<[String]>([])
-  private let offset = Mutex<Duration>(.zero)
+  private let watches = Locked<[UUID: any Channel]>([:])
+  private let requests = Locked<[String]>([])
+  private let offset = Locked<Duration>(.zero)
 
   /// `https://127.0.0.1:PORT` (or `http://` without TLS).
   public var url: String { "\(options.tls ? "https" : "http")://127.0.0.1:\(port)" }

@@ -3,7 +3,6 @@ internal import NIOCore
 internal import NIOSSL
 internal import PostgresNIO
 internal import SwiftProtobuf
-internal import Synchronization
 internal import WarrenCrypto
 public import WarrenPrimitives
 public import WarrenSignalServer
@@ -42,7 +41,7 @@ public final class PostgresBus: ClusterBus {
   private let postgresLogger: Logger
   private let outbound: AsyncStream<Cunicu_Signaling_Envelope>
   private let continuation: AsyncStream<Cunicu_Signaling_Envelope>.Continuation
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   private struct State {
     var connection: PostgresConnection?

@@ -1,4 +1,4 @@
-internal import Synchronization
+public import WarrenPrimitives
 
 /// Precomputed `crypto_box` keys per (our public key, their public key).
 ///
@@ -12,13 +12,13 @@ public final class BoxKeyCache: Sendable {
   }
 
   private let capacity: Int
-  private let boxes: Mutex<[PairID: SecretBox]>
+  private let boxes: Locked<[PairID: SecretBox]>
 
   /// A cache holding at most `capacity` keys.
   public init(capacity: Int = 1024) {
     precondition(capacity > 0, "a BoxKeyCache holds at least one key")
     self.capacity = capacity
-    boxes = Mutex([:])
+    boxes = Locked([:])
   }
 
   /// The box for `ours` → `theirs` (and back), computed on first use.

@@ -1,7 +1,6 @@
 public import Logging
 public import ServiceLifecycle
 public import WarrenSignaling
-internal import Synchronization
 internal import WarrenICE
 public import WarrenICENIO
 internal import WarrenCrypto
@@ -56,7 +55,7 @@ public final class Daemon: Service {
   /// Peer discovery, by interface (docs/discovery.md).
   let discoveries: [String: DiscoveryRunner]
   /// `metrics:`'s endpoint, and when the process started (for `process_start_time_seconds`).
-  let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
+  let metricsEndpoint = Locked<MetricsEndpoint?>(nil)
   let startTime = Double(WallClock.unixMilliseconds) / 1000
 
   /// - Parameter buildInfo: announced to the community by peer discovery.

@@ -1,4 +1,4 @@
-internal import Synchronization
+internal import WarrenPrimitives
 internal import WarrenICENIO
 
 /// Waits for a deadline that moves: ``run(deadline:fire:)`` sleeps until `deadline()` has passed,
@@ -13,7 +13,7 @@ final class DeadlineTimer: Sendable {
   }
 
   private let clock: any DriverClock
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   init(clock: any DriverClock) {
     self.clock = clock

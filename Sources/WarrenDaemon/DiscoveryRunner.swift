@@ -1,6 +1,5 @@
 internal import Logging
 internal import NIOPosix
-internal import Synchronization
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -55,13 +54,13 @@ final class DiscoveryRunner: Sendable {
   private let control: any WireGuardControl
   /// The owner's: the interface's latest reading, and what to call after a WireGuard peer was
   /// added or removed, so that sessions follow at once.
-  private let hooks = Mutex<Hooks?>(nil)
+  private let hooks = Locked<Hooks?>(nil)
 
   struct Hooks: Sendable {
     let device: @Sendable () -> WireGuardDevice?
     let peersChanged: @Sendable () async -> Void
   }
-  private let state = Mutex(State())
+  private let state = Locked(State())
   private let clock: any DriverClock
   private let timer: DeadlineTimer
   /// The interface's key at each reading of the owner (``interfaceRead(key:)``).

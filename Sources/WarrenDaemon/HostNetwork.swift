@@ -1,4 +1,3 @@
-internal import Synchronization
 internal import WarrenICENIO
 internal import WarrenPrimitives
 
@@ -12,11 +11,11 @@ final class HostNetwork: Sendable {
   }
 
   private let finder: InterfaceAddresses
-  private let state: Mutex<State>
+  private let state: Locked<State>
 
   init(_ finder: InterfaceAddresses) {
     self.finder = finder
-    state = Mutex(State(addresses: finder.list().map(\.ip)))
+    state = Locked(State(addresses: finder.list().map(\.ip)))
   }
 
   /// The addresses now, most preferred first.

@@ -1,5 +1,5 @@
+internal import WarrenPrimitives
 internal import Logging
-internal import Synchronization
 internal import WarrenICENIO
 
 /// The STUN and TURN servers every session gathers with (`ice.urls`): the configured ones, and the
@@ -11,7 +11,7 @@ final class ICEServers: Sendable {
   let configuredTURN: [Gatherer.TURNServer]
   /// The relay registries' URLs.
   let registries: [String]
-  private let registered = Mutex<[String: [Gatherer.TURNServer]]>([:])
+  private let registered = Locked<[String: [Gatherer.TURNServer]]>([:])
 
   /// A TURN URL without credentials (neither its own nor `ice.username` and `ice.password`) is
   /// skipped with an error in the log.

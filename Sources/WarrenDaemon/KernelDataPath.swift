@@ -1,12 +1,12 @@
+public import WarrenPrimitives
 internal import Logging
-internal import Synchronization
 public import WarrenNFTables
 
 /// The kernel data path of every WireGuard peer (docs/wireguard.md): Warren's nftables table,
 /// holding each peer's ``PortRedirect``. Every change rewrites the table in one transaction.
 public final class KernelDataPath: Sendable {
   private let nftables: NFTables
-  private let redirects = Mutex<[String: PortRedirect]>([:])
+  private let redirects = Locked<[String: PortRedirect]>([:])
 
   /// Opens libnftables and removes whatever an earlier run left behind (a daemon that was
   /// killed cannot remove its rules). Throws when nftables cannot be programmed here (no

@@ -1,4 +1,4 @@
-internal import Synchronization
+internal import WarrenPrimitives
 
 /// The WireGuard peers' data paths (docs/wireguard.md, "Data paths"): the kernel data path, or why
 /// there is none, and each peer's current choice. The one owner of that state, behind one lock.
@@ -9,7 +9,7 @@ final class PeerDataPaths: Sendable {
     var choices: [String: DataPathChoice] = [:]
   }
 
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   /// The kernel data path, or why there is none.
   var kernel: (path: KernelDataPath?, unavailable: String?) { state.withLock { ($0.kernel, $0.kernelUnavailable) } }

@@ -1,6 +1,5 @@
 public import Logging
 internal import NIOPosix
-internal import Synchronization
 public import WarrenCrypto
 public import WarrenICE
 public import WarrenICENIO
@@ -104,7 +103,7 @@ public final class PeerLink: Sendable {
   private let logger: Logger
   /// Written only by `run`'s loop, which takes the mail in order and carries out the state
   /// machine's actions one after the other; read by the proxy's data path and `status`.
-  private let state: Mutex<State>
+  private let state: Locked<State>
   private let mail: AsyncStream<Mail>
   private let mailSink: AsyncStream<Mail>.Continuation
   /// Messages to the peer, published one after the other beside the loop, so that a slow
@@ -131,7 +130,7 @@ public final class PeerLink: Sendable {
     self.logger = logger
     let role: ICERole = options.keys.weAreControlling ? .controlling : .controlled
     let session = PeerSession(role: role, configuration: options.session, seed: UInt64.random(in: 0...UInt64.max))
-    state = Mutex(State(machine: PeerLinkStateMachine(session: session)))
+    state = Locked(State(machine: PeerLinkStateMachine(session: session)))
     // Bounded: a daemon without a reader for a peer's transitions must not accumulate them.
     (transitions, transitionSink) = AsyncStream.makeStream(of: Transition.self, bufferingPolicy: .bufferingNewest(256))
     (selections, selectionSink) = AsyncStream.makeStream(of: CandidatePair.self, bufferingPolicy: .bufferingNewest(16))

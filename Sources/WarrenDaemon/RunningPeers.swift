@@ -1,4 +1,4 @@
-internal import Synchronization
+internal import WarrenPrimitives
 internal import WarrenCrypto
 
 /// A peer's link, run by a child task of ``Daemon/run()`` until ``stop`` is finished.
@@ -33,7 +33,7 @@ final class RunningPeers: Sendable {
     var closed = false
   }
 
-  private let state = Mutex(State())
+  private let state = Locked(State())
   /// Peers to run, in the order they were added; finishes at ``close()``.
   let launches: AsyncStream<RunningPeer>
   private let launchSink: AsyncStream<RunningPeer>.Continuation

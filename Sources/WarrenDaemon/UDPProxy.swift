@@ -1,7 +1,6 @@
 public import Logging
 public import NIOCore
 internal import NIOPosix
-internal import Synchronization
 public import WarrenPrimitives
 internal import WarrenICENIO
 
@@ -16,7 +15,7 @@ public final class UDPProxy: Sendable {
   /// (``DatagramTrain``) when the application is on this host: on loopback a train costs the
   /// kernel one pass through the stack instead of one per datagram, and cannot fail for want of
   /// checksum offload or a small MTU (which makes a UDP GSO send fail, and NIO close the socket).
-  private let held = Mutex<DatagramTrain?>(nil)
+  private let held = Locked<DatagramTrain?>(nil)
   private let gathersTrains: Bool
 
   /// The address the application sends to.
@@ -118,7 +117,7 @@ public final class UDPProxy: Sendable {
 
 /// Datagram counts, shared with the channel handler.
 private final class Counters: Sendable {
-  let value = Mutex(UDPProxy.Statistics())
+  let value = Locked(UDPProxy.Statistics())
 }
 
 private final class ApplicationHandler: ChannelInboundHandler, Sendable {

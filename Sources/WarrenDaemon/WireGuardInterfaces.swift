@@ -1,4 +1,3 @@
-internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenDiscovery
 internal import WarrenPrimitives
@@ -14,7 +13,7 @@ final class WireGuardInterfaces: Sendable {
     var keyAddresses: [String: (key: Key, addresses: [IPPrefix])] = [:]
   }
 
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   /// The latest reading of `interface`.
   func reading(_ interface: String) -> WireGuardDevice? { state.withLock { $0.readings[interface] } }

@@ -3,7 +3,6 @@ internal import Glibc
 #endif
 internal import NIOCore
 internal import NIOPosix
-internal import Synchronization
 internal import WarrenPrimitives
 
 /// The TCP connections a gRPC client made, so that the ones a network change left behind can be
@@ -14,7 +13,7 @@ internal import WarrenPrimitives
 /// connection is therefore registered here with its local address when it is made
 /// (grpc-swift-nio-transport's `onCreateTCPConnection`), and forgets itself when it closes.
 final class ConnectionRegistry: Sendable {
-  private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+  private let connections = Locked<[ObjectIdentifier: any Channel]>([:])
 
   /// How long a subscription's idle connection may be silent before the kernel probes it, how
   /// far apart the probes go, how many may go unanswered; and how long data may stay

@@ -6,7 +6,6 @@ internal import Foundation
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
 public import Logging
-internal import Synchronization
 public import WarrenCrypto
 public import WarrenPrimitives
 public import WarrenSignaling
@@ -41,14 +40,14 @@ public final class GRPCTransport: EnvelopeTransport {
   private let endpoint: GRPCEndpoint
   private let clock: any MonotonicClock
   private let replicas: [ReplicaClient]
-  private let failover: Mutex<ReplicaFailover>
+  private let failover: Locked<ReplicaFailover>
   private let sink: any EnvelopeSink
   private let backoff: ReconnectBackoff
   private let logger: Logger
   private let proofs: ProofMaker
   /// The subscriptions by key, whether ``close()`` was called, and when ``reconnect(ifBoundTo:)``
   /// last closed connections: one lock, never held while another is taken.
-  private let state = Mutex(State())
+  private let state = Locked(State())
   /// Every replica's TCP connections, to close the ones a network change left behind.
   private let connections = ConnectionRegistry()
 
@@ -97,7 +96,7 @@ public final class GRPCTransport: EnvelopeTransport {
     }
     self.replicas = replicas
     var random = SystemRandomNumberGenerator()
-    failover = Mutex(ReplicaFailover(replicas: replicas.count, random: &random))
+    failover = Locked(ReplicaFailover(replicas: replicas.count, random: &random))
   }
 
   public func subscribe(_ ours: PrivateKey) async throws {
@@ -196,7 +195,7 @@ public final class GRPCTransport: EnvelopeTransport {
       defer { live.set(false) }
       let attempt = options
       options.waitForReady = nil
-      let sawMarker = Mutex(false)
+      let sawMarker = Locked(false)
       let signaling = replicas[replica].signaling
       var metadata: Logger.Metadata = ["key": "\(key)"]
       if replicas.count > 1 { metadata["replica"] = "\(endpoint.replicas[replica])" }

@@ -1,6 +1,5 @@
 internal import GRPCCore
 internal import Logging
-internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenPrimitives
 internal import WarrenWire
@@ -20,11 +19,11 @@ final class ProofMaker: Sendable {
     case unknown
   }
 
-  private let knowledge: Mutex<Knowledge>
+  private let knowledge: Locked<Knowledge>
   private let logger: Logger
 
   init(pinned: Key?, logger: Logger) {
-    knowledge = Mutex(pinned.map(Knowledge.pinned) ?? .unknown)
+    knowledge = Locked(pinned.map(Knowledge.pinned) ?? .unknown)
     self.logger = logger
   }
 

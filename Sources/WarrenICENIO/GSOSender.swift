@@ -1,5 +1,4 @@
 public import NIOCore
-internal import Synchronization
 public import WarrenPrimitives
 #if canImport(Glibc)
 internal import Glibc
@@ -38,13 +37,13 @@ public final class GSOSender: Sendable {
 
   /// The duplicate; nil once closed. Held while sending, so that a send never meets a number
   /// that ``close()`` released and another socket got.
-  private let descriptor: Mutex<CInt?>
+  private let descriptor: Locked<CInt?>
 
   /// Duplicates `descriptor` (a bound UDP socket); nil if the process is out of descriptors.
   public init?(duplicating descriptor: CInt) {
     let own = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
     guard own >= 0 else { return nil }
-    self.descriptor = Mutex(own)
+    self.descriptor = Locked(own)
   }
 
   /// Sends `train` (datagrams of `segmentSize` bytes, the last one possibly shorter) to

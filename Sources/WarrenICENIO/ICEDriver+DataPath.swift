@@ -1,6 +1,5 @@
 internal import Logging
 public import NIOCore
-internal import Synchronization
 internal import WarrenICE
 internal import WarrenICEEndpoint
 internal import WarrenSTUN

@@ -2,7 +2,6 @@ internal import Logging
 internal import NIOCore
 internal import NIOPosix
 internal import NIOSSL
-internal import Synchronization
 public import WarrenICE
 internal import WarrenSTUN
 internal import WarrenTURN

@@ -1,6 +1,5 @@
 internal import Logging
 internal import NIOCore
-internal import Synchronization
 public import WarrenICE
 public import WarrenPrimitives
 internal import WarrenSTUN

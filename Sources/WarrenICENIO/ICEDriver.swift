@@ -63,7 +63,7 @@ public final class ICEDriver: Sendable {
   /// Everything the agent reports: state changes, selected pairs, role changes, received data.
   public let events: AsyncStream<ICEEvent>
   private let continuation: AsyncStream<ICEEvent>.Continuation
-  let state: Mutex<State>
+  let state: Locked<State>
   /// Binding requests to STUN servers waiting for their answer (server-reflexive gathering).
   let pendingBindings = PendingAnswers<STUNTransactionID, TransportAddress?>()
   /// Probes waiting for their answer, by token, and the last token given out.
@@ -92,7 +92,7 @@ public final class ICEDriver: Sendable {
     agent: ICEAgent, logger: Logger, eventLoop: (any EventLoop)? = nil, clock: any DriverClock = ContinuousClock(),
     onData: (@Sendable (ByteBuffer) -> Void)? = nil, onDataBatchEnd: (@Sendable () -> Void)? = nil
   ) {
-    state = Mutex(State(endpoint: ICEEndpoint(agent: agent, deliversDataDirectly: onData != nil)))
+    state = Locked(State(endpoint: ICEEndpoint(agent: agent, deliversDataDirectly: onData != nil)))
     self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
     self.clock = clock
     self.logger = logger

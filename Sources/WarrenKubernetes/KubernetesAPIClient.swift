@@ -1,9 +1,9 @@
+internal import WarrenPrimitives
 internal import Foundation
 internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOSSL
-internal import Synchronization
 
 /// The few calls of the Kubernetes API the backend makes on `SignalingEnvelope` objects: create,
 /// list, watch and delete, over AsyncHTTPClient with the connection's TLS and credentials.
@@ -14,7 +14,7 @@ public final class KubernetesAPIClient: Sendable {
   private let tls: TLSConfiguration
   /// The HTTP client, made at the first request: a backend that is made and dropped unused (its
   /// multi-backend failed on another URL) must not leave a client that was never shut down.
-  private let http = Mutex<HTTPState>(.idle)
+  private let http = Locked<HTTPState>(.idle)
 
   private enum HTTPState {
     case idle

@@ -1,6 +1,6 @@
+internal import Synchronization
 internal import Foundation
 internal import Logging
-internal import Synchronization
 internal import WarrenCrypto
 internal import WarrenPrimitives
 internal import WarrenSignaling

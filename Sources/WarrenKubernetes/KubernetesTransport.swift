@@ -23,7 +23,7 @@ public final class KubernetesTransport: EnvelopeTransport {
   /// The time the receive loop's back-off and the clean-up loop wait on.
   let clock: any MonotonicClock
   let logger: Logger
-  let state = Mutex(State())
+  let state = Locked(State())
   let invalid = Atomic<Int>(0)
 
   struct State {

@@ -1,4 +1,4 @@
-internal import Synchronization
+internal import WarrenPrimitives
 
 /// A port that becomes known later, awaited by whoever needs it (tests, logs).
 public final class BoundPort: Sendable {
@@ -8,7 +8,7 @@ public final class BoundPort: Sendable {
     case failed(any Error)
   }
 
-  private let state = Mutex(State.waiting([]))
+  private let state = Locked(State.waiting([]))
 
   public init() {}
 

@@ -1,7 +1,7 @@
+internal import WarrenPrimitives
 internal import NIOCore
 internal import NIOHTTP1
 public import Logging
-internal import Synchronization
 
 /// A minimal HTTP/1.1 endpoint that serves `GET /metrics` (Prometheus text format, from `scrape`),
 /// and `GET /ready` when given a readiness check (200 or 503, for load balancers and Kubernetes
@@ -12,8 +12,8 @@ public final class MetricsEndpoint: Sendable {
   private let scrape: @Sendable () -> [UInt8]
   private let ready: (@Sendable () -> String?)?
   private let logger: Logger
-  private let listener = Mutex<ConnectionListener?>(nil)
-  private let closed = Mutex(false)
+  private let listener = Locked<ConnectionListener?>(nil)
+  private let closed = Locked(false)
   private let bound = BoundPort()
 
   /// - Parameter ready: `nil` when ready, otherwise why not (served as `/ready`); no `/ready`

@@ -53,9 +53,9 @@ public final class MulticastTransport: EnvelopeTransport {
   private let sink: any EnvelopeSink
   private let logger: Logger
   private let group: SocketAddress
-  private let subscriptions = Mutex<Set<Key>>([])
+  private let subscriptions = Locked<Set<Key>>([])
   /// Opens the socket once; its value is the socket.
-  private let opening = Mutex<Task<any Channel, any Error>?>(nil)
+  private let opening = Locked<Task<any Channel, any Error>?>(nil)
   private let undecodable = Atomic<Int>(0)
 
   /// Datagrams received that were not envelopes.

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 internal import Glibc
 #endif
-internal import Synchronization
 public import WarrenPrimitives
 
 /// nftables through libnftables, the library behind the `nft` command, with JSON commands
@@ -22,7 +21,7 @@ public final class NFTables: Sendable {
   private typealias ReadBuffer = @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
   private typealias RunFromBuffer = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> Int32
 
-  private let context: Mutex<Context>
+  private let context: Locked<Context>
   private let free: FreeContext
   private let run: RunFromBuffer
   private let output: ReadBuffer
@@ -55,7 +54,7 @@ public final class NFTables: Sendable {
     setFlags(created, Self.outputJSON)
     _ = bufferOutput(created)
     _ = bufferErrors(created)
-    context = Mutex(Context(handle: created))
+    context = Locked(Context(handle: created))
   }
 
   deinit {

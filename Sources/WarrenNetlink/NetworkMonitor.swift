@@ -5,7 +5,6 @@ internal import Glibc
 public import Logging
 internal import NIOCore
 internal import NIOPosix
-internal import Synchronization
 
 /// Listens to the kernel's rtnetlink notifications of address, link and default-route changes
 /// (`rtnetlink(7)`: a `NETLINK_ROUTE` socket bound to the address, link and route multicast

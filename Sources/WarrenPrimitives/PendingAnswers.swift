@@ -1,4 +1,3 @@
-internal import Synchronization
 
 /// Callers waiting for answers that arrive from elsewhere, by key: a STUN Binding's (by
 /// transaction), a probe's (by token), a TURN allocation's (by server), a stream's readiness (by
@@ -11,7 +10,7 @@ public final class PendingAnswers<Key: Hashable & Sendable, Answer: Sendable>: S
     var closedWith: Answer?
   }
 
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   public init() {}
 

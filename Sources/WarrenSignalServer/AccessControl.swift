@@ -1,6 +1,6 @@
+public import WarrenPrimitives
 public import GRPCCore
 public import Logging
-internal import Synchronization
 public import WarrenCrypto
 
 /// Who may do what on a `warren signal` (docs/signal-server.md, "Access"): proofs of key
@@ -36,10 +36,10 @@ public final class AccessControl: Sendable {
 
   public let policy: Policy
   public let verifier: ProofVerifier
-  private let allowed: Mutex<AllowedKeys?>
+  private let allowed: Locked<AllowedKeys?>
   private let publishLimiter: ConnectionRateLimiter
   private let subscribeLimiter: ConnectionRateLimiter
-  private let refusals = Mutex<[RefusalKey: Int]>([:])
+  private let refusals = Locked<[RefusalKey: Int]>([:])
   private let logger: Logger
 
   public struct RefusalKey: Hashable, Sendable {
@@ -52,7 +52,7 @@ public final class AccessControl: Sendable {
     self.policy = policy
     self.verifier = verifier
     self.logger = logger
-    allowed = Mutex(try policy.allowedKeysFile.map { path throws(AllowedKeysError) in try AllowedKeys(contentsOf: path) })
+    allowed = Locked(try policy.allowedKeysFile.map { path throws(AllowedKeysError) in try AllowedKeys(contentsOf: path) })
     publishLimiter = ConnectionRateLimiter(rate: policy.publishRate, burst: policy.publishBurst)
     subscribeLimiter = ConnectionRateLimiter(rate: policy.subscribeRate, burst: policy.subscribeBurst)
   }

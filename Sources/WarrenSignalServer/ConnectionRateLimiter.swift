@@ -1,4 +1,4 @@
-internal import Synchronization
+internal import WarrenPrimitives
 
 /// Token buckets per client connection (gRPC's remote peer, `ipv4:ADDRESS:PORT`): each call takes
 /// a token; a connection may make `burst` calls at once and `rate` per second after that. Buckets
@@ -7,7 +7,7 @@ internal import Synchronization
 public final class ConnectionRateLimiter: Sendable {
   public let rate: Double
   public let burst: Double
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   private struct State {
     var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]

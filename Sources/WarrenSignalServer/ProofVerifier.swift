@@ -1,4 +1,3 @@
-internal import Synchronization
 public import WarrenCrypto
 internal import WarrenPrimitives
 
@@ -15,7 +14,7 @@ public final class ProofVerifier: Sendable {
   public let capacity: Int
   private let unixMilliseconds: @Sendable () -> UInt64
   /// Accepted nonces, until a copy of their proof would be expired anyway.
-  private let seen = Mutex(ExpiringSet<[UInt8], UInt64>())
+  private let seen = Locked(ExpiringSet<[UInt8], UInt64>())
 
   /// - Parameter unixMilliseconds: the server's wall clock (injected in tests).
   public init(

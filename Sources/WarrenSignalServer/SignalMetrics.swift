@@ -1,6 +1,6 @@
+internal import WarrenPrimitives
 internal import GRPCCore
 internal import Prometheus
-internal import Synchronization
 
 /// The signal server's Prometheus metrics. Values are read from the relay's statistics when
 /// scraped, so the relaying path only bumps plain counters under its own lock.
@@ -52,7 +52,7 @@ public final class SignalMetrics: Sendable {
   private let errors: RPCErrorCounter
   private let access: AccessControl?
   private let cluster: (any ClusterBus)?
-  private let lock = Mutex(Instruments())
+  private let lock = Locked(Instruments())
 
   public init(relay: SignalingRelay, errors: RPCErrorCounter, access: AccessControl? = nil, cluster: (any ClusterBus)? = nil) {
     self.relay = relay

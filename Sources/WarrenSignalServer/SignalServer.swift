@@ -1,6 +1,5 @@
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
-internal import Synchronization
 public import Logging
 public import ServiceLifecycle
 public import WarrenCrypto
@@ -189,7 +188,7 @@ public final class SignalServer: Service {
 /// Whether the gRPC server is serving, for `/ready`: a class, so that the readiness check made
 /// before the server exists can hold it.
 private final class ServingFlag: Sendable {
-  private let flag = Mutex(false)
+  private let flag = Locked(false)
 
   var isSet: Bool { flag.withLock { $0 } }
 

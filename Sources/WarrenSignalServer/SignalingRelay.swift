@@ -1,4 +1,4 @@
-internal import Synchronization
+internal import WarrenPrimitives
 public import WarrenCrypto
 public import WarrenWire
 
@@ -61,7 +61,7 @@ public final class SignalingRelay: Sendable {
 
   /// Envelopes a subscriber may have queued before the oldest are dropped.
   public let queueLimit: Int
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   public init(queueLimit: Int = 256) {
     precondition(queueLimit > 0, "a subscriber queue holds at least one envelope")

@@ -1,4 +1,5 @@
 #if canImport(FoundationEssentials)
+internal import WarrenPrimitives
 internal import FoundationEssentials
 #else
 internal import Foundation
@@ -6,7 +7,6 @@ internal import Foundation
 public import GRPCCore
 public import Logging
 internal import SwiftProtobuf
-internal import Synchronization
 internal import WarrenCrypto
 public import WarrenWire
 public import WarrenWireGRPC
@@ -130,7 +130,7 @@ public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
 
 /// Counts the errors the services answered with, by status code, for metrics.
 public final class RPCErrorCounter: Sendable {
-  private let counts = Mutex<[RPCError.Code: Int]>([:])
+  private let counts = Locked<[RPCError.Code: Int]>([:])
 
   public init() {}
 

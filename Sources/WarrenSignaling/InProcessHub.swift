@@ -1,4 +1,4 @@
-internal import Synchronization
+internal import WarrenPrimitives
 public import WarrenCrypto
 internal import WarrenWire
 
@@ -17,7 +17,7 @@ public final class InProcessHub: Sendable {
     var dropped = 0
   }
 
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   public init() {}
 

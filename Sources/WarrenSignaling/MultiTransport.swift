@@ -1,5 +1,4 @@
 public import Logging
-internal import Synchronization
 public import WarrenCrypto
 public import WarrenPrimitives
 public import WarrenWire
@@ -16,7 +15,7 @@ public final class MultiTransport: EnvelopeTransport {
   public let transports: [any EnvelopeTransport]
   private let logger: Logger
   /// Operations on single backends, until they end; ``close()`` cancels and awaits them.
-  private let operations = Mutex<(next: UInt64, running: [UInt64: Task<Void, Never>], closed: Bool)>((0, [:], false))
+  private let operations = Locked<(next: UInt64, running: [UInt64: Task<Void, Never>], closed: Bool)>((0, [:], false))
 
   public init(_ transports: [any EnvelopeTransport], logger: Logger) {
     self.transports = transports

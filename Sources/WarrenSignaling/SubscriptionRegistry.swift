@@ -1,5 +1,5 @@
+internal import WarrenPrimitives
 public import Logging
-internal import Synchronization
 public import WarrenCrypto
 public import WarrenWire
 
@@ -45,7 +45,7 @@ public final class SubscriptionRegistry: EnvelopeSink, Sendable {
   private let sealer: EnvelopeSealer
   private let bufferLimit: Int
   private let logger: Logger
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   /// - Parameters:
   ///   - bufferLimit: messages buffered per subscriber that is not reading; beyond it the oldest

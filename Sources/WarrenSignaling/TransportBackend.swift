@@ -1,5 +1,4 @@
 public import Logging
-internal import Synchronization
 public import WarrenCrypto
 public import WarrenPrimitives
 public import WarrenWire
@@ -11,8 +10,8 @@ public final class TransportBackend: SignalingBackend {
   public let registry: SubscriptionRegistry
   private let sealer: EnvelopeSealer
   private let logger: Logger
-  private let closed = Mutex(false)
-  private let publishCounts = Mutex((published: 0, failed: 0))
+  private let closed = Locked(false)
+  private let publishCounts = Locked((published: 0, failed: 0))
 
   /// Envelopes published, and publishes that failed (sealing or the transport).
   public var publishCounters: (published: Int, failed: Int) { publishCounts.withLock { $0 } }

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import WarrenCrypto
 import WarrenDaemon
 import WarrenGRPC
@@ -125,7 +124,7 @@ struct Demo: AsyncParsableCommand {
   /// Sends `count` WireGuard-like datagrams (type 4, 200 bytes) through alice's proxy; bob's
   /// application echoes them; prints round-trip percentiles, throughput and loss.
   static func pushTraffic(count: Int, from probe: DemoSocket, to listen: TransportAddress, clock: DemoClock) async throws {
-    let rtts = Mutex<[Double]>([])
+    let rtts = Locked<[Double]>([])
     probe.onReceive = { bytes, _ in
       guard bytes.count >= 16 else { return }
       let sent = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }
@@ -187,7 +186,7 @@ final class DemoClock: Sendable {
 /// A UDP socket on 127.0.0.1 standing in for an application such as WireGuard.
 final class DemoSocket: Sendable {
   private let channel: any Channel
-  private let handler = Mutex<(@Sendable ([UInt8], SocketAddress) -> Void)?>(nil)
+  private let handler = Locked<(@Sendable ([UInt8], SocketAddress) -> Void)?>(nil)
   let address: TransportAddress
 
   init(logger: Logger) async throws {
@@ -215,7 +214,7 @@ final class DemoSocket: Sendable {
   fileprivate func received(_ bytes: [UInt8], from source: SocketAddress) { onReceive?(bytes, source) }
 
   fileprivate final class HandlerBox: Sendable {
-    let socket = Mutex<DemoSocket?>(nil)
+    let socket = Locked<DemoSocket?>(nil)
   }
 
   private final class Receiver: ChannelInboundHandler, Sendable {

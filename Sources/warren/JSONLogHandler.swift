@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import WarrenPrimitives
 
 /// `--log-format json`: one JSON object per line on standard error, for log pipelines —
@@ -11,7 +10,7 @@ struct JSONLogHandler: LogHandler {
   var logLevel: Logger.Level = .info
   var metadata: Logger.Metadata = [:]
   let label: String
-  private static let output = Mutex(())
+  private static let output = Locked(())
 
   init(label: String) {
     self.label = label

@@ -1,7 +1,7 @@
+import WarrenPrimitives
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Synchronization
 import WarrenCrypto
 import WarrenWire
 import WarrenWireGRPC
@@ -11,8 +11,8 @@ import WarrenWireGRPC
 final class Eavesdropper: Sendable {
   private let client: GRPCClient<HTTP2ClientTransport.Posix>
   private let connections: Task<Void, any Error>
-  private let subscriptions = Mutex<[Task<Void, Never>]>([])
-  private let envelopes = Mutex<[Cunicu_Signaling_Envelope]>([])
+  private let subscriptions = Locked<[Task<Void, Never>]>([])
+  private let envelopes = Locked<[Cunicu_Signaling_Envelope]>([])
 
   init(port: Int) throws {
     let client = GRPCClient(

@@ -1,10 +1,10 @@
+import WarrenPrimitives
 import Foundation
-import Synchronization
 
 /// Reads a child's pipe to its end on a thread of its own, so that the child never blocks on a
 /// full pipe (64 KiB on Linux) while the test reads its other pipe or does something else.
 final class PipeReader: Sendable {
-  private let data = Mutex(Data())
+  private let data = Locked(Data())
   private let done = DispatchSemaphore(value: 0)
 
   init(_ handle: FileHandle) {

@@ -1,3 +1,4 @@
+import WarrenPrimitives
 import Foundation
 import Logging
 import Synchronization
@@ -14,7 +15,7 @@ import WarrenWire
 /// back, at `rate` per second, counting which came back.
 final class EchoStream: Sendable {
   private let sent = Atomic<Int>(0)
-  private let echoed = Mutex<Set<Int>>([])
+  private let echoed = Locked<Set<Int>>([])
   private let running = Atomic<Bool>(true)
 
   /// Echoes on `echo`, sends from `application` to `listen`, receives on `application`.

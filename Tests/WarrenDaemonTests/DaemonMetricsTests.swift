@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import Testing
 import WarrenCrypto
 @testable import WarrenDaemon

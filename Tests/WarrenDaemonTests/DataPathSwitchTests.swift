@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 @testable import WarrenDaemon
 import WarrenICE
@@ -14,7 +13,7 @@ import WarrenWireGuard
   static let relayed = DataPathChoiceTests.relayedLocal
 
   final class Log: Sendable {
-    let steps = Mutex<[String]>([])
+    let steps = Locked<[String]>([])
     let refuse: Bool
     init(refuse: Bool = false) { self.refuse = refuse }
 

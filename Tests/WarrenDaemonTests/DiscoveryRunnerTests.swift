@@ -1,7 +1,6 @@
 import Foundation
 import KubernetesTestAPIServer
 import Logging
-import Synchronization
 import Testing
 import WarrenCrypto
 @testable import WarrenDaemon
@@ -17,11 +16,11 @@ import WarrenWireGuard
 /// A WireGuard interface in memory: what peer discovery sets and removes.
 final class InMemoryWireGuard: WireGuardControl {
   let name: String
-  private let state: Mutex<WireGuardDevice>
+  private let state: Locked<WireGuardDevice>
 
   init(name: String, key: PrivateKey) {
     self.name = name
-    state = Mutex(WireGuardDevice(name: name, privateKey: key, listenPort: 51820))
+    state = Locked(WireGuardDevice(name: name, privateKey: key, listenPort: 51820))
   }
 
   var current: WireGuardDevice { state.withLock { $0 } }
@@ -131,8 +130,8 @@ struct DiscoveryRunnerTests {
   final class SlowAnnouncements: SignalingBackend {
     let inner: any SignalingBackend
     let delay: Duration
-    let started = Mutex<[Cunicu_Pdisc_PeerDescriptionChange]>([])
-    let completed = Mutex<[Cunicu_Pdisc_PeerDescriptionChange]>([])
+    let started = Locked<[Cunicu_Pdisc_PeerDescriptionChange]>([])
+    let completed = Locked<[Cunicu_Pdisc_PeerDescriptionChange]>([])
     init(_ inner: any SignalingBackend, delay: Duration) { (self.inner, self.delay) = (inner, delay) }
     var type: BackendType { inner.type }
     func publish(_ message: Cunicu_Signaling_Message, keys: KeyPair) async throws {

@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenDaemon
@@ -127,7 +126,7 @@ struct PeerLinkVirtualTimeTests {
 
 /// The states a session went through.
 final class Recorder: Sendable {
-  private let recorded = Mutex<[SessionState]>([])
+  private let recorded = Locked<[SessionState]>([])
   var states: [SessionState] { recorded.withLock { $0 } }
   func record(_ state: SessionState) { recorded.withLock { $0.append(state) } }
 }

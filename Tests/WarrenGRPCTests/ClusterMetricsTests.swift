@@ -1,4 +1,4 @@
-import Synchronization
+import WarrenPrimitives
 import Testing
 import WarrenSignalServer
 import WarrenTestSupport
@@ -7,8 +7,8 @@ import WarrenWire
 @Suite("Cluster metrics and readiness of warren signal", .timeLimit(.minutes(1)))
 struct ClusterMetricsTests {
   final class FixedBus: ClusterBus {
-    private let current: Mutex<ClusterStatistics>
-    init(_ statistics: ClusterStatistics) { current = Mutex(statistics) }
+    private let current: Locked<ClusterStatistics>
+    init(_ statistics: ClusterStatistics) { current = Locked(statistics) }
     var statistics: ClusterStatistics { current.withLock { $0 } }
     func forward(_ envelope: Cunicu_Signaling_Envelope, size: Int) {}
     var isConnected: Bool { statistics.connected }

@@ -1,6 +1,5 @@
 import Foundation
 import SwiftProtobuf
-import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenSignaling

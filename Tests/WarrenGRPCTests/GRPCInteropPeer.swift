@@ -1,5 +1,5 @@
+import WarrenPrimitives
 import Foundation
-import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenSignaling
@@ -18,7 +18,7 @@ struct GRPCInteropPeer {
       theirs: try Key(base64: environment["WARREN_INTEROP_PEER"]!))
     let backend = try grpcFactory().makeBackend(url: "grpc://\(environment["WARREN_INTEROP_SERVER"]!)?insecure=true")
     let subscription = try await backend.subscribe(keys)
-    let mailbox = Mutex<[OpenedEnvelope]>([])
+    let mailbox = Locked<[OpenedEnvelope]>([])
     let reader = Task {
       for await message in subscription { mailbox.withLock { $0.append(message) } }
     }

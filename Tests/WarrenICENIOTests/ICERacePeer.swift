@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import Testing
 import WarrenICE
 import WarrenICENIO
@@ -42,7 +41,7 @@ struct ICERacePeer {
       /// which pair the peer sends on at the end.
       var receivedBeforeEnd: [CandidatePair.ID: Int]?
     }
-    let state = Mutex(State())
+    let state = Locked(State())
   }
 
   @Test("race the other agent across the NATs", .timeLimit(.minutes(1)))
@@ -67,7 +66,7 @@ struct ICERacePeer {
     let turn = Gatherer.TURNServer(
       host: arguments[7], port: try #require(UInt16(arguments[8])), username: arguments[9], password: arguments[10])
     gatherer.turnServers = { [turn] }
-    let gathered = Mutex<[Candidate]>([])
+    let gathered = Locked<[Candidate]>([])
     await gatherer.gather(on: driver, logger: logger) { candidate in gathered.withLock { $0.append(candidate) } }
 
     var description = "ufrag \(credentials.ufrag)\npwd \(credentials.pwd)\n"

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 import Testing
 import WarrenICE
 import WarrenICENIO
@@ -121,7 +120,7 @@ struct TURNServerInteropTests {
 
 /// Datagrams a driver handed over, collected across its event loop.
 final class Inbox: Sendable {
-  private let datagrams = Mutex<[[UInt8]]>([])
+  private let datagrams = Locked<[[UInt8]]>([])
   func append(_ bytes: [UInt8]) { datagrams.withLock { $0.append(bytes) } }
   var all: [[UInt8]] { datagrams.withLock { $0 } }
   var count: Int { datagrams.withLock { $0.count } }

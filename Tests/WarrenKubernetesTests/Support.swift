@@ -1,7 +1,7 @@
+import WarrenPrimitives
 import Foundation
 import KubernetesTestAPIServer
 import Logging
-import Synchronization
 import WarrenCrypto
 import WarrenKubernetes
 import WarrenSignaling
@@ -48,7 +48,7 @@ func testMessage(_ ufrag: String) -> Cunicu_Signaling_Message {
 
 /// Counts what a transport delivers.
 final class RecordingSink: EnvelopeSink {
-  private let envelopes = Mutex<[Cunicu_Signaling_Envelope]>([])
+  private let envelopes = Locked<[Cunicu_Signaling_Envelope]>([])
   var received: [Cunicu_Signaling_Envelope] { envelopes.withLock { $0 } }
   func deliver(_ envelope: Cunicu_Signaling_Envelope) { envelopes.withLock { $0.append(envelope) } }
 }

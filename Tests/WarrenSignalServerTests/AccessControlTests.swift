@@ -1,5 +1,4 @@
 import WarrenPrimitives
-import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenSignalServer
@@ -13,8 +12,8 @@ struct AccessControlTests {
 
   /// A wall clock the test sets, in Unix milliseconds.
   final class TestClock: Sendable {
-    private let value: Mutex<UInt64>
-    init(_ value: UInt64) { self.value = Mutex(value) }
+    private let value: Locked<UInt64>
+    init(_ value: UInt64) { self.value = Locked(value) }
     var now: UInt64 {
       get { value.withLock { $0 } }
       set { value.withLock { $0 = newValue } }

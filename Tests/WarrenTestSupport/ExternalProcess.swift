@@ -1,5 +1,5 @@
+import WarrenPrimitives
 import Foundation
-import Synchronization
 
 /// A program from outside the project (kubectl, the Python client) run by a test, its output
 /// collected as it comes; killed when the test no longer needs it. Waits end on the program's
@@ -20,7 +20,7 @@ public final class ExternalProcess: Sendable {
 
   /// Shared with the pipes' and the process's handlers.
   private final class Shared: Sendable {
-    let state = Mutex(State())
+    let state = Locked(State())
 
     func update(_ change: (inout State) -> Void) {
       let ready = state.withLock { state in

@@ -1,5 +1,4 @@
 public import NIOCore
-internal import Synchronization
 public import WarrenICENIO
 internal import WarrenPrimitives
 
@@ -20,11 +19,11 @@ public final class ManualClock: DriverClock {
     var cancelled: Set<UInt64> = []
   }
 
-  private let state: Mutex<State>
+  private let state: Locked<State>
 
   /// Starts at the continuous clock's now, so instants from both are comparable.
   public init(start: ContinuousClock.Instant = ContinuousClock.now) {
-    state = Mutex(State(now: start))
+    state = Locked(State(now: start))
   }
 
   public var now: ContinuousClock.Instant { state.withLock { $0.now } }

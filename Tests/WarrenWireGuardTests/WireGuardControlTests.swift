@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import NIOPosix
-import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenWireGuard
@@ -156,7 +155,7 @@ struct WireGuardControlTests {
 /// A configuration socket that answers each connection's request with the next recorded answer.
 final class FakeUAPIServer: Sendable {
   private let task: Task<Void, any Error>
-  private final class Log: Sendable { let requests = Mutex<[String]>([]) }
+  private final class Log: Sendable { let requests = Locked<[String]>([]) }
   private let log = Log()
 
   var requests: [String] { log.requests.withLock { $0 } }
