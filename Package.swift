@@ -373,6 +373,39 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     // The command-line tool.
+    // Every decoder that takes bytes from strangers, as a function of arbitrary input: what the
+    // fuzzer (warren-fuzz) and the corpus replay tests (WarrenFuzzTests) run. docs/hardening.md.
+    .target(
+      name: "WarrenFuzzTargets",
+      dependencies: [
+        "WarrenCluster",
+        "WarrenCrypto",
+        "WarrenDaemon",
+        "WarrenDiscovery",
+        "WarrenICE",
+        "WarrenKubernetes",
+        "WarrenNetlink",
+        "WarrenPrimitives",
+        "WarrenSTUN",
+        "WarrenSession",
+        "WarrenSignalServer",
+        "WarrenSignaling",
+        "WarrenTURN",
+        "WarrenWire",
+        "WarrenWireGuard",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // libFuzzer's entry point when built by scripts/fuzz.sh (-sanitize=fuzzer, WARREN_LIBFUZZER);
+    // otherwise a command that runs saved inputs through a target (to reproduce a finding).
+    // The declaration of libFuzzer's driver, which warren-fuzz calls (C, as libFuzzer declares it).
+    .target(name: "WarrenLibFuzzer"),
+    .executableTarget(
+      name: "warren-fuzz",
+      dependencies: ["WarrenFuzzTargets", "WarrenLibFuzzer"],
+      swiftSettings: swiftSettings
+    ),
     .executableTarget(
       name: "warren",
       dependencies: [
@@ -629,6 +662,11 @@ let package = Package(
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
       ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenFuzzTests",
+      dependencies: ["WarrenFuzzTargets"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

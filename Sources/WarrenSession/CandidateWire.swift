@@ -43,7 +43,10 @@ extension Candidate {
     }
     let address = TransportAddress(ip: ip, port: UInt16(wire.port))
     var base: TransportAddress?
-    if wire.hasRelatedAddress, let relatedIP = TransportAddress.IP(wire.relatedAddress.address),
+    // A host candidate is its own base (RFC 8445 §5.1.1.1): a related address on one is ignored,
+    // as Warren never sends one (it used to become the base, and the candidate changed when it
+    // went back to the wire; found by the candidate fuzz target).
+    if type != .host, wire.hasRelatedAddress, let relatedIP = TransportAddress.IP(wire.relatedAddress.address),
       (0...65535).contains(wire.relatedAddress.port)
     {
       base = TransportAddress(ip: relatedIP, port: UInt16(wire.relatedAddress.port))

@@ -38,6 +38,20 @@ struct CandidateWireTests {
     #expect(parsed.priority == relay.priority && parsed.foundation == "42" && parsed.component == 1)
   }
 
+  @Test("a host candidate from the wire is its own base, whatever related address it carries")
+  func hostIgnoresRelatedAddress() throws {
+    // The fuzzer's input (Fuzz/regressions/candidate): no type (host), a related address.
+    var wire = Cunicu_Epdisc_Candidate()
+    wire.networkType = .udp4
+    wire.address = "198.51.100.7"
+    wire.port = 40000
+    wire.relatedAddress.address = "10.0.0.2"
+    wire.relatedAddress.port = 51820
+    let parsed = try #require(Candidate(wire))
+    #expect(parsed.type == .host && parsed.base == parsed.address && parsed.related == nil)
+    #expect(Candidate(Cunicu_Epdisc_Candidate(parsed)) == parsed)
+  }
+
   enum Spoiled: String, CaseIterable, Sendable {
     case tcp, mDNS, port0, port70000, unknownType
 
