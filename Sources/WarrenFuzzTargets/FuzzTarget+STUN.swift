@@ -55,6 +55,15 @@ extension FuzzTarget {
     agent.setRemoteCredentials(theirs, now: now)
     var latestRequest: STUNTransactionID?
     var outcome = Outcome.refused
+    func drain() {
+      while let transmit = agent.pollTransmit() {
+        if let sent = try? STUNMessage(parsing: transmit.bytes), sent.messageClass == .request {
+          latestRequest = sent.transactionID
+        }
+      }
+      while agent.pollEvent() != nil {}
+    }
+    drain()
     while let control = script.byte() {
       now = now.advanced(by: .milliseconds(100 * Int(control >> 3)))
       agent.handleTimeout(now: now)
@@ -68,12 +77,7 @@ extension FuzzTarget {
           control & 1 != 0 ? message.encoded(integrity: .sha1(key: Array(password.utf8)), fingerprint: true) : message.encoded()
       }
       agent.handleReceive(datagram, from: remote, to: local, now: now)
-      while let transmit = agent.pollTransmit() {
-        if let sent = try? STUNMessage(parsing: transmit.bytes), sent.messageClass == .request {
-          latestRequest = sent.transactionID
-        }
-      }
-      while agent.pollEvent() != nil {}
+      drain()
     }
     return outcome
   }

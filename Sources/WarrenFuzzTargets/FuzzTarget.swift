@@ -32,7 +32,7 @@ public struct FuzzTarget: Sendable {
 }
 
 extension FuzzTarget {
-  /// Every target, in the order `scripts/fuzz.sh` runs them.
+  /// Every target; each has a seed folder of its name, `Fuzz/corpus/NAME`.
   public static let all: [FuzzTarget] = [
     stun, iceAgent, turn, channelData,
     candidate, envelope, message, announcement,
