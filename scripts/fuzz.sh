@@ -27,7 +27,7 @@ if ! swift build --product warren-fuzz --scratch-path "$scratch" \
   exit 1
 fi
 binary=$(swift build --scratch-path "$scratch" --show-bin-path)/warren-fuzz
-# CI builds early, in the background, and fuzzes later.
+# FUZZ_BUILD_ONLY=1: build now (ahead of a run, or to check that it builds), fuzz later.
 [ -n "${FUZZ_BUILD_ONLY:-}" ] && { echo "fuzz: built $binary"; exit 0; }
 
 # Every target has a seed folder of its name (Tests/WarrenFuzzTests checks both ways).

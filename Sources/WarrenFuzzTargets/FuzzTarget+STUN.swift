@@ -71,10 +71,13 @@ extension FuzzTarget {
       if var message = try? STUNMessage(parsing: datagram) {
         outcome = .accepted
         if control & 2 != 0, let latestRequest { message.transactionID = latestRequest }
-        message.attributes.removeAll { $0.type == .messageIntegrity || $0.type == .fingerprint }
-        let password = message.messageClass == .request || message.messageClass == .indication ? ours.pwd : theirs.pwd
-        datagram =
-          control & 1 != 0 ? message.encoded(integrity: .sha1(key: Array(password.utf8)), fingerprint: true) : message.encoded()
+        if control & 1 != 0 {
+          message.attributes.removeAll { $0.type == .messageIntegrity || $0.type == .fingerprint }
+          let password = message.messageClass == .request || message.messageClass == .indication ? ours.pwd : theirs.pwd
+          datagram = message.encoded(integrity: .sha1(key: Array(password.utf8)), fingerprint: true)
+        } else if control & 2 != 0 {
+          datagram = message.encoded()
+        }
       }
       agent.handleReceive(datagram, from: remote, to: local, now: now)
       drain()

@@ -37,9 +37,13 @@ extension FuzzTarget {
         outcome = .accepted
         if let announced = try? message.realm { realm = announced }
         if control & 2 != 0, let latestRequest { message.transactionID = latestRequest }
-        message.attributes.removeAll { $0.type == .messageIntegrity || $0.type == .fingerprint }
-        let key = STUNMessage.longTermKey(username: username, realm: realm, password: password)
-        datagram = control & 1 != 0 ? message.encoded(integrity: .sha1(key: key), fingerprint: true) : message.encoded()
+        if control & 1 != 0 {
+          message.attributes.removeAll { $0.type == .messageIntegrity || $0.type == .fingerprint }
+          let key = STUNMessage.longTermKey(username: username, realm: realm, password: password)
+          datagram = message.encoded(integrity: .sha1(key: key), fingerprint: true)
+        } else if control & 2 != 0 {
+          datagram = message.encoded()
+        }
       } else if (try? ChannelData(parsing: datagram)) != nil {
         outcome = .accepted
       }
