@@ -34,7 +34,7 @@ wg_a=ca$topology_id wg_b=cb$topology_id
 wg_a=${wg_a:0:15} wg_b=${wg_b:0:15}
 
 cleanup() {
-  pkill -f "cunicu daemon" 2>/dev/null
+  pkill -f "cunicu daemon.* -s $work/cunicu.sock" 2>/dev/null
   pkill -f "wireguard-go $wg_b" 2>/dev/null
   rm -f "/var/run/wireguard/$wg_a.sock" "/var/run/wireguard/$wg_b.sock"
   topology_down
