@@ -450,6 +450,7 @@ let package = Package(
         "WarrenCrypto",
         "WarrenPrimitives",
         "WarrenSignaling",
+        "WarrenTestSupport",
         "WarrenWire",
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -583,6 +584,7 @@ let package = Package(
       dependencies: [
         "WarrenCrypto",
         "WarrenPrimitives",
+        "WarrenTestSupport",
         "WarrenWireGuard",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

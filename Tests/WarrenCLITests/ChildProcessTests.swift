@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import WarrenTestSupport
 
 /// The way these tests run a child: both pipes drained at once, and no child outliving its time.
-@Suite("running a child process", .timeLimit(.minutes(1)))
+@Suite("running a child process", .timeLimit(.scaled(minutes: 1)))
 struct ChildProcessTests {
   let shell = URL(fileURLWithPath: "/bin/sh")
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WarrenCrypto
+import WarrenTestSupport
 
 /// The built `warren` executable, which SwiftPM places next to the test bundle.
 func warrenExecutable() throws -> URL {
@@ -42,7 +43,7 @@ func runProcess(_ executable: URL, _ arguments: [String], input: [UInt8] = [], l
   return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
 
-@Suite("warren genkey / pubkey behave like wg", .timeLimit(.minutes(1)))
+@Suite("warren genkey / pubkey behave like wg", .timeLimit(.scaled(minutes: 1)))
 struct KeyCommandTests {
   @Test("genkey prints a clamped key in base64 and a newline")
   func genkey() throws {
@@ -98,7 +99,7 @@ struct KeyCommandTests {
   }
 }
 
-@Suite("warren demo", .timeLimit(.minutes(1)))
+@Suite("warren demo", .timeLimit(.scaled(minutes: 1)))
 struct DemoCommandTests {
   @Test("runs the whole system on embedded defaults and exits 0")
   func demo() throws {

@@ -60,7 +60,7 @@ final class EchoStream: Sendable {
 /// attacker that subscribes to both keys and records every envelope. One daemon restarts; then
 /// the attacker replays a recorded credentials answer from before the restart once, and then
 /// 100 recorded envelopes over 20 s, while 200 datagrams per second go through the session.
-@Suite("restarts converge across processes: recorded signaling replayed (integration)", .timeLimit(.minutes(2)), .enabled(if: processTestsEnabled))
+@Suite("restarts converge across processes: recorded signaling replayed (integration)", .timeLimit(.scaled(minutes: 2)), .enabled(if: processTestsEnabled))
 struct ReplayAttackIntegrationTests: WarrenProcessTesting {
   @Test("replayed envelopes move no restart counter, lose no datagram and cause no envelope storm")
   func replayedSignaling() async throws {

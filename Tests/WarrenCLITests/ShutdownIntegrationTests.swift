@@ -68,7 +68,7 @@ final class Pollers: Sendable {
 }
 
 /// Issue 14: `warren up` must never crash on shutdown, whatever its control-socket clients do.
-@Suite("warren up and warren signal shut down cleanly under client requests (integration)", .timeLimit(.minutes(3)), .enabled(if: processTestsEnabled))
+@Suite("warren up and warren signal shut down cleanly under client requests (integration)", .timeLimit(.scaled(minutes: 3)), .enabled(if: processTestsEnabled))
 struct ShutdownIntegrationTests: WarrenProcessTesting {
   @Test("SIGTERM while four clients poll status, 50 times: exit status 0 every time, no socket file left")
   func sigtermUnderStatusPolling() async throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import WarrenCrypto
+import WarrenTestSupport
 
-@Suite("warren signal: its key file and allowed keys, and their mistakes", .timeLimit(.minutes(1)))
+@Suite("warren signal: its key file and allowed keys, and their mistakes", .timeLimit(.scaled(minutes: 1)))
 struct SignalCommandTests {
   @Test("--key-file is created with mode 0600 at first start and used as it is afterwards")
   func keyFile() async throws {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import WarrenTestSupport
 
-@Suite("warren up --check: the configuration is checked, nothing is started", .timeLimit(.minutes(1)))
+@Suite("warren up --check: the configuration is checked, nothing is started", .timeLimit(.scaled(minutes: 1)))
 struct UpCheckTests {
   func check(_ yaml: String) throws -> (status: Int32, stdout: String, stderr: String) {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("warren-check-\(UUID()).yaml")

@@ -8,7 +8,7 @@ import WarrenTestSupport
 /// `warren signal` and two `warren up` processes on loopback: a datagram sent to one daemon's
 /// proxy reaches the application behind the other, and the answer comes back; `warren status`
 /// and `warren ping` report the session; SIGHUP applies a changed peer list; SIGTERM stops both.
-@Suite("warren up across processes (integration)", .timeLimit(.minutes(1)))
+@Suite("warren up across processes (integration)", .timeLimit(.scaled(minutes: 1)))
 struct UpIntegrationTests: WarrenProcessTesting {
   @Test("two warren up connect with a k8s:// backend alone and carry a datagram both ways")
   func kubernetesBackend() async throws {

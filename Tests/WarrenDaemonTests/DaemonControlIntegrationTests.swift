@@ -8,7 +8,7 @@ import WarrenTestSupport
 
 /// Two daemons in one process over the in-process backend and real loopback sockets, asked
 /// through their control sockets the way `warren status` and `warren ping` ask.
-@Suite("daemon control socket and reload (integration)", .timeLimit(.minutes(1)))
+@Suite("daemon control socket and reload (integration)", .timeLimit(.scaled(minutes: 1)))
 struct DaemonControlTests: DaemonSocketTesting {
   let directory: String
   let alice = PrivateKey.generate()

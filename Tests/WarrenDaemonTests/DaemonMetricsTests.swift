@@ -9,7 +9,7 @@ import WarrenSignaling
 import WarrenTestSupport
 
 /// `metrics:` of two connected daemons in one process (in-process backend, loopback sockets).
-@Suite("daemon metrics (integration)", .timeLimit(.minutes(1)))
+@Suite("daemon metrics (integration)", .timeLimit(.scaled(minutes: 1)))
 struct DaemonMetricsTests: DaemonSocketTesting {
   let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-metrics-\(UUID())").path
   let alice = PrivateKey.generate()

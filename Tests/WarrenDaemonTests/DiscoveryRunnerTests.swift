@@ -49,7 +49,7 @@ final class InMemoryWireGuard: WireGuardControl {
   }
 }
 
-@Suite("Peer discovery's runner over a signaling backend (in-process), with WireGuard in memory", .timeLimit(.minutes(1)))
+@Suite("Peer discovery's runner over a signaling backend (in-process), with WireGuard in memory", .timeLimit(.scaled(minutes: 1)))
 struct DiscoveryRunnerTests {
   func runner(
     _ name: String, _ address: String, wireguard: InMemoryWireGuard, backend: any SignalingBackend, passphrase: String = "test community",

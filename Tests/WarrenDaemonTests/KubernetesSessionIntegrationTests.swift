@@ -11,7 +11,7 @@ import WarrenTestSupport
 
 /// Two daemons whose only signaling is the `k8s://` backend, against the test API server over
 /// TLS: their sessions connect, which takes ICE credentials and candidates both ways.
-@Suite("daemons through the Kubernetes backend alone (integration)", .timeLimit(.minutes(1)))
+@Suite("daemons through the Kubernetes backend alone (integration)", .timeLimit(.scaled(minutes: 1)))
 struct KubernetesSessionTests: DaemonSocketTesting {
   let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-k8s-daemons-\(UUID())").path
   let alice = PrivateKey.generate()

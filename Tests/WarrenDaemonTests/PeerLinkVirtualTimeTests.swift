@@ -15,7 +15,7 @@ import WarrenTestSupport
 /// moves only in ``VirtualTime/run(within:until:)``, 10 ms at a time once the sockets and tasks
 /// have settled, so the 5-second consent timeouts cost no real time and no protocol timer is
 /// waited for in real time.
-@Suite("peer links in virtual time", .timeLimit(.minutes(1)))
+@Suite("peer links in virtual time", .timeLimit(.scaled(minutes: 1)))
 struct PeerLinkVirtualTimeTests {
   let clock = ManualClock()
   let factory = BackendFactory(logger: Logger(label: "test"))

@@ -10,7 +10,7 @@ import WarrenTestSupport
 /// The application side of a peer's path, on loopback: what the application sends reaches the
 /// peer's path byte for byte, what the peer sends reaches the application from the listen port
 /// (WireGuard's endpoint for the peer), and everything is counted.
-@Suite("UDP proxy (integration)", .timeLimit(.minutes(1)))
+@Suite("UDP proxy (integration)", .timeLimit(.scaled(minutes: 1)))
 struct UDPProxyTests {
   let loopback = TransportAddress.IP("127.0.0.1")!
 

@@ -4,7 +4,7 @@ import WarrenSignalServer
 import WarrenTestSupport
 import WarrenWire
 
-@Suite("Cluster metrics and readiness of warren signal", .timeLimit(.minutes(1)))
+@Suite("Cluster metrics and readiness of warren signal", .timeLimit(.scaled(minutes: 1)))
 struct ClusterMetricsTests {
   final class FixedBus: ClusterBus {
     private let current: Locked<ClusterStatistics>

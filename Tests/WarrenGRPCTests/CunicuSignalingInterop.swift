@@ -23,7 +23,7 @@ struct CunicuSignalingInterop {
       + #""allowedIps":["10.237.1.2/32","fc2f:9a4d::1/128"],"hosts":{"host-a":{"addresses":[{"addr":"Cu0BAg=="}]}}}}"#,
   ]
 
-  @Test("envelopes cunicu seals open in Warren, with cunicu's message intact", .timeLimit(.minutes(1)))
+  @Test("envelopes cunicu seals open in Warren, with cunicu's message intact", .timeLimit(.scaled(minutes: 1)))
   func cunicuSealsWarrenOpens() async throws {
     let cunicu = try await CunicuSigcheck.keygen()
     let warren = PrivateKey.generate()
@@ -36,7 +36,7 @@ struct CunicuSignalingInterop {
     }
   }
 
-  @Test("envelopes Warren seals open in cunicu, with Warren's message intact", .timeLimit(.minutes(1)))
+  @Test("envelopes Warren seals open in cunicu, with Warren's message intact", .timeLimit(.scaled(minutes: 1)))
   func warrenSealsCunicuOpens() async throws {
     let cunicu = try await CunicuSigcheck.keygen()
     let warren = PrivateKey.generate()
@@ -50,7 +50,7 @@ struct CunicuSignalingInterop {
     }
   }
 
-  @Test("cunicu's client and Warren's backend exchange messages through the server", .timeLimit(.minutes(1)))
+  @Test("cunicu's client and Warren's backend exchange messages through the server", .timeLimit(.scaled(minutes: 1)))
   func exchangeThroughServer() async throws {
     let server = try #require(ProcessInfo.processInfo.environment["WARREN_CUNICU_SERVER"], "WARREN_CUNICU_SERVER is not set")
     let url = "grpc://\(server)?insecure=true"

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import WarrenCrypto
 import WarrenSignaling
+import WarrenTestSupport
 import WarrenWire
 
 /// Warren's half of the gRPC interop check (Interop/grpc/run.sh): through the server at
@@ -10,7 +11,7 @@ import WarrenWire
 /// session.md's need_creds handshake. Runs only when the interop script sets the variables.
 @Suite("gRPC interop peer", .enabled(if: ProcessInfo.processInfo.environment["WARREN_INTEROP_SERVER"] != nil))
 struct GRPCInteropPeer {
-  @Test("exchange sealed credentials with the Python peer", .timeLimit(.minutes(1)))
+  @Test("exchange sealed credentials with the Python peer", .timeLimit(.scaled(minutes: 1)))
   func exchange() async throws {
     let environment = ProcessInfo.processInfo.environment
     let keys = KeyPair(

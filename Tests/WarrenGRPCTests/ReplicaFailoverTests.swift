@@ -8,7 +8,7 @@ import WarrenWire
 
 /// `grpc://a:8080,b:8080`: the client keeps one subscription, on one replica, and moves to another
 /// when its replica goes away (docs/cluster.md).
-@Suite("gRPC signaling with a list of replicas (integration)", .serialized, .timeLimit(.minutes(2)))
+@Suite("gRPC signaling with a list of replicas (integration)", .serialized, .timeLimit(.scaled(minutes: 2)))
 struct ReplicaFailoverTests {
   let alice = testKey(21)
   let bob = testKey(22)

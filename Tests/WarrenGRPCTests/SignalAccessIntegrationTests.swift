@@ -12,7 +12,7 @@ import WarrenWireGRPC
 
 /// `warren signal`'s access rules over the real HTTP/2 transport on loopback: proofs of key
 /// possession, `--require-proof`, `--allow-keys` and its reload, rate limits, and their counts.
-@Suite("signal server access: proofs, allowed keys, rate limits (integration)", .serialized, .timeLimit(.minutes(2)))
+@Suite("signal server access: proofs, allowed keys, rate limits (integration)", .serialized, .timeLimit(.scaled(minutes: 2)))
 struct SignalAccessIntegrationTests {
   let alice = testKey(11)
   let bob = testKey(12)

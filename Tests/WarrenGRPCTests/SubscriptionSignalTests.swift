@@ -5,7 +5,7 @@ import WarrenTestSupport
 
 /// The two signals of a Subscribe stream, on a manual clock: nothing here waits in real time,
 /// and a lost wake-up would hang until the suite's time limit.
-@Suite(.timeLimit(.minutes(1))) struct SubscriptionSignalTests {
+@Suite(.timeLimit(.scaled(minutes: 1))) struct SubscriptionSignalTests {
   @Test("a publish waiting for its stream to come back is woken when it does, before its time is up")
   func liveFlagWakesItsWaiters() async {
     let clock = ManualClock()

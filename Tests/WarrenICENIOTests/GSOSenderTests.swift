@@ -9,7 +9,7 @@ import WarrenTestSupport
 
 /// GSO sends on loopback: a train arrives as its datagrams, and what the kernel refuses is an
 /// outcome, not a closed socket.
-@Suite("UDP GSO sender (integration)", .timeLimit(.minutes(1)))
+@Suite("UDP GSO sender (integration)", .timeLimit(.scaled(minutes: 1)))
 struct GSOSenderTests {
   @Test("a train of WireGuard-sized datagrams and a shorter last one arrives as those datagrams, in order")
   func train() async throws {

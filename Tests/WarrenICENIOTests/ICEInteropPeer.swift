@@ -4,6 +4,7 @@ import Testing
 import WarrenICE
 import WarrenICENIO
 import WarrenPrimitives
+import WarrenTestSupport
 
 /// Warren's half of the ICE interop check (Interop/ice/run.sh): credentials and candidates are
 /// exchanged through files in `$WARREN_ICE_EXCHANGE_DIR`, then both agents connect over real
@@ -23,7 +24,7 @@ struct ICEInteropPeer {
     var candidates: [Entry]
   }
 
-  @Test("connect to the independent agent and exchange datagrams", .timeLimit(.minutes(1)))
+  @Test("connect to the independent agent and exchange datagrams", .timeLimit(.scaled(minutes: 1)))
   func connect() async throws {
     let environment = ProcessInfo.processInfo.environment
     let directory = URL(fileURLWithPath: environment["WARREN_ICE_EXCHANGE_DIR"]!)

@@ -4,9 +4,10 @@ import Testing
 import WarrenICE
 import WarrenICENIO
 import WarrenPrimitives
+import WarrenTestSupport
 
 /// Two Warren agents with real UDP sockets on loopback, driven by the SwiftNIO driver.
-@Suite("ICE over real sockets on loopback (integration)", .timeLimit(.minutes(1)))
+@Suite("ICE over real sockets on loopback (integration)", .timeLimit(.scaled(minutes: 1)))
 struct ICELoopbackIntegrationTests {
   @Test("two drivers connect over loopback and carry datagrams both ways", arguments: ["127.0.0.1", "::1"])
   func loopback(address: String) async throws {

@@ -4,6 +4,7 @@ import Testing
 import WarrenICE
 import WarrenICENIO
 import WarrenPrimitives
+import WarrenTestSupport
 
 /// Warren's agent as one side of the ICE race across NATs (Interop/netns/two-nat.sh, step 9),
 /// next to the same harness for libnice and aioice (Interop/netns/race). `$WARREN_RACE` holds the
@@ -44,7 +45,7 @@ struct ICERacePeer {
     let state = Locked(State())
   }
 
-  @Test("race the other agent across the NATs", .timeLimit(.minutes(1)))
+  @Test("race the other agent across the NATs", .timeLimit(.scaled(minutes: 1)))
   func race() async throws {
     let environment = ProcessInfo.processInfo.environment
     let arguments = environment["WARREN_RACE"]!.split(separator: " ").map(String.init)

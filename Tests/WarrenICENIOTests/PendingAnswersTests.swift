@@ -1,10 +1,11 @@
 import Testing
 
 import WarrenPrimitives
+import WarrenTestSupport
 
 /// Every wait ends exactly once: with its answer, at once when its key is taken, or with the
 /// closing answer (also for a wait that starts after closing).
-@Suite(.timeLimit(.minutes(1))) struct PendingAnswersTests {
+@Suite(.timeLimit(.scaled(minutes: 1))) struct PendingAnswersTests {
   @Test("an answer ends its own wait only; an answer nobody waits for is reported as such")
   func answersByKey() async {
     let pending = PendingAnswers<Int, String?>()

@@ -5,12 +5,13 @@ import WarrenICE
 import WarrenICENIO
 import WarrenSTUN
 import WarrenPrimitives
+import WarrenTestSupport
 
 /// Server-reflexive gathering against a real STUN server (coturn, started by CI on
 /// `$WARREN_STUN_SERVER`). On loopback the mapped address is the socket's own address.
 @Suite("STUN gathering against coturn (interop)", .enabled(if: ProcessInfo.processInfo.environment["WARREN_STUN_SERVER"] != nil))
 struct STUNServerInteropTests {
-  @Test("coturn reports the socket's address", .timeLimit(.minutes(1)))
+  @Test("coturn reports the socket's address", .timeLimit(.scaled(minutes: 1)))
   func gather() async throws {
     let server = ProcessInfo.processInfo.environment["WARREN_STUN_SERVER"]!
     let address = TransportAddress(parsing: server)!

@@ -10,7 +10,7 @@ import WarrenWire
 
 /// The `k8s://` backend against the test API server on loopback, over TLS. A message that never
 /// arrives fails the test at the suite's time limit.
-@Suite("Kubernetes backend against the test API server (integration)", .timeLimit(.minutes(1)))
+@Suite("Kubernetes backend against the test API server (integration)", .timeLimit(.scaled(minutes: 1)))
 struct KubernetesBackendTests {
   let alice = testKey(1), bob = testKey(2)
 
@@ -230,8 +230,10 @@ struct KubernetesBackendTests {
       return error.code == .unreachable && error.message.contains("http://127.0.0.1:1") && error.message.lowercased().contains("refused")
     }
     // The connect timeout is 10 s; a refusal must not wait for it. (It takes milliseconds alone;
-    // 5.7 s was seen with the whole suite on two busy cores, hence the bound just under 10 s.)
-    #expect(ContinuousClock.now - started < .seconds(9))
+    // 5.7 s was seen with the whole suite on two busy cores, hence the bound just under 10 s, and
+    // 28 s under ThreadSanitizer, where no bound tells the two apart: there the message, which
+    // says "refused" and not a timeout, is the check.)
+    if TestTime.scale == 1 { #expect(ContinuousClock.now - started < .seconds(9)) }
     await client.shutdown()
   }
 

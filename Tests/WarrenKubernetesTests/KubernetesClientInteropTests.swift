@@ -29,7 +29,7 @@ enum KubernetesClients {
   }
 }
 
-@Suite("kubectl against the test API server and Warren (interop)", .enabled(if: KubernetesClients.kubectl != nil), .timeLimit(.minutes(2)))
+@Suite("kubectl against the test API server and Warren (interop)", .enabled(if: KubernetesClients.kubectl != nil), .timeLimit(.scaled(minutes: 2)))
 struct KubectlInteropTests {
   let alice = testKey(1), bob = testKey(2)
 
@@ -99,7 +99,7 @@ struct KubectlInteropTests {
   }
 }
 
-@Suite("the Kubernetes Python client against the test API server and Warren (interop)", .enabled(if: KubernetesClients.python != nil), .timeLimit(.minutes(2)))
+@Suite("the Kubernetes Python client against the test API server and Warren (interop)", .enabled(if: KubernetesClients.python != nil), .timeLimit(.scaled(minutes: 2)))
 struct PythonClientInteropTests {
   let alice = testKey(1), bob = testKey(2)
 

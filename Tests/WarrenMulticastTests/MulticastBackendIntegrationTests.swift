@@ -10,7 +10,7 @@ import WarrenTestSupport
 /// Several multicast backends in one process on the loopback interface (IP_MULTICAST_IF
 /// 127.0.0.1, loopback on): nothing leaves the machine. A message that never arrives fails the
 /// test at the suite's time limit.
-@Suite("Multicast backend on loopback (integration)", .timeLimit(.minutes(1)))
+@Suite("Multicast backend on loopback (integration)", .timeLimit(.scaled(minutes: 1)))
 struct MulticastBackendTests {
   var factory: BackendFactory {
     var factory = BackendFactory(logger: Logger(label: "warren.test"))

@@ -4,7 +4,7 @@ import WarrenTestSupport
 import WarrenSignalServer
 import WarrenWire
 
-@Suite("Signaling relay (server core)", .timeLimit(.minutes(1)))
+@Suite("Signaling relay (server core)", .timeLimit(.scaled(minutes: 1)))
 struct SignalingRelayTests {
   let key = try! Key(bytes: [UInt8](repeating: 1, count: 32))
   let other = try! Key(bytes: [UInt8](repeating: 2, count: 32))

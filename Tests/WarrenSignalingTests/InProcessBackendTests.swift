@@ -1,9 +1,10 @@
 import Testing
 import WarrenCrypto
 import WarrenSignaling
+import WarrenTestSupport
 import WarrenWire
 
-@Suite("In-process backend", .timeLimit(.minutes(1)))
+@Suite("In-process backend", .timeLimit(.scaled(minutes: 1)))
 struct InProcessBackendTests {
   let factory = BackendFactory(logger: testLogger)
   let alice = peer(1)

@@ -2,9 +2,10 @@ import Synchronization
 import Testing
 import WarrenCrypto
 import WarrenSignaling
+import WarrenTestSupport
 import WarrenWire
 
-@Suite("Multi-backend", .timeLimit(.minutes(1)))
+@Suite("Multi-backend", .timeLimit(.scaled(minutes: 1)))
 struct MultiBackendTests {
   let alice = peer(1)
   let bob = peer(2)

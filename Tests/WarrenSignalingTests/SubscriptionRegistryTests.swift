@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import WarrenCrypto
 import WarrenSignaling
+import WarrenTestSupport
 import WarrenWire
 
-@Suite("Subscription registry", .timeLimit(.minutes(1)))
+@Suite("Subscription registry", .timeLimit(.scaled(minutes: 1)))
 struct SubscriptionRegistryTests {
   let alice = peer(1)
   let bob = peer(2)

@@ -14,13 +14,14 @@ public func observe<Value>(
 }
 
 /// The value of `read` once it has stayed the same for `quiet`, looking every `interval`, up to
-/// `limit` of real time (then the latest reading, and `settled` false): for waiting until
-/// something in flight has finished (the last trickled candidates) instead of a fixed sleep.
+/// `limit` of real time times ``TestTime/scale`` (then the latest reading, and `settled` false):
+/// for waiting until something in flight has finished (the last trickled candidates) instead of
+/// a fixed sleep.
 public func settledValue<Value: Equatable>(
   quiet: Duration = .milliseconds(500), within limit: Duration = .seconds(10), every interval: Duration = .milliseconds(50),
   _ read: () async throws -> Value
 ) async throws -> (value: Value, settled: Bool) {
-  let deadline = ContinuousClock.now + limit
+  let deadline = ContinuousClock.now + limit * TestTime.scale
   var value = try await read()
   var since = ContinuousClock.now
   while ContinuousClock.now < deadline {

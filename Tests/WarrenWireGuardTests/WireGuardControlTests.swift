@@ -5,6 +5,7 @@ import Testing
 import WarrenCrypto
 import WarrenWireGuard
 import WarrenPrimitives
+import WarrenTestSupport
 
 /// Exchanges recorded from wireguard-go 0.0.20220316 (Debian) and `wg` from wireguard-tools.
 enum Recorded {
@@ -133,7 +134,7 @@ struct WireGuardControlTests {
     #expect(device.listenPort == 1 && device.peers.isEmpty)
   }
 
-  @Test("the socket client: exact requests on the wire, answers read to their empty line", .timeLimit(.minutes(1)))
+  @Test("the socket client: exact requests on the wire, answers read to their empty line", .timeLimit(.scaled(minutes: 1)))
   func socketClient() async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-uapi-\(UUID())").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
