@@ -6,7 +6,7 @@
 # thread: ThreadSanitizer, with scripts/tsan-suppressions.txt (each entry one frame, and why it is
 # false). address: AddressSanitizer. Time limits and real-time waits in the tests are multiplied
 # by WARREN_TEST_TIME_SCALE (default 5 here; a sanitized run is 3 to 15 times slower). The build
-# takes about 10 minutes the first time (SANITIZE_SCRATCH names another folder than
+# takes 12 to 17 minutes here the first time (SANITIZE_SCRATCH names another folder than
 # .build-tsan or .build-asan). Prints the test summary and last `sanitize-KIND: N tests, M
 # reports`; exits non-zero on a failed test or any report.
 set -uo pipefail
