@@ -4,11 +4,13 @@
 #   scripts/sanitize.sh thread|address [swift test arguments, e.g. --filter X]
 #
 # thread: ThreadSanitizer, with scripts/tsan-suppressions.txt (each entry one frame, and why it is
-# false). address: AddressSanitizer. Time limits and real-time waits in the tests are multiplied
-# by WARREN_TEST_TIME_SCALE (default 5 here; a sanitized run is 3 to 15 times slower). The build
-# takes 12 to 17 minutes here the first time (SANITIZE_SCRATCH names another folder than
-# .build-tsan or .build-asan). Prints the test summary and last `sanitize-KIND: N tests, M
-# reports`; exits non-zero on a failed test or any report.
+# false). address: AddressSanitizer, and LeakSanitizer at each process's exit with
+# scripts/lsan-suppressions.txt (references Swift encodes, which LeakSanitizer cannot follow).
+# Time limits and real-time waits in the tests are multiplied by WARREN_TEST_TIME_SCALE (default
+# 5 here; a sanitized run is 3 to 15 times slower). The build takes 12 to 17 minutes here the
+# first time (SANITIZE_SCRATCH names another folder than .build-tsan or .build-asan). Prints the
+# test summary and last `sanitize-KIND: N tests, M reports`; exits non-zero on a failed test or
+# any report.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -38,6 +40,7 @@ reports_dir=$scratch/reports
 rm -rf "$reports_dir" && mkdir -p "$reports_dir"
 export TSAN_OPTIONS="suppressions=$root/scripts/tsan-suppressions.txt halt_on_error=0 print_suppressions=1 log_path=$reports_dir/tsan ${TSAN_OPTIONS:-}"
 export ASAN_OPTIONS="halt_on_error=0 log_path=$reports_dir/asan ${ASAN_OPTIONS:-}"
+export LSAN_OPTIONS="suppressions=$root/scripts/lsan-suppressions.txt print_suppressions=1 ${LSAN_OPTIONS:-}"
 swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
