@@ -130,7 +130,11 @@ public final class SignalServer: Service {
       // connection would otherwise hold the shutdown until TCP gives up).
       try await withThrowingTaskGroup(of: Bool.self) { group in
         group.addTask {
-          try await server.serve()
+          // Every connection's and RPC's task (children of `serve`) runs on the event loops of
+          // the transport (NIO's singleton group, its default), next to their sockets.
+          try await withTaskExecutorPreference(EventLoopExecutor()) {
+            try await server.serve()
+          }
           return true
         }
         if let metricsEndpoint {
