@@ -16,6 +16,10 @@ Python grpcio: the same client measures both, so their figures compare.
    /proc/PID/stat.
 3. Prints one JSON line: setup_s, rss_per_subscriber_kib, cpu_percent (of one core),
    p50_ms, p99_ms, published, delivered, lost, duplicated.
+
+With --hold it only subscribes, prints {"held": N, "setup_s": S} once every subscription is up,
+and holds them until stopped: idle subscribers beside a measuring client, for a scale run from
+several processes (Benchmarks/signal-scale.sh), each under its own limit of open files.
 """
 import argparse
 import asyncio
@@ -112,16 +116,24 @@ class Load:
         channels = [grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) for _ in range(connections)]
         started = time.perf_counter()
         tasks = []
-        for index, key in enumerate(self.keys):
-            stub = sig_grpc.SignalingStub(channels[index // args.per_connection])
-            tasks.append(asyncio.create_task(self.subscribe(stub, key)))
         try:
-            await asyncio.wait_for(self.all_ready.wait(), timeout=args.setup_timeout)
+            for index, key in enumerate(self.keys):
+                stub = sig_grpc.SignalingStub(channels[index // args.per_connection])
+                tasks.append(asyncio.create_task(self.subscribe(stub, key)))
+                # --batch: a wave at a time, each one up before the next starts.
+                if args.batch and len(tasks) % args.batch == 0:
+                    deadline = started + args.setup_timeout
+                    while self.ready < len(tasks) and time.perf_counter() < deadline:
+                        await asyncio.sleep(0.01)
+            await asyncio.wait_for(self.all_ready.wait(), timeout=max(0.1, started + args.setup_timeout - time.perf_counter()))
         except asyncio.TimeoutError:
             print(f"only {self.ready} of {args.subscribers} subscriptions ready after {args.setup_timeout} s",
                   file=sys.stderr)
             return 1
         setup = time.perf_counter() - started
+        if args.hold:  # idle subscribers for a scale run: say so, then hold them until stopped
+            print(json.dumps({"held": args.subscribers, "setup_s": round(setup, 3)}), flush=True)
+            await asyncio.Event().wait()
         await asyncio.sleep(1)
         rss_after = rss_kib(args.pid)
 
@@ -193,6 +205,10 @@ def main():
     parser.add_argument("--size", type=int, default=200, help="bytes per envelope, serialized")
     parser.add_argument("--seconds", type=int, default=10, help="the measured window")
     parser.add_argument("--setup-timeout", type=float, default=120)
+    parser.add_argument("--batch", type=int, default=0,
+                        help="subscribe this many at a time, each wave up before the next (0: all at once)")
+    parser.add_argument("--hold", action="store_true",
+                        help="only subscribe, print when every subscription is up, and hold them until stopped")
     sys.exit(asyncio.run(Load(parser.parse_args()).run()))
 
 

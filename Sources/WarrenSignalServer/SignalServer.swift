@@ -158,6 +158,9 @@ public final class SignalServer: Service {
         do {
           let address = try await transport.listeningAddress
           let port = address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
+          if lengthenListenBacklog(port: port) == 0 {
+            logger.notice("the listen backlog stays at 128: connections arriving in waves may wait for SYN retransmissions")
+          }
           // Ready before anyone learns the port from us.
           serving.set(true)
           grpcPort.resolve(port)
