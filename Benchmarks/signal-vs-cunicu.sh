@@ -7,7 +7,8 @@
 #   Benchmarks/signal-vs-cunicu.sh [SUBSCRIBERS] [PER_CONNECTION] [SECONDS]   (3000 1 10)
 #
 # WARREN=path measures that binary (default: this tree's release build); CUNICU=path another
-# cunicu; PYTHON=path a Python with grpcio and grpcio-tools (default: .build-ci/venv's).
+# cunicu; PYTHON=path a Python with grpcio and grpcio-tools (default: .build-ci/venv's);
+# WARREN_ARGS more options for `warren signal` (say `--engine grpc-swift`).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -33,7 +34,7 @@ measure() { # name
   port=$(free_port)
   case $name in
     # Rate limits off: this measures the relay's ceiling, not the per-connection limits.
-    warren) "$warren" signal --listen "127.0.0.1:$port" --publish-rate 0 --subscribe-rate 0 --log-level warning & ;;
+    warren) "$warren" signal --listen "127.0.0.1:$port" --publish-rate 0 --subscribe-rate 0 --log-level warning ${WARREN_ARGS:-} & ;;
     cunicu) "$cunicu" signal -L "127.0.0.1:$port" >/dev/null 2>&1 & ;;
   esac
   server=$!

@@ -34,13 +34,13 @@ func lengthenListenBacklog(port: Int) -> Int {
   #endif
 }
 
-#if os(Linux)
 /// `net.core.somaxconn` (the kernel caps every backlog there), 4096 if it cannot be read.
-private func systemMaximumBacklog() -> CInt {
+func systemMaximumBacklog() -> CInt {
   let text = try? String(contentsOfFile: "/proc/sys/net/core/somaxconn", encoding: .utf8)
   return text.flatMap { CInt($0.filter { !$0.isWhitespace }) } ?? 4096
 }
 
+#if os(Linux)
 /// The process's open descriptors, from /proc/self/fd.
 private func openDescriptors() -> [CInt] {
   ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { CInt($0) }

@@ -39,23 +39,31 @@ public struct RelayRegistryService: Cunicu_Signaling_RelayRegistry.ServiceProtoc
   public func getRelays(
     request: ServerRequest<Cunicu_Signaling_GetRelaysParams>, context: ServerContext
   ) async throws -> ServerResponse<Cunicu_Signaling_GetRelaysResp> {
-    guard let key = try? Key(bytes: request.message.publicKey) else {
+    let response = try relays(
+      for: request.message, proof: request.metadata[binaryValues: KeyPossessionProof.metadataKey].first(where: { _ in true }),
+      connection: context.remotePeer)
+    return ServerResponse(message: response, metadata: [:])
+  }
+
+  /// A GetRelays, whichever server serves it (`proof`: the metadata's decoded bytes).
+  func relays(
+    for request: Cunicu_Signaling_GetRelaysParams, proof: [UInt8]?, connection: String
+  ) throws(RPCError) -> Cunicu_Signaling_GetRelaysResp {
+    guard let key = try? Key(bytes: request.publicKey) else {
       errors.record(.invalidArgument)
       throw RPCError(
         code: .invalidArgument,
-        message: "GetRelays: field 'public_key' must be a 32-byte public key, got \(request.message.publicKey.count) bytes")
+        message: "GetRelays: field 'public_key' must be a 32-byte public key, got \(request.publicKey.count) bytes")
     }
     do {
-      try access?.admit(
-        .getRelays, key: key, proof: request.metadata[binaryValues: KeyPossessionProof.metadataKey].first(where: { _ in true }),
-        connection: context.remotePeer)
+      try access?.admit(.getRelays, key: key, proof: proof, connection: connection)
     } catch {
       errors.record(error.code)
       throw error
     }
     var response = Cunicu_Signaling_GetRelaysResp()
     response.relays = relays.map { info(for: $0, key: key) }
-    return ServerResponse(message: response, metadata: [:])
+    return response
   }
 
   func info(for relay: RelayURL, key: Key) -> Cunicu_Signaling_RelayInfo {

@@ -1,11 +1,21 @@
 internal import GRPCCore
 internal import GRPCNIOTransportHTTP2
+internal import NIOCore
 public import Logging
 public import ServiceLifecycle
 public import WarrenCrypto
 public import WarrenPrimitives
 internal import WarrenListener
 public import WarrenWire
+
+/// Which HTTP/2 server answers the gRPC calls; both serve the same services with the same checks.
+public enum SignalServerEngine: String, Sendable, CaseIterable {
+  /// Warren's own, on NIOHTTP2's frames: a stream is a dictionary entry, an envelope a write
+  /// (``SignalingConnection``; docs/signal-server-performance.md).
+  case frames
+  /// grpc-swift-2's server: a channel, a task and async sequences per call.
+  case grpcSwift = "grpc-swift"
+}
 
 /// What `warren signal` is told on its command line.
 public struct SignalServerConfiguration: Sendable {
@@ -37,6 +47,8 @@ public struct SignalServerConfiguration: Sendable {
   /// Makes the bus that joins this replica to the others of a cluster (`--cluster`), given the
   /// replica's relay to deliver into; a single process without.
   public var cluster: (@Sendable (SignalingRelay, Logger) -> any ClusterBus)?
+  /// Which HTTP/2 server answers.
+  public var engine = SignalServerEngine.frames
 
   public init() {}
 }
@@ -93,48 +105,28 @@ public final class SignalServer: Service {
   public var metricsPort: Int? { get async throws { try await metricsEndpoint?.listeningPort } }
 
   public func run() async throws {
-    let security: HTTP2ServerTransport.Posix.TransportSecurity =
-      if let tls = configuration.tls {
-        .tls(
-          certificateChain: [.file(path: tls.certificateChain, format: .pem)],
-          privateKey: .file(path: tls.privateKey, format: .pem))
-      } else {
-        .plaintext
-      }
-    let transport = HTTP2ServerTransport.Posix(
-      address: configuration.host.contains(":")
-        ? .ipv6(host: configuration.host, port: configuration.port)
-        : .ipv4(host: configuration.host, port: configuration.port),
-      transportSecurity: security,
-      config: .defaults { config in
-        // Leave room for the envelope cap to be answered by the service with a clear message.
-        config.rpc.maxRequestPayloadSize = max(configuration.maxEnvelopeSize * 2, 1 << 20)
-        config.http2.maxConcurrentStreams = 65_536
-        // Subscriptions idle for long stretches: ping to find connections whose client vanished
-        // (a NAT that forgot the mapping, a host that lost power) and free their topics.
-        config.connection.keepalive = .init(
-          time: configuration.keepaliveInterval, timeout: .seconds(20),
-          clientBehavior: .init(minPingIntervalWithoutCalls: .seconds(10), allowWithoutCalls: true))
-      })
-    let server = GRPCServer(
-      transport: transport,
-      services: [
-        SignalingService(
-          relay: relay, access: access, maxEnvelopeSize: configuration.maxEnvelopeSize, buildInfo: configuration.buildInfo,
-          bus: bus, errors: errors, logger: logger),
-        RelayRegistryService(relays: configuration.relays, access: access, errors: errors),
-      ])
+    let signaling = SignalingService(
+      relay: relay, access: access, maxEnvelopeSize: configuration.maxEnvelopeSize, buildInfo: configuration.buildInfo,
+      bus: bus, errors: errors, logger: logger)
+    let registry = RelayRegistryService(relays: configuration.relays, access: access, errors: errors)
+    let frontEnd: FrontEnd
+    do {
+      frontEnd =
+        switch configuration.engine {
+        case .frames: try await framesFrontEnd(signaling, registry)
+        case .grpcSwift: grpcSwiftFrontEnd(signaling, registry)
+        }
+    } catch {
+      grpcPort.fail(error)
+      throw error
+    }
     try await withGracefulShutdownHandler {
-      // Each child returns whether the server is done: `serve` when every connection closed, the
-      // grace timer when some did not in time (a client that vanished without closing its
-      // connection would otherwise hold the shutdown until TCP gives up).
+      // Each child returns whether the server is done: the front end's when every connection
+      // closed, the grace timer's when some did not in time (a client that vanished without
+      // closing its connection would otherwise hold the shutdown until TCP gives up).
       try await withThrowingTaskGroup(of: Bool.self) { group in
         group.addTask {
-          // Every connection's and RPC's task (children of `serve`) runs on the event loops of
-          // the transport (NIO's singleton group, its default), next to their sockets.
-          try await withTaskExecutorPreference(EventLoopExecutor()) {
-            try await server.serve()
-          }
+          try await frontEnd.serve()
           return true
         }
         if let metricsEndpoint {
@@ -156,11 +148,7 @@ public final class SignalServer: Service {
           return true
         }
         do {
-          let address = try await transport.listeningAddress
-          let port = address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
-          if lengthenListenBacklog(port: port) == 0 {
-            logger.notice("the listen backlog stays at 128: connections arriving in waves may wait for SYN retransmissions")
-          }
+          let (address, port) = try await frontEnd.address()
           // Ready before anyone learns the port from us.
           serving.set(true)
           grpcPort.resolve(port)
@@ -168,7 +156,7 @@ public final class SignalServer: Service {
             "signaling server listening",
             metadata: [
               "address": "\(address)", "port": "\(port)", "tls": "\(configuration.tls != nil)",
-              "relays": "\(configuration.relays.map(\.publicURL))",
+              "engine": "\(configuration.engine.rawValue)", "relays": "\(configuration.relays.map(\.publicURL))",
               "server_key": "\(configuration.serverKey.publicKey)", "require_proof": "\(configuration.access.requireProof)",
               "allow_keys": "\(configuration.access.allowedKeysFile ?? "any key")",
             ])
@@ -179,16 +167,105 @@ public final class SignalServer: Service {
         while let done = try await group.next() {
           if done { break }
         }
+        frontEnd.cut()
         group.cancelAll()
       }
     } onGracefulShutdown: { [relay, logger, metricsEndpoint, serving] in
       logger.info("shutting down: no new connections; ending subscription streams")
       serving.set(false)
-      server.beginGracefulShutdown()
+      frontEnd.beginShutdown()
       relay.finishAll()
       metricsEndpoint?.close()
     }
     logger.info("signaling server stopped")
+  }
+
+  /// How the chosen HTTP/2 server is run and stopped.
+  private struct FrontEnd: Sendable {
+    /// Serves until every connection closed after ``beginShutdown``, or the task is cancelled.
+    var serve: @Sendable () async throws -> Void
+    /// The bound address (as logged) and port.
+    var address: @Sendable () async throws -> (description: String, port: Int)
+    /// Stops accepting; connections close as their streams end.
+    var beginShutdown: @Sendable () -> Void
+    /// Closes what is still open (the grace period is over).
+    var cut: @Sendable () -> Void
+  }
+
+  private func framesFrontEnd(_ signaling: SignalingService, _ registry: RelayRegistryService) async throws -> FrontEnd {
+    let endpoints = SignalingEndpoints(
+      signaling: signaling, registry: registry, errors: errors,
+      // Room for the envelope cap to be answered with a clear message, as grpc-swift is given.
+      maxRequestSize: max(configuration.maxEnvelopeSize * 2, 1 << 20), queueLimit: configuration.queueLimit,
+      logger: logger)
+    let listener = try await SignalingListener.bind(
+      .init(
+        host: configuration.host, port: configuration.port, tls: configuration.tls,
+        keepaliveInterval: configuration.keepaliveInterval, shutdownGracePeriod: configuration.shutdownGracePeriod,
+        maxConcurrentStreams: 65_536),
+      endpoints: endpoints)
+    return FrontEnd(
+      serve: {
+        // Cancelled (the server run beside something that ended) is closed at once.
+        await withTaskCancellationHandler {
+          await listener.closed()
+        } onCancel: {
+          listener.closeAll()
+        }
+      },
+      address: { [configuration] in
+        let bound = listener.localAddress
+        let port = bound?.port ?? configuration.port
+        let family = if case .v6? = bound { "ipv6" } else { "ipv4" }
+        return ("[\(family)]\(bound?.ipAddress ?? configuration.host):\(port)", port)
+      },
+      beginShutdown: { listener.stopAccepting() },
+      cut: { listener.closeAll() })
+  }
+
+  private func grpcSwiftFrontEnd(_ signaling: SignalingService, _ registry: RelayRegistryService) -> FrontEnd {
+    let security: HTTP2ServerTransport.Posix.TransportSecurity =
+      if let tls = configuration.tls {
+        .tls(
+          certificateChain: [.file(path: tls.certificateChain, format: .pem)],
+          privateKey: .file(path: tls.privateKey, format: .pem))
+      } else {
+        .plaintext
+      }
+    let transport = HTTP2ServerTransport.Posix(
+      address: configuration.host.contains(":")
+        ? .ipv6(host: configuration.host, port: configuration.port)
+        : .ipv4(host: configuration.host, port: configuration.port),
+      transportSecurity: security,
+      config: .defaults { [configuration] config in
+        // Leave room for the envelope cap to be answered by the service with a clear message.
+        config.rpc.maxRequestPayloadSize = max(configuration.maxEnvelopeSize * 2, 1 << 20)
+        config.http2.maxConcurrentStreams = 65_536
+        // Subscriptions idle for long stretches: ping to find connections whose client vanished
+        // (a NAT that forgot the mapping, a host that lost power) and free their topics.
+        config.connection.keepalive = .init(
+          time: configuration.keepaliveInterval, timeout: .seconds(20),
+          clientBehavior: .init(minPingIntervalWithoutCalls: .seconds(10), allowWithoutCalls: true))
+      })
+    let server = GRPCServer(transport: transport, services: [signaling, registry])
+    return FrontEnd(
+      serve: {
+        // Every connection's and RPC's task (children of `serve`) runs on the event loops of
+        // the transport (NIO's singleton group, its default), next to their sockets.
+        try await withTaskExecutorPreference(EventLoopExecutor()) {
+          try await server.serve()
+        }
+      },
+      address: { [configuration, logger] in
+        let address = try await transport.listeningAddress
+        let port = address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
+        if lengthenListenBacklog(port: port) == 0 {
+          logger.notice("the listen backlog stays at 128: connections arriving in waves may wait for SYN retransmissions")
+        }
+        return ("\(address)", port)
+      },
+      beginShutdown: { server.beginGracefulShutdown() },
+      cut: {})
   }
 }
 

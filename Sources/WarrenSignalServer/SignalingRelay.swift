@@ -35,7 +35,8 @@ public final class SignalingRelay: Sendable {
   /// removed or the relay shuts down.
   public typealias Queue = AsyncStream<Cunicu_Signaling_Envelope>
 
-  /// A live subscription: its queue, and the way to end it (removing it from its topic).
+  /// A live subscription as an async sequence (the grpc-swift service's): its queue, and the way
+  /// to end it (removing it from its topic).
   public struct Subscription: Sendable {
     public let envelopes: Queue
     private let continuation: Queue.Continuation
@@ -49,8 +50,14 @@ public final class SignalingRelay: Sendable {
     public func end() { continuation.finish() }
   }
 
+  /// Names a subscription made with a ``SubscriberSink``, to remove it.
+  public struct SubscriptionID: Hashable, Sendable {
+    let key: Key
+    let number: UInt64
+  }
+
   private struct Topic {
-    var subscribers: [UInt64: Queue.Continuation] = [:]
+    var subscribers: [UInt64: any SubscriberSink] = [:]
   }
 
   private struct State {
@@ -70,28 +77,36 @@ public final class SignalingRelay: Sendable {
 
   public var statistics: Statistics { state.withLock { $0.statistics } }
 
-  /// Adds a subscription to `key`. It exists as soon as this returns: envelopes published after
-  /// that are queued for it. Ending it, or dropping its queue, removes it.
+  /// Adds a subscription to `key` whose envelopes are read as an async sequence. It exists as
+  /// soon as this returns: envelopes published after that are queued for it. Ending it, or
+  /// dropping its queue, removes it.
   public func subscribe(_ key: Key) -> Subscription {
     let (queue, continuation) = Queue.makeStream(bufferingPolicy: .bufferingNewest(queueLimit))
-    let id = state.withLock { state in
-      let id = state.nextID
-      state.nextID += 1
-      if state.topics[key] == nil { state.statistics.topics += 1 }
-      state.topics[key, default: Topic()].subscribers[id] = continuation
-      state.statistics.subscriptions += 1
-      return id
-    }
-    continuation.onTermination = { [weak self] _ in self?.remove(id, from: key) }
+    let id = subscribe(key, sink: StreamSink(continuation))
+    continuation.onTermination = { [weak self] _ in self?.unsubscribe(id) }
     return Subscription(envelopes: queue, continuation: continuation)
   }
 
-  private func remove(_ id: UInt64, from key: Key) {
+  /// Adds a subscription to `key` whose envelopes are handed to `sink`, which keeps its own queue
+  /// (bounded by ``queueLimit``). It exists as soon as this returns; ``unsubscribe(_:)`` removes it.
+  public func subscribe(_ key: Key, sink: any SubscriberSink) -> SubscriptionID {
     state.withLock { state in
-      guard state.topics[key]?.subscribers.removeValue(forKey: id) != nil else { return }
+      let number = state.nextID
+      state.nextID += 1
+      if state.topics[key] == nil { state.statistics.topics += 1 }
+      state.topics[key, default: Topic()].subscribers[number] = sink
+      state.statistics.subscriptions += 1
+      return SubscriptionID(key: key, number: number)
+    }
+  }
+
+  /// Removes a subscription; its sink is handed nothing more. Removing one twice does nothing.
+  public func unsubscribe(_ id: SubscriptionID) {
+    state.withLock { state in
+      guard state.topics[id.key]?.subscribers.removeValue(forKey: id.number) != nil else { return }
       state.statistics.subscriptions -= 1
-      if state.topics[key]?.subscribers.isEmpty == true {
-        state.topics[key] = nil
+      if state.topics[id.key]?.subscribers.isEmpty == true {
+        state.topics[id.key] = nil
         state.statistics.topics -= 1
       }
     }
@@ -124,15 +139,14 @@ public final class SignalingRelay: Sendable {
     return enqueue(envelope, for: subscribers)
   }
 
-  private func enqueue(_ envelope: Cunicu_Signaling_Envelope, for subscribers: [Queue.Continuation]) -> Int {
+  private func enqueue(_ envelope: Cunicu_Signaling_Envelope, for subscribers: [any SubscriberSink]) -> Int {
     var pushedOut = 0
     var queued = 0
-    for continuation in subscribers {
-      switch continuation.yield(envelope) {
-      case .enqueued: queued += 1
-      case .dropped: queued += 1; pushedOut += 1
-      case .terminated: break
-      @unknown default: break
+    for sink in subscribers {
+      switch sink.offer(envelope) {
+      case .queued: queued += 1
+      case .queuedPushingOutOldest: queued += 1; pushedOut += 1
+      case .finished: break
       }
     }
     if queued > 0 {
@@ -142,6 +156,12 @@ public final class SignalingRelay: Sendable {
       }
     }
     return queued
+  }
+
+  /// Counts envelopes a sink pushed out of its full queue after it had taken them (a sink whose
+  /// queue lives on another thread cannot say so in ``SubscriberSink/offer(_:)``).
+  public func recordDroppedQueueFull(_ count: Int = 1) {
+    state.withLock { $0.statistics.droppedQueueFull += count }
   }
 
   /// Counts an envelope written to a subscriber's stream.
@@ -154,7 +174,7 @@ public final class SignalingRelay: Sendable {
 
   /// Ends every subscription (graceful shutdown): each stream finishes after its queued envelopes.
   public func finishAll() {
-    let continuations = state.withLock { $0.topics.values.flatMap { $0.subscribers.values } }
-    for continuation in continuations { continuation.finish() }
+    let sinks = state.withLock { $0.topics.values.flatMap { $0.subscribers.values } }
+    for sink in sinks { sink.finish() }
   }
 }

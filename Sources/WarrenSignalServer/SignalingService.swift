@@ -45,7 +45,7 @@ public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
     request: ServerRequest<Cunicu_Empty>, context: ServerContext
   ) async throws -> ServerResponse<Cunicu_BuildInfo> {
     var metadata = Metadata()
-    metadata.addString(access.verifier.serverKey.publicKey.base64, forKey: KeyPossessionProof.serverKeyMetadataKey)
+    metadata.addString(buildInfoMetadata.value, forKey: buildInfoMetadata.name)
     return ServerResponse(message: buildInfo, metadata: metadata)
   }
 
@@ -55,19 +55,26 @@ public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
   public func subscribe(
     request: ServerRequest<Cunicu_Signaling_SubscribeParams>, context: ServerContext
   ) async throws -> StreamingServerResponse<Cunicu_Signaling_Envelope> {
-    let key = try validKey(request.message.key, field: "key", method: "Subscribe")
-    do {
-      try access.admit(
-        .subscribe, key: key, proof: request.metadata[binaryValues: KeyPossessionProof.metadataKey].first(where: { _ in true }),
-        connection: context.remotePeer)
-    } catch {
-      errors.record(error.code)
-      throw error
-    }
+    let key = try admitSubscribe(
+      request.message, proof: request.metadata[binaryValues: KeyPossessionProof.metadataKey].first(where: { _ in true }),
+      connection: context.remotePeer)
     return StreamingServerResponse { response in
       try await stream(key, to: response, context: context)
       return [:]
     }
+  }
+
+  /// The checks of a Subscribe, whichever server serves it: the key, the access rules, the proof
+  /// (`proof`: the metadata's decoded bytes). Returns the key to subscribe.
+  func admitSubscribe(_ request: Cunicu_Signaling_SubscribeParams, proof: [UInt8]?, connection: String) throws(RPCError) -> Key {
+    let key = try validKey(request.key, field: "key", method: "Subscribe")
+    do {
+      try access.admit(.subscribe, key: key, proof: proof, connection: connection)
+    } catch {
+      errors.record(error.code)
+      throw error
+    }
+    return key
   }
 
   private func stream(_ key: Key, to response: RPCWriter<Cunicu_Signaling_Envelope>, context: ServerContext) async throws {
@@ -95,11 +102,17 @@ public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
   public func publish(
     request: ServerRequest<Cunicu_Signaling_Envelope>, context: ServerContext
   ) async throws -> ServerResponse<Cunicu_Empty> {
-    let envelope = request.message
+    try publish(request.message, connection: context.remotePeer)
+    return ServerResponse(message: Cunicu_Empty(), metadata: [:])
+  }
+
+  /// A Publish, whichever server serves it: checks the keys, the access rules and the size, then
+  /// queues the envelope for the recipient's subscribers here and hands it to the cluster.
+  func publish(_ envelope: Cunicu_Signaling_Envelope, connection: String) throws(RPCError) {
     let sender = try validKey(envelope.sender, field: "sender", method: "Publish")
     let recipient = try validKey(envelope.recipient, field: "recipient", method: "Publish")
     do {
-      try access.admitPublish(sender: sender, recipient: recipient, connection: context.remotePeer)
+      try access.admitPublish(sender: sender, recipient: recipient, connection: connection)
     } catch {
       errors.record(error.code)
       throw error
@@ -114,10 +127,14 @@ public struct SignalingService: Cunicu_Signaling_Signaling.ServiceProtocol {
     let queued = relay.publish(envelope, to: recipient, size: size)
     bus?.forward(envelope, size: size)
     logger.trace("published", metadata: ["recipient": "\(recipient)", "subscribers": "\(queued)"])
-    return ServerResponse(message: Cunicu_Empty(), metadata: [:])
   }
 
-  private func validKey(_ bytes: Data, field: String, method: String) throws -> Key {
+  /// Metadata of GetBuildInfo's response: the key clients seal their proofs to.
+  var buildInfoMetadata: (name: String, value: String) {
+    (KeyPossessionProof.serverKeyMetadataKey, access.verifier.serverKey.publicKey.base64)
+  }
+
+  private func validKey(_ bytes: Data, field: String, method: String) throws(RPCError) -> Key {
     guard let key = try? Key(bytes: bytes) else {
       errors.record(.invalidArgument)
       throw RPCError(

@@ -68,6 +68,12 @@ struct Signal: AsyncParsableCommand {
   @Option(help: ArgumentHelp("A file holding the PostgreSQL password for --cluster.", valueName: "file"))
   var clusterPasswordFile: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "The HTTP/2 server: frames (Warren's own, the default) or grpc-swift (grpc-swift-2's, kept for comparison).",
+      valueName: "engine"))
+  var engine = "frames"
+
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
@@ -79,6 +85,9 @@ struct Signal: AsyncParsableCommand {
     guard queueSize > 0 else { throw ValidationError("--queue-size must be at least 1") }
     guard maxEnvelopeSize > 0 else { throw ValidationError("--max-envelope-size must be at least 1") }
     guard publishRate >= 0, subscribeRate >= 0 else { throw ValidationError("--publish-rate and --subscribe-rate cannot be negative") }
+    guard SignalServerEngine(rawValue: engine) != nil else {
+      throw ValidationError("--engine must be one of \(SignalServerEngine.allCases.map(\.rawValue).joined(separator: ", ")), not '\(engine)'")
+    }
     try LogSetup.validate(logLevel, format: logFormat)
   }
 
@@ -94,6 +103,7 @@ struct Signal: AsyncParsableCommand {
     } catch {
       throw ValidationError("--relay: \(error)")
     }
+    configuration.engine = SignalServerEngine(rawValue: engine) ?? .frames
     configuration.queueLimit = queueSize
     configuration.maxEnvelopeSize = maxEnvelopeSize
     configuration.buildInfo = WarrenVersion.current.buildInfo

@@ -16,9 +16,9 @@ struct GRPCIntegrationTests {
   let alice = testKey(1)
   let bob = testKey(2)
 
-  @Test("two peers exchange sealed messages through warren signal")
-  func exchange() async throws {
-    let server = try await RunningServer()
+  @Test("two peers exchange sealed messages through warren signal", arguments: SignalServerEngine.allCases)
+  func exchange(engine: SignalServerEngine) async throws {
+    let server = try await RunningServer(engine: engine)
     let factory = grpcFactory()
     let a = try factory.makeBackend(url: server.url)
     let b = try factory.makeBackend(url: server.url)
@@ -36,9 +36,9 @@ struct GRPCIntegrationTests {
     try await server.stop()
   }
 
-  @Test("subscribe returns after the marker: a publish right after it is never lost")
-  func markerOrdering() async throws {
-    let server = try await RunningServer()
+  @Test("subscribe returns after the marker: a publish right after it is never lost", arguments: SignalServerEngine.allCases)
+  func markerOrdering(engine: SignalServerEngine) async throws {
+    let server = try await RunningServer(engine: engine)
     let factory = grpcFactory()
     try await withThrowingTaskGroup(of: Void.self) { group in
       for pair in 0..<20 {
@@ -137,9 +137,9 @@ struct GRPCIntegrationTests {
     try await server.stop()
   }
 
-  @Test("a subscriber that never reads does not stop others, and its queue stays bounded")
-  func slowSubscriber() async throws {
-    let server = try await RunningServer { $0.queueLimit = 64 }
+  @Test("a subscriber that never reads does not stop others, and its queue stays bounded", arguments: SignalServerEngine.allCases)
+  func slowSubscriber(engine: SignalServerEngine) async throws {
+    let server = try await RunningServer(engine: engine) { $0.queueLimit = 64 }
     let factory = grpcFactory()
     let stuck = testKey(7)
     // A raw subscription that reads the marker and then nothing.
@@ -195,9 +195,9 @@ struct GRPCIntegrationTests {
     try await server.stop()
   }
 
-  @Test("malformed keys get INVALID_ARGUMENT naming the field; oversized envelopes RESOURCE_EXHAUSTED")
-  func statusCodes() async throws {
-    let server = try await RunningServer(metrics: true) { $0.maxEnvelopeSize = 1024 }
+  @Test("malformed keys get INVALID_ARGUMENT naming the field; oversized envelopes RESOURCE_EXHAUSTED", arguments: SignalServerEngine.allCases)
+  func statusCodes(engine: SignalServerEngine) async throws {
+    let server = try await RunningServer(metrics: true, engine: engine) { $0.maxEnvelopeSize = 1024 }
     try await withRawClient(port: server.port) { client in
       var shortSender = Cunicu_Signaling_Envelope()
       shortSender.sender = Data([1, 2, 3])
@@ -234,16 +234,16 @@ struct GRPCIntegrationTests {
     try await server.stop()
   }
 
-  @Test("graceful shutdown ends subscription streams cleanly, and the backend keeps retrying")
-  func gracefulShutdown() async throws {
-    let server = try await RunningServer()
+  @Test("graceful shutdown ends subscription streams cleanly, and the backend keeps retrying", arguments: SignalServerEngine.allCases)
+  func gracefulShutdown(engine: SignalServerEngine) async throws {
+    let server = try await RunningServer(engine: engine)
     let factory = grpcFactory()
     let backend = try factory.makeBackend(url: server.url)
     let subscription = try await backend.subscribeAll(alice)
     try await server.stop()
     #expect(server.server.relay.statistics.subscriptions == 0)
     // The backend has not given up: a new server on the port gets the subscription back.
-    let again = try await RunningServer(port: server.port)
+    let again = try await RunningServer(port: server.port, engine: engine)
     #expect(try await eventually { again.server.relay.statistics.topics == 1 })
     subscription.cancel()
     #expect(try await eventually { again.server.relay.statistics.topics == 0 })

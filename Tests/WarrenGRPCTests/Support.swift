@@ -34,8 +34,12 @@ final class RunningServer: Sendable {
   let task: Task<Void, any Error>
   let port: Int
 
-  init(port: Int = 0, metrics: Bool = false, configure: (inout SignalServerConfiguration) -> Void = { _ in }) async throws {
+  init(
+    port: Int = 0, metrics: Bool = false, engine: SignalServerEngine = .frames,
+    configure: (inout SignalServerConfiguration) -> Void = { _ in }
+  ) async throws {
     var configuration = SignalServerConfiguration()
+    configuration.engine = engine
     configuration.host = "127.0.0.1"
     configuration.port = port
     if metrics { configuration.metrics = ("127.0.0.1", 0) }

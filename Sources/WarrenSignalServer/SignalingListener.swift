@@ -1,0 +1,95 @@
+internal import NIOCore
+internal import NIOHTTP2
+internal import NIOPosix
+internal import NIOSSL
+internal import WarrenPrimitives
+
+/// The frame-level server's listening socket and the connections it accepted: TLS (when
+/// configured, ALPN `h2`), NIOHTTP2's frame handler, its connection manager (keepalive pings,
+/// GOAWAY on shutdown) and a ``SignalingConnection`` per connection, on NIO's event loops.
+final class SignalingListener: Sendable {
+  struct Options: Sendable {
+    var host: String
+    var port: Int
+    var tls: (certificateChain: String, privateKey: String)?
+    var keepaliveInterval: Duration
+    var shutdownGracePeriod: Duration
+    var maxConcurrentStreams: Int
+  }
+
+  private let server: any Channel
+  private let connections: Locked<[ObjectIdentifier: any Channel]>
+
+  private init(server: any Channel, connections: Locked<[ObjectIdentifier: any Channel]>) {
+    self.server = server
+    self.connections = connections
+  }
+
+  /// Binds and starts accepting.
+  static func bind(_ options: Options, endpoints: SignalingEndpoints) async throws -> SignalingListener {
+    let tls = try options.tls.map { tls in
+      var configuration = TLSConfiguration.makeServerConfiguration(
+        certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificateChain).map { .certificate($0) },
+        privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)))
+      configuration.applicationProtocols = ["h2"]
+      return try NIOSSLContext(configuration: configuration)
+    }
+    let connections = Locked<[ObjectIdentifier: any Channel]>([:])
+    // A stream may send its whole request without waiting for a window update.
+    let streamWindow = min(endpoints.maxRequestSize + GRPCFraming.prefixSize, Int(Int32.max))
+    let settings = HTTP2Settings([
+      HTTP2Setting(parameter: .maxConcurrentStreams, value: options.maxConcurrentStreams),
+      HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
+      HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
+    ])
+    let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
+      maxIdleTime: nil, maxAge: nil, maxGraceTime: TimeAmount(options.shutdownGracePeriod),
+      keepalive: .init(pingInterval: TimeAmount(options.keepaliveInterval), ackTimeout: .seconds(20)))
+    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+      // Connections arrive in waves (a cluster's failover, a mesh restarting): Go's listen backlog.
+      .serverChannelOption(.backlog, value: systemMaximumBacklog())
+      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+      .childChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+          let pipeline = channel.pipeline.syncOperations
+          if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+          var connection = NIOHTTP2Handler.ConnectionConfiguration()
+          connection.initialSettings = settings
+          try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+          try pipeline.addHandler(NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management))
+          try pipeline.addHandler(SignalingConnection(endpoints: endpoints))
+          let id = ObjectIdentifier(channel)
+          connections.withLock { $0[id] = channel }
+          channel.closeFuture.whenComplete { _ in _ = connections.withLock { $0.removeValue(forKey: id) } }
+        }
+      }
+      .bind(host: options.host, port: options.port)
+      .get()
+    return SignalingListener(server: server, connections: connections)
+  }
+
+  var localAddress: SocketAddress? { server.localAddress }
+
+  /// Returns once the listener is closed (``stopAccepting()``) and every connection after it.
+  func closed() async {
+    try? await server.closeFuture.get()
+    while let open = connections.withLock({ $0.values.first }) {
+      try? await open.closeFuture.get()
+    }
+  }
+
+  /// Stops accepting, and asks every connection to close once its streams end (GOAWAY).
+  func stopAccepting() {
+    server.close(promise: nil)
+    for connection in connections.withLock({ Array($0.values) }) {
+      connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+    }
+  }
+
+  /// Closes every connection now (the grace period is over).
+  func closeAll() {
+    server.close(promise: nil)
+    for connection in connections.withLock({ Array($0.values) }) { connection.close(promise: nil) }
+  }
+}
