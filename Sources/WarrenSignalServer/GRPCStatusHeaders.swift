@@ -9,9 +9,12 @@ internal import NIOHPACK
 /// The header blocks of gRPC responses on HTTP/2 (PROTOCOL-HTTP2.md, "Responses"), and the
 /// request metadata the server reads.
 enum GRPCStatusHeaders {
-  /// A response's headers (`extra`: metadata, as `(name, value)`).
-  static func response(_ extra: [(String, String)] = []) -> HPACKHeaders {
-    var headers = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
+  /// A response's headers.
+  static let response = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
+
+  /// A response's headers with metadata (`extra`, as `(name, value)`).
+  static func response(_ extra: [(String, String)]) -> HPACKHeaders {
+    var headers = response
     for (name, value) in extra { headers.add(name: name, value: value, indexing: .nonIndexable) }
     return headers
   }
@@ -22,7 +25,7 @@ enum GRPCStatusHeaders {
   /// The trailers of a call that failed: with `trailersOnly` (nothing sent on the stream yet) the
   /// response's headers too, in one block.
   static func failure(_ error: RPCError, trailersOnly: Bool) -> HPACKHeaders {
-    var headers = trailersOnly ? response() : HPACKHeaders()
+    var headers = trailersOnly ? response : HPACKHeaders()
     headers.add(name: "grpc-status", value: String(error.code.rawValue))
     headers.add(name: "grpc-message", value: percentEncoded(error.message), indexing: .nonIndexable)
     for (name, value) in error.metadata {

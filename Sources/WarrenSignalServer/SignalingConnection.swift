@@ -70,7 +70,9 @@ final class SignalingConnection: ChannelInboundHandler {
   private final class SubscriberStream {
     let key: Key
     var id: SignalingRelay.SubscriptionID?
-    var pending = CircularBuffer<Cunicu_Signaling_Envelope>()
+    /// Empty until the first envelope: most subscriptions wait idle (the default capacity of 16
+    /// envelopes was 1.6 KiB per subscriber).
+    var pending = CircularBuffer<Cunicu_Signaling_Envelope>(initialCapacity: 1)
     var inFlight = 0
     var finishing = false
 
@@ -252,7 +254,8 @@ final class SignalingConnection: ChannelInboundHandler {
     guard let context, let framed = try? GRPCFraming.frame(message, allocator: context.channel.allocator) else {
       return refuse(id, RPCError(code: .internalError, message: "the response could not be encoded"), ended: true)
     }
-    write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCStatusHeaders.response(metadata)))))
+    let headers = metadata.isEmpty ? GRPCStatusHeaders.response : GRPCStatusHeaders.response(metadata)
+    write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers))))
     write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed)))))
     write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCStatusHeaders.ok, endStream: true))))
   }
@@ -279,7 +282,7 @@ final class SignalingConnection: ChannelInboundHandler {
     // the marker reaches it.
     let sink = ConnectionSubscriberSink(connection: NIOLoopBound(self, eventLoop: context.eventLoop), stream: id)
     subscriber.id = endpoints.relay.subscribe(key, sink: sink)
-    write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCStatusHeaders.response()))))
+    write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCStatusHeaders.response))))
     write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(context.channel.allocator.buffer(bytes: Self.marker))))))
     endpoints.logger.debug("subscribed", metadata: ["key": "\(key)", "peer": "\(peer)"])
   }

@@ -5,8 +5,9 @@ internal import NIOSSL
 internal import WarrenPrimitives
 
 /// The frame-level server's listening socket and the connections it accepted: TLS (when
-/// configured, ALPN `h2`), NIOHTTP2's frame handler, its connection manager (keepalive pings,
-/// GOAWAY on shutdown) and a ``SignalingConnection`` per connection, on NIO's event loops.
+/// configured, ALPN `h2`), NIOHTTP2's frame handler, its connection manager (GOAWAY on
+/// shutdown), a ``ConnectionKeepalive`` and a ``SignalingConnection`` per connection, on NIO's
+/// event loops.
 final class SignalingListener: Sendable {
   struct Options: Sendable {
     var host: String
@@ -42,14 +43,19 @@ final class SignalingListener: Sendable {
       HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
       HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
     ])
+    // NIOHTTP2's connection manager for the graceful close (GOAWAY, then the grace period);
+    // keepalive is ConnectionKeepalive's.
     let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
-      maxIdleTime: nil, maxAge: nil, maxGraceTime: TimeAmount(options.shutdownGracePeriod),
-      keepalive: .init(pingInterval: TimeAmount(options.keepaliveInterval), ackTimeout: .seconds(20)))
+      maxIdleTime: nil, maxAge: nil, maxGraceTime: TimeAmount(options.shutdownGracePeriod), keepalive: nil)
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       // Connections arrive in waves (a cluster's failover, a mesh restarting): Go's listen backlog.
       .serverChannelOption(.backlog, value: systemMaximumBacklog())
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+      // A connection keeps the receive buffers it read into for the next reads: start them at
+      // 512 bytes, which holds a subscriber's whole first flight (preface, SETTINGS, HEADERS, the
+      // request), and let a busy publisher's grow (NIO's default starts every one at 2 KiB).
+      .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536))
       .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           let pipeline = channel.pipeline.syncOperations
@@ -58,6 +64,7 @@ final class SignalingListener: Sendable {
           connection.initialSettings = settings
           try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
           try pipeline.addHandler(NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management))
+          try pipeline.addHandler(ConnectionKeepalive(interval: TimeAmount(options.keepaliveInterval), timeout: .seconds(20)))
           try pipeline.addHandler(SignalingConnection(endpoints: endpoints))
           let id = ObjectIdentifier(channel)
           connections.withLock { $0[id] = channel }
