@@ -12,6 +12,7 @@ let package = Package(
     .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
     .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
     .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+    .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
   ],
   targets: [
     .executableTarget(
@@ -60,6 +61,19 @@ let package = Package(
         .product(name: "WarrenSTUN", package: "warren"),
       ],
       path: "Benchmarks/ICEConnect",
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // Warren clients with a replica list, held subscribed while a replica is killed; see
+    // cluster-failover.sh.
+    .executableTarget(
+      name: "FailoverClients",
+      dependencies: [
+        .product(name: "WarrenCrypto", package: "warren"),
+        .product(name: "WarrenGRPC", package: "warren"),
+        .product(name: "WarrenSignaling", package: "warren"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Benchmarks/FailoverClients",
       swiftSettings: [.swiftLanguageMode(.v6)]
     ),
   ]

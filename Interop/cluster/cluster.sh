@@ -1,7 +1,7 @@
-# Helpers for `warren signal` clusters on loopback, sourced by Interop/cluster/run.sh and
-# Benchmarks/cluster-load.sh: a private PostgreSQL (Debian's, run as user postgres on a free port
-# and its own socket folder), replicas, and their HTTP endpoints. Needs root, $python and $work
-# (a folder the caller removes).
+# Helpers for `warren signal` clusters on loopback, sourced by Interop/cluster/run.sh,
+# Benchmarks/cluster-load.sh and Benchmarks/cluster-failover.sh: a private PostgreSQL (Debian's,
+# run as user postgres on a free port and its own socket folder), replicas, and their HTTP
+# endpoints. Needs root, $python and $work (a folder the caller removes).
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 pg_data=$work/pgdata pg_socket=$work/pgsocket
 declare -a grpc_port metrics_port replica_pid

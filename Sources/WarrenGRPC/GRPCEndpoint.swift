@@ -107,9 +107,14 @@ public struct GRPCEndpoint: Sendable, CustomStringConvertible {
 
 extension BackendFactory {
   /// Makes this factory build `grpc://` backends, and ask `grpc://` relay registries.
-  public mutating func registerGRPC(backoff: ReconnectBackoff = ReconnectBackoff()) {
+  ///
+  /// `handoverSpread`: the window over which a lost replica's clients move to the others
+  /// (``ReplicaFailover``; a benchmark compares it with none).
+  public mutating func registerGRPC(
+    backoff: ReconnectBackoff = ReconnectBackoff(), handoverSpread: Duration = ReplicaFailover.defaultHandoverSpread
+  ) {
     register(scheme: "grpc") { url, sink, logger in
-      try GRPCTransport(endpoint: GRPCEndpoint(url), sink: sink, backoff: backoff, logger: logger)
+      try GRPCTransport(endpoint: GRPCEndpoint(url), sink: sink, backoff: backoff, handoverSpread: handoverSpread, logger: logger)
     }
     register(relayRegistryScheme: "grpc") { url, key, timeout in
       try await RelayRegistryClient.fetch(url: url, key: key, timeout: timeout, logger: Logger(label: "warren.relay-registry"))

@@ -62,8 +62,8 @@ public final class GRPCTransport: EnvelopeTransport {
   public var type: BackendType { .grpc }
 
   public init(
-    endpoint: GRPCEndpoint, sink: any EnvelopeSink, backoff: ReconnectBackoff = ReconnectBackoff(), logger: Logger,
-    clock: any MonotonicClock = ContinuousClock()
+    endpoint: GRPCEndpoint, sink: any EnvelopeSink, backoff: ReconnectBackoff = ReconnectBackoff(),
+    handoverSpread: Duration = ReplicaFailover.defaultHandoverSpread, logger: Logger, clock: any MonotonicClock = ContinuousClock()
   ) throws {
     self.clock = clock
     self.endpoint = endpoint
@@ -96,7 +96,7 @@ public final class GRPCTransport: EnvelopeTransport {
     }
     self.replicas = replicas
     var random = SystemRandomNumberGenerator()
-    failover = Locked(ReplicaFailover(replicas: replicas.count, random: &random))
+    failover = Locked(ReplicaFailover(replicas: replicas.count, handoverSpread: handoverSpread, random: &random))
   }
 
   public func subscribe(_ ours: PrivateKey) async throws {

@@ -21,19 +21,51 @@ struct ReplicaFailoverPolicyTests {
     #expect(counts.allSatisfy { (900...1100).contains($0) }, "\(counts)")
   }
 
-  @Test("a lost replica hands over to the next in the list at once; a working replica is kept")
+  @Test("a lost replica hands over to another one at once (no spread); a working replica is kept")
   func handover() {
+    // Learn where the client goes after its first replica is lost, then lose that one too.
+    var probe = FailoverSimulation(replicas: 3, seed: 7)
+    let c = probe.start
+    probe.replicaDown(c, from: .seconds(10))
+    let second = probe.run(streams: 1, until: .seconds(60))[0][1].replica
     var simulation = FailoverSimulation(replicas: 3, seed: 7)
-    let c = simulation.start
     simulation.replicaDown(c, from: .seconds(10))
-    simulation.replicaDown((c + 1) % 3, from: .seconds(20))
+    simulation.replicaDown(second, from: .seconds(20))
+    let third = 3 - c - second
     let attempts = simulation.run(streams: 1, until: .seconds(60))
+    #expect(second != c)
     #expect(
       attempts[0] == [
         Attempt(replica: c, at: .zero, worked: true),
-        Attempt(replica: (c + 1) % 3, at: .seconds(10), worked: true),
-        Attempt(replica: (c + 2) % 3, at: .seconds(20), worked: true),
+        Attempt(replica: second, at: .seconds(10), worked: true),
+        Attempt(replica: third, at: .seconds(20), worked: true),
       ])
+  }
+
+  @Test("3,000 clients of a lost replica spread over the other two, and over the handover window")
+  func spreadOnLoss() {
+    var moved = [0, 0, 0]
+    var times: [Duration] = []
+    for seed in 0..<3000 {
+      var simulation = FailoverSimulation(replicas: 3, seed: UInt64(seed), handoverSpread: .seconds(2))
+      guard simulation.start == 0 else { continue }
+      simulation.replicaDown(0, from: .seconds(10))
+      let attempts = simulation.run(streams: 1, until: .seconds(60))[0]
+      #expect(attempts.count == 2 && attempts[1].worked)
+      moved[attempts[1].replica] += 1
+      times.append(attempts[1].at - .seconds(10))
+    }
+    // About a third of the clients started on replica 0; half of them went to each survivor.
+    #expect(moved[0] == 0)
+    #expect(moved[1] + moved[2] > 800)
+    #expect(abs(moved[1] - moved[2]) < (moved[1] + moved[2]) / 8, "\(moved)")
+    // Their moves fill the 2 s window evenly: a quarter of them in each half second.
+    #expect(times.allSatisfy { $0 >= .zero && $0 < .seconds(2) })
+    for quarter in 0..<4 {
+      let from = Duration.milliseconds(500 * quarter)
+      let inQuarter = times.filter { $0 >= from && $0 < from + .milliseconds(500) }.count
+      #expect(abs(inQuarter - times.count / 4) < times.count / 12, "quarter \(quarter): \(inQuarter) of \(times.count)")
+    }
   }
 
   @Test("every replica failing in a row waits with back-off, longer each round; the first one back is used, and the next loss moves at once again")
@@ -42,27 +74,27 @@ struct ReplicaFailoverPolicyTests {
     let c = simulation.start
     for replica in 0..<3 { simulation.replicaDown(replica, from: .seconds(10), to: .milliseconds(10_500)) }
     simulation.replicaDown(c, from: .seconds(20))
-    let attempts = simulation.run(streams: 1, until: .seconds(60))
-    let (next, last) = ((c + 1) % 3, (c + 2) % 3)
-    #expect(
-      attempts[0] == [
-        Attempt(replica: c, at: .zero, worked: true),
-        // Round 1: the stream breaks at 10 s; the others are refused at once.
-        Attempt(replica: next, at: .milliseconds(10_000), worked: false),
-        Attempt(replica: last, at: .milliseconds(10_001), worked: false),
-        // 100 ms after round 1 ended.
-        Attempt(replica: c, at: .milliseconds(10_102), worked: false),
-        Attempt(replica: next, at: .milliseconds(10_103), worked: false),
-        Attempt(replica: last, at: .milliseconds(10_104), worked: false),
-        // 200 ms after round 2.
-        Attempt(replica: c, at: .milliseconds(10_305), worked: false),
-        Attempt(replica: next, at: .milliseconds(10_306), worked: false),
-        Attempt(replica: last, at: .milliseconds(10_307), worked: false),
-        // 400 ms after round 3: the replicas are back.
-        Attempt(replica: c, at: .milliseconds(10_708), worked: true),
-        // A success forgot the rounds: no back-off.
-        Attempt(replica: next, at: .seconds(20), worked: true),
-      ])
+    let attempts = simulation.run(streams: 1, until: .seconds(60))[0]
+    // Round 1: the stream breaks at 10 s; the other two are refused at once. Then each round
+    // starts 100, 200, 400 ms after the last one ended, and tries every replica once.
+    let times: [Duration] = [
+      .zero, .milliseconds(10_000), .milliseconds(10_001), .milliseconds(10_102), .milliseconds(10_103),
+      .milliseconds(10_104), .milliseconds(10_305), .milliseconds(10_306), .milliseconds(10_307), .milliseconds(10_708),
+    ]
+    #expect(attempts.prefix(10).map(\.at) == times)
+    #expect(attempts.prefix(10).map(\.worked) == [true] + Array(repeating: false, count: 8) + [true])
+    #expect(attempts[0].replica == c)
+    #expect(Set(attempts[0..<3].map(\.replica)) == [0, 1, 2])
+    #expect(Set(attempts[3..<6].map(\.replica)) == [0, 1, 2])
+    #expect(Set(attempts[6..<9].map(\.replica)) == [0, 1, 2])
+    // No replica is tried twice in a row across a round's end.
+    for i in 1..<10 { #expect(attempts[i].replica != attempts[i - 1].replica) }
+    // A success forgot the rounds: when the replica it settled on is lost, it moves at once.
+    if attempts[9].replica == c {
+      #expect(attempts.count == 11 && attempts[10].at == .seconds(20) && attempts[10].worked)
+    } else {
+      #expect(attempts.count == 10)
+    }
   }
 
   @Test("many streams (one per key) share the policy: each makes the attempts a single stream makes, at the same times")
@@ -116,9 +148,10 @@ struct FailoverSimulation {
   private var down: [[Range<Duration>]]
   private let origin = ContinuousClock.now
 
-  init(replicas: Int, seed: UInt64) {
+  /// `handoverSpread` zero (unless given) makes every attempt's time exact.
+  init(replicas: Int, seed: UInt64, handoverSpread: Duration = .zero) {
     random = SplitMix64(seed: seed)
-    failover = ReplicaFailover(replicas: replicas, random: &random)
+    failover = ReplicaFailover(replicas: replicas, handoverSpread: handoverSpread, random: &random)
     down = Array(repeating: [], count: replicas)
   }
 
