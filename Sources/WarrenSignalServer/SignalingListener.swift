@@ -20,10 +20,15 @@ final class SignalingListener: Sendable {
 
   private let server: any Channel
   private let connections: Locked<[ObjectIdentifier: any Channel]>
+  /// One per event loop, by the loop's identity.
+  private let tickers: [ObjectIdentifier: NIOLoopBound<KeepaliveTicker>]
 
-  private init(server: any Channel, connections: Locked<[ObjectIdentifier: any Channel]>) {
+  private init(
+    server: any Channel, connections: Locked<[ObjectIdentifier: any Channel]>, tickers: [ObjectIdentifier: NIOLoopBound<KeepaliveTicker>]
+  ) {
     self.server = server
     self.connections = connections
+    self.tickers = tickers
   }
 
   /// Binds and starts accepting.
@@ -47,7 +52,16 @@ final class SignalingListener: Sendable {
     // keepalive is ConnectionKeepalive's.
     let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
       maxIdleTime: nil, maxAge: nil, maxGraceTime: TimeAmount(options.shutdownGracePeriod), keepalive: nil)
-    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    let group = MultiThreadedEventLoopGroup.singleton
+    var made: [ObjectIdentifier: NIOLoopBound<KeepaliveTicker>] = [:]
+    for loop in group.makeIterator() {
+      made[ObjectIdentifier(loop)] = try await loop.submit {
+        NIOLoopBound(
+          KeepaliveTicker(eventLoop: loop, interval: TimeAmount(options.keepaliveInterval), timeout: .seconds(20)), eventLoop: loop)
+      }.get()
+    }
+    let tickers = made
+    let server = try await ServerBootstrap(group: group)
       // Connections arrive in waves (a cluster's failover, a mesh restarting): Go's listen backlog.
       .serverChannelOption(.backlog, value: systemMaximumBacklog())
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -64,7 +78,9 @@ final class SignalingListener: Sendable {
           connection.initialSettings = settings
           try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
           try pipeline.addHandler(NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management))
-          try pipeline.addHandler(ConnectionKeepalive(interval: TimeAmount(options.keepaliveInterval), timeout: .seconds(20)))
+          if let ticker = tickers[ObjectIdentifier(channel.eventLoop)] {
+            try pipeline.addHandler(ConnectionKeepalive(ticker: ticker.value))
+          }
           try pipeline.addHandler(SignalingConnection(endpoints: endpoints))
           let id = ObjectIdentifier(channel)
           connections.withLock { $0[id] = channel }
@@ -73,7 +89,7 @@ final class SignalingListener: Sendable {
       }
       .bind(host: options.host, port: options.port)
       .get()
-    return SignalingListener(server: server, connections: connections)
+    return SignalingListener(server: server, connections: connections, tickers: tickers)
   }
 
   var localAddress: SocketAddress? { server.localAddress }
@@ -84,6 +100,7 @@ final class SignalingListener: Sendable {
     while let open = connections.withLock({ $0.values.first }) {
       try? await open.closeFuture.get()
     }
+    for ticker in tickers.values { ticker.eventLoop.execute { ticker.value.stop() } }
   }
 
   /// Stops accepting, and asks every connection to close once its streams end (GOAWAY).

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -60,6 +63,58 @@ struct SignalEngineTests {
     }
     try await server.stop()
   }
+}
+
+extension SignalEngineTests {
+  @Test("the frame-level server pings a connection that has gone quiet (keepalive)")
+  func keepalivePing() async throws {
+    let server = try await RunningServer { $0.keepaliveInterval = .milliseconds(200) }
+    // A client that opens HTTP/2 (preface, empty SETTINGS) and then says nothing more.
+    let frames = try await withCheckedThrowingContinuation { continuation in
+      Thread { continuation.resume(with: Result { try quietHTTP2Client(port: server.port, listening: 2) }) }.start()
+    }
+    let pings = frames.filter { $0.type == 0x6 && $0.flags & 0x1 == 0 && $0.stream == 0 }
+    #expect(frames.first?.type == 0x4, "the server's SETTINGS come first: \(frames)")
+    #expect(!pings.isEmpty, "no PING in \(frames)")
+    try await server.stop()
+  }
+}
+
+/// Connects to 127.0.0.1:`port`, sends the HTTP/2 preface and an empty SETTINGS frame, then only
+/// reads for `seconds`: the frames the server sent, as (type, flags, stream).
+private func quietHTTP2Client(port: Int, listening seconds: Int) throws -> [(type: UInt8, flags: UInt8, stream: UInt32)] {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { throw POSIXError(.EIO) }
+  defer { close(fd) }
+  var wait = timeval(tv_sec: 0, tv_usec: 100_000)
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = in_port_t(UInt16(port).bigEndian)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  let connected = withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  }
+  guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+  let hello = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 0x4, 0, 0, 0, 0, 0]
+  _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+  var received = [UInt8]()
+  var buffer = [UInt8](repeating: 0, count: 4096)
+  let end = ContinuousClock.now + .seconds(seconds)
+  while ContinuousClock.now < end {
+    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    if n == 0 { break }
+    if n > 0 { received += buffer[0..<n] }
+  }
+  var frames: [(type: UInt8, flags: UInt8, stream: UInt32)] = []
+  var at = 0
+  while at + 9 <= received.count {
+    let length = Int(received[at]) << 16 | Int(received[at + 1]) << 8 | Int(received[at + 2])
+    let stream = (UInt32(received[at + 5]) << 24 | UInt32(received[at + 6]) << 16 | UInt32(received[at + 7]) << 8 | UInt32(received[at + 8])) & 0x7FFF_FFFF
+    frames.append((received[at + 3], received[at + 4], stream))
+    at += 9 + length
+  }
+  return frames
 }
 
 /// `Cunicu_Empty` as gRPC bytes (none), for calls the generated clients cannot make.

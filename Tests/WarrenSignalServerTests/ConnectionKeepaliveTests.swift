@@ -5,12 +5,15 @@ import Testing
 
 @testable import WarrenSignalServer
 
-/// The frame-level server's keepalive, in virtual time (an embedded channel's event loop).
+/// The frame-level server's keepalive, in virtual time (an embedded channel's event loop, with its
+/// own ticker).
 @Suite("Connection keepalive (frame-level server)")
 struct ConnectionKeepaliveTests {
   /// A connected channel with only the keepalive in it.
   func connection() throws -> EmbeddedChannel {
-    let channel = EmbeddedChannel(handler: ConnectionKeepalive(interval: .seconds(60), timeout: .seconds(20)))
+    let loop = EmbeddedEventLoop()
+    let ticker = KeepaliveTicker(eventLoop: loop, interval: .seconds(60), timeout: .seconds(20))
+    let channel = EmbeddedChannel(handler: ConnectionKeepalive(ticker: ticker), loop: loop)
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     return channel
   }
