@@ -12,4 +12,6 @@ extension ErrorCode where Domain == ClusterErrorCodes {
   public static var invalidURL: Self { Self("invalid cluster URL") }
   /// Not a frame of this version.
   public static var malformedFrame: Self { Self("malformed cluster bus frame") }
+  /// A send on the bus did not finish in time; its connection was given up.
+  public static var sendTimedOut: Self { Self("cluster bus send timed out") }
 }

@@ -24,6 +24,9 @@ public final class PostgresBus: ClusterBus {
     public var queueLimit = 8192
     /// How long a spilled envelope's row is kept for the other replicas to read.
     public var spillRetention: Duration = .seconds(60)
+    /// How long one envelope's send may take before its connection is given up (closed, and made
+    /// again by the receiving loop) and the envelope counted as dropped.
+    public var sendTimeout: Duration = .seconds(5)
 
     public init(url: ClusterURL, password: String?) {
       self.url = url
@@ -232,11 +235,13 @@ public final class PostgresBus: ClusterBus {
       }
       do {
         let bytes: [UInt8] = try envelope.serializedBytes()
-        let now = Int64(WallClock.unixNanoseconds / 1000)
         let spilled = bytes.count > BusFrame.maxInlineEnvelopeBytes
-        let body: BusFrame.Body = spilled ? .spilled(try await spill(bytes, over: connection)) : .inline(bytes)
-        let frame = BusFrame(origin: replicaID, sentAtMicroseconds: now, body: body)
-        try await connection.query("SELECT pg_notify(\(settings.url.channel), \(frame.text))", logger: postgresLogger)
+        try await withDeadline(over: connection) { [self] in
+          let now = Int64(WallClock.unixNanoseconds / 1000)
+          let body: BusFrame.Body = spilled ? .spilled(try await spill(bytes, over: connection)) : .inline(bytes)
+          let frame = BusFrame(origin: replicaID, sentAtMicroseconds: now, body: body)
+          try await connection.query("SELECT pg_notify(\(settings.url.channel), \(frame.text))", logger: postgresLogger)
+        }
         state.withLock { state in
           state.statistics.sent += 1
           if spilled { state.statistics.spilled += 1 }
@@ -244,6 +249,47 @@ public final class PostgresBus: ClusterBus {
       } catch {
         state.withLock { $0.statistics.droppedDisconnected += 1 }
         logger.debug("sending on the cluster bus failed", metadata: ["error": "\(String(reflecting: error))"])
+      }
+    }
+  }
+
+  /// Runs one send over `connection`, giving up after ``Settings/sendTimeout``: the connection is
+  /// then closed (which fails what waits on it; the receiving loop connects again) and this
+  /// throws. Seen in CI: after a PostgreSQL restart under load, one `pg_notify` never returned
+  /// and every envelope after it waited behind it (700 of them) while the replica said it was
+  /// ready. The send is not awaited once the deadline passed: a query that never returns cannot
+  /// hold the sender.
+  private func withDeadline(over connection: PostgresConnection, _ send: @escaping @Sendable () async throws -> Void) async throws {
+    let settled = Locked(false)
+    let timeout = settings.sendTimeout
+    try await withCheckedThrowingContinuation { (outcome: CheckedContinuation<Void, any Error>) in
+      func settle(_ result: Result<Void, any Error>) -> Bool {
+        let first = settled.withLock { done in
+          defer { done = true }
+          return !done
+        }
+        if first { outcome.resume(with: result) }
+        return first
+      }
+      let deadline = Task { [clock, logger] in
+        do {
+          try await clock.sleep(until: clock.now + timeout, tolerance: nil)
+        } catch {
+          return  // the send finished first
+        }
+        guard settle(.failure(ClusterError(.sendTimedOut, "a send on the cluster bus took longer than \(timeout)"))) else { return }
+        logger.warning("a send on the cluster bus did not finish in \(timeout); closing that connection to make a new one")
+        try? await connection.close()
+      }
+      Task {
+        let result: Result<Void, any Error>
+        do {
+          try await send()
+          result = .success(())
+        } catch {
+          result = .failure(error)
+        }
+        if settle(result) { deadline.cancel() }
       }
     }
   }
