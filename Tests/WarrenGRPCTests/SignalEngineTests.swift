@@ -83,19 +83,8 @@ extension SignalEngineTests {
 /// Connects to 127.0.0.1:`port`, sends the HTTP/2 preface and an empty SETTINGS frame, then only
 /// reads for `seconds`: the frames the server sent, as (type, flags, stream).
 private func quietHTTP2Client(port: Int, listening seconds: Int) throws -> [(type: UInt8, flags: UInt8, stream: UInt32)] {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  guard fd >= 0 else { throw POSIXError(.EIO) }
+  let fd = try connectedLoopbackTCP(port: port, receiveTimeout: .milliseconds(100))
   defer { close(fd) }
-  var wait = timeval(tv_sec: 0, tv_usec: 100_000)
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_port = in_port_t(UInt16(port).bigEndian)
-  address.sin_addr.s_addr = inet_addr("127.0.0.1")
-  let connected = withUnsafePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-  }
-  guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
   let hello = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 0x4, 0, 0, 0, 0, 0]
   _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
   var received = [UInt8]()
