@@ -34,6 +34,7 @@ let package = Package(
     .library(name: "WarrenGRPC", targets: ["WarrenGRPC"]),
     .library(name: "WarrenMulticast", targets: ["WarrenMulticast"]),
     .library(name: "WarrenKubernetes", targets: ["WarrenKubernetes"]),
+    .library(name: "WarrenHTTP2", targets: ["WarrenHTTP2"]),
     .library(name: "WarrenSignalServer", targets: ["WarrenSignalServer"]),
     .library(name: "WarrenCluster", targets: ["WarrenCluster"]),
     .executable(name: "warren", targets: ["warren"]),
@@ -337,10 +338,22 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     // Layer 3: `warren signal`, the stateless relay of sealed envelopes and the relay registry.
+    // The server end of an HTTP/2 connection with its own HPACK, for `warren signal`'s many idle
+    // connections (docs/http2.md). NIOHTTP2's frame and header types are its currency.
+    .target(
+      name: "WarrenHTTP2",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+        .product(name: "NIOHPACK", package: "swift-nio-http2"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     .target(
       name: "WarrenSignalServer",
       dependencies: [
         "WarrenCrypto",
+        "WarrenHTTP2",
         "WarrenListener",
         "WarrenPrimitives",
         "WarrenSTUN",
@@ -638,6 +651,17 @@ let package = Package(
       name: "WarrenClusterTests",
       dependencies: [
         "WarrenCluster",
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "WarrenHTTP2Tests",
+      dependencies: [
+        "WarrenHTTP2",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+        .product(name: "NIOHPACK", package: "swift-nio-http2"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -1,13 +1,13 @@
 internal import NIOCore
-internal import NIOHTTP2
+internal import WarrenHTTP2
 internal import NIOPosix
 internal import NIOSSL
 internal import WarrenPrimitives
 
 /// The frame-level server's listening socket and the connections it accepted: TLS (when
-/// configured, ALPN `h2`), NIOHTTP2's frame handler, its connection manager (GOAWAY on
-/// shutdown), a ``ConnectionKeepalive`` and a ``SignalingConnection`` per connection, on NIO's
-/// event loops.
+/// configured, ALPN `h2`), Warren's HTTP/2 connection handler (`HTTP2ServerConnectionHandler`:
+/// frames, HPACK, flow control, GOAWAY on shutdown), a ``ConnectionKeepalive`` and a
+/// ``SignalingConnection`` per connection, on NIO's event loops.
 final class SignalingListener: Sendable {
   struct Options: Sendable {
     var host: String
@@ -41,17 +41,12 @@ final class SignalingListener: Sendable {
       return try NIOSSLContext(configuration: configuration)
     }
     let connections = Locked<[ObjectIdentifier: any Channel]>([:])
-    // A stream may send its whole request without waiting for a window update.
-    let streamWindow = min(endpoints.maxRequestSize + GRPCFraming.prefixSize, Int(Int32.max))
-    let settings = HTTP2Settings([
-      HTTP2Setting(parameter: .maxConcurrentStreams, value: options.maxConcurrentStreams),
-      HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
-      HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
-    ])
-    // NIOHTTP2's connection manager for the graceful close (GOAWAY, then the grace period);
-    // keepalive is ConnectionKeepalive's.
-    let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
-      maxIdleTime: nil, maxAge: nil, maxGraceTime: TimeAmount(options.shutdownGracePeriod), keepalive: nil)
+    let http2 = HTTP2ServerConnectionHandler.Configuration(
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      // A stream may send its whole request without waiting for a window update.
+      initialWindowSize: min(endpoints.maxRequestSize + GRPCFraming.prefixSize, Int(Int32.max)),
+      maxHeaderListSize: 16 * 1024,
+      gracePeriod: TimeAmount(options.shutdownGracePeriod))
     let group = MultiThreadedEventLoopGroup.singleton
     var made: [ObjectIdentifier: NIOLoopBound<KeepaliveTicker>] = [:]
     for loop in group.makeIterator() {
@@ -74,10 +69,7 @@ final class SignalingListener: Sendable {
         channel.eventLoop.makeCompletedFuture {
           let pipeline = channel.pipeline.syncOperations
           if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
-          var connection = NIOHTTP2Handler.ConnectionConfiguration()
-          connection.initialSettings = settings
-          try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
-          try pipeline.addHandler(NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management))
+          try pipeline.addHandler(HTTP2ServerConnectionHandler(configuration: http2))
           if let ticker = tickers[ObjectIdentifier(channel.eventLoop)] {
             try pipeline.addHandler(ConnectionKeepalive(ticker: ticker.value))
           }
