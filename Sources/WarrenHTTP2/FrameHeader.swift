@@ -70,6 +70,13 @@ struct FrameHeader {
     return Int(lengthAndType >> 8)
   }
 
+  /// Fills the 9 bytes at `index` (left free for the header of a payload written behind them).
+  static func set(length: Int, kind: Kind, flags: Flags, stream: Int32, in buffer: inout ByteBuffer, at index: Int) {
+    buffer.setInteger(UInt32(length) << 8 | UInt32(kind.rawValue), at: index)
+    buffer.setInteger(flags.rawValue, at: index + 4)
+    buffer.setInteger(UInt32(bitPattern: stream), at: index + 5)
+  }
+
   static func write(length: Int, kind: Kind, flags: Flags = [], stream: Int32, into buffer: inout ByteBuffer) {
     buffer.writeInteger(UInt32(length) << 8 | UInt32(kind.rawValue))
     buffer.writeInteger(flags.rawValue)

@@ -648,26 +648,35 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     emit(buffer, promise: promise)
   }
 
-  /// A header block as HEADERS, and CONTINUATION frames if it exceeds the peer's frame size.
+  /// A header block as HEADERS (one buffer: the block is encoded behind room for the frame's
+  /// header), and CONTINUATION frames if it exceeds the peer's frame size.
   private func emit(_ headers: HPACKHeaders, on id: Int32, endStream: Bool, promise: EventLoopPromise<Void>?) {
     guard let context else {
       promise?.fail(ChannelError.ioOnClosedChannel)
       return
     }
-    var block = context.channel.allocator.buffer(capacity: 64)
-    HeaderBlockEncoder.encode(headers, into: &block)
-    var buffer = context.channel.allocator.buffer(capacity: FrameHeader.size + block.readableBytes)
+    var buffer = context.channel.allocator.buffer(capacity: FrameHeader.size + 128)
+    buffer.moveWriterIndex(forwardBy: FrameHeader.size)
+    HeaderBlockEncoder.encode(headers, into: &buffer)
+    let length = buffer.readableBytes - FrameHeader.size
+    let flags: FrameHeader.Flags = endStream ? .endStream : []
+    if length <= peerMaxFrameSize {
+      FrameHeader.set(length: length, kind: .headers, flags: flags.union(.endHeaders), stream: id, in: &buffer, at: buffer.readerIndex)
+      return emit(buffer, promise: promise)
+    }
+    buffer.moveReaderIndex(forwardBy: FrameHeader.size)
+    var frames = context.channel.allocator.buffer(capacity: length + FrameHeader.size * (1 + length / peerMaxFrameSize))
     var kind = FrameHeader.Kind.headers
-    var flags: FrameHeader.Flags = endStream ? .endStream : []
-    repeat {
-      let part = block.readSlice(length: min(block.readableBytes, peerMaxFrameSize))!
-      if block.readableBytes == 0 { flags.insert(.endHeaders) }
-      FrameHeader.write(length: part.readableBytes, kind: kind, flags: flags, stream: id, into: &buffer)
-      buffer.writeImmutableBuffer(part)
+    var frameFlags = flags
+    while buffer.readableBytes > 0 {
+      let part = buffer.readSlice(length: min(buffer.readableBytes, peerMaxFrameSize))!
+      if buffer.readableBytes == 0 { frameFlags.insert(.endHeaders) }
+      FrameHeader.write(length: part.readableBytes, kind: kind, flags: frameFlags, stream: id, into: &frames)
+      frames.writeImmutableBuffer(part)
       kind = .continuation
-      flags = []
-    } while block.readableBytes > 0
-    emit(buffer, promise: promise)
+      frameFlags = []
+    }
+    emit(frames, promise: promise)
   }
 
   /// One DATA frame (within the windows and the peer's frame size, as the caller made sure).

@@ -35,6 +35,10 @@ enum GRPCFraming {
     return message
   }
 
+  /// An empty message framed: `Empty`, and the empty envelope a subscription starts with. Shared:
+  /// a write copies it into its frame.
+  static let emptyMessage = ByteBuffer(bytes: [0, 0, 0, 0, 0])
+
   /// `message` framed, in a buffer of its own.
   static func frame(_ message: some SwiftProtobuf.Message, allocator: ByteBufferAllocator) throws -> ByteBuffer {
     let bytes: [UInt8] = try message.serializedBytes()

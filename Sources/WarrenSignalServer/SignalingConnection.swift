@@ -56,8 +56,6 @@ final class SignalingConnection: ChannelInboundHandler {
   static let connectionWindow = 1 << 20
   /// Envelopes of one subscription written but not yet taken by the socket.
   static let writesInFlight = 16
-  /// The framed empty envelope a Subscribe stream starts with (wire.md, `Signaling.Subscribe`).
-  private static let marker: [UInt8] = [0, 0, 0, 0, 0]
 
   private enum Stream {
     case receiving(SignalingMethod, proof: [UInt8]?, body: ByteBuffer?)
@@ -251,7 +249,9 @@ final class SignalingConnection: ChannelInboundHandler {
   // MARK: Responses
 
   private func respond(_ id: HTTP2StreamID, with message: some SwiftProtobuf.Message, metadata: [(String, String)] = []) {
-    guard let context, let framed = try? GRPCFraming.frame(message, allocator: context.channel.allocator) else {
+    guard let context,
+      let framed = message is Cunicu_Empty ? GRPCFraming.emptyMessage : try? GRPCFraming.frame(message, allocator: context.channel.allocator)
+    else {
       return refuse(id, RPCError(code: .internalError, message: "the response could not be encoded"), ended: true)
     }
     let headers = metadata.isEmpty ? GRPCStatusHeaders.response : GRPCStatusHeaders.response(metadata)
@@ -283,7 +283,8 @@ final class SignalingConnection: ChannelInboundHandler {
     let sink = ConnectionSubscriberSink(connection: NIOLoopBound(self, eventLoop: context.eventLoop), stream: id)
     subscriber.id = endpoints.relay.subscribe(key, sink: sink)
     write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCStatusHeaders.response))))
-    write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(context.channel.allocator.buffer(bytes: Self.marker))))))
+    // The framed empty envelope a Subscribe stream starts with (wire.md, `Signaling.Subscribe`).
+    write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(GRPCFraming.emptyMessage)))))
     endpoints.logger.debug("subscribed", metadata: ["key": "\(key)", "peer": "\(peer)"])
   }
 

@@ -183,6 +183,23 @@ struct HTTP2ServerConnectionHandlerTests {
     #expect(try big.written().map(\.payload.count) == [4_465])
   }
 
+  @Test("a header block larger than the peer's frame size leaves as HEADERS and CONTINUATION, END_HEADERS on the last")
+  func continuationWritten() throws {
+    let connection = try ServerConnection()
+    _ = try connection.handshake()
+    try connection.send(ServerConnection.frame(1, flags: 0x5, stream: 1, try ServerConnection.block(ServerConnection.request)))
+    let message = String(repeating: "m", count: 20_000)
+    try connection.channel.writeOutbound(HTTP2Frame(streamID: 1, payload: .headers(.init(headers: ["grpc-message": message], endStream: true))))
+    let frames = try connection.written()
+    #expect(frames.map(\.type) == [1, 9])
+    #expect(frames.map(\.flags) == [1, 4])
+    #expect(frames[0].payload.count == 16_384)
+    var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: 4096, maxHeaderListSize: 1 << 20)
+    var block = ByteBuffer(bytes: frames[0].payload + frames[1].payload)
+    #expect(try decoder.decodeHeaders(from: &block).first(name: "grpc-message") == message)
+    #expect(connection.recorder.closed.map(\.stream) == [1])
+  }
+
   @Test("a stream reset by the client fails what it held and is announced with its code")
   func resetByClient() throws {
     let connection = try ServerConnection(clientSettings: [(0x4, 0)])
