@@ -41,12 +41,21 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     public var maxHeaderListSize: Int
     /// How long a connection's streams may go on after GOAWAY; nil: as long as they take.
     public var gracePeriod: TimeAmount?
+    /// Streams reset (by the client, or by this end for an error) that a connection may spend at
+    /// once, and regains each second (NIOHTTP2's default: 200 in 30 s).
+    public var resetBurst: Int
+    public var resetsPerSecond: Int
 
-    public init(maxConcurrentStreams: Int = 100, initialWindowSize: Int = 65_535, maxHeaderListSize: Int = 16_384, gracePeriod: TimeAmount? = nil) {
+    public init(
+      maxConcurrentStreams: Int = 100, initialWindowSize: Int = 65_535, maxHeaderListSize: Int = 16_384, gracePeriod: TimeAmount? = nil,
+      resetBurst: Int = 200, resetsPerSecond: Int = 7
+    ) {
       self.maxConcurrentStreams = maxConcurrentStreams
       self.initialWindowSize = initialWindowSize
       self.maxHeaderListSize = maxHeaderListSize
       self.gracePeriod = gracePeriod
+      self.resetBurst = resetBurst
+      self.resetsPerSecond = resetsPerSecond
     }
   }
 
@@ -100,10 +109,15 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
   private var graceTimer: Scheduled<Void>?
   private var reading = false
   private var flushDue = false
+  /// A read deferred while the socket would not take more (backpressure on a client that does not
+  /// read what it is sent).
+  private var readDeferred = false
+  private var resetBudget: ResetBudget
 
   public init(configuration: Configuration) {
     self.configuration = configuration
     decoder = HeaderBlockDecoder(maximumListSize: configuration.maxHeaderListSize)
+    resetBudget = ResetBudget(burst: configuration.resetBurst, perSecond: configuration.resetsPerSecond)
   }
 
   // MARK: Channel events
@@ -131,6 +145,25 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
   public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
     if event is ChannelShouldQuiesceEvent { quiesce(context: context) }
     context.fireUserInboundEventTriggered(event)
+  }
+
+  /// Reads only while the socket takes what is written: a client that sends PINGs, SETTINGS or
+  /// requests without reading the answers would otherwise grow this end's outbound buffer without
+  /// bound (its answers wait here instead, in the client's own socket).
+  public func read(context: ChannelHandlerContext) {
+    guard context.channel.isWritable else {
+      readDeferred = true
+      return
+    }
+    context.read()
+  }
+
+  public func channelWritabilityChanged(context: ChannelHandlerContext) {
+    if context.channel.isWritable, readDeferred {
+      readDeferred = false
+      context.read()
+    }
+    context.fireChannelWritabilityChanged()
   }
 
   public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -215,7 +248,7 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     case .headers: try receivedHeaders(header, payload, context: context)
     case .priority:
       try requireStream(header)
-      if header.length != 5 { reset(header.stream, .frameSizeError) }
+      if header.length != 5, streams[header.stream] != nil { try reset(header.stream, .frameSizeError) }
     case .rstStream: try receivedReset(header, payload, context: context)
     case .settings: try receivedSettings(header, payload, context: context)
     case .pushPromise: throw HTTP2ConnectionError(.protocolError, "a client sent PUSH_PROMISE")
@@ -259,12 +292,12 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     }
     guard stream.receiving else {
       giveBack(header.length, context: context)
-      return reset(id, .streamClosed)
+      return try reset(id, .streamClosed)
     }
     stream.receiveWindow -= header.length
     guard stream.receiveWindow >= 0 else {
       giveBack(header.length, context: context)
-      return reset(id, .flowControlError)
+      return try reset(id, .flowControlError)
     }
     let endStream = header.flags.contains(.endStream)
     if endStream { stream.receiving = false }
@@ -302,8 +335,8 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     }
     if var stream = streams[id] {
       // Trailers: they end the request.
-      guard stream.receiving else { return reset(id, .streamClosed) }
-      guard endStream, let headers else { return reset(id, .protocolError) }
+      guard stream.receiving else { return try reset(id, .streamClosed) }
+      guard endStream, let headers else { return try reset(id, .protocolError) }
       stream.receiving = false
       streams[id] = stream
       context.fireChannelRead(wrapInboundOut(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .headers(.init(headers: headers, endStream: true)))))
@@ -322,7 +355,7 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     guard let headers else {
       // RFC 9113 §10.5.1: HTTP 431, and the rest of the request is not wanted.
       write(HPACKHeaders([(":status", "431")]), on: id, endStream: true, promise: nil)
-      if streams[id]?.receiving == true { reset(id, .noError) }
+      if streams[id]?.receiving == true { try reset(id, .noError) }
       return
     }
     context.fireChannelRead(wrapInboundOut(HTTP2Frame(streamID: HTTP2StreamID(id), payload: .headers(.init(headers: headers, endStream: endStream)))))
@@ -336,7 +369,18 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     }
     guard header.stream <= lastStream else { throw HTTP2ConnectionError(.protocolError, "RST_STREAM on stream \(header.stream), which was never opened") }
     guard streams[header.stream] != nil else { return }
+    try chargeReset()
     close(header.stream, reason: HTTP2ErrorCode(networkCode: Int(code)))
+  }
+
+  /// Streams opened and reset cost this end work and the client nothing (CVE-2023-44487, "rapid
+  /// reset"; RFC 9113 §10.5): past the budget the connection is closed.
+  private func chargeReset() throws(HTTP2ConnectionError) {
+    guard let context else { return }
+    guard resetBudget.spend(now: context.eventLoop.now) else {
+      throw HTTP2ConnectionError(
+        .enhanceYourCalm, "more than \(resetBudget.burst) streams reset at once, or more than \(resetBudget.perSecond) a second after")
+    }
   }
 
   private func receivedSettings(_ header: FrameHeader, _ payload: ByteBuffer, context: ChannelHandlerContext) throws(HTTP2ConnectionError) {
@@ -409,9 +453,9 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
       guard sendWindow <= Self.maxWindow else { throw HTTP2ConnectionError(.flowControlError, "the connection's send window beyond 2^31-1") }
       releaseAll()
     } else if var stream = streams[id] {
-      guard increment > 0 else { return reset(id, .protocolError) }
+      guard increment > 0 else { return try reset(id, .protocolError) }
       stream.sendWindow += increment
-      guard stream.sendWindow <= Self.maxWindow else { return reset(id, .flowControlError) }
+      guard stream.sendWindow <= Self.maxWindow else { return try reset(id, .flowControlError) }
       streams[id] = stream
       release(id)
     } else if id > lastStream {
@@ -554,8 +598,10 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     if goAwaySent, streams.isEmpty { closeConnection() }
   }
 
-  /// Resets a stream from this end (a stream error, RFC 9113 §5.4.2).
-  private func reset(_ id: Int32, _ code: HTTP2ErrorCode) {
+  /// Resets a stream from this end (a stream error, RFC 9113 §5.4.2). An error, unlike NO_ERROR,
+  /// is charged to the connection's reset budget.
+  private func reset(_ id: Int32, _ code: HTTP2ErrorCode) throws(HTTP2ConnectionError) {
+    if code != .noError { try chargeReset() }
     writeFrame(.rstStream, stream: id, payload: UInt32(code.networkCode))
     close(id, reason: code)
   }

@@ -44,6 +44,47 @@ struct SignalEngineTests {
     try await server.stop()
   }
 
+  @Test(
+    "a subscriber that grants a 16 KiB window and stops reading until 400 envelopes of 1 KiB are published receives every one, in order",
+    arguments: SignalServerEngine.allCases)
+  func beyondTheWindow(engine: SignalServerEngine) async throws {
+    let server = try await RunningServer(engine: engine) { $0.queueLimit = 1000 }
+    let recipient = Data(repeating: 2, count: 32)
+    let count = 400
+    // The subscriber reads the first envelope, then nothing until every one is published: the
+    // server holds what its window does not let through, and sends it as the window reopens.
+    let (published, allPublished) = AsyncStream<Void>.makeStream()
+    async let received = withRawClient(port: server.port, window: 16_384) { client in
+      var request = Cunicu_Signaling_SubscribeParams()
+      request.key = recipient
+      return try await client.subscribe(request) { response in
+        var bodies: [Data] = []
+        for try await envelope in response.messages where !envelope.contents.body.isEmpty {
+          bodies.append(envelope.contents.body)
+          if bodies.count == 1 { for await _ in published {} }
+          if bodies.count == count { break }
+        }
+        return bodies
+      }
+    }
+    #expect(try await eventually { server.server.relay.statistics.subscriptions == 1 })
+    let bodies = (0..<count).map { Data("\($0) ".utf8) + Data(repeating: 7, count: 1000) }
+    try await withRawClient(port: server.port) { client in
+      for body in bodies {
+        var envelope = Cunicu_Signaling_Envelope()
+        envelope.sender = Data(repeating: 1, count: 32)
+        envelope.recipient = recipient
+        envelope.contents.body = body
+        envelope.contents.nonce = Data(repeating: 0, count: 24)
+        _ = try await client.publish(envelope)
+      }
+    }
+    allPublished.finish()
+    #expect(try await received == bodies)
+    #expect(server.server.relay.statistics.droppedQueueFull == 0)
+    try await server.stop()
+  }
+
   @Test("a method the server does not have is UNIMPLEMENTED; the connection serves on", arguments: SignalServerEngine.allCases)
   func unknownMethod(engine: SignalServerEngine) async throws {
     let server = try await RunningServer(metrics: true, engine: engine)

@@ -214,6 +214,50 @@ struct HTTP2ServerConnectionHandlerTests {
     #expect(try connection.written().isEmpty)
   }
 
+  @Test("streams reset faster than the budget close the connection with ENHANCE_YOUR_CALM; the budget refills with time")
+  func rapidReset() throws {
+    let connection = try ServerConnection(.init(resetBurst: 3, resetsPerSecond: 1))
+    _ = try connection.handshake()
+    func openAndReset(_ stream: UInt32) throws {
+      try connection.send(
+        ServerConnection.frame(1, flags: 4, stream: stream, try ServerConnection.block(ServerConnection.request))
+          + ServerConnection.frame(3, stream: stream, ServerConnection.u32(8)))
+    }
+    for stream in [1, 3, 5] as [UInt32] { try openAndReset(stream) }
+    connection.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+    try openAndReset(7)
+    #expect(try connection.written().isEmpty)
+    #expect(connection.channel.isActive)
+    try openAndReset(9)
+    let goAway = try #require(try connection.written().last?.goAway)
+    #expect(goAway.code == 11 && goAway.last == 9)
+    #expect(!connection.channel.isActive)
+  }
+
+  @Test("no read while the socket takes nothing more: a client that does not read its answers cannot grow the server's buffer")
+  func backpressure() throws {
+    final class ReadCounter: ChannelOutboundHandler {
+      typealias OutboundIn = Any
+      var reads = 0
+      func read(context: ChannelHandlerContext) {
+        reads += 1
+        context.read()
+      }
+    }
+    let connection = try ServerConnection()
+    let counter = ReadCounter()
+    try connection.channel.pipeline.syncOperations.addHandler(counter, position: .first)
+    connection.channel.read()
+    #expect(counter.reads == 1)
+    connection.channel.isWritable = false
+    connection.channel.pipeline.fireChannelWritabilityChanged()
+    connection.channel.read()
+    #expect(counter.reads == 1)
+    connection.channel.isWritable = true
+    connection.channel.pipeline.fireChannelWritabilityChanged()
+    #expect(counter.reads == 2)
+  }
+
   @Test("PING is answered with its data and passed on")
   func ping() throws {
     let connection = try ServerConnection()
