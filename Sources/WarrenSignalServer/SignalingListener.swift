@@ -56,7 +56,7 @@ final class SignalingListener: Sendable {
       }.get()
     }
     let tickers = made
-    let server = try await ServerBootstrap(group: group)
+    let bootstrap = ServerBootstrap(group: group)
       // Connections arrive in waves (a cluster's failover, a mesh restarting): Go's listen backlog.
       .serverChannelOption(.backlog, value: systemMaximumBacklog())
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -79,8 +79,14 @@ final class SignalingListener: Sendable {
           channel.closeFuture.whenComplete { _ in _ = connections.withLock { $0.removeValue(forKey: id) } }
         }
       }
-      .bind(host: options.host, port: options.port)
-      .get()
+    let server: any Channel
+    do {
+      server = try await bootstrap.bind(host: options.host, port: options.port).get()
+    } catch {
+      // Nobody will look at the timers of a listener that never was.
+      for ticker in tickers.values { ticker.eventLoop.execute { ticker.value.stop() } }
+      throw error
+    }
     return SignalingListener(server: server, connections: connections, tickers: tickers)
   }
 
