@@ -1,7 +1,7 @@
 internal import NIOCore
-internal import WarrenHTTP2
 internal import NIOPosix
 internal import NIOSSL
+internal import WarrenHTTP2
 internal import WarrenPrimitives
 
 /// The frame-level server's listening socket and the connections it accepted: TLS (when
