@@ -658,6 +658,8 @@ let package = Package(
       name: "WarrenHTTP2Tests",
       dependencies: [
         "WarrenHTTP2",
+        // SplitMix64: the random inputs' seeded generator.
+        "WarrenPrimitives",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOEmbedded", package: "swift-nio"),
         .product(name: "NIOHTTP2", package: "swift-nio-http2"),
