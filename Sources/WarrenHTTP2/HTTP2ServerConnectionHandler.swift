@@ -481,7 +481,7 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
       write(headers.headers, on: id, endStream: headers.endStream, promise: promise)
     case .data(let data):
       guard case .byteBuffer(let bytes) = data.data else {
-        promise?.fail(HTTP2StreamClosedError(stream: id, reason: nil))
+        promise?.fail(HTTP2UnsupportedFrameError(frame: "DATA not in a ByteBuffer"))
         return
       }
       write(bytes, on: id, endStream: data.endStream, promise: promise)
@@ -499,11 +499,7 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
       if streams[id] != nil { close(id, reason: code) }
     case .goAway(let last, let code, _):
       goAwaySent = true
-      var payload = context.channel.allocator.buffer(capacity: FrameHeader.size + 8)
-      FrameHeader.write(length: 8, kind: .goAway, stream: 0, into: &payload)
-      payload.writeInteger(UInt32(Int32(last)))
-      payload.writeInteger(UInt32(code.networkCode))
-      emit(payload, promise: promise)
+      writeGoAway(code, last: Int32(last), reason: nil, promise: promise)
     default:
       promise?.fail(HTTP2UnsupportedFrameError(frame: "\(frame.payload)"))
     }
@@ -666,15 +662,19 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
   }
 
-  private func writeGoAway(_ code: HTTP2ErrorCode, reason: String?) {
-    guard let context else { return }
+  /// GOAWAY naming `last` (by default the last stream the client opened) and, as debug data, why.
+  private func writeGoAway(_ code: HTTP2ErrorCode, last: Int32? = nil, reason: String?, promise: EventLoopPromise<Void>? = nil) {
+    guard let context else {
+      promise?.fail(ChannelError.ioOnClosedChannel)
+      return
+    }
     let debug = reason.map { Array($0.utf8.prefix(256)) } ?? []
     var buffer = context.channel.allocator.buffer(capacity: FrameHeader.size + 8 + debug.count)
     FrameHeader.write(length: 8 + debug.count, kind: .goAway, stream: 0, into: &buffer)
-    buffer.writeInteger(UInt32(lastStream))
+    buffer.writeInteger(UInt32(last ?? lastStream))
     buffer.writeInteger(UInt32(code.networkCode))
     buffer.writeBytes(debug)
-    emit(buffer, promise: nil)
+    emit(buffer, promise: promise)
   }
 
   private func writeFrame(_ kind: FrameHeader.Kind, flags: FrameHeader.Flags = [], stream: Int32, promise: EventLoopPromise<Void>? = nil) {
@@ -750,10 +750,6 @@ public final class HTTP2ServerConnectionHandler: ChannelDuplexHandler {
     }
     context.write(wrapOutboundOut(buffer), promise: promise)
     if reading { flushDue = true }
-  }
-
-  public func flush(context: ChannelHandlerContext) {
-    context.flush()
   }
 }
 

@@ -84,7 +84,7 @@ final class SignalingListener: Sendable {
       server = try await bootstrap.bind(host: options.host, port: options.port).get()
     } catch {
       // Nobody will look at the timers of a listener that never was.
-      for ticker in tickers.values { ticker.eventLoop.execute { ticker.value.stop() } }
+      Self.stop(tickers)
       throw error
     }
     return SignalingListener(server: server, connections: connections, tickers: tickers)
@@ -98,6 +98,11 @@ final class SignalingListener: Sendable {
     while let open = connections.withLock({ $0.values.first }) {
       try? await open.closeFuture.get()
     }
+    Self.stop(tickers)
+  }
+
+  /// Stops every event loop's keepalive clock, on its loop.
+  private static func stop(_ tickers: [ObjectIdentifier: NIOLoopBound<KeepaliveTicker>]) {
     for ticker in tickers.values { ticker.eventLoop.execute { ticker.value.stop() } }
   }
 
